@@ -1,0 +1,19 @@
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from c2r_common.settings import ServiceSettings, load_settings
+
+
+class AssessmentSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="C2R_ASSESSMENT_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./data/assessment-api.db", description="the service's own database"
+    )
+    school_monitor_url: str = Field(
+        "http://127.0.0.1:8000", description="base URL of school-monitor (or the gateway)"
+    )
+
+
+def get_settings() -> AssessmentSettings:
+    return load_settings(AssessmentSettings)

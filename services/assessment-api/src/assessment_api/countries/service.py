@@ -1,0 +1,30 @@
+"""Countries come from the reference data shipped in c2r_common, not from the database."""
+
+from c2r_common.errors import ProblemError
+from c2r_common.pagination import PageParams, decode_cursor, encode_cursor
+from c2r_common.reference import Country, all_countries, country_by_iso3
+
+from assessment_api.countries.schemas import CountryFilters
+
+
+def _matches(country: Country, filters: CountryFilters) -> bool:
+    return all(
+        wanted is None or getattr(country, name) == wanted
+        for name, wanted in filters.model_dump().items()
+    )
+
+
+def list_countries(filters: CountryFilters, page: PageParams) -> tuple[list[Country], str | None]:
+    """Countries matching `filters` in ISO alpha-3 order, one page after the cursor."""
+    after = decode_cursor(page.cursor, 1)[0] if page.cursor else ""
+    matching = [c for c in all_countries() if c.iso3 > after and _matches(c, filters)]
+    items = matching[: page.limit]
+    next_cursor = encode_cursor([items[-1].iso3]) if len(matching) > page.limit else None
+    return items, next_cursor
+
+
+def get_country(iso3: str) -> Country:
+    country = country_by_iso3(iso3)
+    if country is None:
+        raise ProblemError(404, f"No country or area with ISO alpha-3 code {iso3.upper()}.")
+    return country

@@ -1,0 +1,18 @@
+import pytest
+
+from assessment_api.app import ALEMBIC_INI, SERVICE_NAME, create_app
+from assessment_api.config import AssessmentSettings
+from c2r_common.settings import Environment
+from c2r_common.testing import ServiceUnderTest
+
+
+@pytest.fixture(scope="session")
+def service_under_test() -> ServiceUnderTest:
+    return ServiceUnderTest(
+        name=SERVICE_NAME,
+        alembic_ini=ALEMBIC_INI,
+        make_settings=lambda url: AssessmentSettings(
+            database_url=url, environment=Environment.TEST
+        ),
+        create_app=create_app,  # type: ignore[arg-type]
+    )

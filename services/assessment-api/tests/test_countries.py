@@ -1,0 +1,64 @@
+import httpx
+
+from c2r_common.testing import TokenFactory
+
+
+async def test_lists_countries_in_pages_without_repeats(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    headers = auth_headers("assessments:read")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 100} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/v1/countries", params=params, headers=headers)
+        assert response.status_code == 200
+        page = response.json()
+        seen += [c["iso3"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) > 200
+    assert seen == sorted(seen)
+
+
+async def test_filters_by_region_and_ldc(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    response = await client.get(
+        "/v1/countries",
+        params={"itu_region": "Arab States", "ldc": "true", "limit": 500},
+        headers=auth_headers("assessments:read"),
+    )
+    codes = {c["iso3"] for c in response.json()["items"]}
+    assert {"MRT", "SDN", "YEM"} <= codes
+    assert "DZA" not in codes  # Arab State, not an LDC
+    assert "RWA" not in codes  # LDC, not an Arab State
+
+
+async def test_one_country_and_unknown_code(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    headers = auth_headers("assessments:read")
+    rwanda = await client.get("/v1/countries/rwa", headers=headers)
+    assert rwanda.json()["iso2"] == "RW"
+    assert rwanda.json()["itu_region"] == "Africa"
+    missing = await client.get("/v1/countries/XYZ", headers=headers)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_requires_read_scope(client: httpx.AsyncClient, auth_headers: TokenFactory) -> None:
+    response = await client.get("/v1/countries", headers=auth_headers("schools:read"))
+    assert response.status_code == 403
+    assert "assessments:read" in response.json()["detail"]
+
+
+async def test_malformed_cursor_is_a_validation_problem(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    response = await client.get(
+        "/v1/countries", params={"cursor": "!!"}, headers=auth_headers("assessments:read")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.cursor"

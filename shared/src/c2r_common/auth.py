@@ -1,0 +1,209 @@
+"""Bearer JWT authentication and scope-based authorisation.
+
+Tokens carry `scope` (space separated, as in OAuth 2) and optionally `countries` (ISO
+alpha-3 codes): a Member State focal point sees only its own countries, staff tokens
+without the claim see all. `admin` grants every scope.
+"""
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from c2r_common.errors import ProblemError
+from c2r_common.settings import ServiceSettings
+
+
+class Scope(StrEnum):
+    ASSESSMENTS_READ = "assessments:read"
+    ASSESSMENTS_WRITE = "assessments:write"
+    ASSESSMENTS_APPROVE = "assessments:approve"
+    CALLS_WRITE = "calls:write"
+    REQUESTS_READ = "requests:read"
+    REQUESTS_SUBMIT = "requests:submit"
+    REQUESTS_REVIEW = "requests:review"
+    REQUESTS_APPROVE = "requests:approve"
+    SCHOOLS_READ = "schools:read"
+    SCHOOLS_WRITE = "schools:write"
+    AGENTS_WRITE = "agents:write"
+    MEASUREMENTS_WRITE = "measurements:write"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, another service or a school agent's device."""
+
+    subject: str
+    scopes: frozenset[str]
+    countries: frozenset[str] | None = None  # None: not limited to any country
+    kind: str = "user"
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def has_scope(self, scope: str) -> bool:
+        return Scope.ADMIN in self.scopes or scope in self.scopes
+
+    def can_access_country(self, iso3: str) -> bool:
+        return self.countries is None or iso3.upper() in self.countries
+
+    def require_country(self, iso3: str) -> None:
+        if not self.can_access_country(iso3):
+            raise ProblemError(403, f"This token does not give access to country {iso3.upper()}.")
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class TokenVerifier:
+    """Verifies JWTs with an HS256 secret or keys from a JWKS URL; checks iss, aud and exp."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.algorithms = settings.jwt_algorithms
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        self.jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+
+    def _key(self, token: str) -> Any:
+        if self.jwks is not None:
+            return self.jwks.get_signing_key_from_jwt(token).key
+        if self.secret is None:
+            raise _unauthorized("No key is configured to verify tokens.")
+        return self.secret
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key(token),
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("The token has expired.") from None
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+            raise _unauthorized(f"The token is not valid: {exc}") from None
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    countries = claims.get("countries")
+    return Principal(
+        subject=str(claims["sub"]),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        countries=frozenset(c.upper() for c in countries) if countries is not None else None,
+        kind=str(claims.get("kind", "user")),
+        claims=claims,
+    )
+
+
+def mint_token(
+    secret: str,
+    *,
+    subject: str,
+    scopes: Iterable[str],
+    countries: Iterable[str] | None = None,
+    issuer: str = "c2r-embedded",
+    audience: str = "c2r-platform",
+    ttl_seconds: int = 12 * 3600,
+    kind: str = "user",
+) -> str:
+    """An HS256 token, for the embedded default (`make token`) and service calls."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "scope": " ".join(sorted(set(scopes))),
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+        "kind": kind,
+    }
+    if countries is not None:
+        claims["countries"] = sorted({c.upper() for c in countries})
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT issued by the identity provider")
+
+# An app may put extra verifiers in front of the JWT one (school-monitor's device tokens):
+# each returns a Principal, or None when the token is not of its kind.
+ExtraVerifier = Callable[[Request, str], Awaitable[Principal | None]]
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("A bearer token is required.")
+    extra_verifiers: list[ExtraVerifier] = getattr(request.app.state, "extra_verifiers", [])
+    for verify in extra_verifiers:
+        principal = await verify(request, credentials.credentials)
+        if principal is not None:
+            return principal
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_scopes(*scopes: Scope | str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the caller through only with every one of `scopes`."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        missing = [scope for scope in scopes if not principal.has_scope(scope)]
+        if missing:
+            raise ProblemError(403, f"This token lacks the scope(s): {', '.join(missing)}.")
+        return principal
+
+    return dependency
+
+
+def service_token_provider(
+    settings: ServiceSettings,
+    *,
+    subject: str,
+    scopes: Iterable[str],
+    static_token: str | None = None,
+    ttl_seconds: int = 3600,
+) -> Callable[[], str]:
+    """Credentials for calls to another service.
+
+    A configured static token (production, issued by the identity provider) wins; otherwise
+    a short-lived token is minted with the shared HS256 secret and renewed before it expires.
+    """
+    if static_token:
+        return lambda: static_token
+    if settings.jwt_secret is None:
+        raise ValueError("a service token or a JWT secret is needed to call other services")
+    secret = settings.jwt_secret.get_secret_value()
+    scope_list = list(scopes)
+    cached: dict[str, Any] = {"token": None, "renew_at": 0.0}
+
+    def provide() -> str:
+        if cached["token"] is None or time.time() >= cached["renew_at"]:
+            cached["token"] = mint_token(
+                secret,
+                subject=subject,
+                scopes=scope_list,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=ttl_seconds,
+                kind="service",
+            )
+            cached["renew_at"] = time.time() + ttl_seconds / 2
+        return str(cached["token"])
+
+    return provide

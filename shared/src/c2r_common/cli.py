@@ -1,0 +1,43 @@
+"""The console entry point shared by the services: `<service> serve|migrate`."""
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from c2r_common.migrations import upgrade_to_head
+from c2r_common.observability import configure_logging
+from c2r_common.settings import ServiceSettings
+
+
+def run_service_cli(
+    name: str,
+    load_settings: Callable[[], ServiceSettings],
+    create_app: Callable[[ServiceSettings], FastAPI],
+    alembic_ini: Path,
+    default_port: int,
+) -> None:
+    parser = argparse.ArgumentParser(prog=name, description=f"The {name} service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=default_port)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    commands.add_parser("migrate", help="apply database migrations up to head")
+    args = parser.parse_args()
+
+    settings = load_settings()
+    configure_logging(name, settings.log_level)
+    if args.command == "migrate" or args.migrate:
+        upgrade_to_head(alembic_ini, settings.database_url)
+    if args.command == "serve":
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_config=None,  # our JSON logging is already configured
+            access_log=False,
+            proxy_headers=True,
+        )

@@ -1,0 +1,157 @@
+"""RFC 9457 problem details for every error a service returns."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from c2r_common.context import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://c2r.itu.int/problems/"
+
+logger = logging.getLogger("c2r.errors")
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="dotted path of the offending field, e.g. body.items.3.latency")
+    message: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """The problem+json body (RFC 9457) returned by every error."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class ProblemError(HTTPException):
+    """Raise from services to answer with a problem+json document.
+
+    Subclasses FastAPI's HTTPException so that FastAPI re-raises it untouched even when it
+    comes out of body parsing (the request body size limit does that).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        problem_type: str | None = None,
+        errors: list[FieldProblem] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.title = title or HTTPStatus(status).phrase
+        self.problem_type = problem_type
+        self.errors = errors
+        self.extra = extra or {}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    problem_type: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=f"{PROBLEM_TYPE_BASE}{problem_type}" if problem_type else "about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=current_request_id(),
+        errors=errors,
+    )
+    body = problem.model_dump(exclude_none=True) | (extra or {})
+    # Set here too because a 500 is sent by Starlette's outermost middleware, past ours.
+    headers = {"X-Request-ID": problem.request_id, **(headers or {})} if problem.request_id else headers
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request,
+        exc.status_code,
+        title=exc.title,
+        detail=exc.detail,
+        problem_type=exc.problem_type,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == HTTPStatus.NOT_FOUND and detail == "Not Found":
+        detail = f"No resource at {request.url.path}"
+    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldProblem(field=_field_path(error["loc"]), message=error["msg"], type=error["type"])
+        for error in exc.errors()
+    ]
+    return problem_response(
+        request,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        title="Invalid request",
+        detail=f"{len(errors)} field(s) failed validation",
+        problem_type="validation",
+        errors=errors,
+    )
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        detail="An unexpected error occurred; quote the request id when reporting it.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _handle_problem)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem+json errors of an endpoint."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,123 @@
+"""Idempotency-Key support for creates that clients retry.
+
+Same key and same body: the stored response is replayed and nothing new is created.
+Same key, other body: 422. The record is written in the same transaction as the thing it
+created, so a key is remembered exactly when its effect is committed.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Header
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from c2r_common.db import UTCDateTime, utcnow
+from c2r_common.errors import ProblemError
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="a unique key per logical create; a retry with the same key and body "
+        "replays the first response",
+    ),
+]
+
+
+class IdempotencyRecordMixin:
+    """Columns of a service's `idempotency_records` table (mix into the service's Base)."""
+
+    __tablename__ = "idempotency_records"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class IdempotentResult:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def fingerprint(payload: Any) -> str:
+    canonical = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    model: type[IdempotencyRecordMixin],
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    status_code: int,
+    create: Callable[[], Awaitable[Any]],
+) -> IdempotentResult:
+    """Runs `create` once per (scope, key); replays its stored response on a retry.
+
+    `scope` keeps keys of different callers and endpoints apart, e.g. "requests:<subject>".
+    """
+    if key is None:
+        return IdempotentResult(status_code, jsonable_encoder(await create()), replayed=False)
+    request_hash = fingerprint(payload)
+    stored = await session.scalar(select(model).where(model.scope == scope, model.key == key))
+    if stored is not None:
+        return _replay(stored, request_hash)
+    body = jsonable_encoder(await create())
+    await _remember(session, model, scope, key, request_hash, status_code, body)
+    return IdempotentResult(status_code, body, replayed=False)
+
+
+def _replay(stored: IdempotencyRecordMixin, request_hash: str) -> IdempotentResult:
+    if stored.request_hash != request_hash:
+        raise ProblemError(
+            422,
+            "This Idempotency-Key was already used with a different request body.",
+            problem_type="idempotency-key-reused",
+        )
+    return IdempotentResult(stored.status_code, json.loads(stored.response_body), replayed=True)
+
+
+async def _remember(
+    session: AsyncSession,
+    model: type[IdempotencyRecordMixin],
+    scope: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+) -> None:
+    session.add(
+        model(
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            response_body=json.dumps(body),
+        )
+    )
+    try:
+        await session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won the race; its effect stands alone.
+        raise ProblemError(
+            409,
+            "A request with this Idempotency-Key is being processed; retry shortly.",
+            problem_type="idempotency-key-in-flight",
+        ) from None

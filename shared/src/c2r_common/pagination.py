@@ -1,0 +1,103 @@
+"""Cursor (keyset) pagination with a stable order.
+
+The cursor is an opaque, URL-safe encoding of the sort key of the last item served; the
+next page starts strictly after it, so inserts between pages neither repeat nor skip rows.
+"""
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from c2r_common.errors import FieldProblem, ProblemError
+
+ItemT = TypeVar("ItemT")
+RowT = TypeVar("RowT")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(
+        None, description="pass as `cursor` to get the next page; null on the last page"
+    )
+
+
+class PageParams(BaseModel):
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"$uuid": str(value)}
+    return value
+
+
+def _from_jsonable(value: Any) -> Any:
+    if isinstance(value, dict) and "$dt" in value:
+        return datetime.fromisoformat(value["$dt"])
+    if isinstance(value, dict) and "$uuid" in value:
+        return uuid.UUID(value["$uuid"])
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_jsonable(v) for v in values], separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != width:
+        raise ProblemError(
+            422,
+            "The cursor is not one this API issued.",
+            problem_type="validation",
+            errors=[FieldProblem(field="query.cursor", message="malformed cursor")],
+        )
+    return [_from_jsonable(v) for v in values]
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[tuple[RowT]],
+    order_by: Sequence[InstrumentedAttribute[Any]],
+    params: PageParams,
+) -> tuple[list[RowT], str | None]:
+    """Rows of one page of `statement`, ascending by `order_by` (which must be unique as a
+    whole, e.g. (created_at, id)), and the cursor of the next page."""
+    if params.cursor is not None:
+        after = decode_cursor(params.cursor, len(order_by))
+        statement = statement.where(tuple_(*order_by) > tuple_(*after))
+    statement = statement.order_by(*order_by).limit(params.limit + 1)
+    rows = list((await session.scalars(statement)).all())
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    last = rows[-1]
+    return rows, encode_cursor([getattr(last, column.key) for column in order_by])

@@ -1,0 +1,82 @@
+"""Enums and DTOs that cross service boundaries."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class C2RPhase(StrEnum):
+    """The five phases of the Connect2Recover approach, in order."""
+
+    METHODOLOGY = "methodology"
+    ASSESSMENT = "assessment"
+    NATIONAL_STRATEGY = "national_strategy"  # national ICT strategies and NETPs
+    PILOT = "pilot"
+    DEEP_DIVE = "deep_dive"  # deep-dive studies, e.g. early warning
+
+
+class SG1Question(StrEnum):
+    """ITU-D Study Group 1 Questions the C2R phases map to."""
+
+    Q1_1 = "Q1/1"  # broadband strategies and policies
+    Q3_1 = "Q3/1"  # ICTs for disaster risk reduction and emergency response; NETPs
+    Q4_1 = "Q4/1"  # economic policies and costs of services
+    Q5_1 = "Q5/1"  # telecommunications/ICTs for rural and remote areas
+
+
+SG1_QUESTION_TITLES: dict[SG1Question, str] = {
+    SG1Question.Q1_1: "Strategies and policies for the deployment of broadband",
+    SG1Question.Q3_1: "Telecommunications/ICTs for disaster risk reduction and management",
+    SG1Question.Q4_1: "Economic policies and methods of determining the costs of services",
+    SG1Question.Q5_1: "Telecommunications/ICTs for rural and remote areas",
+}
+
+
+class AssistanceType(StrEnum):
+    """What a Member State may request: the C2R phases plus training and workshops."""
+
+    ASSESSMENT = "assessment"
+    NATIONAL_STRATEGY = "national_strategy"
+    NETP = "netp"
+    PILOT = "pilot"
+    DEEP_DIVE = "deep_dive"
+    TRAINING = "training"
+    WORKSHOP = "workshop"
+
+
+class ConnectivityStatus(StrEnum):
+    """Giga's live-layer classification of a school by download speed."""
+
+    GOOD = "good"  # above the benchmark (20 Mbps globally)
+    MODERATE = "moderate"  # 1 Mbps to the benchmark, inclusive
+    BAD = "bad"  # below 1 Mbps ("no internet")
+    UNKNOWN = "unknown"  # no data
+
+
+class SchoolCountsByStatus(BaseModel):
+    good: int = 0
+    moderate: int = 0
+    bad: int = 0
+    unknown: int = 0
+
+
+class CountryConnectivitySummary(BaseModel):
+    """How connected a country's schools are: served by school-monitor at
+    `GET /v1/connectivity/countries/{iso3}`, read by assessment-api when scoring."""
+
+    iso3: str = Field(min_length=3, max_length=3, examples=["RWA"])
+    as_of: datetime = Field(description="when the summary was computed (UTC)")
+    schools_total: int = Field(ge=0)
+    schools_by_status: SchoolCountsByStatus
+    schools_connected_pct: float | None = Field(
+        None, ge=0, le=100, description="share of schools with good or moderate connectivity"
+    )
+    schools_reporting_24h: int = Field(ge=0, description="schools with data in the last 24 h")
+    download_mbps_median: float | None = None
+    download_mbps_mean: float | None = None
+    upload_mbps_median: float | None = None
+    upload_mbps_mean: float | None = None
+    latency_ms_median: float | None = None
+    benchmark_download_mbps: float = Field(20.0, description="the 'good' threshold applied")
+    last_measurement_date: date | None = None

@@ -1,0 +1,150 @@
+"""Pytest fixtures shared by the service suites (loaded as a plugin by the root conftest).
+
+A service's conftest defines one fixture, `service_under_test`, returning a
+:class:`ServiceUnderTest`; these fixtures then give it a database built by running its
+migrations (SQLite or PostgreSQL, chosen by ``C2R_TEST_DB``), an app, per-test
+transaction rollback and an HTTP client on the ASGI app.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from c2r_common.auth import mint_token
+from c2r_common.db import Database
+from c2r_common.migrations import upgrade_to_head
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
+
+DEFAULT_TEST_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class ServiceUnderTest:
+    name: str
+    alembic_ini: Path
+    make_settings: Callable[[str], ServiceSettings]  # database URL -> settings
+    create_app: Callable[[ServiceSettings], FastAPI]
+
+
+def test_backend() -> str:
+    backend = os.environ.get("C2R_TEST_DB", "sqlite")
+    if backend not in {"sqlite", "postgresql"}:
+        raise RuntimeError(f"C2R_TEST_DB must be sqlite or postgresql, not {backend!r}")
+    return backend
+
+
+async def _recreate_pg_database(server_url: str, name: str) -> None:
+    url = make_url(server_url)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password,
+        database=url.database or "postgres",
+    )
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_pg_database(server_url: str, name: str) -> None:
+    url = make_url(server_url)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password,
+        database=url.database or "postgres",
+    )
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    service_under_test: ServiceUnderTest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A fresh database for the service, its schema built by the Alembic migrations."""
+    slug = service_under_test.name.replace("-", "_")
+    if test_backend() == "sqlite":
+        path = tmp_path_factory.mktemp(slug) / f"{slug}.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
+        yield url
+        return
+    server_url = os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL)
+    name = f"c2r_test_{slug}_{uuid.uuid4().hex[:8]}"
+    await _recreate_pg_database(server_url, name)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
+    yield url
+    await _drop_pg_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(service_under_test: ServiceUnderTest, database_url: str) -> ServiceSettings:
+    return service_under_test.make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def app(
+    service_under_test: ServiceUnderTest, settings: ServiceSettings
+) -> AsyncIterator[FastAPI]:
+    application = service_under_test.create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def db_rollback(app: FastAPI) -> AsyncIterator[None]:
+    """Every session of the test (requests and background work alike) joins one outer
+    transaction that is rolled back afterwards: services' commits become savepoints."""
+    database: Database = app.state.database
+    original = database.sessionmaker
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        database.sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield
+        finally:
+            database.sessionmaker = original
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def client(app: FastAPI, db_rollback: None) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+TokenFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth_headers(settings: ServiceSettings) -> TokenFactory:
+    """`auth_headers("schools:read", countries=["RWA"])` -> an Authorization header."""
+
+    def make(*scopes: str, countries: Iterable[str] | None = None,
+             subject: str = "test-user") -> dict[str, str]:
+        token = mint_token(
+            DEVELOPMENT_JWT_SECRET,
+            subject=subject,
+            scopes=scopes,
+            countries=countries,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
