@@ -1,0 +1,49 @@
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from c2r_common.reference import country_by_iso3
+
+
+class ParticipantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    country_iso3: str | None = Field(None, examples=["RWA"])
+    is_member_state: bool = Field(False, description="attends on behalf of a Member State")
+
+    @field_validator("country_iso3")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if country_by_iso3(value) is None:
+            raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
+        return value.upper()
+
+
+class ParticipantOut(ParticipantIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Connect2Recover information session for African Member States",
+        "held_on": "2023-05-02",
+        "participants": [{"name": "Ministry of ICT", "country_iso3": "RWA",
+                          "is_member_state": True}],
+    }]})
+
+    title: str = Field(min_length=1, max_length=300)
+    held_on: date
+    participants: list[ParticipantIn] = Field(default_factory=list, max_length=5000)
+
+
+class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    held_on: date
+    participants: list[ParticipantOut]
+    participant_count: int
+    member_state_count: int = Field(description="distinct Member States represented")

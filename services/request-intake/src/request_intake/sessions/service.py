@@ -1,0 +1,48 @@
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from c2r_common.errors import ProblemError
+from c2r_common.pagination import PageParams, paginate
+from request_intake.sessions.models import InformationSession, SessionParticipant
+from request_intake.sessions.schemas import SessionIn, SessionOut
+
+
+def to_out(session: InformationSession) -> SessionOut:
+    member_states = {
+        p.country_iso3 for p in session.participants if p.is_member_state and p.country_iso3
+    }
+    return SessionOut(
+        id=session.id,
+        title=session.title,
+        held_on=session.held_on,
+        participants=session.participants,  # type: ignore[arg-type]
+        participant_count=len(session.participants),
+        member_state_count=len(member_states),
+    )
+
+
+async def create_session(db: AsyncSession, data: SessionIn) -> InformationSession:
+    session = InformationSession(
+        title=data.title,
+        held_on=data.held_on,
+        participants=[SessionParticipant(**p.model_dump()) for p in data.participants],
+    )
+    db.add(session)
+    await db.flush()
+    return session
+
+
+async def get_session(db: AsyncSession, session_id: uuid.UUID) -> InformationSession:
+    session = await db.get(InformationSession, session_id)
+    if session is None:
+        raise ProblemError(404, f"No information session {session_id}.")
+    return session
+
+
+async def list_sessions(
+    db: AsyncSession, page: PageParams
+) -> tuple[list[InformationSession], str | None]:
+    order = (InformationSession.held_on, InformationSession.id)
+    return await paginate(db, select(InformationSession), order, page)
