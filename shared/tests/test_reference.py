@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from c2r_common.reference import (
     Country,
     ItuRegion,

@@ -15,7 +15,9 @@ SERVICES = {
     "assessment-api": ServiceUnderTest(
         name="assessment-api",
         alembic_ini=assessment_api.app.ALEMBIC_INI,
-        make_settings=lambda url: AssessmentSettings(database_url=url, environment=Environment.TEST),
+        make_settings=lambda url: AssessmentSettings(
+            database_url=url, environment=Environment.TEST
+        ),
         create_app=assessment_api.app.create_app,  # type: ignore[arg-type]
     ),
     "request-intake": ServiceUnderTest(

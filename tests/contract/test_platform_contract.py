@@ -57,7 +57,10 @@ async def test_invalid_tokens_are_refused(
     client: httpx.AsyncClient, list_path: str, claims: dict[str, object]
 ) -> None:
     token = mint_token(
-        DEVELOPMENT_JWT_SECRET, subject="tester", scopes=ALL_SCOPES, **claims  # type: ignore[arg-type]
+        DEVELOPMENT_JWT_SECRET,
+        subject="tester",
+        scopes=ALL_SCOPES,
+        **claims,  # type: ignore[arg-type]
     )
     response = await client.get(list_path, headers={"Authorization": f"Bearer {token}"})
     assert_problem(response, 401)
@@ -129,8 +132,9 @@ async def test_not_ready_when_schema_is_not_at_head(
 async def test_metrics_label_routes_by_template(
     client: httpx.AsyncClient, list_path: str, auth_headers: TokenFactory
 ) -> None:
-    await client.get(f"{list_path}/00000000-0000-0000-0000-00000000abcd",
-                     headers=auth_headers("admin"))
+    await client.get(
+        f"{list_path}/00000000-0000-0000-0000-00000000abcd", headers=auth_headers("admin")
+    )
     text = (await client.get("/metrics")).text
     assert f'route="{list_path}/{{' in text
     assert "00000000abcd" not in text

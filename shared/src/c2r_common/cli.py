@@ -1,12 +1,14 @@
 """The console entry point shared by the services: `<service> serve|migrate`."""
 
 import argparse
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from c2r_common.db import Database
 from c2r_common.migrations import upgrade_to_head
 from c2r_common.observability import configure_logging
 from c2r_common.settings import ServiceSettings
@@ -18,7 +20,10 @@ def run_service_cli(
     create_app: Callable[[ServiceSettings], FastAPI],
     alembic_ini: Path,
     default_port: int,
+    seed: Callable[[Database], Awaitable[None]] | None = None,
 ) -> None:
+    """`serve` runs the HTTP server; `migrate` applies migrations; `seed` loads the example
+    data of the embedded default (idempotent: running it twice adds nothing)."""
     parser = argparse.ArgumentParser(prog=name, description=f"The {name} service.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
@@ -26,12 +31,15 @@ def run_service_cli(
     serve.add_argument("--port", type=int, default=default_port)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     commands.add_parser("migrate", help="apply database migrations up to head")
+    commands.add_parser("seed", help="load example data (idempotent)")
     args = parser.parse_args()
 
     settings = load_settings()
     configure_logging(name, settings.log_level)
     if args.command == "migrate" or args.migrate:
         upgrade_to_head(alembic_ini, settings.database_url)
+    if args.command == "seed" and seed is not None:
+        asyncio.run(_seed(settings.database_url, seed))
     if args.command == "serve":
         uvicorn.run(
             create_app(settings),
@@ -41,3 +49,11 @@ def run_service_cli(
             access_log=False,
             proxy_headers=True,
         )
+
+
+async def _seed(database_url: str, seed: Callable[[Database], Awaitable[None]]) -> None:
+    database = Database(database_url)
+    try:
+        await seed(database)
+    finally:
+        await database.dispose()

@@ -75,8 +75,9 @@ class ServiceClient:
             else:
                 if response.status_code not in RETRYABLE_STATUSES or attempt == attempts:
                     return response
-                logger.warning("call %s %s answered %s; retrying", method, path,
-                               response.status_code)
+                logger.warning(
+                    "call %s %s answered %s; retrying", method, path, response.status_code
+                )
             await asyncio.sleep(_backoff(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -1,6 +1,7 @@
 """RFC 9457 problem details for every error a service returns."""
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -70,7 +71,7 @@ def problem_response(
     problem_type: str | None = None,
     errors: list[FieldProblem] | None = None,
     extra: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     problem = Problem(
         type=f"{PROBLEM_TYPE_BASE}{problem_type}" if problem_type else "about:blank",
@@ -83,7 +84,9 @@ def problem_response(
     )
     body = problem.model_dump(exclude_none=True) | (extra or {})
     # Set here too because a 500 is sent by Starlette's outermost middleware, past ours.
-    headers = {"X-Request-ID": problem.request_id, **(headers or {})} if problem.request_id else headers
+    headers = (
+        {"X-Request-ID": problem.request_id, **(headers or {})} if problem.request_id else headers
+    )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

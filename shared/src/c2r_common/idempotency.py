@@ -103,15 +103,10 @@ async def _remember(
     status_code: int,
     body: Any,
 ) -> None:
-    session.add(
-        model(
-            scope=scope,
-            key=key,
-            request_hash=request_hash,
-            status_code=status_code,
-            response_body=json.dumps(body),
-        )
-    )
+    record = model()
+    record.scope, record.key, record.request_hash = scope, key, request_hash
+    record.status_code, record.response_body = status_code, json.dumps(body)
+    session.add(record)
     try:
         await session.flush()
     except IntegrityError:

@@ -72,8 +72,11 @@ def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:
         _configure_and_run(existing, metadata)
         return
     if context.is_offline_mode():
-        context.configure(url=context.config.get_main_option("sqlalchemy.url"),
-                          target_metadata=metadata, literal_binds=True)
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"),
+            target_metadata=metadata,
+            literal_binds=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

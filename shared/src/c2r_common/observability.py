@@ -71,7 +71,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex
@@ -79,7 +79,7 @@ def _incoming_request_id(scope: Scope) -> str:
 
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", _UNMATCHED_ROUTE)
+    return str(getattr(route, "path", _UNMATCHED_ROUTE))
 
 
 class RequestContextMiddleware:

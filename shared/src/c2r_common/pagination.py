@@ -85,7 +85,7 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[RowT],
     order_by: Sequence[InstrumentedAttribute[Any]],
     params: PageParams,
 ) -> tuple[list[RowT], str | None]:

@@ -44,9 +44,7 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = Field("c2r-platform", description="expected `aud` claim")
     max_body_bytes: int = Field(1_048_576, gt=0, description="largest request body accepted")
     log_level: str = Field("INFO", description="log level of the JSON logs")
-    http_timeout_seconds: float = Field(
-        5.0, gt=0, description="timeout of calls to other services"
-    )
+    http_timeout_seconds: float = Field(5.0, gt=0, description="timeout of calls to other services")
     http_retries: int = Field(2, ge=0, le=10, description="retries of idempotent calls")
 
     @model_validator(mode="after")

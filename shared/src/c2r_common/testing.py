@@ -46,7 +46,10 @@ def test_backend() -> str:
 async def _recreate_pg_database(server_url: str, name: str) -> None:
     url = make_url(server_url)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
         database=url.database or "postgres",
     )
     try:
@@ -59,7 +62,10 @@ async def _recreate_pg_database(server_url: str, name: str) -> None:
 async def _drop_pg_database(server_url: str, name: str) -> None:
     url = make_url(server_url)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
         database=url.database or "postgres",
     )
     try:
@@ -135,8 +141,9 @@ TokenFactory = Callable[..., dict[str, str]]
 def auth_headers(settings: ServiceSettings) -> TokenFactory:
     """`auth_headers("schools:read", countries=["RWA"])` -> an Authorization header."""
 
-    def make(*scopes: str, countries: Iterable[str] | None = None,
-             subject: str = "test-user") -> dict[str, str]:
+    def make(
+        *scopes: str, countries: Iterable[str] | None = None, subject: str = "test-user"
+    ) -> dict[str, str]:
         token = mint_token(
             DEVELOPMENT_JWT_SECRET,
             subject=subject,

@@ -1,6 +1,6 @@
+from c2r_common.cli import run_service_cli
 from request_intake.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from request_intake.config import get_settings
-from c2r_common.cli import run_service_cli
 
 
 def main() -> None:

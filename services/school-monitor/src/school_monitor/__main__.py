@@ -1,6 +1,6 @@
+from c2r_common.cli import run_service_cli
 from school_monitor.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from school_monitor.config import get_settings
-from c2r_common.cli import run_service_cli
 
 
 def main() -> None:

@@ -4,11 +4,25 @@ from c2r_common.reference import ItuRegion
 
 
 class CountryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "iso3": "RWA", "iso2": "RW", "m49": 646, "name": "Rwanda", "itu_region": "Africa",
-        "m49_region": "Africa", "m49_subregion": "Sub-Saharan Africa",
-        "ldc": True, "lldc": True, "sids": False,
-    }]})
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "iso3": "RWA",
+                    "iso2": "RW",
+                    "m49": 646,
+                    "name": "Rwanda",
+                    "itu_region": "Africa",
+                    "m49_region": "Africa",
+                    "m49_subregion": "Sub-Saharan Africa",
+                    "ldc": True,
+                    "lldc": True,
+                    "sids": False,
+                }
+            ]
+        },
+    )
 
     iso3: str = Field(description="ISO 3166-1 alpha-3")
     iso2: str | None = Field(description="ISO 3166-1 alpha-2")

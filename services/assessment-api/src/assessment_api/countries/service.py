@@ -1,10 +1,9 @@
 """Countries come from the reference data shipped in c2r_common, not from the database."""
 
+from assessment_api.countries.schemas import CountryFilters
 from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, decode_cursor, encode_cursor
 from c2r_common.reference import Country, all_countries, country_by_iso3
-
-from assessment_api.countries.schemas import CountryFilters
 
 
 def _matches(country: Country, filters: CountryFilters) -> bool:

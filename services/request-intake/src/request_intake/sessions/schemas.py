@@ -26,12 +26,19 @@ class ParticipantOut(ParticipantIn):
 
 
 class SessionIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "title": "Connect2Recover information session for African Member States",
-        "held_on": "2023-05-02",
-        "participants": [{"name": "Ministry of ICT", "country_iso3": "RWA",
-                          "is_member_state": True}],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Connect2Recover information session for African Member States",
+                    "held_on": "2023-05-02",
+                    "participants": [
+                        {"name": "Ministry of ICT", "country_iso3": "RWA", "is_member_state": True}
+                    ],
+                }
+            ]
+        }
+    )
 
     title: str = Field(min_length=1, max_length=300)
     held_on: date

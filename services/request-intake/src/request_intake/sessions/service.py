@@ -17,7 +17,7 @@ def to_out(session: InformationSession) -> SessionOut:
         id=session.id,
         title=session.title,
         held_on=session.held_on,
-        participants=session.participants,  # type: ignore[arg-type]
+        participants=session.participants,
         participant_count=len(session.participants),
         member_state_count=len(member_states),
     )

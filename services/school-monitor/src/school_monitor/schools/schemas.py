@@ -7,12 +7,23 @@ from c2r_common.reference import country_by_iso3
 
 
 class SchoolIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "giga_id": "5f2c0a3e-rwa-0001", "government_id": "RW-100234",
-        "name": "GS Kigeme", "country_iso3": "RWA", "admin1": "Southern Province",
-        "admin2": "Nyamagabe", "latitude": -2.47, "longitude": 29.52,
-        "education_level": "Primary and Secondary",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "giga_id": "5f2c0a3e-rwa-0001",
+                    "government_id": "RW-100234",
+                    "name": "GS Kigeme",
+                    "country_iso3": "RWA",
+                    "admin1": "Southern Province",
+                    "admin2": "Nyamagabe",
+                    "latitude": -2.47,
+                    "longitude": 29.52,
+                    "education_level": "Primary and Secondary",
+                }
+            ]
+        }
+    )
 
     giga_id: str = Field(min_length=1, max_length=64, description="school_id_giga")
     government_id: str | None = Field(None, max_length=64, description="school_id_govt")
