@@ -36,7 +36,7 @@ def run_service_cli(
 
     settings = load_settings()
     configure_logging(name, settings.log_level)
-    if args.command == "migrate" or args.migrate:
+    if args.command == "migrate" or getattr(args, "migrate", False):
         upgrade_to_head(alembic_ini, settings.database_url)
     if args.command == "seed" and seed is not None:
         asyncio.run(_seed(settings.database_url, seed))

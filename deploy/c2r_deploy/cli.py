@@ -1,0 +1,76 @@
+"""`c2r`: run the embedded default, print dev tokens, render the gateway and OpenAPI."""
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from c2r_common.auth import mint_token
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET
+from c2r_deploy.nginx import render_nginx
+from c2r_deploy.routes import GATEWAY_DIR, load_routes
+
+
+def _token(args: argparse.Namespace) -> None:
+    countries = args.countries.replace(",", " ").split() if args.countries else None
+    print(
+        mint_token(
+            os.environ.get("C2R_TOKEN_SECRET", DEVELOPMENT_JWT_SECRET),
+            subject=args.subject,
+            scopes=args.scopes.replace(",", " ").split(),
+            countries=countries,
+            ttl_seconds=args.ttl,
+        )
+    )
+
+
+def _run(args: argparse.Namespace) -> None:
+    from c2r_deploy.embedded import run_embedded
+
+    table = load_routes()
+    if args.port:
+        table = dataclasses.replace(table, listen=f"127.0.0.1:{args.port}")
+    run_embedded(table, Path(args.data_dir))
+
+
+def _render(args: argparse.Namespace) -> None:
+    config = render_nginx(load_routes())
+    Path(args.output).write_text(config) if args.output else print(config, end="")
+
+
+def _openapi(args: argparse.Namespace) -> None:
+    from c2r_deploy.openapi import gateway_openapi
+
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(gateway_openapi(load_routes()), indent=2) + "\n")
+    print(f"wrote {output}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="c2r", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the whole system on the embedded default")
+    run.add_argument("--data-dir", default="data")
+    run.add_argument("--port", type=int, default=None, help="gateway port (default 8000)")
+    run.set_defaults(handler=_run)
+
+    token = commands.add_parser("token", help="print a token the embedded default accepts")
+    token.add_argument("--scopes", default="admin", help='e.g. "schools:read schools:write"')
+    token.add_argument("--countries", default="", help="ISO alpha-3 codes, e.g. RWA")
+    token.add_argument("--subject", default="developer")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.set_defaults(handler=_token)
+
+    gateway = commands.add_parser("gateway", help="render the nginx config")
+    gateway.add_argument("--output", default=str(GATEWAY_DIR / "nginx.conf"))
+    gateway.set_defaults(handler=_render)
+
+    openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
+    openapi.add_argument("--output", default="build/openapi.json")
+    openapi.set_defaults(handler=_openapi)
+
+    args = parser.parse_args()
+    args.handler(args)

@@ -1,0 +1,132 @@
+"""The embedded default: the three services and the gateway from one command (`make run`).
+
+Each service runs as its own process on SQLite files under the data folder, exactly as
+in production apart from the database; the gateway is the small proxy of gateway.py.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from c2r_deploy.gateway import create_gateway_app
+from c2r_deploy.openapi import gateway_openapi
+from c2r_deploy.routes import RouteTable, ServiceRoute
+
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def _command(service: ServiceRoute) -> str:
+    # The services' console scripts sit beside this interpreter in the project's venv.
+    return str(Path(sys.executable).parent / service.command)
+
+
+def service_environment(table: RouteTable, service: ServiceRoute, data_dir: Path) -> dict[str, str]:
+    """The service's settings for the embedded default; peers are reached via the gateway."""
+    gateway_url = f"http://{table.listen}"
+    env = dict(os.environ)
+    env[f"{service.env_prefix}DATABASE_URL"] = f"sqlite+aiosqlite:///{data_dir / service.name}.db"
+    env.setdefault(f"{service.env_prefix}ENVIRONMENT", "development")
+    for peer in table.services:
+        if peer is not service:
+            env[f"{service.env_prefix}{peer.name.upper().replace('-', '_')}_URL"] = gateway_url
+    return env
+
+
+def prepare_database(table: RouteTable, service: ServiceRoute, data_dir: Path) -> None:
+    """Migrations to head, then the example data (both idempotent)."""
+    env = service_environment(table, service, data_dir)
+    for step in ("migrate", "seed"):
+        subprocess.run([_command(service), step], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _wait_until_ready(service: ServiceRoute, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    url = f"http://{service.upstream}/readyz"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with {process.returncode}; see its log")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} was not ready within {READY_TIMEOUT_SECONDS:.0f}s")
+
+
+@contextmanager
+def running_services(table: RouteTable, data_dir: Path) -> Iterator[None]:
+    """Migrates, seeds and starts every service; stops them all on exit."""
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(len(table.services)) as pool:
+        list(pool.map(lambda s: prepare_database(table, s, data_dir), table.services))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for service in table.services:
+            log = (logs / f"{service.name}.log").open("ab")
+            command = [
+                _command(service),
+                "serve",
+                "--host",
+                service.host,
+                "--port",
+                str(service.port),
+            ]
+            env = service_environment(table, service, data_dir)
+            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
+        for service, process in zip(table.services, processes, strict=True):
+            _wait_until_ready(service, process)
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+
+
+def _banner(table: RouteTable, data_dir: Path) -> str:
+    base = f"http://{table.listen}"
+    services = "\n".join(
+        f"    {s.name:<15} http://{s.upstream}  (docs /docs, metrics /metrics)"
+        for s in table.services
+    )
+    return f"""
+Connect2Recover platform is up (embedded default: SQLite under {data_dir}).
+
+  API          {base}/v1/...
+  API docs     {base}/docs   (merged OpenAPI: {base}/openapi.json)
+  Services
+{services}
+  Logs         {data_dir / "logs"}/<service>.log
+
+Get a token:   make token SCOPES="schools:read schools:write" COUNTRIES=RWA
+Try it:        curl -H "Authorization: Bearer $(make -s token SCOPES=admin)" {base}/v1/countries/RWA
+
+Ctrl-C stops everything.
+"""
+
+
+def run_embedded(table: RouteTable, data_dir: Path) -> None:
+    data_dir = data_dir.resolve()
+    with running_services(table, data_dir):
+        upstreams = {s.name: f"http://{s.upstream}" for s in table.services}
+        openapi_cache: dict[str, object] = {}
+
+        def openapi() -> dict[str, object]:
+            if not openapi_cache:
+                openapi_cache.update(gateway_openapi(table))
+            return openapi_cache
+
+        app = create_gateway_app(table, upstreams, openapi)  # type: ignore[arg-type]
+        host, port = table.listen.rsplit(":", 1)
+        print(_banner(table, data_dir), flush=True)
+        uvicorn.run(app, host=host, port=int(port), log_level="warning")

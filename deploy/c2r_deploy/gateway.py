@@ -1,0 +1,166 @@
+"""The embedded default's gateway: the route table served by a small reverse proxy.
+
+It behaves like the nginx gateway where a front-end or agent can tell (routing, request
+ids, body limits, security headers, problem+json for its own errors, /metrics not
+routed), so `make run` needs no external server. Production uses nginx.
+"""
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from c2r_deploy.routes import RouteTable, ServiceRoute
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HOP_BY_HOP = {
+    "date",
+    "server",  # the gateway sets its own
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-site",
+}
+
+
+def _request_id(request: Request) -> str:
+    candidate = request.headers.get("x-request-id", "")
+    return candidate if _VALID_REQUEST_ID.match(candidate) else uuid.uuid4().hex
+
+
+def _problem(status: int, title: str, detail: str, request_id: str) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    headers = {"X-Request-ID": request_id, **SECURITY_HEADERS}
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+
+
+def _forward_headers(request: Request, request_id: str) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers["x-request-id"] = request_id
+    client = request.client.host if request.client else "unknown"
+    headers["x-forwarded-for"] = client
+    headers["x-forwarded-proto"] = request.url.scheme
+    return headers
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Gateway:
+    def __init__(self, table: RouteTable, upstreams: dict[str, str], timeout: float = 60.0):
+        self.table = table
+        self.upstreams = upstreams  # service name -> base URL
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0))
+
+    async def proxy(self, request: Request) -> Response:
+        request_id = _request_id(request)
+        service = self.table.service_for(request.url.path)
+        if service is None:
+            return _problem(404, "Not Found", "No resource at this path.", request_id)
+        body = await _read_limited(request, service.max_body_bytes)
+        if body is None:
+            detail = f"The request body exceeds the gateway limit of {service.max_body}."
+            return _problem(413, "Content Too Large", detail, request_id)
+        return await self._send(request, service, body, request_id)
+
+    async def _send(
+        self, request: Request, service: ServiceRoute, body: bytes, request_id: str
+    ) -> Response:
+        upstream = httpx.URL(self.upstreams[service.name]).join(request.url.path)
+        outgoing = self.http.build_request(
+            request.method,
+            upstream.copy_with(query=request.url.query.encode()),
+            headers=_forward_headers(request, request_id),
+            content=body,
+        )
+        try:
+            answer = await self.http.send(outgoing, stream=True)
+        except httpx.TimeoutException:
+            return _problem(
+                504, "Gateway Timeout", f"{service.name} did not answer in time.", request_id
+            )
+        except httpx.TransportError:
+            return _problem(502, "Bad Gateway", f"{service.name} is unreachable.", request_id)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers.update({"x-request-id": request_id, **SECURITY_HEADERS})
+        return StreamingResponse(
+            answer.aiter_raw(),
+            status_code=answer.status_code,
+            headers=headers,
+            background=BackgroundTask(answer.aclose),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def create_gateway_app(
+    table: RouteTable,
+    upstreams: dict[str, str],
+    openapi: Callable[[], dict[str, Any]],
+) -> Starlette:
+    gateway = Gateway(table, upstreams)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": "gateway"})
+
+    async def openapi_document(_: Request) -> Response:
+        return Response(json.dumps(openapi()), media_type="application/json")
+
+    async def docs(_: Request) -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="C2R platform API")
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    return Starlette(
+        routes=[
+            Route("/healthz", health),
+            Route("/openapi.json", openapi_document),
+            Route("/docs", docs),
+            Route("/{path:path}", gateway.proxy, methods=methods),
+        ],
+        lifespan=lifespan,
+    )

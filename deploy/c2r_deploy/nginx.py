@@ -1,0 +1,169 @@
+"""Renders the production gateway's nginx config from the route table."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from c2r_deploy.routes import RouteTable, ServiceRoute
+
+
+@dataclass(frozen=True)
+class NginxRuntime:
+    """Where nginx keeps its files: system paths in production, a folder in tests."""
+
+    pid: str = "/run/c2r-gateway.pid"
+    error_log: str = "/var/log/nginx/c2r-gateway.error.log"
+    access_log: str = "/var/log/nginx/c2r-gateway.access.log"
+    temp_dir: str | None = None  # None: nginx's compiled-in temp paths
+    user: str | None = "www-data"
+    upstreams: Mapping[str, str] = field(default_factory=dict)  # service -> host:port
+    listen: str | None = None  # None: the route table's
+
+
+def _problem(status: int, title: str, detail: str) -> str:
+    # nginx cannot JSON-escape arbitrary input, so only fixed text and the request id
+    # (validated below to a safe alphabet) go into these bodies.
+    body = (
+        f'{{"type":"about:blank","title":"{title}","status":{status},'
+        f'"detail":"{detail}","request_id":"$c2r_request_id"}}'
+    )
+    return f"default_type application/problem+json;\n        return {status} '{body}';"
+
+
+_ERROR_LOCATIONS = {
+    "@not_found": (404, "Not Found", "No resource at this path."),
+    "@too_large": (413, "Content Too Large", "The request body exceeds the gateway limit."),
+    "@rate_limited": (429, "Too Many Requests", "Slow down: this client sent too many requests."),
+    "@unavailable": (503, "Service Unavailable", "The service is unavailable; retry later."),
+    "@bad_gateway": (502, "Bad Gateway", "The service did not answer properly; retry later."),
+    "@timeout": (504, "Gateway Timeout", "The service did not answer in time; retry later."),
+}
+
+
+def _upstream_name(service: ServiceRoute) -> str:
+    return service.name.replace("-", "_")
+
+
+def _upstream_block(service: ServiceRoute, address: str) -> str:
+    return (
+        f"    upstream {_upstream_name(service)} {{\n"
+        f"        server {address} max_fails=0;\n"
+        f"        keepalive 32;\n"
+        f"    }}\n"
+    )
+
+
+def _service_locations(service: ServiceRoute, table: RouteTable) -> str:
+    blocks = []
+    for prefix in service.prefixes:
+        directives = [f"client_max_body_size {service.max_body};"]
+        if prefix in service.rate_limited_prefixes:
+            directives.append(f"limit_req zone=agent_push burst={table.rate_limit_burst} nodelay;")
+        directives.append(f"proxy_pass http://{_upstream_name(service)};")
+        body = "".join(f"            {line}\n" for line in directives)
+        # "= prefix" and "prefix/" so that /v1/schoolsX does not reach school-monitor.
+        blocks.append(f"        location = {prefix} {{\n{body}        }}\n")
+        blocks.append(f"        location ^~ {prefix}/ {{\n{body}        }}\n")
+    return "".join(blocks)
+
+
+def _error_locations() -> str:
+    return "".join(
+        f"        location {name} {{\n        {_problem(status, title, detail)}\n        }}\n"
+        for name, (status, title, detail) in _ERROR_LOCATIONS.items()
+    )
+
+
+def _temp_paths(runtime: NginxRuntime) -> str:
+    if runtime.temp_dir is None:
+        return ""
+    return "".join(
+        f"    {kind}_temp_path {runtime.temp_dir}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+
+
+def render_nginx(table: RouteTable, runtime: NginxRuntime | None = None) -> str:
+    runtime = runtime or NginxRuntime()
+    upstreams = "".join(
+        _upstream_block(s, runtime.upstreams.get(s.name, s.upstream)) for s in table.services
+    )
+    locations = "".join(_service_locations(s, table) for s in table.services)
+    user = f"user {runtime.user};\n" if runtime.user else ""
+    return f"""# Generated from deploy/gateway/routes.toml by `c2r gateway render`; do not edit.
+{user}worker_processes auto;
+pid {runtime.pid};
+error_log {runtime.error_log} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    server_tokens off;
+    charset utf-8;
+    sendfile on;
+    keepalive_timeout 65s;
+{_temp_paths(runtime)}
+    # The request id: the client's if it is short and safe, otherwise nginx's own.
+    map $http_x_request_id $c2r_request_id {{
+        "~^[A-Za-z0-9._:-]{{1,128}}$" $http_x_request_id;
+        default $request_id;
+    }}
+    # Agents are rate limited per device token; clients without one per address.
+    map $http_authorization $c2r_client_key {{
+        "" $binary_remote_addr;
+        default $http_authorization;
+    }}
+    limit_req_zone $c2r_client_key zone=agent_push:20m rate={table.rate_limit};
+    limit_req_status 429;
+
+    log_format c2r_json escape=json '{{"ts":"$time_iso8601","service":"gateway",'
+        '"request_id":"$c2r_request_id","method":"$request_method","path":"$uri",'
+        '"status":$status,"bytes":$body_bytes_sent,"duration_s":$request_time,'
+        '"upstream":"$upstream_addr","upstream_s":"$upstream_response_time"}}';
+    access_log {runtime.access_log} c2r_json;
+
+{upstreams}
+    server {{
+        listen {runtime.listen or table.listen};
+        client_max_body_size {table.max_body};
+
+        add_header X-Request-ID $c2r_request_id always;
+        add_header X-Content-Type-Options nosniff always;
+        add_header X-Frame-Options DENY always;
+        add_header Referrer-Policy no-referrer always;
+        add_header Cross-Origin-Resource-Policy same-site always;
+
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Request-ID $c2r_request_id;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_hide_header X-Request-ID;
+        proxy_connect_timeout 3s;
+        proxy_send_timeout 60s;
+        proxy_read_timeout 60s;
+        proxy_next_upstream off;
+
+        error_page 404 = @not_found;
+        error_page 413 = @too_large;
+        error_page 429 = @rate_limited;
+        error_page 502 = @bad_gateway;
+        error_page 503 = @unavailable;
+        error_page 504 = @timeout;
+
+        location = /healthz {{
+            default_type application/json;
+            return 200 '{{"status":"ok","service":"gateway"}}';
+        }}
+
+{locations}
+        # Anything else — including the services' /metrics — is not routed.
+        location / {{
+            return 404;
+        }}
+
+{_error_locations()}    }}
+}}
+"""

@@ -1,0 +1,93 @@
+"""One OpenAPI document for the whole gateway, merged from the three services'."""
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+
+from c2r_deploy.routes import RouteTable
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def service_apps() -> dict[str, FastAPI]:
+    """Each service's app built with its default settings (nothing is connected)."""
+    from assessment_api.app import create_app as assessment_app
+    from assessment_api.config import AssessmentSettings
+    from request_intake.app import create_app as intake_app
+    from request_intake.config import IntakeSettings
+    from school_monitor.app import create_app as schools_app
+    from school_monitor.config import SchoolMonitorSettings
+
+    return {
+        "assessment-api": assessment_app(AssessmentSettings()),
+        "request-intake": intake_app(IntakeSettings()),
+        "school-monitor": schools_app(SchoolMonitorSettings()),
+    }
+
+
+def unrouted_paths(table: RouteTable, documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Public paths of a service that the gateway would not send to it."""
+    open_paths = {"/healthz", "/readyz"}
+    return [
+        f"{service} {path}"
+        for service, document in documents.items()
+        for path in document.get("paths", {})
+        if path not in open_paths
+        and (table.service_for(path) is None or table.service_for(path).name != service)  # type: ignore[union-attr]
+    ]
+
+
+def _rename_schemas(document: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    text = json.dumps(document)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    renamed: dict[str, Any] = json.loads(text)
+    schemas = renamed.get("components", {}).get("schemas", {})
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+    return renamed
+
+
+def _prefix(service: str) -> str:
+    return "".join(part.capitalize() for part in service.split("-"))
+
+
+def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Connect2Recover platform API",
+            "version": "1",
+            "description": "All public paths of the gateway: assessment-api, request-intake "
+            "and school-monitor. Authenticate with `Authorization: Bearer <JWT>`.",
+        },
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+        "tags": [],
+    }
+    schemas = merged["components"]["schemas"]
+    for service, document in documents.items():
+        own = document.get("components", {}).get("schemas", {})
+        clashes = {
+            n: f"{_prefix(service)}{n}" for n, s in own.items() if n in schemas and schemas[n] != s
+        }
+        document = _rename_schemas(document, clashes)
+        schemas.update(document.get("components", {}).get("schemas", {}))
+        merged["components"]["securitySchemes"].update(
+            document.get("components", {}).get("securitySchemes", {})
+        )
+        for path, operations in document.get("paths", {}).items():
+            route = table.service_for(path)
+            if route is not None and route.name == service:
+                merged["paths"][path] = {
+                    m: op | {"x-service": service} if m in _HTTP_METHODS else op
+                    for m, op in operations.items()
+                }
+        known_tags = {t["name"] for t in merged["tags"]}
+        merged["tags"] += [t for t in document.get("tags", []) if t["name"] not in known_tags]
+    return merged
+
+
+def gateway_openapi(table: RouteTable) -> dict[str, Any]:
+    return merge_openapi(table, {name: app.openapi() for name, app in service_apps().items()})
