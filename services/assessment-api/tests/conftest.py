@@ -1,7 +1,9 @@
 import pytest
+from fastapi import FastAPI
 
 from assessment_api.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from assessment_api.config import AssessmentSettings
+from assessment_api.seed import seed_reference
 from c2r_common.settings import Environment
 from c2r_common.testing import ServiceUnderTest
 
@@ -16,3 +18,12 @@ def service_under_test() -> ServiceUnderTest:
         ),
         create_app=create_app,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+async def seeded(app: FastAPI, db_rollback: None) -> None:
+    """The reference data every deployment is seeded with (methodology v1, beneficiaries),
+    inside the test's rolled-back transaction."""
+    async with app.state.database.sessionmaker() as db:
+        await seed_reference(db)
+        await db.commit()

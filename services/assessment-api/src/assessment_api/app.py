@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from assessment_api.config import AssessmentSettings
 from assessment_api.countries.router import router as countries_router
+from assessment_api.methodology.router import router as methodologies_router
+from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.app import ServiceSpec, build_app
 
 SERVICE_NAME = "assessment-api"
@@ -16,10 +18,15 @@ SPEC = ServiceSpec(
     "countries, methodology, indicators, scores, gaps, the 5-phase programme and partners.",
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
-    routers=[countries_router],
-    openapi_tags=[{"name": "countries", "description": "Countries and areas (UN M49, ITU-D)."}],
+    routers=[countries_router, methodologies_router],
+    openapi_tags=[
+        {"name": "countries", "description": "Countries and areas (UN M49, ITU-D)."},
+        {"name": "methodologies", "description": "The C2R methodology as versioned data."},
+    ],
 )
 
 
 def create_app(settings: AssessmentSettings) -> FastAPI:
-    return build_app(SPEC, settings)
+    app = build_app(SPEC, settings)
+    use_explicit_transactions(app.state.database.engine)
+    return app

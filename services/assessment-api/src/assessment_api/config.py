@@ -13,6 +13,12 @@ class AssessmentSettings(ServiceSettings):
     school_monitor_url: str = Field(
         "http://127.0.0.1:8000", description="base URL of school-monitor (or the gateway)"
     )
+    school_monitor_timeout_seconds: float = Field(
+        2.0, gt=0, description="time budget of one read from school-monitor, retries included"
+    )
+    school_monitor_retries: int = Field(
+        1, ge=0, le=5, description="retries of a failed read from school-monitor within the budget"
+    )
 
 
 def get_settings() -> AssessmentSettings:

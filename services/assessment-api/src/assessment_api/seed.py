@@ -1,0 +1,29 @@
+"""Data of the embedded default: the reference data every deployment needs, then examples.
+
+Idempotent: each part checks whether its data is already there, so a second run adds
+nothing.
+"""
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment_api.methodology import service as methodologies
+from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
+from assessment_api.methodology.models import Methodology
+from assessment_api.sqlite_transactions import use_explicit_transactions
+from c2r_common.db import Database
+
+SEED_ACTOR = "seed"
+
+
+async def seed_reference(db: AsyncSession) -> None:
+    """The default methodology v1."""
+    if not await db.scalar(select(func.count()).select_from(Methodology)):
+        await methodologies.publish(db, DEFAULT_METHODOLOGY, by=SEED_ACTOR)
+
+
+async def seed(database: Database) -> None:
+    use_explicit_transactions(database.engine)
+    async with database.sessionmaker() as db:
+        await seed_reference(db)
+        await db.commit()
