@@ -1,6 +1,18 @@
 """Imports every domain's models so that Alembic sees the whole schema."""
 
+from request_intake.assistance_requests.models import AssistanceRequest, RequestEvent
+from request_intake.calls.models import Call
 from request_intake.db import Base, IdempotencyRecord
+from request_intake.outbox.models import OutboxEntry
 from request_intake.sessions.models import InformationSession, SessionParticipant
 
-__all__ = ["Base", "IdempotencyRecord", "InformationSession", "SessionParticipant"]
+__all__ = [
+    "AssistanceRequest",
+    "Base",
+    "Call",
+    "IdempotencyRecord",
+    "InformationSession",
+    "OutboxEntry",
+    "RequestEvent",
+    "SessionParticipant",
+]

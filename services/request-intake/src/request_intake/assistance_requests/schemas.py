@@ -1,0 +1,127 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from c2r_common.reference import country_by_iso3
+from c2r_common.schemas import AssistanceType
+from request_intake.assistance_requests.workflow import Role, Status
+
+
+class EntityType(StrEnum):
+    MINISTRY = "ministry"
+    REGULATOR = "regulator"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class FocalPoint(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(None, max_length=40)
+    position: str | None = Field(None, max_length=200)
+
+
+class Attachment(BaseModel):
+    """Metadata of a document kept elsewhere (the service stores no files)."""
+
+    filename: str = Field(min_length=1, max_length=255)
+    media_type: str = Field("application/pdf", max_length=100)
+    size_bytes: int = Field(ge=0, le=1_000_000_000)
+    url: HttpUrl | None = None
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "call_id": "00000000-0000-0000-0000-000000000000",
+                    "country_iso3": "RWA",
+                    "requesting_entity": "Ministry of ICT and Innovation",
+                    "entity_type": "ministry",
+                    "focal_point": {"name": "A. Uwase", "email": "focal@minict.gov.rw"},
+                    "assistance_type": "assessment",
+                    "title": "Digital infrastructure and resilience assessment",
+                    "description": "Country assessment following the C2R methodology.",
+                    "priority": "high",
+                    "expected_outcomes": ["gap analysis", "recommendations"],
+                    "attachments": [{"filename": "letter.pdf", "size_bytes": 120000}],
+                }
+            ]
+        }
+    )
+
+    call_id: uuid.UUID
+    country_iso3: str = Field(min_length=3, max_length=3, description="the requesting Member State")
+    requesting_entity: str = Field(min_length=1, max_length=300, examples=["Ministry of ICT"])
+    entity_type: EntityType
+    focal_point: FocalPoint
+    assistance_type: AssistanceType
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=20_000)
+    priority: Priority = Priority.MEDIUM
+    expected_outcomes: list[str] = Field(default_factory=list, max_length=50)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+
+    @field_validator("country_iso3")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if country_by_iso3(value) is None:
+            raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
+        return value.upper()
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    call_id: uuid.UUID
+    country_iso3: str
+    requesting_entity: str
+    entity_type: EntityType
+    focal_point: FocalPoint
+    assistance_type: AssistanceType
+    title: str
+    description: str
+    priority: Priority
+    expected_outcomes: list[str]
+    attachments: list[Attachment]
+    status: Status
+    late: bool = Field(description="submitted after the deadline, inside the grace period")
+    submitted_by: str
+    submitted_at: datetime
+    stage_entered_at: datetime
+    stage_due_at: datetime | None = Field(description="SLA due date of the current stage")
+    decided_at: datetime | None
+    assessment_id: uuid.UUID | None = Field(description="the assessment the request started")
+    version: int = Field(description="also sent as the ETag")
+    updated_at: datetime
+
+
+class TransitionIn(BaseModel):
+    to: Status = Field(description="the status to move the request to")
+    comment: str = Field(min_length=1, max_length=5000, description="why; kept in the audit trail")
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    from_status: Status | None
+    to_status: Status
+    role: Role
+    actor: str
+    comment: str
+    at: datetime
+
+
+class AllowedTransitionOut(BaseModel):
+    to: Status
+    role: Role

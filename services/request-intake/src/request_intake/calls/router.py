@@ -1,0 +1,68 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from c2r_common.auth import CurrentPrincipal, Principal, Scope, require_scopes
+from c2r_common.db import SessionDep
+from c2r_common.errors import problem_responses
+from c2r_common.pagination import Page, PageParams, page_params
+from request_intake.calls import service
+from request_intake.calls.rules import CallState
+from request_intake.calls.schemas import CallIn, CallOut
+from request_intake.clock import Now
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"], responses=problem_responses(401, 403))
+CallWriter = Annotated[Principal, Depends(require_scopes(Scope.CALLS_WRITE))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post(
+    "",
+    response_model=CallOut,
+    status_code=201,
+    summary="Open a call for technical-assistance requests",
+    responses=problem_responses(422),
+)
+async def create_call(author: CallWriter, data: CallIn, db: SessionDep, now: Now) -> CallOut:
+    return service.to_out(await service.create_call(db, data, author), now)
+
+
+@router.get(
+    "",
+    response_model=Page[CallOut],
+    summary="List calls by deadline, optionally in one state",
+    responses=problem_responses(422),
+)
+async def list_calls(
+    _: CurrentPrincipal,
+    db: SessionDep,
+    page: Paging,
+    now: Now,
+    state: Annotated[CallState | None, Query(description="upcoming, open or closed")] = None,
+) -> Page[CallOut]:
+    calls, next_cursor = await service.list_calls(db, page, now, state)
+    return Page(items=[service.to_out(c, now) for c in calls], next_cursor=next_cursor)
+
+
+@router.get(
+    "/open",
+    response_model=Page[CallOut],
+    summary="List the calls open now, soonest deadline first",
+    responses=problem_responses(422),
+)
+async def list_open_calls(
+    _: CurrentPrincipal, db: SessionDep, page: Paging, now: Now
+) -> Page[CallOut]:
+    calls, next_cursor = await service.list_calls(db, page, now, CallState.OPEN)
+    return Page(items=[service.to_out(c, now) for c in calls], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{call_id}",
+    response_model=CallOut,
+    summary="One call, with its state now",
+    responses=problem_responses(404, 422),
+)
+async def get_call(_: CurrentPrincipal, call_id: uuid.UUID, db: SessionDep, now: Now) -> CallOut:
+    return service.to_out(await service.get_call(db, call_id), now)

@@ -1,0 +1,89 @@
+import uuid
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from c2r_common.reference import ItuRegion, country_by_iso3
+from c2r_common.schemas import AssistanceType
+from request_intake.calls.rules import CallState, localize, zone
+
+MAX_GRACE_MINUTES = 30 * 24 * 60
+
+
+class CallIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Connect2Recover technical assistance for African Member States",
+                    "description": "Requests following the information session of 2 May 2023.",
+                    "assistance_types": ["assessment", "national_strategy", "training"],
+                    "eligible_regions": ["Africa"],
+                    "time_zone": "Europe/Geneva",
+                    "opens_at": "2023-05-02T09:00:00",
+                    "closes_at": "2023-05-19T23:59:59",
+                    "grace_period_minutes": 0,
+                    "max_requests_per_country": 2,
+                }
+            ]
+        }
+    )
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=20_000)
+    assistance_types: list[AssistanceType] = Field(
+        min_length=1, description="the C2R phases plus training and workshops offered"
+    )
+    eligible_regions: list[ItuRegion] = Field(
+        default_factory=list, description="ITU-D regions; empty with no countries: open to all"
+    )
+    eligible_countries: list[str] = Field(
+        default_factory=list, description="ISO alpha-3 codes eligible besides the regions"
+    )
+    time_zone: str = Field("Europe/Geneva", description="IANA time zone of the deadlines")
+    opens_at: datetime = Field(description="with an offset, or a wall-clock time in time_zone")
+    closes_at: datetime = Field(description="the deadline; submissions at this instant count")
+    grace_period_minutes: int = Field(
+        0, ge=0, le=MAX_GRACE_MINUTES, description="late submissions accepted and flagged"
+    )
+    max_requests_per_country: int | None = Field(None, ge=1, le=1000)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("eligible_countries")
+    @classmethod
+    def _known_countries(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if country_by_iso3(code) is None]
+        if unknown:
+            raise ValueError(f"unknown ISO alpha-3 country code(s): {', '.join(unknown)}")
+        return sorted({code.upper() for code in value})
+
+    @model_validator(mode="after")
+    def _in_time_zone_and_ordered(self) -> Self:
+        self.opens_at = localize(self.opens_at, self.time_zone)
+        self.closes_at = localize(self.closes_at, self.time_zone)
+        if self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class CallOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    assistance_types: list[AssistanceType]
+    eligible_regions: list[ItuRegion]
+    eligible_countries: list[str]
+    time_zone: str
+    opens_at: datetime = Field(description="in the call's time zone")
+    closes_at: datetime = Field(description="in the call's time zone")
+    grace_period_minutes: int
+    accepts_until: datetime = Field(description="deadline plus grace, in the call's time zone")
+    max_requests_per_country: int | None
+    state: CallState = Field(description="upcoming, open or closed, from the current time")
+    created_at: datetime

@@ -1,0 +1,73 @@
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from c2r_common.auth import Principal
+from c2r_common.errors import ProblemError
+from c2r_common.pagination import PageParams, paginate
+from request_intake.calls.models import Call
+from request_intake.calls.rules import CallState, Window, zone
+from request_intake.calls.schemas import CallIn, CallOut
+
+
+def window(call: Call) -> Window:
+    return Window(call.opens_at, call.closes_at, timedelta(minutes=call.grace_period_minutes))
+
+
+def to_out(call: Call, now: datetime) -> CallOut:
+    local = zone(call.time_zone)
+    call_window = window(call)
+    return CallOut(
+        id=call.id,
+        title=call.title,
+        description=call.description,
+        assistance_types=call.assistance_types,
+        eligible_regions=call.eligible_regions,
+        eligible_countries=call.eligible_countries,
+        time_zone=call.time_zone,
+        opens_at=call.opens_at.astimezone(local),
+        closes_at=call.closes_at.astimezone(local),
+        grace_period_minutes=call.grace_period_minutes,
+        accepts_until=call_window.accepts_until.astimezone(local),
+        max_requests_per_country=call.max_requests_per_country,
+        state=call_window.state(now),
+        created_at=call.created_at,
+    )
+
+
+async def create_call(db: AsyncSession, data: CallIn, author: Principal) -> Call:
+    call = Call(
+        **data.model_dump(exclude={"assistance_types", "eligible_regions"}),
+        assistance_types=[t.value for t in data.assistance_types],
+        eligible_regions=[r.value for r in data.eligible_regions],
+        created_by=author.subject,
+    )
+    db.add(call)
+    await db.flush()
+    return call
+
+
+async def get_call(db: AsyncSession, call_id: uuid.UUID) -> Call:
+    call = await db.get(Call, call_id)
+    if call is None:
+        raise ProblemError(404, f"No call {call_id}.")
+    return call
+
+
+def _in_state(statement: Select[Call], state: CallState, now: datetime) -> Select[Call]:
+    if state is CallState.UPCOMING:
+        return statement.where(Call.opens_at > now)
+    if state is CallState.OPEN:
+        return statement.where(Call.opens_at <= now, Call.closes_at >= now)
+    return statement.where(Call.closes_at < now)
+
+
+async def list_calls(
+    db: AsyncSession, page: PageParams, now: datetime, state: CallState | None
+) -> tuple[list[Call], str | None]:
+    statement = select(Call)
+    if state is not None:
+        statement = _in_state(statement, state, now)
+    return await paginate(db, statement, (Call.closes_at, Call.id), page)

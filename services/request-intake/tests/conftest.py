@@ -1,0 +1,180 @@
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from c2r_common.settings import Environment
+from c2r_common.testing import ServiceUnderTest, TokenFactory
+from request_intake.app import ALEMBIC_INI, SERVICE_NAME, create_app
+from request_intake.clock import install_clock
+from request_intake.config import IntakeSettings
+
+
+def make_settings(url: str, **overrides: Any) -> IntakeSettings:
+    # The suite runs relay passes itself; background passes would race the per-test rollback.
+    values: dict[str, Any] = {
+        "database_url": url,
+        "environment": Environment.TEST,
+        "outbox_relay_enabled": False,
+    }
+    return IntakeSettings(**(values | overrides))
+
+
+def _sqlite_real_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite defers BEGIN on its own and so ignores SAVEPOINTs; letting SQLAlchemy emit
+    # BEGIN itself (the SQLAlchemy recipe) makes the per-test rollback work on SQLite.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _sqlite_savepoints(app: FastAPI) -> None:
+    engine = app.state.database.engine
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine.sync_engine, "connect", _sqlite_real_transactions)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    await engine.dispose()  # connections made before the listeners are dropped
+
+
+@pytest.fixture(scope="session")
+def service_under_test() -> ServiceUnderTest:
+    return ServiceUnderTest(
+        name=SERVICE_NAME,
+        alembic_ini=ALEMBIC_INI,
+        make_settings=make_settings,
+        create_app=create_app,  # type: ignore[arg-type]
+    )
+
+
+class FakeClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+# A Wednesday in Geneva summer time, between the calls' opening and closing in the helpers.
+START = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Iterator[FakeClock]:
+    fake = FakeClock(START)
+    original = app.state.clock
+    install_clock(app, fake)
+    yield fake
+    install_clock(app, original)
+
+
+@pytest.fixture
+def staff(auth_headers: TokenFactory) -> dict[str, str]:
+    return auth_headers(
+        "calls:write", "requests:read", "requests:review", "requests:approve", subject="staff"
+    )
+
+
+@pytest.fixture
+def reviewer(auth_headers: TokenFactory) -> dict[str, str]:
+    return auth_headers("requests:read", "requests:review", subject="reviewer")
+
+
+@pytest.fixture
+def approver(auth_headers: TokenFactory) -> dict[str, str]:
+    return auth_headers("requests:read", "requests:approve", subject="approver")
+
+
+@pytest.fixture
+def rwanda(auth_headers: TokenFactory) -> dict[str, str]:
+    return auth_headers("requests:submit", "requests:read", countries=["RWA"], subject="rw-focal")
+
+
+def call_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "C2R technical assistance for African Member States",
+        "assistance_types": ["assessment", "national_strategy", "training"],
+        "eligible_regions": ["Africa"],
+        "time_zone": "Europe/Geneva",
+        "opens_at": "2026-06-01T09:00:00",
+        "closes_at": "2026-06-30T23:59:59",
+    }
+    return body | overrides
+
+
+def request_body(call_id: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "call_id": call_id,
+        "country_iso3": "RWA",
+        "requesting_entity": "Ministry of ICT and Innovation",
+        "entity_type": "ministry",
+        "focal_point": {"name": "A. Uwase", "email": "focal@minict.gov.rw"},
+        "assistance_type": "assessment",
+        "title": "Digital infrastructure and resilience assessment",
+        "description": "A country assessment following the C2R methodology.",
+        "priority": "high",
+        "expected_outcomes": ["gap analysis"],
+        "attachments": [{"filename": "letter.pdf", "size_bytes": 1200}],
+    }
+    return body | overrides
+
+
+class Api:
+    """Short-hands for the calls the tests make again and again."""
+
+    def __init__(self, client: httpx.AsyncClient, staff: dict[str, str]) -> None:
+        self.client = client
+        self.staff = staff
+
+    async def create_call(self, **overrides: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/v1/calls", json=call_body(**overrides), headers=self.staff
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def submit(
+        self, headers: dict[str, str], call_id: str, **overrides: Any
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/v1/requests", json=request_body(call_id, **overrides), headers=headers
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def move(
+        self, headers: dict[str, str], request_id: str, to: str, **extra_headers: str
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/v1/requests/{request_id}/transitions",
+            json={"to": to, "comment": f"moving to {to}"},
+            headers=headers | extra_headers,
+        )
+
+    async def walk(self, request_id: str, *statuses: str) -> dict[str, Any]:
+        """Moves the request through `statuses` with the staff token (all staff roles)."""
+        body: dict[str, Any] = {}
+        for status in statuses:
+            response = await self.move(self.staff, request_id, status)
+            assert response.status_code == 200, response.text
+            body = response.json()
+        return body
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, staff: dict[str, str]) -> Api:
+    return Api(client, staff)
