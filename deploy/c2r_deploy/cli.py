@@ -1,7 +1,6 @@
 """`c2r`: run the embedded default, print dev tokens, render the gateway and OpenAPI."""
 
 import argparse
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -28,10 +27,17 @@ def _token(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     from c2r_deploy.embedded import run_embedded
 
-    table = load_routes()
-    if args.port:
-        table = dataclasses.replace(table, listen=f"127.0.0.1:{args.port}")
+    table = load_routes().with_ports(args.port, args.service_ports)
     run_embedded(table, Path(args.data_dir))
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from c2r_deploy.embedded import migrate
+
+    table = load_routes()
+    for service in table.services:
+        migrate(table, service, Path(args.data_dir).resolve())
+        print(f"{service.name}: migrations at head")
 
 
 def _render(args: argparse.Namespace) -> None:
@@ -55,7 +61,14 @@ def main() -> None:
     run = commands.add_parser("run", help="start the whole system on the embedded default")
     run.add_argument("--data-dir", default="data")
     run.add_argument("--port", type=int, default=None, help="gateway port (default 8000)")
+    run.add_argument(
+        "--service-ports", type=int, default=None, help="first port of the services (8101)"
+    )
     run.set_defaults(handler=_run)
+
+    migrate = commands.add_parser("migrate", help="migrate the embedded default's databases")
+    migrate.add_argument("--data-dir", default="data")
+    migrate.set_defaults(handler=_migrate)
 
     token = commands.add_parser("token", help="print a token the embedded default accepts")
     token.add_argument("--scopes", default="admin", help='e.g. "schools:read schools:write"')

@@ -40,11 +40,19 @@ def service_environment(table: RouteTable, service: ServiceRoute, data_dir: Path
     return env
 
 
+def _service_command(table: RouteTable, service: ServiceRoute, data_dir: Path, step: str) -> None:
+    env = service_environment(table, service, data_dir)
+    subprocess.run([_command(service), step], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def migrate(table: RouteTable, service: ServiceRoute, data_dir: Path) -> None:
+    _service_command(table, service, data_dir, "migrate")
+
+
 def prepare_database(table: RouteTable, service: ServiceRoute, data_dir: Path) -> None:
     """Migrations to head, then the example data (both idempotent)."""
-    env = service_environment(table, service, data_dir)
-    for step in ("migrate", "seed"):
-        subprocess.run([_command(service), step], env=env, check=True, stdout=subprocess.DEVNULL)
+    migrate(table, service, data_dir)
+    _service_command(table, service, data_dir, "seed")
 
 
 def _wait_until_ready(service: ServiceRoute, process: subprocess.Popen[bytes]) -> None:
@@ -126,7 +134,7 @@ def run_embedded(table: RouteTable, data_dir: Path) -> None:
                 openapi_cache.update(gateway_openapi(table))
             return openapi_cache
 
-        app = create_gateway_app(table, upstreams, openapi)  # type: ignore[arg-type]
+        app = create_gateway_app(table, upstreams, openapi)
         host, port = table.listen.rsplit(":", 1)
         print(_banner(table, data_dir), flush=True)
         uvicorn.run(app, host=host, port=int(port), log_level="warning")

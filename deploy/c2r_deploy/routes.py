@@ -1,7 +1,7 @@
 """The gateway route table (deploy/gateway/routes.toml) as typed data."""
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -69,6 +69,19 @@ class RouteTable:
             for service in self.services
             for prefix in service.rate_limited_prefixes
         )
+
+    def with_ports(self, gateway_port: int | None, first_service_port: int | None) -> "RouteTable":
+        """The same routes on other loopback ports (to run a second system beside one)."""
+        table = self
+        if gateway_port is not None:
+            table = replace(table, listen=f"127.0.0.1:{gateway_port}")
+        if first_service_port is not None:
+            services = tuple(
+                replace(s, upstream=f"127.0.0.1:{first_service_port + i}")
+                for i, s in enumerate(table.services)
+            )
+            table = replace(table, services=services)
+        return table
 
     def by_name(self, name: str) -> ServiceRoute:
         return next(s for s in self.services if s.name == name)

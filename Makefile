@@ -1,0 +1,76 @@
+# Connect2Recover platform. `make run` starts everything; `make test` passes the tests.
+# Every target installs what it needs on a fresh clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+UV := python3 -m uv
+SUITES := shared/tests services/assessment-api/tests services/request-intake/tests services/school-monitor/tests tests/contract
+DATABASES := sqlite postgresql
+SCOPES ?= admin
+COUNTRIES ?=
+
+.PHONY: help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# The venv is rebuilt from the committed lock whenever a project file changes. Output goes
+# to stderr so that `make -s token` prints the token alone.
+$(VENV)/.synced: uv.lock pyproject.toml shared/pyproject.toml deploy/pyproject.toml services/*/pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv >&2
+	@$(UV) sync --frozen --quiet >&2
+	@touch $@
+
+install: $(VENV)/.synced  ## install the project and its tools into .venv
+
+system-deps:  ## nginx and promtool (Debian packages) for the end-to-end tests
+	@command -v nginx >/dev/null && command -v promtool >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx prometheus >/dev/null; }
+
+postgres:  ## make sure the local PostgreSQL server is running
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
+	@pg_isready -h 127.0.0.1 -p 5432
+
+run: install  ## start the whole system at http://127.0.0.1:8000 (SQLite, no external server)
+	@$(BIN)/c2r run
+
+token: install  ## print a token: make token SCOPES="schools:write measurements:write" COUNTRIES=RWA
+	@$(BIN)/c2r token --scopes "$(SCOPES)" --countries "$(COUNTRIES)"
+
+test: install system-deps postgres test-suites test-e2e  ## every suite on SQLite and PostgreSQL, then end to end through nginx
+
+test-suites: install
+	@set -e; for db in $(DATABASES); do for suite in $(SUITES); do \
+	  echo "== $$suite on $$db"; C2R_TEST_DB=$$db $(BIN)/pytest $$suite -q -p no:cacheprovider; \
+	done; done
+
+test-e2e: install system-deps postgres
+	@echo "== tests/e2e (three services on PostgreSQL behind nginx, and the embedded default)"
+	@$(BIN)/pytest tests/e2e -q -p no:cacheprovider
+
+lint: install  ## ruff and strict mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install  ## format and fix imports
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: install  ## apply migrations to the embedded default's databases (./data)
+	@$(BIN)/c2r migrate
+
+openapi: install  ## write the merged OpenAPI document of the gateway to build/openapi.json
+	@$(BIN)/c2r openapi --output build/openapi.json
+
+gateway: install  ## regenerate deploy/gateway/nginx.conf from the route table
+	@$(BIN)/c2r gateway
+
+bench: install postgres  ## benchmarks (tests/perf), figures into build/bench/
+	@$(BIN)/python tests/perf/bench_school_monitor.py --db both
+
+clean:  ## remove the venv, build output and the embedded default's data
+	rm -rf $(VENV) build data

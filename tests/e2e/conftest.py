@@ -1,0 +1,123 @@
+"""The production topology on loopback: three service processes on PostgreSQL behind
+nginx with the generated config; and the embedded default as `make run` starts it."""
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from topology import (
+    BIN,
+    Topology,
+    free_port,
+    free_port_block,
+    run_pg,
+    service_env,
+    stop,
+    wait_for,
+)
+
+from c2r_deploy.nginx import NginxRuntime, render_nginx
+from c2r_deploy.routes import load_routes
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "nginx is required (Debian package nginx); `make test` installs it"
+    root = tmp_path_factory.mktemp("production")
+    routes = load_routes()
+    secret = secrets.token_urlsafe(48)
+    suffix = uuid.uuid4().hex[:8]
+    databases = {s.name: f"c2r_e2e_{s.name.replace('-', '_')}_{suffix}" for s in routes.services}
+    asyncio.run(run_pg([f'CREATE DATABASE "{db}"' for db in databases.values()]))
+    ports = {s.name: free_port() for s in routes.services}
+    gateway_port = free_port()
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    topology = Topology(
+        gateway, {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}, routes, secret, root
+    )
+    try:
+        for service in routes.services:
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{databases[service.name]}"
+            peers = {s.name: gateway for s in routes.services if s is not service}
+            env = service_env(service.env_prefix, url, secret, peers)
+            with (root / f"{service.name}.log").open("wb") as log:
+                subprocess.run(
+                    [BIN / service.command, "migrate"], env=env, check=True, stdout=log, stderr=log
+                )
+                command = [BIN / service.command, "serve", "--port", str(ports[service.name])]
+                topology.processes.append(
+                    subprocess.Popen(command, env=env, stdout=log, stderr=log)
+                )
+        for service, process in zip(routes.services, topology.processes, strict=True):
+            wait_for(f"{topology.services[service.name]}/readyz", process)
+        (root / "nginx-temp").mkdir()
+        runtime = NginxRuntime(
+            pid=str(root / "nginx.pid"),
+            error_log=str(root / "nginx-error.log"),
+            access_log=str(root / "nginx-access.log"),
+            temp_dir=str(root / "nginx-temp"),
+            user=None,
+            listen=f"127.0.0.1:{gateway_port}",
+            upstreams={n: f"127.0.0.1:{p}" for n, p in ports.items()},
+        )
+        (root / "nginx.conf").write_text(render_nginx(routes, runtime))
+        nginx_command = [
+            nginx,
+            "-p",
+            str(root),
+            "-c",
+            str(root / "nginx.conf"),
+            "-g",
+            "daemon off;",
+        ]
+        with (root / "nginx-stderr.log").open("wb") as log:
+            topology.processes.append(subprocess.Popen(nginx_command, stdout=log, stderr=log))
+        wait_for(f"{gateway}/healthz", topology.processes[-1])
+        yield topology
+    finally:
+        stop(topology.processes)
+        asyncio.run(
+            run_pg([f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases.values()])
+        )
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    """`c2r run` — what `make run` starts — on free ports and a temporary data folder."""
+    root = tmp_path_factory.mktemp("embedded")
+    gateway_port, first_service_port = free_port(), free_port_block(3)
+    command = [
+        str(BIN / "c2r"),
+        "run",
+        "--data-dir",
+        str(root),
+        "--port",
+        str(gateway_port),
+        "--service-ports",
+        str(first_service_port),
+    ]
+    with (root / "run.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    routes = load_routes().with_ports(gateway_port, first_service_port)
+    topology = Topology(
+        f"http://127.0.0.1:{gateway_port}",
+        {s.name: f"http://{s.upstream}" for s in routes.services},
+        routes,
+        "",
+        root,
+        [process],
+    )
+    try:
+        wait_for(f"{topology.gateway}/healthz", process, timeout=90)
+        yield topology
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)

@@ -1,0 +1,119 @@
+"""Helpers of the end-to-end tests: free ports, process start/stop, the topology handle."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from c2r_common.auth import mint_token
+from c2r_deploy.routes import RouteTable
+
+PG_DSN = os.environ.get("C2R_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready within {timeout}s")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def run_pg(statements: list[str]) -> None:
+    connection = await asyncpg.connect(PG_DSN)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Topology:
+    gateway: str
+    services: dict[str, str]  # name -> direct base URL
+    routes: RouteTable
+    secret: str
+    logs: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def token(self, *scopes: str, countries: list[str] | None = None) -> str:
+        return mint_token(
+            self.secret,
+            subject="e2e",
+            scopes=scopes,
+            countries=countries,
+            issuer="c2r-e2e",
+            audience="c2r-platform",
+        )
+
+    def headers(self, *scopes: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*scopes)}"}
+
+
+def service_env(
+    prefix: str, database_url: str, secret: str, peers: dict[str, str]
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            f"{prefix}ENVIRONMENT": "production",
+            f"{prefix}DATABASE_URL": database_url,
+            f"{prefix}JWT_SECRET": secret,
+            f"{prefix}JWT_ISSUER": "c2r-e2e",
+        }
+    )
+    env.update(
+        {f"{prefix}{name.upper().replace('-', '_')}_URL": url for name, url in peers.items()}
+    )
+    return env
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free loopback ports."""
+    for _ in range(50):
+        first = free_port()
+        try:
+            sockets = []
+            for port in range(first, first + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no block of free ports")
