@@ -138,6 +138,10 @@ class Api:
         self.client = client
         self.staff = staff
 
+    @staticmethod
+    def body(call_id: str, **overrides: Any) -> dict[str, Any]:
+        return request_body(call_id, **overrides)
+
     async def create_call(self, **overrides: Any) -> dict[str, Any]:
         response = await self.client.post(
             "/v1/calls", json=call_body(**overrides), headers=self.staff
