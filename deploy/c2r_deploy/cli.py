@@ -54,6 +54,14 @@ def _openapi(args: argparse.Namespace) -> None:
     print(f"wrote {output}")
 
 
+def _config_doc(args: argparse.Namespace) -> None:
+    from c2r_deploy.config_doc import update_readme
+
+    readme = Path(args.readme)
+    readme.write_text(update_readme(readme.read_text()))
+    print(f"updated the settings table in {readme}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="c2r", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +92,10 @@ def main() -> None:
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--output", default="build/openapi.json")
     openapi.set_defaults(handler=_openapi)
+
+    config_doc = commands.add_parser("config-doc", help="regenerate the README settings table")
+    config_doc.add_argument("--readme", default="README.md")
+    config_doc.set_defaults(handler=_config_doc)
 
     args = parser.parse_args()
     args.handler(args)

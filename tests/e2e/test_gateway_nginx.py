@@ -130,3 +130,16 @@ def test_agent_push_paths_are_rate_limited_per_client(production: Topology) -> N
         assert limited.headers["content-type"] == PROBLEM
     other_client = httpx.get(production.gateway + "/v1/countries", headers=headers)
     assert other_client.status_code != 429  # not a push path
+
+
+def test_prometheus_scrape_config_is_valid_and_targets_every_service() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is required (Debian package prometheus); `make test` installs it"
+    config = GATEWAY_DIR.parent / "prometheus" / "prometheus.yml"
+    result = subprocess.run(
+        [promtool, "check", "config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = config.read_text()
+    for service in load_routes().services:
+        assert f'"{service.upstream}"' in text, service.name
