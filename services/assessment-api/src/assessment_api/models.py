@@ -1,6 +1,17 @@
 """Imports every domain's models so that Alembic sees the whole schema."""
 
+from assessment_api.assessments.models import Assessment, AssessmentTranslation, AuditEvent
 from assessment_api.db import Base, IdempotencyRecord
+from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
 from assessment_api.methodology.models import Methodology
 
-__all__ = ["Base", "IdempotencyRecord", "Methodology"]
+__all__ = [
+    "Assessment",
+    "AssessmentTranslation",
+    "AuditEvent",
+    "Base",
+    "IdempotencyRecord",
+    "IndicatorValue",
+    "IndicatorValueChange",
+    "Methodology",
+]

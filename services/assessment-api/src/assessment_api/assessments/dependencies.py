@@ -1,0 +1,52 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from assessment_api.assessments import service
+from assessment_api.assessments.models import Assessment
+from assessment_api.dependencies import Reader, Writer
+from c2r_common.auth import CurrentPrincipal, Principal, Scope
+from c2r_common.db import SessionDep
+from c2r_common.errors import ProblemError
+
+
+async def if_match_header(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="the ETag read with the assessment; a stale one is refused with 412",
+        ),
+    ] = None,
+) -> str | None:
+    return if_match
+
+
+IfMatch = Annotated[str | None, Depends(if_match_header)]
+
+
+async def readable_assessment(
+    assessment_id: uuid.UUID, principal: Reader, db: SessionDep
+) -> Assessment:
+    return await service.get(db, assessment_id, principal)
+
+
+async def writable_assessment(
+    assessment_id: uuid.UUID, principal: Writer, db: SessionDep
+) -> Assessment:
+    return await service.get(db, assessment_id, principal)
+
+
+async def assessor_or_approver(principal: CurrentPrincipal) -> Principal:
+    """Lifecycle moves need one of the two scopes; which one depends on the target status."""
+    if principal.has_scope(Scope.ASSESSMENTS_WRITE) or principal.has_scope(
+        Scope.ASSESSMENTS_APPROVE
+    ):
+        return principal
+    raise ProblemError(403, "This token lacks the scope(s): assessments:write or :approve.")
+
+
+ReadableAssessment = Annotated[Assessment, Depends(readable_assessment)]
+WritableAssessment = Annotated[Assessment, Depends(writable_assessment)]
+Mover = Annotated[Principal, Depends(assessor_or_approver)]

@@ -1,0 +1,34 @@
+"""The assessment lifecycle: which status may follow which, and who may move it there."""
+
+from assessment_api.assessments.schemas import AssessmentStatus as S
+from c2r_common.auth import Scope
+
+ALLOWED_TRANSITIONS: dict[S, tuple[S, ...]] = {
+    S.DRAFT: (S.DATA_COLLECTION,),
+    S.DATA_COLLECTION: (S.VALIDATION,),
+    # Validation may send the assessment back for more data.
+    S.VALIDATION: (S.DATA_COLLECTION, S.COMPLETED),
+    # The country may ask for changes before accepting: back to validation.
+    S.COMPLETED: (S.VALIDATION, S.ACCEPTED_BY_COUNTRY),
+    S.ACCEPTED_BY_COUNTRY: (S.PUBLISHED,),
+    S.PUBLISHED: (),
+}
+
+# Acceptance by the country and publication are approvals; the rest is the assessors' work.
+SCOPE_TO_ENTER: dict[S, Scope] = {
+    S.ACCEPTED_BY_COUNTRY: Scope.ASSESSMENTS_APPROVE,
+    S.PUBLISHED: Scope.ASSESSMENTS_APPROVE,
+}
+
+# Indicator values are frozen once the report is completed, so published numbers never drift.
+EDITABLE_STATUSES = frozenset({S.DRAFT, S.DATA_COLLECTION, S.VALIDATION})
+# Assessments counted in comparisons and aggregates unless in-progress ones are asked for.
+FINISHED_STATUSES = frozenset({S.COMPLETED, S.ACCEPTED_BY_COUNTRY, S.PUBLISHED})
+
+
+def allowed_from(status: S) -> tuple[S, ...]:
+    return ALLOWED_TRANSITIONS[status]
+
+
+def scope_to_enter(status: S) -> Scope:
+    return SCOPE_TO_ENTER.get(status, Scope.ASSESSMENTS_WRITE)

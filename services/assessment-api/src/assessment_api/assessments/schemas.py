@@ -1,0 +1,119 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from c2r_common.reference import country_by_iso3
+
+PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|H[12]|\d{2}))?$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    DATA_COLLECTION = "data_collection"
+    VALIDATION = "validation"
+    COMPLETED = "completed"
+    ACCEPTED_BY_COUNTRY = "accepted_by_country"
+    PUBLISHED = "published"
+
+
+class TranslationStatus(StrEnum):
+    REQUESTED = "requested"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+def _known_country(value: str) -> str:
+    if country_by_iso3(value) is None:
+        raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
+    return value.upper()
+
+
+class AssessmentCreate(BaseModel):
+    """The body request-intake (and front-ends) send to open an assessment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "country_iso3": "RWA",
+                    "period": "2026",
+                    "title": "Rwanda digital infrastructure and resilience assessment",
+                    "source_request_id": "1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f",
+                }
+            ]
+        }
+    )
+
+    country_iso3: str = Field(min_length=3, max_length=3)
+    period: str = Field(pattern=PERIOD_PATTERN, description="year, or year-Qn / year-Hn / year-MM")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    methodology_version: int | None = Field(
+        None, ge=1, description="default: the latest published version"
+    )
+    source_request_id: uuid.UUID | None = Field(
+        None, description="the request-intake request this assessment answers"
+    )
+
+    _country = field_validator("country_iso3")(_known_country)
+
+
+class AssessmentUpdate(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+
+
+class TransitionIn(BaseModel):
+    to: AssessmentStatus
+    note: str | None = Field(None, max_length=2000)
+
+
+class TranslationIn(BaseModel):
+    status: TranslationStatus
+
+
+class TranslationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    language: str = Field(examples=["ar"])
+    status: TranslationStatus
+    updated_by: str
+    updated_at: datetime
+
+
+class AssessmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    country_iso3: str
+    country_name: str
+    period: str
+    title: str
+    methodology_version: int
+    status: AssessmentStatus
+    allowed_transitions: list[AssessmentStatus]
+    revision: int = Field(description="the ETag of the assessment is this number, quoted")
+    source_request_id: uuid.UUID | None
+    translations: list[TranslationOut]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssessmentFilters(BaseModel):
+    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    status: AssessmentStatus | None = None
+    period: str | None = None
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    note: str | None

@@ -1,0 +1,255 @@
+"""Assessments: creation, lifecycle, translations, audit trail and optimistic concurrency."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment_api.assessments import lifecycle
+from assessment_api.assessments.models import Assessment, AssessmentTranslation, AuditEvent
+from assessment_api.assessments.schemas import (
+    AssessmentCreate,
+    AssessmentFilters,
+    AssessmentOut,
+    AssessmentStatus,
+    TransitionIn,
+    TranslationOut,
+    TranslationStatus,
+)
+from assessment_api.indicators.models import IndicatorValue
+from assessment_api.methodology import service as methodologies
+from c2r_common.auth import Principal
+from c2r_common.db import utcnow
+from c2r_common.errors import ProblemError
+from c2r_common.pagination import PageParams, paginate
+from c2r_common.reference import country_by_iso3
+
+
+def etag(assessment: Assessment) -> str:
+    return f'"{assessment.revision}"'
+
+
+def to_out(assessment: Assessment) -> AssessmentOut:
+    country = country_by_iso3(assessment.country_iso3)
+    status = AssessmentStatus(assessment.status)
+    return AssessmentOut(
+        id=assessment.id,
+        country_iso3=assessment.country_iso3,
+        country_name=country.name if country else assessment.country_iso3,
+        period=assessment.period,
+        title=assessment.title,
+        methodology_version=assessment.methodology_version,
+        status=status,
+        allowed_transitions=list(lifecycle.allowed_from(status)),
+        revision=assessment.revision,
+        source_request_id=assessment.source_request_id,
+        translations=[TranslationOut.model_validate(t) for t in assessment.translations],
+        created_by=assessment.created_by,
+        created_at=assessment.created_at,
+        updated_at=assessment.updated_at,
+    )
+
+
+def check_if_match(assessment: Assessment, if_match: str | None) -> None:
+    """Refuses a write based on a stale copy (If-Match absent: the caller takes the risk)."""
+    if if_match is None:
+        return
+    candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" in candidates or etag(assessment) in candidates:
+        return
+    raise ProblemError(
+        412,
+        f"The assessment has changed since it was read (current ETag {etag(assessment)}); "
+        "read it again and retry.",
+        extra={"current_etag": etag(assessment)},
+    )
+
+
+def touch(assessment: Assessment) -> None:
+    """Marks a change: a new ETag for every writer that read the previous state."""
+    assessment.revision += 1
+    assessment.updated_at = utcnow()
+
+
+def record(
+    db: AsyncSession,
+    assessment: Assessment,
+    actor: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> None:
+    db.add(
+        AuditEvent(
+            assessment_id=assessment.id, actor=actor, action=action, detail=detail or {}, note=note
+        )
+    )
+
+
+async def find_by_country_period(db: AsyncSession, iso3: str, period: str) -> Assessment | None:
+    return await db.scalar(
+        select(Assessment).where(Assessment.country_iso3 == iso3, Assessment.period == period)
+    )
+
+
+def _conflict(existing_id: uuid.UUID, data: AssessmentCreate) -> ProblemError:
+    return ProblemError(
+        409,
+        f"An assessment of {data.country_iso3} for {data.period} already exists.",
+        problem_type="assessment-exists",
+        extra={"existing_assessment_id": str(existing_id)},
+    )
+
+
+async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal) -> Assessment:
+    principal.require_country(data.country_iso3)
+    existing = await find_by_country_period(db, data.country_iso3, data.period)
+    if existing is not None:
+        raise _conflict(existing.id, data)
+    methodology = await (
+        methodologies.get_version(db, data.methodology_version)
+        if data.methodology_version is not None
+        else methodologies.latest(db)
+    )
+    country = country_by_iso3(data.country_iso3)
+    assessment = Assessment(
+        country_iso3=data.country_iso3,
+        period=data.period,
+        title=data.title or f"{country.name if country else data.country_iso3} {data.period}",
+        methodology_version=methodology.version,
+        status=AssessmentStatus.DRAFT,
+        revision=1,
+        source_request_id=data.source_request_id,
+        created_by=principal.subject,
+        translations=[],
+    )
+    try:
+        async with db.begin_nested():
+            db.add(assessment)
+    except IntegrityError:
+        # Another request created the same country and period in the meantime.
+        raced = await find_by_country_period(db, data.country_iso3, data.period)
+        raise _conflict(raced.id if raced else uuid.UUID(int=0), data) from None
+    record(db, assessment, principal.subject, "created", data.model_dump(mode="json"))
+    await db.flush()
+    return assessment
+
+
+async def get(db: AsyncSession, assessment_id: uuid.UUID, principal: Principal) -> Assessment:
+    assessment = await db.get(Assessment, assessment_id)
+    if assessment is None:
+        raise ProblemError(404, f"No assessment {assessment_id}.")
+    principal.require_country(assessment.country_iso3)
+    return assessment
+
+
+async def list_assessments(
+    db: AsyncSession, filters: AssessmentFilters, page: PageParams, principal: Principal
+) -> tuple[list[Assessment], str | None]:
+    statement = select(Assessment)
+    if filters.country_iso3:
+        statement = statement.where(Assessment.country_iso3 == filters.country_iso3.upper())
+    if filters.status:
+        statement = statement.where(Assessment.status == filters.status)
+    if filters.period:
+        statement = statement.where(Assessment.period == filters.period)
+    if principal.countries is not None:
+        statement = statement.where(Assessment.country_iso3.in_(sorted(principal.countries)))
+    return await paginate(db, statement, (Assessment.created_at, Assessment.id), page)
+
+
+async def update_title(
+    db: AsyncSession, assessment: Assessment, title: str, principal: Principal
+) -> Assessment:
+    record(db, assessment, principal.subject, "updated", {"title": [assessment.title, title]})
+    assessment.title = title
+    touch(assessment)
+    await db.flush()
+    return assessment
+
+
+async def missing_required_indicators(db: AsyncSession, assessment: Assessment) -> list[str]:
+    definition = methodologies.definition_of(
+        await methodologies.get_version(db, assessment.methodology_version)
+    )
+    present = set(
+        await db.scalars(
+            select(IndicatorValue.indicator_code).where(
+                IndicatorValue.assessment_id == assessment.id
+            )
+        )
+    )
+    return [i.code for i in definition.indicators() if i.required and i.code not in present]
+
+
+def _check_transition(assessment: Assessment, target: AssessmentStatus, who: Principal) -> None:
+    current = AssessmentStatus(assessment.status)
+    allowed = lifecycle.allowed_from(current)
+    if target not in allowed:
+        raise ProblemError(
+            409,
+            f"An assessment in {current} cannot move to {target}; allowed: "
+            f"{', '.join(allowed) or 'none'}.",
+            problem_type="invalid-transition",
+            extra={"current_status": current, "allowed_transitions": list(allowed)},
+        )
+    needed = lifecycle.scope_to_enter(target)
+    if not who.has_scope(needed):
+        raise ProblemError(403, f"Moving an assessment to {target} needs the scope {needed}.")
+
+
+async def transition(
+    db: AsyncSession, assessment: Assessment, data: TransitionIn, principal: Principal
+) -> Assessment:
+    _check_transition(assessment, data.to, principal)
+    if data.to is AssessmentStatus.COMPLETED:
+        missing = await missing_required_indicators(db, assessment)
+        if missing:
+            raise ProblemError(
+                409,
+                f"Required indicators are missing: {', '.join(missing)}.",
+                problem_type="required-indicators-missing",
+                extra={"missing_indicators": missing},
+            )
+    record(
+        db,
+        assessment,
+        principal.subject,
+        "transition",
+        {"from": assessment.status, "to": data.to},
+        note=data.note,
+    )
+    assessment.status = data.to
+    touch(assessment)
+    await db.flush()
+    return assessment
+
+
+async def set_translation(
+    db: AsyncSession,
+    assessment: Assessment,
+    language: str,
+    status: TranslationStatus,
+    principal: Principal,
+) -> Assessment:
+    language = language.lower()
+    current = next((t for t in assessment.translations if t.language == language), None)
+    if current is None:
+        current = AssessmentTranslation(language=language, status=status)
+        assessment.translations.append(current)
+    current.status, current.updated_by, current.updated_at = status, principal.subject, utcnow()
+    record(
+        db, assessment, principal.subject, "translation", {"language": language, "status": status}
+    )
+    touch(assessment)
+    await db.flush()
+    return assessment
+
+
+async def audit_trail(
+    db: AsyncSession, assessment: Assessment, page: PageParams
+) -> tuple[list[AuditEvent], str | None]:
+    statement = select(AuditEvent).where(AuditEvent.assessment_id == assessment.id)
+    return await paginate(db, statement, (AuditEvent.id,), page)

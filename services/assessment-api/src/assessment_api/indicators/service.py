@@ -1,0 +1,201 @@
+"""Indicator values of an assessment: unit-aware validation, bulk entry, full history."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment_api.assessments import lifecycle
+from assessment_api.assessments import service as assessments
+from assessment_api.assessments.models import Assessment
+from assessment_api.assessments.schemas import AssessmentStatus
+from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
+from assessment_api.indicators.schemas import (
+    BulkIndicatorValue,
+    IndicatorValueIn,
+    IndicatorValueOut,
+)
+from assessment_api.methodology import service as methodologies
+from assessment_api.methodology.schemas import MethodologyDefinition, Unit
+from c2r_common.auth import Principal
+from c2r_common.db import utcnow
+from c2r_common.errors import FieldProblem, ProblemError
+from c2r_common.pagination import PageParams, paginate
+
+
+def unit_problem(unit: Unit, value: float) -> str | None:
+    """Why `value` cannot be a measurement in `unit`, or None when it can."""
+    if unit is Unit.PERCENT and not 0 <= value <= 100:
+        return "a percentage must be between 0 and 100"
+    if unit is Unit.BOOLEAN and value not in (0, 1):
+        return "a yes/no indicator takes 1 (yes) or 0 (no)"
+    if value < 0:
+        return f"a value in {unit} cannot be negative"
+    return None
+
+
+async def definition_for(db: AsyncSession, assessment: Assessment) -> MethodologyDefinition:
+    return methodologies.definition_of(
+        await methodologies.get_version(db, assessment.methodology_version)
+    )
+
+
+def _ensure_editable(assessment: Assessment) -> None:
+    if AssessmentStatus(assessment.status) not in lifecycle.EDITABLE_STATUSES:
+        raise ProblemError(
+            409,
+            f"Indicator values of a {assessment.status} assessment are frozen.",
+            problem_type="assessment-frozen",
+            extra={"current_status": assessment.status},
+        )
+
+
+def _problems(
+    definition: MethodologyDefinition, entries: Sequence[BulkIndicatorValue], prefix: str
+) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"{prefix}.{index}" if prefix.endswith("values") else prefix
+        indicator = definition.indicator(entry.code)
+        if indicator is None:
+            message = f"no indicator {entry.code!r} in this assessment's methodology"
+            problems.append(FieldProblem(field=f"{where}.code", message=message))
+            continue
+        if entry.code in seen:
+            problems.append(FieldProblem(field=f"{where}.code", message="given more than once"))
+        seen.add(entry.code)
+        reason = unit_problem(indicator.unit, entry.value)
+        if reason:
+            problems.append(FieldProblem(field=f"{where}.value", message=reason))
+    return problems
+
+
+def _apply(
+    db: AsyncSession,
+    assessment: Assessment,
+    current: IndicatorValue | None,
+    entry: BulkIndicatorValue,
+    actor: str,
+) -> None:
+    fields = entry.model_dump(exclude={"code"})
+    if current is None:
+        current = IndicatorValue(assessment_id=assessment.id, indicator_code=entry.code)
+        db.add(current)
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.updated_by, current.updated_at = actor, utcnow()
+    db.add(
+        IndicatorValueChange(
+            assessment_id=assessment.id, indicator_code=entry.code, changed_by=actor, **fields
+        )
+    )
+
+
+async def current_values(db: AsyncSession, assessment: Assessment) -> dict[str, IndicatorValue]:
+    rows = await db.scalars(
+        select(IndicatorValue).where(IndicatorValue.assessment_id == assessment.id)
+    )
+    return {row.indicator_code: row for row in rows}
+
+
+async def set_values(
+    db: AsyncSession,
+    assessment: Assessment,
+    entries: Sequence[BulkIndicatorValue],
+    principal: Principal,
+    *,
+    field_prefix: str = "body.values",
+) -> None:
+    """Stores all of `entries` or, if any is invalid, none of them."""
+    _ensure_editable(assessment)
+    definition = await definition_for(db, assessment)
+    problems = _problems(definition, entries, field_prefix)
+    if problems:
+        raise ProblemError(
+            422,
+            f"{len(problems)} indicator value(s) are not valid; nothing was stored.",
+            title="Invalid request",
+            problem_type="validation",
+            errors=problems,
+        )
+    existing = await current_values(db, assessment)
+    for entry in entries:
+        _apply(db, assessment, existing.get(entry.code), entry, principal.subject)
+    codes = [entry.code for entry in entries]
+    assessments.record(db, assessment, principal.subject, "indicators_set", {"codes": codes})
+    assessments.touch(assessment)
+    await db.flush()
+
+
+async def set_value(
+    db: AsyncSession,
+    assessment: Assessment,
+    code: str,
+    data: IndicatorValueIn,
+    principal: Principal,
+) -> None:
+    entry = BulkIndicatorValue(code=code, **data.model_dump())
+    await set_values(db, assessment, [entry], principal, field_prefix="body")
+
+
+async def remove_value(
+    db: AsyncSession, assessment: Assessment, code: str, principal: Principal
+) -> None:
+    _ensure_editable(assessment)
+    current = (await current_values(db, assessment)).get(code)
+    if current is None:
+        raise ProblemError(404, f"The assessment has no value for indicator {code}.")
+    await db.delete(current)
+    db.add(
+        IndicatorValueChange(
+            assessment_id=assessment.id,
+            indicator_code=code,
+            value=None,
+            year=None,
+            source=None,
+            changed_by=principal.subject,
+        )
+    )
+    assessments.record(db, assessment, principal.subject, "indicator_removed", {"code": code})
+    assessments.touch(assessment)
+    await db.flush()
+
+
+async def list_values(db: AsyncSession, assessment: Assessment) -> list[IndicatorValueOut]:
+    definition = await definition_for(db, assessment)
+    values = await current_values(db, assessment)
+    out: list[IndicatorValueOut] = []
+    for pillar in definition.pillars:
+        for indicator in pillar.indicators:
+            stored = values.get(indicator.code)
+            out.append(
+                IndicatorValueOut(
+                    code=indicator.code,
+                    name=indicator.name,
+                    pillar=pillar.code,
+                    unit=indicator.unit,
+                    direction=indicator.direction,
+                    required=indicator.required,
+                    live_source=indicator.live_source,
+                    value=stored.value if stored else None,
+                    year=stored.year if stored else None,
+                    source=stored.source if stored else None,
+                    note=stored.note if stored else None,
+                    updated_by=stored.updated_by if stored else None,
+                    updated_at=stored.updated_at if stored else None,
+                )
+            )
+    return out
+
+
+async def history(
+    db: AsyncSession, assessment: Assessment, code: str, page: PageParams
+) -> tuple[list[IndicatorValueChange], str | None]:
+    if (await definition_for(db, assessment)).indicator(code) is None:
+        raise ProblemError(404, f"No indicator {code} in this assessment's methodology.")
+    statement = select(IndicatorValueChange).where(
+        IndicatorValueChange.assessment_id == assessment.id,
+        IndicatorValueChange.indicator_code == code,
+    )
+    return await paginate(db, statement, (IndicatorValueChange.id,), page)
