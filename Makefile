@@ -6,12 +6,12 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 UV := python3 -m uv
-SUITES := shared/tests services/assessment-api/tests services/request-intake/tests services/school-monitor/tests tests/contract
+SUITES := $(wildcard shared/tests services/*/tests tests/contract)
 DATABASES := sqlite postgresql
 SCOPES ?= admin
 COUNTRIES ?=
 
-.PHONY: help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway bench clean
+.PHONY: docs help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,3 +74,7 @@ bench: install postgres  ## benchmarks (tests/perf), figures into build/bench/
 
 clean:  ## remove the venv, build output and the embedded default's data
 	rm -rf $(VENV) build data
+
+docs: install  ## regenerate the settings table of the README and the nginx config
+	@$(BIN)/c2r config-doc
+	@$(BIN)/c2r gateway
