@@ -1,13 +1,28 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from c2r_common.app import ServiceSpec, build_app
+from school_monitor.agents.auth import verify_device_token
+from school_monitor.agents.router import router as agents_router
+from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.measurements.router import measurements_router, pings_router
+from school_monitor.rollups.router import router as connectivity_router
 from school_monitor.schools.router import router as schools_router
+from school_monitor.status.router import router as alerts_router
 
 SERVICE_NAME = "school-monitor"
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with run_background_loop(app):
+        yield
+
 
 SPEC = ServiceSpec(
     name=SERVICE_NAME,
@@ -16,10 +31,27 @@ SPEC = ServiceSpec(
     "measurements and ping checks, connectivity status, daily rollups and country summaries.",
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
-    routers=[schools_router],
-    openapi_tags=[{"name": "schools", "description": "The school registry."}],
+    routers=[
+        schools_router,
+        agents_router,
+        measurements_router,
+        pings_router,
+        connectivity_router,
+        alerts_router,
+    ],
+    openapi_tags=[
+        {"name": "schools", "description": "The school registry."},
+        {"name": "agents", "description": "Measuring devices and their tokens."},
+        {"name": "measurements", "description": "Speed tests pushed by agents."},
+        {"name": "pings", "description": "Connectivity checks pushed by agents."},
+        {"name": "connectivity", "description": "Country and region summaries, daily series."},
+        {"name": "alerts", "description": "Status changes of schools."},
+    ],
+    lifespan=lifespan,
 )
 
 
 def create_app(settings: SchoolMonitorSettings) -> FastAPI:
-    return build_app(SPEC, settings)
+    app = build_app(SPEC, settings)
+    app.state.extra_verifiers.append(verify_device_token)
+    return app

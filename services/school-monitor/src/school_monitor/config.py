@@ -13,6 +13,31 @@ class SchoolMonitorSettings(ServiceSettings):
     # Batches of 5,000 measurements and school master-data CSVs are larger than most bodies.
     max_body_bytes: int = Field(33_554_432, gt=0, description="largest request body accepted")
 
+    benchmark_download_mbps: float = Field(
+        20.0, gt=0, description="Giga's global 'good' threshold for download speed"
+    )
+    country_benchmarks_mbps: dict[str, float] = Field(
+        default_factory=dict,
+        description='per-country replacement of the benchmark, e.g. {"RWA": 10}',
+    )
+    offline_after_minutes: int = Field(
+        60, gt=0, description="a school with no data for this long is offline"
+    )
+    max_measurement_age_days: int = Field(
+        30, gt=0, description="measurements older than this are refused"
+    )
+    background_interval_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="how often the offline sweep and the metric gauges run (0: never)",
+    )
+    extra_generic_hardware_ids: list[str] = Field(
+        default_factory=list, description="hardware ids refused besides the built-in list"
+    )
+
+    def benchmark_for(self, iso3: str) -> float:
+        return self.country_benchmarks_mbps.get(iso3.upper(), self.benchmark_download_mbps)
+
 
 def get_settings() -> SchoolMonitorSettings:
     return load_settings(SchoolMonitorSettings)

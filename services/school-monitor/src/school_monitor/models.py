@@ -1,6 +1,23 @@
 """Imports every domain's models so that Alembic sees the whole schema."""
 
+from school_monitor.agents.models import Agent
 from school_monitor.db import Base, IdempotencyRecord
-from school_monitor.schools.models import School
+from school_monitor.measurements.models import FailedMeasurement, Measurement, Ping
+from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
+from school_monitor.schools.models import School, SchoolTag
+from school_monitor.status.models import Alert
 
-__all__ = ["Base", "IdempotencyRecord", "School"]
+__all__ = [
+    "Agent",
+    "Alert",
+    "Base",
+    "CountryDaily",
+    "CountryStats",
+    "FailedMeasurement",
+    "IdempotencyRecord",
+    "Measurement",
+    "Ping",
+    "School",
+    "SchoolDaily",
+    "SchoolTag",
+]

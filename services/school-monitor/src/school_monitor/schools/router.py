@@ -1,18 +1,43 @@
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
-from c2r_common.auth import Principal, Scope, require_scopes
-from c2r_common.db import SessionDep
+from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
+from c2r_common.schemas import ConnectivityStatus
+from school_monitor.measurements import service as measurement_service
+from school_monitor.measurements.dependencies import SettingsDep
+from school_monitor.measurements.schemas import MeasurementOut
+from school_monitor.rollups import queries
+from school_monitor.rollups.router import DayRange
+from school_monitor.rollups.schemas import DailyOut
 from school_monitor.schools import service
-from school_monitor.schools.schemas import SchoolIn, SchoolOut
+from school_monitor.schools.dependencies import ReadableSchool, Reader, WritableSchool, Writer
+from school_monitor.schools.schemas import (
+    SchoolIn,
+    SchoolOut,
+    SchoolStatusDetail,
+    SchoolStatusOut,
+    SchoolUpdate,
+)
 
 router = APIRouter(prefix="/v1/schools", tags=["schools"], responses=problem_responses(401, 403))
-Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
-Writer = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_WRITE))]
+
+
+def school_filters(
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
+    admin1: Annotated[str | None, Query(max_length=200)] = None,
+    status: ConnectivityStatus | None = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    education_level: Annotated[str | None, Query(max_length=100)] = None,
+    online: bool | None = None,
+) -> service.SchoolFilters:
+    return service.SchoolFilters(country, admin1, status, tag, education_level, online)
+
+
+Filters = Annotated[service.SchoolFilters, Depends(school_filters)]
 
 
 @router.post(
@@ -27,14 +52,19 @@ async def create_school(principal: Writer, data: SchoolIn, db: SessionDep) -> Sc
     return SchoolOut.model_validate(await service.create_school(db, data))
 
 
-@router.get("", response_model=Page[SchoolOut], summary="List schools")
+@router.get(
+    "",
+    response_model=Page[SchoolOut],
+    summary="List schools (by country, admin1, status, tag, education level, online)",
+    responses=problem_responses(422),
+)
 async def list_schools(
-    _: Reader,
+    principal: Reader,
     db: SessionDep,
+    filters: Filters,
     page: Annotated[PageParams, Depends(page_params)],
-    country: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
 ) -> Page[SchoolOut]:
-    schools, next_cursor = await service.list_schools(db, country, page)
+    schools, next_cursor = await service.list_schools(db, principal, filters, page)
     return Page(items=[SchoolOut.model_validate(s) for s in schools], next_cursor=next_cursor)
 
 
@@ -44,7 +74,62 @@ async def list_schools(
     summary="One school",
     responses=problem_responses(404),
 )
-async def get_school(principal: Reader, school_id: uuid.UUID, db: SessionDep) -> SchoolOut:
-    school = await service.get_school(db, school_id)
-    principal.require_country(school.country_iso3)
+async def get_school(school: ReadableSchool) -> SchoolOut:
     return SchoolOut.model_validate(school)
+
+
+@router.patch(
+    "/{school_id}",
+    response_model=SchoolOut,
+    summary="Update a school's master data or tags",
+    responses=problem_responses(404, 422),
+)
+async def update_school(school: WritableSchool, data: SchoolUpdate, db: SessionDep) -> SchoolOut:
+    return SchoolOut.model_validate(await service.update_school(db, school, data))
+
+
+@router.get(
+    "/{school_id}/status",
+    response_model=SchoolStatusDetail,
+    summary="A school's connectivity status, online state and today's uptime",
+    responses=problem_responses(404),
+)
+async def get_school_status(
+    school: ReadableSchool, db: SessionDep, settings: SettingsDep
+) -> SchoolStatusDetail:
+    uptime = await queries.uptime_today(db, school.id, utcnow().date())
+    return SchoolStatusDetail(
+        **SchoolStatusOut.model_validate(school).model_dump(),
+        school_id=school.id,
+        benchmark_download_mbps=settings.benchmark_for(school.country_iso3),
+        uptime_pct_today=uptime,
+    )
+
+
+@router.get(
+    "/{school_id}/measurements",
+    response_model=Page[MeasurementOut],
+    summary="A school's measurements, oldest first",
+    responses=problem_responses(404, 422),
+)
+async def list_school_measurements(
+    school: ReadableSchool,
+    db: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    since: Annotated[AwareDatetime | None, Query(description="measured at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="measured before")] = None,
+) -> Page[MeasurementOut]:
+    rows, next_cursor = await measurement_service.list_school_measurements(
+        db, school.id, since, until, page
+    )
+    return Page(items=[MeasurementOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{school_id}/daily",
+    response_model=list[DailyOut],
+    summary="A school's daily rollups (count, mean/min/max speeds and latency, uptime)",
+    responses=problem_responses(404, 422),
+)
+async def school_daily(school: ReadableSchool, days: DayRange, db: SessionDep) -> list[DailyOut]:
+    return await queries.school_daily(db, school.id, *days)

@@ -1,12 +1,43 @@
+import re
 import uuid
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from c2r_common.reference import country_by_iso3
+from c2r_common.schemas import ConnectivityStatus
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=TAG_PATTERN.pattern),
+]
 
 
-class SchoolIn(BaseModel):
+class SchoolFields(BaseModel):
+    """Master data that can change after registration (Giga's column names in brackets)."""
+
+    government_id: str | None = Field(None, max_length=64, description="school_id_govt")
+    name: str = Field(min_length=1, max_length=300, description="school_name")
+    admin1: str | None = Field(None, max_length=200)
+    admin2: str | None = Field(None, max_length=200)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    education_level: str | None = Field(None, max_length=100)
+    connectivity_type: str | None = Field(None, max_length=100)
+    electricity_availability: bool | None = None
+    num_students: int | None = Field(None, ge=0)
+    num_computers: int | None = Field(None, ge=0)
+    download_speed_contracted: float | None = Field(None, ge=0, description="Mbps")
+    tags: list[Tag] = Field(
+        default_factory=list,
+        max_length=50,
+        description="labels such as refugee-hosting, teacher-training or a pilot's name",
+    )
+
+
+class SchoolIn(SchoolFields):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -20,20 +51,14 @@ class SchoolIn(BaseModel):
                     "latitude": -2.47,
                     "longitude": 29.52,
                     "education_level": "Primary and Secondary",
+                    "tags": ["refugee-hosting", "giga-pilot-2021"],
                 }
             ]
         }
     )
 
     giga_id: str = Field(min_length=1, max_length=64, description="school_id_giga")
-    government_id: str | None = Field(None, max_length=64, description="school_id_govt")
-    name: str = Field(min_length=1, max_length=300)
     country_iso3: str = Field(min_length=3, max_length=3)
-    admin1: str | None = Field(None, max_length=200)
-    admin2: str | None = Field(None, max_length=200)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    education_level: str | None = Field(None, max_length=100)
 
     @field_validator("country_iso3")
     @classmethod
@@ -43,8 +68,85 @@ class SchoolIn(BaseModel):
         return value.upper()
 
 
+class SchoolUpdate(BaseModel):
+    """A partial update: only the fields given change (the Giga id and country do not)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    government_id: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=300)
+    admin1: str | None = Field(None, max_length=200)
+    admin2: str | None = Field(None, max_length=200)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    education_level: str | None = Field(None, max_length=100)
+    connectivity_type: str | None = Field(None, max_length=100)
+    electricity_availability: bool | None = None
+    num_students: int | None = Field(None, ge=0)
+    num_computers: int | None = Field(None, ge=0)
+    download_speed_contracted: float | None = Field(None, ge=0)
+    tags: list[Tag] | None = Field(None, max_length=50)
+
+
+class SchoolStatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    connectivity_status: ConnectivityStatus
+    is_online: bool
+    status_changed_at: datetime | None
+    last_measurement_at: datetime | None
+    last_ping_at: datetime | None
+    last_seen_at: datetime | None
+    latest_download_mbps: float | None
+    latest_upload_mbps: float | None
+    latest_latency_ms: float | None
+
+
 class SchoolOut(SchoolIn):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     created_at: datetime
+    updated_at: datetime
+    connectivity_status: ConnectivityStatus
+    is_online: bool
+    last_seen_at: datetime | None
+
+
+class SchoolStatusDetail(SchoolStatusOut):
+    school_id: uuid.UUID
+    benchmark_download_mbps: float
+    uptime_pct_today: float | None = Field(
+        None, description="connected ping checks / checks today (UTC), null without checks"
+    )
+
+
+class ImportProblem(BaseModel):
+    line: int = Field(description="line number in the file, the header being line 1")
+    reason: str
+
+
+class ImportReport(BaseModel):
+    rows: int = Field(description="data rows read")
+    created: int
+    updated: int
+    rejected: list[ImportProblem]
+    unknown_columns: list[str] = Field(description="columns ignored because they are not known")
+
+
+class GeoJsonGeometry(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(description="[longitude, latitude]")
+
+
+class GeoJsonFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: uuid.UUID
+    geometry: GeoJsonGeometry | None
+    properties: dict[str, Any]
+
+
+class GeoJsonFeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[GeoJsonFeature]
+    next_cursor: str | None = Field(None, description="foreign member: the next page's cursor")

@@ -1,23 +1,45 @@
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from c2r_common.auth import Principal
 from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
-from school_monitor.schools.models import School
-from school_monitor.schools.schemas import SchoolIn
+from c2r_common.schemas import ConnectivityStatus
+from school_monitor.rollups.service import StatsDelta, apply_stats
+from school_monitor.schools.models import School, SchoolTag
+from school_monitor.schools.schemas import SchoolIn, SchoolUpdate
+from school_monitor.upsert import table_of
+
+
+@dataclass(frozen=True)
+class SchoolFilters:
+    country: str | None = None
+    admin1: str | None = None
+    status: ConnectivityStatus | None = None
+    tag: str | None = None
+    education_level: str | None = None
+    online: bool | None = None
 
 
 async def create_school(db: AsyncSession, data: SchoolIn) -> School:
-    school = School(**data.model_dump())
+    school = School(
+        **data.model_dump(exclude={"tags"}),
+        connectivity_status=ConnectivityStatus.UNKNOWN.value,
+        is_online=False,
+    )
+    school.tag_rows = [SchoolTag(tag=tag) for tag in sorted(set(data.tags))]
     db.add(school)
     try:
         async with db.begin_nested():
             await db.flush()
     except IntegrityError:
         raise ProblemError(409, f"A school with Giga id {data.giga_id} exists already.") from None
+    await apply_stats(db, {school.country_iso3: StatsDelta(schools_total=1, unknown=1)})
     return school
 
 
@@ -28,10 +50,53 @@ async def get_school(db: AsyncSession, school_id: uuid.UUID) -> School:
     return school
 
 
-async def list_schools(
-    db: AsyncSession, country_iso3: str | None, page: PageParams
-) -> tuple[list[School], str | None]:
+async def update_school(db: AsyncSession, school: School, data: SchoolUpdate) -> School:
+    changes = data.model_dump(exclude_unset=True)
+    tags = changes.pop("tags", None)
+    for name, value in changes.items():
+        setattr(school, name, value)
+    if tags is not None:
+        await replace_tags(db, {school.id: tags})
+        await db.refresh(school, ["tag_rows"])
+    await db.flush()
+    return school
+
+
+async def replace_tags(db: AsyncSession, tags_by_school: dict[uuid.UUID, Iterable[str]]) -> None:
+    if not tags_by_school:
+        return
+    await db.execute(delete(SchoolTag).where(SchoolTag.school_id.in_(tags_by_school)))
+    rows = [
+        {"school_id": school_id, "tag": tag}
+        for school_id, tags in tags_by_school.items()
+        for tag in sorted(set(tags))
+    ]
+    if rows:
+        await (await db.connection()).execute(insert(table_of(SchoolTag)), rows)
+
+
+def filtered_schools(principal: Principal, filters: SchoolFilters) -> Select[School]:
     statement = select(School)
-    if country_iso3:
-        statement = statement.where(School.country_iso3 == country_iso3.upper())
-    return await paginate(db, statement, (School.id,), page)
+    if filters.country:
+        principal.require_country(filters.country)
+        statement = statement.where(School.country_iso3 == filters.country.upper())
+    elif principal.countries is not None:
+        statement = statement.where(School.country_iso3.in_(sorted(principal.countries)))
+    if filters.admin1:
+        statement = statement.where(School.admin1 == filters.admin1)
+    if filters.status:
+        statement = statement.where(School.connectivity_status == filters.status.value)
+    if filters.education_level:
+        statement = statement.where(School.education_level == filters.education_level)
+    if filters.online is not None:
+        statement = statement.where(School.is_online == filters.online)
+    if filters.tag:
+        tagged = select(SchoolTag.school_id).where(SchoolTag.tag == filters.tag.lower())
+        statement = statement.where(School.id.in_(tagged))
+    return statement
+
+
+async def list_schools(
+    db: AsyncSession, principal: Principal, filters: SchoolFilters, page: PageParams
+) -> tuple[list[School], str | None]:
+    return await paginate(db, filtered_schools(principal, filters), (School.id,), page)

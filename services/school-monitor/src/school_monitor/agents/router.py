@@ -1,0 +1,76 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from c2r_common.auth import Principal, Scope, require_scopes
+from c2r_common.db import SessionDep
+from c2r_common.errors import problem_responses
+from c2r_common.pagination import Page, PageParams, page_params
+from school_monitor.agents import service
+from school_monitor.agents.models import Agent
+from school_monitor.agents.schemas import AgentCreated, AgentIn, AgentOut
+from school_monitor.measurements.dependencies import SettingsDep
+from school_monitor.schools.service import get_school
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=problem_responses(401, 403))
+Registrar = Annotated[Principal, Depends(require_scopes(Scope.AGENTS_WRITE))]
+
+
+async def managed_agent(principal: Registrar, agent_id: uuid.UUID, db: SessionDep) -> Agent:
+    agent = await service.get_agent(db, agent_id)
+    principal.require_country((await get_school(db, agent.school_id)).country_iso3)
+    return agent
+
+
+ManagedAgent = Annotated[Agent, Depends(managed_agent)]
+
+
+@router.post(
+    "",
+    response_model=AgentCreated,
+    status_code=201,
+    summary="Register a device for a school; its token is returned this once",
+    responses=problem_responses(404, 422),
+)
+async def register_agent(
+    principal: Registrar, data: AgentIn, db: SessionDep, settings: SettingsDep
+) -> AgentCreated:
+    school = await get_school(db, data.school_id)
+    principal.require_country(school.country_iso3)
+    agent, token = await service.register_agent(
+        db, data, school, settings.extra_generic_hardware_ids
+    )
+    return AgentCreated(**AgentOut.model_validate(agent).model_dump(), token=token)
+
+
+@router.get(
+    "", response_model=Page[AgentOut], summary="List agents", responses=problem_responses(422)
+)
+async def list_agents(
+    principal: Registrar,
+    db: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    school_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> Page[AgentOut]:
+    if school_id is not None:
+        principal.require_country((await get_school(db, school_id)).country_iso3)
+    agents, next_cursor = await service.list_agents(db, school_id, principal.countries, page)
+    return Page(items=[AgentOut.model_validate(a) for a in agents], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{agent_id}", response_model=AgentOut, summary="One agent", responses=problem_responses(404)
+)
+async def get_agent(agent: ManagedAgent) -> AgentOut:
+    return AgentOut.model_validate(agent)
+
+
+@router.post(
+    "/{agent_id}/revoke",
+    response_model=AgentOut,
+    summary="Revoke the agent's token: its pushes are refused from now on",
+    responses=problem_responses(404),
+)
+async def revoke_agent(agent: ManagedAgent, db: SessionDep) -> AgentOut:
+    return AgentOut.model_validate(await service.revoke_agent(db, agent))

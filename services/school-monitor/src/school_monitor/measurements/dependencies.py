@@ -1,0 +1,16 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from c2r_common.auth import Principal, Scope, require_scopes
+from school_monitor.config import SchoolMonitorSettings
+
+Pusher = Annotated[Principal, Depends(require_scopes(Scope.MEASUREMENTS_WRITE))]
+
+
+def get_service_settings(request: Request) -> SchoolMonitorSettings:
+    settings: SchoolMonitorSettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[SchoolMonitorSettings, Depends(get_service_settings)]

@@ -1,0 +1,64 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from c2r_common.db import UTCDateTime, utcnow
+from school_monitor.db import Base
+
+
+class Measurement(Base):
+    """One speed test, keyed by the client's UUID so that a retry is never stored twice."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (Index(None, "school_id", "measured_at", "uuid"),)
+
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    school_id: Mapped[UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    download_mbps: Mapped[float] = mapped_column(Float)
+    upload_mbps: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    jitter_ms: Mapped[float | None] = mapped_column(Float)
+    packet_loss_pct: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(50))
+    server: Mapped[str | None] = mapped_column(String(300))
+    app_version: Mapped[str | None] = mapped_column(String(50))
+    agent_id: Mapped[UUID | None] = mapped_column()
+    raw_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Ping(Base):
+    """One connectivity check, keyed by the client's UUID (Giga's `app_local_uuid`)."""
+
+    __tablename__ = "pings"
+    __table_args__ = (Index(None, "school_id", "checked_at", "uuid"),)
+
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    school_id: Mapped[UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    is_connected: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(50))
+    agent_id: Mapped[UUID | None] = mapped_column()
+
+
+class FailedMeasurement(Base):
+    """A Giga Meter payload that could not become a measurement, and why."""
+
+    __tablename__ = "failed_measurements"
+    __table_args__ = (Index(None, "received_at", "id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    client_uuid: Mapped[str | None] = mapped_column(String(64))
+    giga_id_school: Mapped[str | None] = mapped_column(String(64))
+    country_code: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

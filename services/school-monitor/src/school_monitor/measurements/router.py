@@ -1,0 +1,102 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from c2r_common.auth import Principal, Scope, require_scopes
+from c2r_common.db import SessionDep
+from c2r_common.errors import problem_responses
+from c2r_common.idempotency import IdempotencyKey
+from c2r_common.pagination import Page, PageParams, page_params
+from school_monitor.measurements import service
+from school_monitor.measurements.dependencies import Pusher, SettingsDep
+from school_monitor.measurements.ingest_api import ingest_batch, ingest_one
+from school_monitor.measurements.schemas import (
+    BatchIn,
+    FailedMeasurementOut,
+    IngestAck,
+    IngestReport,
+    MeasurementIn,
+    PingIn,
+)
+
+measurements_router = APIRouter(
+    prefix="/v1/measurements",
+    tags=["measurements"],
+    responses=problem_responses(401, 403, 413, 422),
+)
+pings_router = APIRouter(
+    prefix="/v1/pings", tags=["pings"], responses=problem_responses(401, 403, 413, 422)
+)
+Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
+
+
+@measurements_router.post(
+    "",
+    response_model=IngestAck,
+    status_code=201,
+    summary="Push one measurement (200 when its UUID was stored before)",
+)
+async def push_measurement(
+    principal: Pusher,
+    settings: SettingsDep,
+    item: MeasurementIn,
+    db: SessionDep,
+    response: Response,
+) -> IngestAck:
+    return await ingest_one(db, principal, settings, item, response)
+
+
+@measurements_router.post(
+    "/batch",
+    response_model=IngestReport,
+    summary="Push up to 5,000 measurements: good items stored, bad ones reported by index",
+)
+async def push_measurement_batch(
+    principal: Pusher,
+    settings: SettingsDep,
+    batch: BatchIn,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    return await ingest_batch(db, principal, settings, MeasurementIn, batch, idempotency_key)
+
+
+@measurements_router.get(
+    "/failed",
+    response_model=Page[FailedMeasurementOut],
+    summary="Giga Meter payloads recorded as failed (unknown school, country mismatch...)",
+)
+async def list_failed_measurements(
+    _: Reader, db: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[FailedMeasurementOut]:
+    rows, next_cursor = await service.list_failed(db, page)
+    return Page(
+        items=[FailedMeasurementOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@pings_router.post(
+    "",
+    response_model=IngestAck,
+    status_code=201,
+    summary="Push one ping check (200 when its UUID was stored before)",
+)
+async def push_ping(
+    principal: Pusher, settings: SettingsDep, item: PingIn, db: SessionDep, response: Response
+) -> IngestAck:
+    return await ingest_one(db, principal, settings, item, response)
+
+
+@pings_router.post(
+    "/batch",
+    response_model=IngestReport,
+    summary="Push up to 5,000 ping checks: good items stored, bad ones reported by index",
+)
+async def push_ping_batch(
+    principal: Pusher,
+    settings: SettingsDep,
+    batch: BatchIn,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    return await ingest_batch(db, principal, settings, PingIn, batch, idempotency_key)

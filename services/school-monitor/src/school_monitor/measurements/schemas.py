@@ -1,0 +1,121 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from c2r_common.errors import FieldProblem
+
+MAX_BATCH_ITEMS = 5_000
+MAX_MBPS = 100_000.0  # 100 Gbit/s: above any school link; more is a unit error
+MAX_MS = 60_000.0
+
+
+class MeasurementIn(BaseModel):
+    """One speed test as an agent reports it."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "uuid": "0b0f8a39-2a53-4a8c-9d5b-2f0c1e6f3a10",
+                    "measured_at": "2026-11-24T09:15:00+02:00",
+                    "download_mbps": 23.4,
+                    "upload_mbps": 8.1,
+                    "latency_ms": 41.0,
+                    "jitter_ms": 3.2,
+                    "packet_loss_pct": 0.0,
+                    "source": "native",
+                    "server": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+                    "app_version": "4.1.2",
+                }
+            ]
+        },
+    )
+
+    uuid: UUID = Field(description="the client's id of the measurement; retries reuse it")
+    school_id: UUID | None = Field(
+        None, description="the school measured; a device token implies its own school"
+    )
+    measured_at: AwareDatetime
+    download_mbps: float = Field(ge=0, le=MAX_MBPS)
+    upload_mbps: float = Field(ge=0, le=MAX_MBPS)
+    latency_ms: float = Field(ge=0, le=MAX_MS)
+    jitter_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    packet_loss_pct: float | None = Field(None, ge=0, le=100)
+    source: str = Field("native", min_length=1, max_length=50)
+    server: str | None = Field(None, max_length=300)
+    app_version: str | None = Field(None, max_length=50)
+    raw_result: dict[str, Any] | None = Field(None, description="the raw test result, kept as is")
+
+
+class PingIn(BaseModel):
+    """One connectivity check (Giga Meter runs one every 15 minutes)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uuid: UUID = Field(description="the client's id of the check (app_local_uuid)")
+    school_id: UUID | None = None
+    timestamp: AwareDatetime
+    is_connected: bool
+    latency_ms: float | None = Field(None, ge=0, le=MAX_MS)
+    error: str | None = Field(None, max_length=500)
+    source: str = Field("native", min_length=1, max_length=50)
+    app_version: str | None = Field(None, max_length=50)
+
+
+class BatchIn(BaseModel):
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="measurements (MeasurementIn) or checks (PingIn); each is validated on "
+        "its own so that one bad item does not sink the others",
+    )
+
+
+class ItemProblem(BaseModel):
+    index: int
+    reason: str = Field(description="invalid, out_of_window or unknown_school")
+    errors: list[FieldProblem]
+
+
+class IngestReport(BaseModel):
+    received: int
+    stored: int = Field(description="items newly stored")
+    duplicates: int = Field(description="items already stored before (same UUID): acknowledged")
+    rejected: list[ItemProblem] = Field(description="items not stored, by index, with reasons")
+
+
+class IngestAck(BaseModel):
+    uuid: UUID
+    stored: bool = Field(description="false when the same UUID was stored before")
+
+
+class MeasurementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    uuid: UUID
+    school_id: UUID
+    measured_at: datetime
+    received_at: datetime
+    download_mbps: float
+    upload_mbps: float
+    latency_ms: float
+    jitter_ms: float | None
+    packet_loss_pct: float | None
+    source: str
+    server: str | None
+    app_version: str | None
+
+
+class FailedMeasurementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    client_uuid: str | None
+    giga_id_school: str | None
+    country_code: str | None
+    reason: str
+    detail: str
+    received_at: datetime

@@ -1,0 +1,95 @@
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from c2r_common.auth import Principal, Scope, require_scopes
+from c2r_common.db import SessionDep, utcnow
+from c2r_common.errors import ProblemError, problem_responses
+from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
+from c2r_common.schemas import CountryConnectivitySummary
+from school_monitor.measurements.dependencies import SettingsDep
+from school_monitor.rollups import queries
+from school_monitor.rollups.schemas import CountryDailyOut, RegionConnectivitySummary
+
+router = APIRouter(
+    prefix="/v1/connectivity", tags=["connectivity"], responses=problem_responses(401, 403)
+)
+Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
+REGION_SLUGS = {
+    region.value.lower().replace(" & ", "-").replace(" ", "-"): region for region in ItuRegion
+}
+MAX_DAYS = 366
+
+
+def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
+    if country_by_iso3(iso3) is None:
+        raise ProblemError(404, f"No country {iso3.upper()} in the reference data.")
+    return iso3.upper()
+
+
+Country = Annotated[str, Depends(known_country)]
+
+
+def day_range(
+    since: Annotated[date | None, Query(description="first day (UTC); default 30 days ago")] = None,
+    until: Annotated[date | None, Query(description="last day (UTC); default today")] = None,
+) -> tuple[date, date]:
+    last = until or utcnow().date()
+    first = since or last - timedelta(days=29)
+    if first > last or (last - first).days >= MAX_DAYS:
+        raise ProblemError(
+            422,
+            f"since must be on or before until, at most {MAX_DAYS} days apart.",
+            problem_type="validation",
+        )
+    return first, last
+
+
+DayRange = Annotated[tuple[date, date], Depends(day_range)]
+
+
+@router.get(
+    "/countries/{iso3}",
+    response_model=CountryConnectivitySummary,
+    summary="How connected a country's schools are, from the maintained counters",
+    responses=problem_responses(404, 422),
+)
+async def country_summary(
+    principal: Reader, iso3: Country, db: SessionDep, settings: SettingsDep
+) -> CountryConnectivitySummary:
+    principal.require_country(iso3)
+    return await queries.country_summary(db, iso3, settings.benchmark_for(iso3), utcnow())
+
+
+@router.get(
+    "/countries/{iso3}/daily",
+    response_model=list[CountryDailyOut],
+    summary="A country's daily series, rolled up from its schools' days",
+    responses=problem_responses(404, 422),
+)
+async def country_daily(
+    principal: Reader, iso3: Country, days: DayRange, db: SessionDep
+) -> list[CountryDailyOut]:
+    principal.require_country(iso3)
+    return await queries.country_daily(db, iso3, *days)
+
+
+@router.get(
+    "/regions/{region}",
+    response_model=RegionConnectivitySummary,
+    summary="Schools by status across the countries of an ITU-D region",
+    responses=problem_responses(404),
+)
+async def region_summary(
+    principal: Reader, region: str, db: SessionDep
+) -> RegionConnectivitySummary:
+    itu_region = REGION_SLUGS.get(region.lower())
+    if itu_region is None:
+        raise ProblemError(404, f"No ITU-D region {region!r}; one of {', '.join(REGION_SLUGS)}.")
+    iso3s = [
+        c.iso3
+        for c in all_countries()
+        if c.itu_region is itu_region and principal.can_access_country(c.iso3)
+    ]
+    return await queries.region_summary(db, itu_region.value, iso3s, utcnow())

@@ -1,0 +1,238 @@
+"""School status kept as columns: updated by ingestion in its transaction, and by the
+offline sweep; each change moves the country counters and may raise an alert."""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from c2r_common.pagination import PageParams, paginate
+from c2r_common.schemas import ConnectivityStatus
+from school_monitor.config import SchoolMonitorSettings
+from school_monitor.metrics import ALERTS_RAISED
+from school_monitor.rollups.service import StatsDelta, apply_stats
+from school_monitor.schools.models import School
+from school_monitor.status.classification import (
+    AlertKind,
+    classify,
+    online_alert,
+    online_label,
+    speed_alert,
+)
+from school_monitor.status.models import Alert
+from school_monitor.upsert import table_of
+
+
+@dataclass
+class LatestTest:
+    measured_at: datetime
+    download_mbps: float
+    upload_mbps: float
+    latency_ms: float
+
+
+@dataclass
+class Observation:
+    """What a batch tells about one school."""
+
+    latest_test: LatestTest | None = None
+    last_ping_at: datetime | None = None
+    last_seen_at: datetime | None = None  # a test or a successful check
+
+    def add_test(self, test: LatestTest) -> None:
+        if self.latest_test is None or test.measured_at > self.latest_test.measured_at:
+            self.latest_test = test
+        self.saw(test.measured_at)
+
+    def add_ping(self, checked_at: datetime, is_connected: bool) -> None:
+        self.last_ping_at = _later(self.last_ping_at, checked_at)
+        if is_connected:
+            self.saw(checked_at)
+
+    def saw(self, at: datetime) -> None:
+        self.last_seen_at = _later(self.last_seen_at, at)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+_STATE_COLUMNS = (
+    School.id,
+    School.country_iso3,
+    School.connectivity_status,
+    School.is_online,
+    School.last_measurement_at,
+    School.last_ping_at,
+    School.last_seen_at,
+    School.latest_download_mbps,
+    School.latest_upload_mbps,
+    School.latest_latency_ms,
+)
+_UPDATED = (
+    "connectivity_status",
+    "is_online",
+    "status_changed_at",
+    "last_measurement_at",
+    "last_ping_at",
+    "last_seen_at",
+    "latest_download_mbps",
+    "latest_upload_mbps",
+    "latest_latency_ms",
+)
+
+
+class StatusChanges:
+    """Collects the row updates, counter deltas and alerts of one transaction."""
+
+    def __init__(self, settings: SchoolMonitorSettings, now: datetime) -> None:
+        self.settings = settings
+        self.now = now
+        self.online_since = now - timedelta(minutes=settings.offline_after_minutes)
+        self.updates: list[dict[str, Any]] = []
+        self.deltas: dict[str, StatsDelta] = defaultdict(StatsDelta)
+        self.alerts: list[dict[str, Any]] = []
+
+    def observe(self, row: Row[Any], seen: Observation) -> None:
+        state = dict(row._mapping)
+        new = {name: state[name] for name in _UPDATED if name in state}
+        new["status_changed_at"] = None
+        test = seen.latest_test
+        if test is not None and (
+            state["last_measurement_at"] is None or test.measured_at > state["last_measurement_at"]
+        ):
+            new["last_measurement_at"] = test.measured_at
+            new["latest_download_mbps"] = test.download_mbps
+            new["latest_upload_mbps"] = test.upload_mbps
+            new["latest_latency_ms"] = test.latency_ms
+            benchmark = self.settings.benchmark_for(state["country_iso3"])
+            new["connectivity_status"] = classify(test.download_mbps, benchmark).value
+        new["last_ping_at"] = _later(state["last_ping_at"], seen.last_ping_at)
+        new["last_seen_at"] = _later(state["last_seen_at"], seen.last_seen_at)
+        new["is_online"] = (
+            new["last_seen_at"] is not None and new["last_seen_at"] >= self.online_since
+        )
+        self._record(state, new)
+
+    def went_offline(self, row: Row[Any]) -> None:
+        state = dict(row._mapping)
+        new = {name: state[name] for name in _UPDATED if name in state}
+        new["is_online"] = False
+        self._record(state, new)
+
+    def _record(self, state: dict[str, Any], new: dict[str, Any]) -> None:
+        iso3 = state["country_iso3"]
+        previous = ConnectivityStatus(state["connectivity_status"])
+        current = ConnectivityStatus(new["connectivity_status"])
+        changed = previous is not current or state["is_online"] != new["is_online"]
+        new["status_changed_at"] = self.now if changed else state.get("status_changed_at")
+        self._count(iso3, state, new)
+        kind = speed_alert(previous, current)
+        if kind is not None:
+            self._alert(state, kind, previous.value, current.value)
+        kind = online_alert(state["is_online"], new["is_online"], state["last_seen_at"] is not None)
+        if kind is not None:
+            previous_label = online_label(state["is_online"])
+            self._alert(state, kind, previous_label, online_label(new["is_online"]))
+        self.updates.append({"school": state["id"], **new})
+
+    def _count(self, iso3: str, state: dict[str, Any], new: dict[str, Any]) -> None:
+        delta = self.deltas[iso3]
+        if state["connectivity_status"] != new["connectivity_status"]:
+            delta.move(state["connectivity_status"], new["connectivity_status"])
+        if state["latest_download_mbps"] is None and new["latest_download_mbps"] is not None:
+            delta.with_data += 1
+        for column, total in (
+            ("latest_download_mbps", "download_sum"),
+            ("latest_upload_mbps", "upload_sum"),
+            ("latest_latency_ms", "latency_sum"),
+        ):
+            change = (new[column] or 0.0) - (state[column] or 0.0)
+            setattr(delta, total, getattr(delta, total) + change)
+
+    def _alert(self, state: dict[str, Any], kind: AlertKind, previous: str, current: str) -> None:
+        self.alerts.append(
+            {
+                "id": uuid.uuid4(),
+                "school_id": state["id"],
+                "country_iso3": state["country_iso3"],
+                "kind": kind.value,
+                "previous": previous,
+                "current": current,
+                "created_at": self.now,
+            }
+        )
+
+    async def write(self, db: AsyncSession) -> None:
+        connection = await db.connection()
+        if self.updates:
+            statement = (
+                update(table_of(School))
+                .where(table_of(School).c.id == bindparam("school"))
+                .values({name: bindparam(name) for name in _UPDATED})
+            )
+            await connection.execute(statement, self.updates)
+        await apply_stats(db, self.deltas)
+        if self.alerts:
+            await connection.execute(insert(table_of(Alert)), self.alerts)
+            for alert in self.alerts:
+                ALERTS_RAISED.labels(alert["kind"]).inc()
+
+
+async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> list[Row[Any]]:
+    """The schools' state rows, locked in id order (the same order in every transaction,
+    so concurrent batches queue instead of deadlocking; SQLite has one writer anyway)."""
+    columns = (*_STATE_COLUMNS, School.status_changed_at)
+    statement = select(*columns).where(School.id.in_(sorted(school_ids))).order_by(School.id)
+    result = await db.execute(statement.with_for_update())
+    return [cast(Row[Any], row) for row in result]
+
+
+async def apply_observations(
+    db: AsyncSession,
+    settings: SchoolMonitorSettings,
+    observations: dict[uuid.UUID, Observation],
+    now: datetime,
+) -> None:
+    changes = StatusChanges(settings, now)
+    for row in await lock_school_states(db, list(observations)):
+        changes.observe(row, observations[row.id])
+    await changes.write(db)
+
+
+async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: datetime) -> int:
+    """Marks offline the online schools silent for longer than the window; returns how many."""
+    changes = StatusChanges(settings, now)
+    stale = select(School.id).where(
+        School.is_online.is_(True), School.last_seen_at < changes.online_since
+    )
+    school_ids = list((await db.scalars(stale)).all())
+    for row in await lock_school_states(db, school_ids):
+        if row.is_online and row.last_seen_at < changes.online_since:
+            changes.went_offline(row)
+    await changes.write(db)
+    return len(changes.updates)
+
+
+async def list_alerts(
+    db: AsyncSession,
+    countries: frozenset[str] | None,
+    country: str | None,
+    school_id: uuid.UUID | None,
+    kind: AlertKind | None,
+    page: PageParams,
+) -> tuple[list[Alert], str | None]:
+    statement = select(Alert)
+    if country is not None:
+        statement = statement.where(Alert.country_iso3 == country.upper())
+    elif countries is not None:
+        statement = statement.where(Alert.country_iso3.in_(sorted(countries)))
+    if school_id is not None:
+        statement = statement.where(Alert.school_id == school_id)
+    if kind is not None:
+        statement = statement.where(Alert.kind == kind.value)
+    return await paginate(db, statement, (Alert.created_at, Alert.id), page)
