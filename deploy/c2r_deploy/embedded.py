@@ -7,17 +7,16 @@ in production apart from the database; the gateway is the small proxy of gateway
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import uvicorn
 
 from c2r_deploy.gateway import create_gateway_app
 from c2r_deploy.openapi import gateway_openapi
+from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -55,21 +54,6 @@ def prepare_database(table: RouteTable, service: ServiceRoute, data_dir: Path) -
     _service_command(table, service, data_dir, "seed")
 
 
-def _wait_until_ready(service: ServiceRoute, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    url = f"http://{service.upstream}/readyz"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited with {process.returncode}; see its log")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{service.name} was not ready within {READY_TIMEOUT_SECONDS:.0f}s")
-
-
 @contextmanager
 def running_services(table: RouteTable, data_dir: Path) -> Iterator[None]:
     """Migrates, seeds and starts every service; stops them all on exit."""
@@ -92,7 +76,7 @@ def running_services(table: RouteTable, data_dir: Path) -> Iterator[None]:
             env = service_environment(table, service, data_dir)
             processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
         for service, process in zip(table.services, processes, strict=True):
-            _wait_until_ready(service, process)
+            wait_until_ready(f"http://{service.upstream}/readyz", process, READY_TIMEOUT_SECONDS)
         yield
     finally:
         for process in processes:

@@ -5,14 +5,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 from c2r_common.auth import mint_token
+from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable
 
 PG_DSN = os.environ.get("C2R_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -26,17 +25,7 @@ def free_port() -> int:
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready within {timeout}s")
+    wait_until_ready(url, process, timeout)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:

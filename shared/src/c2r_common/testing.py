@@ -43,7 +43,8 @@ def test_backend() -> str:
     return backend
 
 
-async def _recreate_pg_database(server_url: str, name: str) -> None:
+async def _pg_admin(server_url: str, *statements: str) -> None:
+    """Runs statements (CREATE/DROP DATABASE) outside a transaction on the server."""
     url = make_url(server_url)
     connection = await asyncpg.connect(
         host=url.host,
@@ -53,23 +54,8 @@ async def _recreate_pg_database(server_url: str, name: str) -> None:
         database=url.database or "postgres",
     )
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _drop_pg_database(server_url: str, name: str) -> None:
-    url = make_url(server_url)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
 
@@ -88,11 +74,12 @@ async def database_url(
         return
     server_url = os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL)
     name = f"c2r_test_{slug}_{uuid.uuid4().hex[:8]}"
-    await _recreate_pg_database(server_url, name)
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    await _pg_admin(server_url, drop, f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
     yield url
-    await _drop_pg_database(server_url, name)
+    await _pg_admin(server_url, drop)
 
 
 @pytest.fixture(scope="session")
