@@ -1,24 +1,107 @@
-from collections.abc import Awaitable, Callable
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from assessment_api.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from assessment_api.config import AssessmentSettings
 from assessment_api.seed import seed_reference
+from c2r_common.schemas import CountryConnectivitySummary, SchoolCountsByStatus
 from c2r_common.settings import Environment
 from c2r_common.testing import ServiceUnderTest, TokenFactory
 
 
+@dataclass
+class StubSchoolMonitor:
+    """A real HTTP server standing in for school-monitor's connectivity endpoint.
+
+    `answers` maps an ISO alpha-3 code to the summary's schools_connected_pct, to "slow"
+    (answers after the client's budget) or to an HTTP error status; others get a 404.
+    """
+
+    url: str = ""
+    answers: dict[str, float | str | int] = field(default_factory=dict)
+    authorizations: list[str] = field(default_factory=list)
+
+    def app(self) -> FastAPI:
+        stub = FastAPI()
+
+        @stub.get("/v1/connectivity/countries/{iso3}")
+        async def summary(iso3: str, request: Request) -> Response:
+            self.authorizations.append(request.headers.get("authorization", ""))
+            answer = self.answers.get(iso3)
+            if answer == "slow":
+                await asyncio.sleep(STUB_SLOW_SECONDS)
+            if isinstance(answer, int) and not isinstance(answer, bool) and answer >= 400:
+                return JSONResponse({"status": answer}, status_code=answer)
+            if not isinstance(answer, float):
+                return JSONResponse({"status": 404}, status_code=404)
+            return JSONResponse(_summary(iso3, answer).model_dump(mode="json"))
+
+        return stub
+
+
+STUB_SLOW_SECONDS = 1.5
+TEST_BUDGET_SECONDS = 0.3
+
+
+def _summary(iso3: str, connected_pct: float) -> CountryConnectivitySummary:
+    return CountryConnectivitySummary(
+        iso3=iso3,
+        as_of=datetime(2026, 11, 1, tzinfo=UTC),
+        schools_total=63,
+        schools_by_status=SchoolCountsByStatus(good=20, moderate=5, bad=30, unknown=8),
+        schools_connected_pct=connected_pct,
+        schools_reporting_24h=40,
+    )
+
+
 @pytest.fixture(scope="session")
-def service_under_test() -> ServiceUnderTest:
+async def stub_school_monitor() -> AsyncIterator[StubSchoolMonitor]:
+    stub = StubSchoolMonitor()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    stub.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        stub.app(), lifespan="off", ws="none", log_config=None, timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    yield stub
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+def school_monitor(stub_school_monitor: StubSchoolMonitor) -> Iterator[StubSchoolMonitor]:
+    """The stub, with answers set by the test and forgotten afterwards."""
+    yield stub_school_monitor
+    stub_school_monitor.answers.clear()
+    stub_school_monitor.authorizations.clear()
+
+
+@pytest.fixture(scope="session")
+def service_under_test(stub_school_monitor: StubSchoolMonitor) -> ServiceUnderTest:
     return ServiceUnderTest(
         name=SERVICE_NAME,
         alembic_ini=ALEMBIC_INI,
         make_settings=lambda url: AssessmentSettings(
-            database_url=url, environment=Environment.TEST
+            database_url=url,
+            environment=Environment.TEST,
+            school_monitor_url=stub_school_monitor.url,
+            school_monitor_timeout_seconds=TEST_BUDGET_SECONDS,
+            school_monitor_retries=0,
         ),
         create_app=create_app,  # type: ignore[arg-type]
     )

@@ -1,17 +1,51 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from assessment_api.assessments.router import router as assessments_router
 from assessment_api.config import AssessmentSettings
+from assessment_api.connectivity.reader import SchoolMonitorReader
 from assessment_api.countries.router import router as countries_router
 from assessment_api.indicators.router import router as indicators_router
 from assessment_api.methodology.router import router as methodologies_router
+from assessment_api.scoring.router import router as scores_router
 from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.app import ServiceSpec, build_app
+from c2r_common.auth import Scope, service_token_provider
+from c2r_common.client import ServiceClient
 
 SERVICE_NAME = "assessment-api"
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def school_monitor_reader(settings: AssessmentSettings) -> SchoolMonitorReader:
+    token = settings.school_monitor_token
+    credentials = service_token_provider(
+        settings,
+        subject=SERVICE_NAME,
+        scopes=[Scope.SCHOOLS_READ],
+        static_token=token.get_secret_value() if token else None,
+    )
+    client = ServiceClient(
+        settings.school_monitor_url,
+        token_provider=credentials,
+        timeout_seconds=settings.school_monitor_timeout_seconds,
+        retries=settings.school_monitor_retries,
+    )
+    return SchoolMonitorReader(client, budget_seconds=settings.school_monitor_timeout_seconds)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """One pooled client to school-monitor for the life of the app."""
+    app.state.school_monitor = school_monitor_reader(app.state.settings)
+    try:
+        yield
+    finally:
+        await app.state.school_monitor.aclose()
+
 
 SPEC = ServiceSpec(
     name=SERVICE_NAME,
@@ -20,12 +54,20 @@ SPEC = ServiceSpec(
     "countries, methodology, indicators, scores, gaps, the 5-phase programme and partners.",
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
-    routers=[countries_router, methodologies_router, assessments_router, indicators_router],
+    lifespan=lifespan,
+    routers=[
+        countries_router,
+        methodologies_router,
+        assessments_router,
+        indicators_router,
+        scores_router,
+    ],
     openapi_tags=[
         {"name": "countries", "description": "Countries and areas (UN M49, ITU-D)."},
         {"name": "methodologies", "description": "The C2R methodology as versioned data."},
         {"name": "assessments", "description": "Country assessments and their lifecycle."},
         {"name": "indicators", "description": "Indicator values of an assessment, with history."},
+        {"name": "scores", "description": "Scores, UMC bands and ranked gaps."},
     ],
 )
 

@@ -1,4 +1,4 @@
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from c2r_common.settings import ServiceSettings, load_settings
@@ -15,6 +15,11 @@ class AssessmentSettings(ServiceSettings):
     )
     school_monitor_timeout_seconds: float = Field(
         2.0, gt=0, description="time budget of one read from school-monitor, retries included"
+    )
+    school_monitor_token: SecretStr | None = Field(
+        None,
+        description="token for school-monitor issued by the identity provider (production); "
+        "without it a short-lived token is minted with the shared JWT secret",
     )
     school_monitor_retries: int = Field(
         1, ge=0, le=5, description="retries of a failed read from school-monitor within the budget"

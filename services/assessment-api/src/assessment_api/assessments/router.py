@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import JSONResponse
 
-from assessment_api.assessments import service
+from assessment_api.assessments import service, workflow
 from assessment_api.assessments.dependencies import (
     IfMatch,
     Mover,
@@ -21,6 +21,7 @@ from assessment_api.assessments.schemas import (
     TransitionIn,
     TranslationIn,
 )
+from assessment_api.connectivity.reader import SchoolMonitorDep
 from assessment_api.db import IdempotencyRecord
 from assessment_api.dependencies import Paging, Reader, Writer
 from c2r_common.db import SessionDep
@@ -126,11 +127,12 @@ async def transition_assessment(
     principal: Mover,
     if_match: IfMatch,
     db: SessionDep,
+    reader: SchoolMonitorDep,
     response: Response,
 ) -> AssessmentOut:
     assessment = await service.get(db, assessment_id, principal)
     service.check_if_match(assessment, if_match)
-    moved = await service.transition(db, assessment, data, principal)
+    moved = await workflow.move(db, assessment, data, principal, reader)
     return _with_etag(response, service.to_out(moved))
 
 

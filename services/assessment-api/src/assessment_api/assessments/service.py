@@ -184,7 +184,18 @@ async def missing_required_indicators(db: AsyncSession, assessment: Assessment) 
     return [i.code for i in definition.indicators() if i.required and i.code not in present]
 
 
-def _check_transition(assessment: Assessment, target: AssessmentStatus, who: Principal) -> None:
+async def ensure_required_indicators(db: AsyncSession, assessment: Assessment) -> None:
+    missing = await missing_required_indicators(db, assessment)
+    if missing:
+        raise ProblemError(
+            409,
+            f"Required indicators are missing: {', '.join(missing)}.",
+            problem_type="required-indicators-missing",
+            extra={"missing_indicators": missing},
+        )
+
+
+def check_transition(assessment: Assessment, target: AssessmentStatus, who: Principal) -> None:
     current = AssessmentStatus(assessment.status)
     allowed = lifecycle.allowed_from(current)
     if target not in allowed:
@@ -203,16 +214,9 @@ def _check_transition(assessment: Assessment, target: AssessmentStatus, who: Pri
 async def transition(
     db: AsyncSession, assessment: Assessment, data: TransitionIn, principal: Principal
 ) -> Assessment:
-    _check_transition(assessment, data.to, principal)
+    check_transition(assessment, data.to, principal)
     if data.to is AssessmentStatus.COMPLETED:
-        missing = await missing_required_indicators(db, assessment)
-        if missing:
-            raise ProblemError(
-                409,
-                f"Required indicators are missing: {', '.join(missing)}.",
-                problem_type="required-indicators-missing",
-                extra={"missing_indicators": missing},
-            )
+        await ensure_required_indicators(db, assessment)
     record(
         db,
         assessment,

@@ -1,0 +1,86 @@
+"""Reads school connectivity from school-monitor over REST, within a time budget.
+
+Scoring must answer even when school-monitor is slow or down: every failure becomes a
+reading with no value and the reason, never an exception.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from c2r_common.client import ServiceClient
+from c2r_common.schemas import CountryConnectivitySummary
+
+logger = logging.getLogger("assessment_api.connectivity")
+
+SCHOOL_MONITOR_READS = Counter(
+    "c2r_assessment_school_monitor_reads_total",
+    "Reads of school-monitor's country connectivity summary, by outcome.",
+    ["outcome"],
+)
+SOURCE_NAME = "school-monitor"
+
+
+@dataclass(frozen=True)
+class LiveReading:
+    value: float | None
+    reason: str | None = None  # why there is no value
+    as_of: datetime | None = None
+
+
+def _failed(outcome: str, reason: str) -> LiveReading:
+    SCHOOL_MONITOR_READS.labels(outcome).inc()
+    logger.warning("school-monitor read failed: %s", reason)
+    return LiveReading(value=None, reason=reason)
+
+
+class SchoolMonitorReader:
+    def __init__(self, client: ServiceClient, budget_seconds: float) -> None:
+        self.client = client
+        self.budget_seconds = budget_seconds
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def schools_connected(self, iso3: str) -> LiveReading:
+        """The share of the country's schools with good or moderate connectivity."""
+        try:
+            # The whole read, retries included, fits in one budget.
+            async with asyncio.timeout(self.budget_seconds):
+                response = await self.client.get(f"/v1/connectivity/countries/{iso3}")
+        except TimeoutError:
+            return _failed(
+                "timeout", f"school-monitor did not answer within {self.budget_seconds} s"
+            )
+        except httpx.HTTPError as exc:
+            return _failed("unreachable", f"school-monitor is unreachable ({type(exc).__name__})")
+        return self._interpret(iso3, response)
+
+    def _interpret(self, iso3: str, response: httpx.Response) -> LiveReading:
+        if response.status_code == httpx.codes.NOT_FOUND:
+            return _failed("not_found", f"school-monitor has no connectivity data for {iso3}")
+        if response.status_code != httpx.codes.OK:
+            return _failed("error", f"school-monitor answered HTTP {response.status_code}")
+        try:
+            summary = CountryConnectivitySummary.model_validate_json(response.content)
+        except ValidationError:
+            return _failed("invalid", "school-monitor sent a summary this service cannot read")
+        if summary.schools_connected_pct is None:
+            return _failed("no_data", f"school-monitor has no classified schools for {iso3}")
+        SCHOOL_MONITOR_READS.labels("ok").inc()
+        return LiveReading(value=summary.schools_connected_pct, as_of=summary.as_of)
+
+
+def school_monitor(request: Request) -> SchoolMonitorReader:
+    reader: SchoolMonitorReader = request.app.state.school_monitor
+    return reader
+
+
+SchoolMonitorDep = Annotated[SchoolMonitorReader, Depends(school_monitor)]

@@ -1,0 +1,101 @@
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from assessment_api.methodology.schemas import Direction, Unit
+from c2r_common.schemas import C2RPhase, SG1Question
+
+
+class Band(StrEnum):
+    """ITU UMC scorecard bands."""
+
+    LIMITED = "limited"  # below 50
+    SATISFACTORY = "satisfactory"  # 50 to below 75
+    ADVANCED = "advanced"  # 75 to below 95
+    TARGET_MET = "target_met"  # 95 and above
+
+
+class IndicatorStatus(StrEnum):
+    SCORED = "scored"
+    MISSING = "missing"  # no value entered
+    UNAVAILABLE = "unavailable"  # a live source could not be read; see `reason`
+
+
+class IndicatorScore(BaseModel):
+    code: str
+    name: str
+    pillar: str
+    unit: Unit
+    direction: Direction
+    status: IndicatorStatus
+    value: float | None
+    origin: str | None = Field(description="'entered', or the live source the value came from")
+    reason: str | None = Field(
+        None, description="why its live source could not be read (an entered value may stand in)"
+    )
+    score: float | None = Field(description="0-100 between the goalposts")
+    target: float | None
+    target_source: str | None
+    weight_share: float = Field(description="share of the overall score this indicator carries")
+
+
+class PillarScore(BaseModel):
+    code: str
+    name: str
+    weight_share: float = Field(description="share of the overall score this pillar carries")
+    score: float | None = Field(description="weighted mean of its available indicators")
+    coverage: float = Field(description="share of the pillar's weight that has data, 0-1")
+    indicators_available: int
+    indicators_total: int
+
+
+class ScoreCard(BaseModel):
+    overall: float | None = Field(description="weighted mean of the pillar scores, 0-100")
+    band: Band | None
+    coverage: float = Field(description="share of the overall weight that has data, 0-1")
+    pillars: list[PillarScore]
+    indicators: list[IndicatorScore]
+
+
+class Gap(BaseModel):
+    rank: int
+    code: str
+    name: str
+    pillar: str
+    value: float
+    target: float
+    target_source: str
+    shortfall: float = Field(description="distance to the target in the indicator's unit")
+    score_shortfall: float = Field(description="distance to the target in 0-100 score points")
+    weighted_shortfall: float = Field(
+        description="overall score points lost to this gap: score shortfall x weight share"
+    )
+    phase: C2RPhase
+    sg1_question: SG1Question
+    sg1_question_title: str
+    interventions: list[str]
+
+
+class GapReport(BaseModel):
+    gaps: list[Gap] = Field(description="indicators short of target, largest weighted first")
+    missing_data: list[str] = Field(description="indicators without a value: gaps in the data")
+
+
+class AssessmentScores(ScoreCard):
+    assessment_id: uuid.UUID
+    country_iso3: str
+    period: str
+    status: str
+    methodology_version: int
+
+
+class AssessmentGaps(GapReport):
+    assessment_id: uuid.UUID
+    country_iso3: str
+    period: str
+    status: str
+    methodology_version: int
+    unavailable: dict[str, str] = Field(
+        description="live indicators whose source could not be read, with the reason"
+    )

@@ -1,0 +1,113 @@
+"""Gathers an assessment's inputs (stored values, live school connectivity) and scores them."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assessment_api.assessments import lifecycle
+from assessment_api.assessments.models import Assessment
+from assessment_api.assessments.schemas import AssessmentStatus
+from assessment_api.connectivity.reader import SOURCE_NAME, SchoolMonitorReader
+from assessment_api.indicators import service as indicators
+from assessment_api.methodology.schemas import CountryGroup, MethodologyDefinition
+from assessment_api.scoring import engine
+from assessment_api.scoring.schemas import AssessmentGaps, AssessmentScores
+from c2r_common.reference import country_by_iso3
+
+
+@dataclass
+class ScoringInputs:
+    definition: MethodologyDefinition
+    values: dict[str, float]
+    groups: tuple[CountryGroup, ...]
+    unavailable: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+
+def groups_of(iso3: str) -> tuple[CountryGroup, ...]:
+    country = country_by_iso3(iso3)
+    if country is None:
+        return (CountryGroup.ALL,)
+    return engine.country_groups(ldc=country.ldc, developing=country.developing)
+
+
+def is_open(assessment: Assessment) -> bool:
+    return AssessmentStatus(assessment.status) in lifecycle.EDITABLE_STATUSES
+
+
+async def stored_inputs(db: AsyncSession, assessment: Assessment) -> ScoringInputs:
+    stored = await indicators.current_values(db, assessment)
+    return ScoringInputs(
+        definition=await indicators.definition_for(db, assessment),
+        values={code: row.value for code, row in stored.items()},
+        groups=groups_of(assessment.country_iso3),
+    )
+
+
+async def _add_live_values(inputs: ScoringInputs, iso3: str, reader: SchoolMonitorReader) -> None:
+    live = [i for i in inputs.definition.indicators() if i.live_source == SOURCE_NAME]
+    for indicator in live:
+        reading = await reader.schools_connected(iso3)
+        if reading.value is not None:
+            inputs.values[indicator.code] = reading.value
+            inputs.origins[indicator.code] = SOURCE_NAME
+        else:
+            inputs.unavailable[indicator.code] = reading.reason or "no value"
+
+
+async def live_inputs(
+    db: AsyncSession, assessment: Assessment, reader: SchoolMonitorReader
+) -> ScoringInputs:
+    """Stored values, plus live readings while the assessment is open.
+
+    Once completed, an assessment is scored from its stored values only, so a report's
+    numbers never drift (the live value is captured into the stored ones on completion).
+    While open, a live reading wins over an entered value; when the live source fails, an
+    entered value is used if there is one, otherwise the indicator is unavailable.
+    """
+    inputs = await stored_inputs(db, assessment)
+    if is_open(assessment):
+        await _add_live_values(inputs, assessment.country_iso3, reader)
+    return inputs
+
+
+async def scores(
+    db: AsyncSession, assessment: Assessment, reader: SchoolMonitorReader
+) -> AssessmentScores:
+    inputs = await live_inputs(db, assessment, reader)
+    return scores_from(assessment, inputs)
+
+
+def scores_from(assessment: Assessment, inputs: ScoringInputs) -> AssessmentScores:
+    card = engine.score_card(
+        inputs.definition,
+        inputs.values,
+        groups=inputs.groups,
+        unavailable=inputs.unavailable,
+        origins=inputs.origins,
+    )
+    return AssessmentScores(**_identity(assessment), **card.model_dump())
+
+
+async def gaps(
+    db: AsyncSession, assessment: Assessment, reader: SchoolMonitorReader
+) -> AssessmentGaps:
+    inputs = await live_inputs(db, assessment, reader)
+    return gaps_from(assessment, inputs)
+
+
+def gaps_from(assessment: Assessment, inputs: ScoringInputs) -> AssessmentGaps:
+    report = engine.gap_report(inputs.definition, inputs.values, groups=inputs.groups)
+    return AssessmentGaps(
+        **_identity(assessment), **report.model_dump(), unavailable=inputs.unavailable
+    )
+
+
+def _identity(assessment: Assessment) -> dict[str, object]:
+    return {
+        "assessment_id": assessment.id,
+        "country_iso3": assessment.country_iso3,
+        "period": assessment.period,
+        "status": assessment.status,
+        "methodology_version": assessment.methodology_version,
+    }
