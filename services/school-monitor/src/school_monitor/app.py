@@ -9,6 +9,7 @@ from school_monitor.agents.auth import verify_device_token
 from school_monitor.agents.router import router as agents_router
 from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.gigameter.router import router as giga_meter_router
 from school_monitor.measurements.router import measurements_router, pings_router
 from school_monitor.rollups.router import router as connectivity_router
 from school_monitor.schools.router import router as schools_router
@@ -38,6 +39,7 @@ SPEC = ServiceSpec(
         pings_router,
         connectivity_router,
         alerts_router,
+        giga_meter_router,
     ],
     openapi_tags=[
         {"name": "schools", "description": "The school registry."},
@@ -46,6 +48,7 @@ SPEC = ServiceSpec(
         {"name": "pings", "description": "Connectivity checks pushed by agents."},
         {"name": "connectivity", "description": "Country and region summaries, daily series."},
         {"name": "alerts", "description": "Status changes of schools."},
+        {"name": "giga-meter", "description": "The Giga Meter-compatible measurement API."},
     ],
     lifespan=lifespan,
 )

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
@@ -67,9 +67,12 @@ async def push_measurement_batch(
     summary="Giga Meter payloads recorded as failed (unknown school, country mismatch...)",
 )
 async def list_failed_measurements(
-    _: Reader, db: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+    principal: Reader,
+    db: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    reason: Annotated[str | None, Query(max_length=50, examples=["unknown_school"])] = None,
 ) -> Page[FailedMeasurementOut]:
-    rows, next_cursor = await service.list_failed(db, page)
+    rows, next_cursor = await service.list_failed(db, principal.countries, reason, page)
     return Page(
         items=[FailedMeasurementOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )

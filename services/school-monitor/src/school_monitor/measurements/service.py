@@ -21,6 +21,7 @@ from c2r_common.auth import Principal
 from c2r_common.db import utcnow
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.reference import country_by_iso3
 from school_monitor.agents.service import note_agent_seen
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.measurements.models import FailedMeasurement, Measurement, Ping
@@ -280,9 +281,14 @@ async def list_school_measurements(
 
 
 async def list_failed(
-    db: AsyncSession, page: PageParams
+    db: AsyncSession, countries: frozenset[str] | None, reason: str | None, page: PageParams
 ) -> tuple[list[FailedMeasurement], str | None]:
     statement = select(FailedMeasurement)
+    if countries is not None:  # failed records carry the alpha-2 code the agent sent
+        iso2 = sorted(c.iso2 for c in map(country_by_iso3, countries) if c and c.iso2)
+        statement = statement.where(FailedMeasurement.country_code.in_(iso2))
+    if reason is not None:
+        statement = statement.where(FailedMeasurement.reason == reason)
     return await paginate(
         db, statement, (FailedMeasurement.received_at, FailedMeasurement.id), page
     )
