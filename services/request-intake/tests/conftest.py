@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import event
 
 from c2r_common.settings import Environment
@@ -13,13 +14,18 @@ from request_intake.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from request_intake.clock import install_clock
 from request_intake.config import IntakeSettings
 
+# Property tests assert rules, not speed: no per-example deadline (it flakes on busy CI).
+hypothesis_settings.register_profile("request-intake", deadline=None)
+hypothesis_settings.load_profile("request-intake")
+
 
 def make_settings(url: str, **overrides: Any) -> IntakeSettings:
-    # The suite runs relay passes itself; background passes would race the per-test rollback.
+    # The suite runs relay passes itself; background work would race the per-test rollback.
     values: dict[str, Any] = {
         "database_url": url,
         "environment": Environment.TEST,
         "outbox_relay_enabled": False,
+        "sla_metrics_enabled": False,
     }
     return IntakeSettings(**(values | overrides))
 

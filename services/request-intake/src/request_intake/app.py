@@ -1,5 +1,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -7,30 +8,57 @@ from fastapi import FastAPI
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.db import utcnow
 from request_intake.assistance_requests.router import router as requests_router
+from request_intake.background import Periodic
 from request_intake.calls.router import router as calls_router
-from request_intake.clock import Clock, install_clock
+from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
-from request_intake.outbox.relay import OutboxRelay
+from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
 from request_intake.sessions.router import router as sessions_router
-from request_intake.sla.policy import SlaPolicy
+from request_intake.sla.policy import SlaPolicy, app_sla_policy
+from request_intake.sla.router import router as sla_router
+from request_intake.sla.service import refresh_overdue_gauge
 
 SERVICE_NAME = "request-intake"
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
+SLA_METRICS_SECONDS = 30.0
+
+
+async def _refresh_sla_metrics(app: FastAPI, sessionmaker: Sessionmaker) -> None:
+    async with sessionmaker() as db:
+        await refresh_overdue_gauge(db, app_clock(app)(), app_sla_policy(app))
+
+
+def _background_work(app: FastAPI, settings: IntakeSettings, relay: OutboxRelay) -> list[Periodic]:
+    # Bound to the engine's own sessions, whatever the app's sessionmaker later becomes.
+    sessionmaker = app.state.database.sessionmaker
+    work = []
+    if settings.sla_metrics_enabled:
+        refresh = partial(_refresh_sla_metrics, app, sessionmaker)
+        work.append(Periodic("sla-metrics", SLA_METRICS_SECONDS, refresh))
+    if settings.outbox_relay_enabled:
+        relay_pass = partial(relay.run_once, sessionmaker)
+        work.append(Periodic("outbox-relay", settings.outbox_poll_seconds, relay_pass))
+    return work
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Creates the assessment-api client and runs the outbox relay beside the app."""
+    """Creates the assessment-api client; runs the outbox relay and SLA metrics beside the app."""
     settings: IntakeSettings = app.state.settings
     relay = OutboxRelay.for_settings(app, settings)
     app.state.outbox_relay = relay
-    if settings.outbox_relay_enabled:
-        relay.start()
+    work = _background_work(app, settings, relay)
+    for periodic in work:
+        periodic.start()
     try:
         yield
     finally:
-        await relay.stop()
+        for periodic in work:
+            await periodic.stop()
+        await relay.aclose()
 
 
 SPEC = ServiceSpec(
@@ -42,10 +70,11 @@ SPEC = ServiceSpec(
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
     # Fixed paths under /v1/requests come before the request routes.
-    routers=[calls_router, outbox_router, requests_router, sessions_router],
+    routers=[calls_router, outbox_router, sla_router, requests_router, sessions_router],
     openapi_tags=[
         {"name": "calls", "description": "Calls for technical-assistance requests."},
         {"name": "requests", "description": "Member State requests and their workflow."},
+        {"name": "sla", "description": "Overdue requests and upcoming deadlines."},
         {"name": "outbox", "description": "The hand-off of approved requests."},
         {"name": "sessions", "description": "Information sessions and participants."},
     ],

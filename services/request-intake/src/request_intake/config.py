@@ -40,6 +40,7 @@ class IntakeSettings(ServiceSettings):
     )
     holidays: list[date] = Field(default_factory=list, description="days off of the calendar")
     reminder_window_days: int = Field(7, ge=1, le=365, description="default reminder horizon")
+    sla_metrics_enabled: bool = Field(True, description="refresh the overdue gauge periodically")
     outbox_relay_enabled: bool = Field(True, description="run the outbox relay in the background")
     outbox_poll_seconds: float = Field(2.0, gt=0, description="pause between relay passes")
     outbox_batch_size: int = Field(20, ge=1, le=500, description="entries per relay pass")

@@ -5,7 +5,6 @@ Idempotency-Key, and records the outcome in the same transaction as the link bac
 request. State lives only in the database, so a restart resumes where the last pass stopped.
 """
 
-import asyncio
 import contextlib
 import logging
 import random
@@ -91,8 +90,6 @@ class OutboxRelay:
         self.app = app
         self.settings = settings
         self.client = client
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     @classmethod
     def for_settings(cls, app: FastAPI, settings: IntakeSettings) -> "OutboxRelay":
@@ -196,28 +193,8 @@ class OutboxRelay:
             logger.error("outbox entry %s refused for good: %s", entry.id, outcome.error)
         await db.flush()
 
-    # --- background loop ----------------------------------------------------------------
-
-    def start(self) -> None:
-        # Bound to the engine's own sessions, whatever the app's sessionmaker later becomes.
-        sessionmaker = self.app.state.database.sessionmaker
-        self._task = asyncio.create_task(self._loop(sessionmaker), name="outbox-relay")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
+    async def aclose(self) -> None:
         await self.client.aclose()
-
-    async def _loop(self, sessionmaker: Sessionmaker) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once(sessionmaker)
-            except Exception:
-                # A database hiccup must not kill the relay: the next pass tries again.
-                logger.exception("outbox relay pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.settings.outbox_poll_seconds)
 
 
 async def _link_assessment(

@@ -56,7 +56,7 @@ async def list_entries(
 async def counts_by_status(db: AsyncSession) -> dict[str, int]:
     rows = await db.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status))
     counts = {status.value: 0 for status in EntryStatus}
-    counts.update(dict(rows.tuples()))
+    counts.update({row[0]: row[1] for row in rows})
     return counts
 
 

@@ -1,7 +1,7 @@
 """Due dates of workflow stages, in business days of the configured calendar."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -34,7 +34,7 @@ class SlaPolicy:
         days = self.targets.get(stage)
         if days is None:
             return None
-        return due_at(self.calendar, entered_at, days, self.zone)
+        return due_at(self.calendar, entered_at, days, self.zone).astimezone(UTC)
 
 
 def app_sla_policy(app: FastAPI) -> SlaPolicy:

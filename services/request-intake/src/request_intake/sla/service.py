@@ -1,0 +1,101 @@
+"""Overdue requests and upcoming deadlines, from the stored SLA due dates."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from c2r_common.auth import Principal
+from c2r_common.pagination import PageParams, paginate
+from request_intake.assistance_requests.models import AssistanceRequest
+from request_intake.assistance_requests.service import visible_to
+from request_intake.calls.models import Call
+from request_intake.metrics import OVERDUE_REQUESTS
+from request_intake.sla.policy import SlaPolicy
+from request_intake.sla.schemas import ReminderKind, ReminderOut
+
+
+def _overdue(now: datetime, sla: SlaPolicy) -> Select[AssistanceRequest]:
+    # Only stages that carry an SLA have a due date; it is cleared on leaving them.
+    return select(AssistanceRequest).where(
+        AssistanceRequest.status.in_(sla.stages), AssistanceRequest.stage_due_at < now
+    )
+
+
+async def list_overdue(
+    db: AsyncSession,
+    principal: Principal,
+    now: datetime,
+    sla: SlaPolicy,
+    page: PageParams,
+    stage: str | None,
+) -> tuple[list[AssistanceRequest], str | None]:
+    statement = visible_to(_overdue(now, sla), principal)
+    if stage is not None:
+        statement = statement.where(AssistanceRequest.status == stage)
+    order = (AssistanceRequest.stage_due_at, AssistanceRequest.id)
+    return await paginate(db, statement, order, page)
+
+
+async def overdue_by_stage(
+    db: AsyncSession, now: datetime, sla: SlaPolicy, principal: Principal | None = None
+) -> dict[str, int]:
+    overdue = _overdue(now, sla)
+    if principal is not None:
+        overdue = visible_to(overdue, principal)
+    statement = (
+        select(AssistanceRequest.status, func.count())
+        .where(AssistanceRequest.id.in_(overdue.with_only_columns(AssistanceRequest.id)))
+        .group_by(AssistanceRequest.status)
+    )
+    counts = dict.fromkeys(sla.stages, 0)
+    counts.update({row[0]: row[1] for row in await db.execute(statement)})
+    return counts
+
+
+async def refresh_overdue_gauge(db: AsyncSession, now: datetime, sla: SlaPolicy) -> None:
+    """The metric counts every request, whoever asked for the refresh."""
+    for stage, count in (await overdue_by_stage(db, now, sla)).items():
+        OVERDUE_REQUESTS.labels(stage).set(count)
+
+
+async def reminders(
+    db: AsyncSession, principal: Principal, now: datetime, until: datetime, limit: int
+) -> list[ReminderOut]:
+    closing = await db.scalars(
+        select(Call)
+        .where(Call.closes_at >= now, Call.closes_at <= until)
+        .order_by(Call.closes_at, Call.id)
+        .limit(limit)
+    )
+    due = await db.scalars(
+        visible_to(select(AssistanceRequest), principal)
+        .where(AssistanceRequest.stage_due_at >= now, AssistanceRequest.stage_due_at <= until)
+        .order_by(AssistanceRequest.stage_due_at, AssistanceRequest.id)
+        .limit(limit)
+    )
+    items = [_call_reminder(call) for call in closing] + [_sla_reminder(r) for r in due]
+    return sorted(items, key=lambda item: item.due_at)[:limit]
+
+
+def _call_reminder(call: Call) -> ReminderOut:
+    return ReminderOut(
+        kind=ReminderKind.CALL_CLOSING, due_at=call.closes_at, title=call.title, call_id=call.id
+    )
+
+
+def _sla_reminder(request: AssistanceRequest) -> ReminderOut:
+    assert request.stage_due_at is not None
+    return ReminderOut(
+        kind=ReminderKind.SLA_DUE,
+        due_at=request.stage_due_at,
+        title=request.title,
+        call_id=request.call_id,
+        request_id=request.id,
+        country_iso3=request.country_iso3,
+        stage=request.status,
+    )
+
+
+def horizon(now: datetime, days: int) -> datetime:
+    return now + timedelta(days=days)
