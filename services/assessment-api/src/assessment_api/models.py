@@ -1,6 +1,7 @@
 """Imports every domain's models so that Alembic sees the whole schema."""
 
 from assessment_api.assessments.models import Assessment, AssessmentTranslation, AuditEvent
+from assessment_api.beneficiaries.models import Beneficiary
 from assessment_api.db import Base, IdempotencyRecord
 from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
 from assessment_api.methodology.models import Methodology
@@ -10,6 +11,7 @@ __all__ = [
     "AssessmentTranslation",
     "AuditEvent",
     "Base",
+    "Beneficiary",
     "IdempotencyRecord",
     "IndicatorValue",
     "IndicatorValueChange",

@@ -7,6 +7,7 @@ nothing.
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assessment_api.beneficiaries import service as beneficiaries
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from assessment_api.methodology.models import Methodology
@@ -17,9 +18,10 @@ SEED_ACTOR = "seed"
 
 
 async def seed_reference(db: AsyncSession) -> None:
-    """The default methodology v1."""
+    """The default methodology v1 and the C2R beneficiary list."""
     if not await db.scalar(select(func.count()).select_from(Methodology)):
         await methodologies.publish(db, DEFAULT_METHODOLOGY, by=SEED_ACTOR)
+    await beneficiaries.seed_defaults(db, SEED_ACTOR)
 
 
 async def seed(database: Database) -> None:

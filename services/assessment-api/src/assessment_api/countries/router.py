@@ -1,19 +1,21 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
+from assessment_api.beneficiaries import service as beneficiaries
+from assessment_api.beneficiaries.schemas import BeneficiaryIn, BeneficiaryOut
 from assessment_api.countries import service
 from assessment_api.countries.schemas import CountryFilters, CountryOut
-from c2r_common.auth import Principal, Scope, require_scopes
+from assessment_api.dependencies import Paging, Reader, Writer
+from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
-from c2r_common.pagination import Page, PageParams, page_params
+from c2r_common.pagination import Page
 
 router = APIRouter(
     prefix="/v1/countries",
     tags=["countries"],
     responses=problem_responses(401, 403, 422),
 )
-Reader = Annotated[Principal, Depends(require_scopes(Scope.ASSESSMENTS_READ))]
 Iso3 = Annotated[str, Path(pattern="^[A-Za-z]{3}$", examples=["RWA"])]
 
 
@@ -21,10 +23,22 @@ Iso3 = Annotated[str, Path(pattern="^[A-Za-z]{3}$", examples=["RWA"])]
 async def list_countries(
     _: Reader,
     filters: Annotated[CountryFilters, Depends()],
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Paging,
+    db: SessionDep,
 ) -> Page[CountryOut]:
-    items, next_cursor = service.list_countries(filters, page)
-    return Page(items=[CountryOut.model_validate(c) for c in items], next_cursor=next_cursor)
+    codes = await beneficiaries.beneficiary_codes(db)
+    items, next_cursor = service.list_countries(filters, page, codes)
+    return Page(items=[service.to_out(c, codes) for c in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/beneficiaries",
+    response_model=Page[BeneficiaryOut],
+    summary="The C2R beneficiary list, with the source of each entry",
+)
+async def list_beneficiaries(_: Reader, page: Paging, db: SessionDep) -> Page[BeneficiaryOut]:
+    items, next_cursor = await beneficiaries.list_beneficiaries(db, page)
+    return Page(items=[beneficiaries.to_out(b) for b in items], next_cursor=next_cursor)
 
 
 @router.get(
@@ -33,5 +47,29 @@ async def list_countries(
     summary="One country or area",
     responses=problem_responses(404),
 )
-async def get_country(_: Reader, iso3: Iso3) -> CountryOut:
-    return CountryOut.model_validate(service.get_country(iso3))
+async def get_country(_: Reader, iso3: Iso3, db: SessionDep) -> CountryOut:
+    codes = await beneficiaries.beneficiary_codes(db)
+    return service.to_out(service.get_country(iso3), codes)
+
+
+@router.put(
+    "/{iso3}/beneficiary",
+    response_model=BeneficiaryOut,
+    summary="Put a country on the C2R beneficiary list (or correct its entry)",
+    responses=problem_responses(404),
+)
+async def put_beneficiary(
+    principal: Writer, iso3: Iso3, data: BeneficiaryIn, db: SessionDep
+) -> BeneficiaryOut:
+    return beneficiaries.to_out(await beneficiaries.put(db, iso3, data, principal.subject))
+
+
+@router.delete(
+    "/{iso3}/beneficiary",
+    status_code=204,
+    summary="Take a country off the C2R beneficiary list",
+    responses=problem_responses(404),
+)
+async def remove_beneficiary(_: Writer, iso3: Iso3, db: SessionDep) -> Response:
+    await beneficiaries.remove(db, iso3)
+    return Response(status_code=204)

@@ -19,6 +19,7 @@ class CountryOut(BaseModel):
                     "ldc": True,
                     "lldc": True,
                     "sids": False,
+                    "c2r_beneficiary": True,
                 }
             ]
         },
@@ -34,6 +35,7 @@ class CountryOut(BaseModel):
     ldc: bool = Field(description="Least Developed Country")
     lldc: bool = Field(description="Land-Locked Developing Country")
     sids: bool = Field(description="Small Island Developing State")
+    c2r_beneficiary: bool = Field(False, description="on the Connect2Recover beneficiary list")
 
 
 class CountryFilters(BaseModel):
@@ -41,3 +43,4 @@ class CountryFilters(BaseModel):
     ldc: bool | None = None
     lldc: bool | None = None
     sids: bool | None = None
+    c2r_beneficiary: bool | None = None

@@ -1,0 +1,19 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from c2r_common.reference import ItuRegion
+
+
+class BeneficiaryIn(BaseModel):
+    source: str = Field(min_length=1, max_length=300, examples=["ITU C2R country assessment"])
+    illustrative: bool = Field(False, description="true when no public source names it")
+    note: str | None = Field(None, max_length=2000)
+
+
+class BeneficiaryOut(BeneficiaryIn):
+    country_iso3: str
+    country_name: str
+    itu_region: ItuRegion
+    updated_by: str
+    updated_at: datetime
