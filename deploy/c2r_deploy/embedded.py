@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,26 +47,21 @@ def migrate(table: RouteTable, service: ServiceRoute, data_dir: Path) -> None:
     _service_command(table, service, data_dir, "migrate")
 
 
-def prepare_database(table: RouteTable, service: ServiceRoute, data_dir: Path) -> None:
-    """Migrations to head, then the example data (both idempotent)."""
-    migrate(table, service, data_dir)
-    _service_command(table, service, data_dir, "seed")
-
-
 @contextmanager
 def running_services(table: RouteTable, data_dir: Path) -> Iterator[None]:
-    """Migrates, seeds and starts every service; stops them all on exit."""
+    """Starts every service (each migrates and seeds first); stops them all on exit."""
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(len(table.services)) as pool:
-        list(pool.map(lambda s: prepare_database(table, s, data_dir), table.services))
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for service in table.services:
             log = (logs / f"{service.name}.log").open("ab")
+            # One process per service migrates, seeds (both idempotent) and serves.
             command = [
                 _command(service),
                 "serve",
+                "--migrate",
+                "--seed",
                 "--host",
                 service.host,
                 "--port",

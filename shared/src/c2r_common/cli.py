@@ -30,6 +30,7 @@ def run_service_cli(
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=default_port)
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.add_argument("--seed", action="store_true", help="then load the example data")
     commands.add_parser("migrate", help="apply database migrations up to head")
     commands.add_parser("seed", help="load example data (idempotent)")
     args = parser.parse_args()
@@ -38,7 +39,8 @@ def run_service_cli(
     configure_logging(name, settings.log_level)
     if args.command == "migrate" or getattr(args, "migrate", False):
         upgrade_to_head(alembic_ini, settings.database_url)
-    if args.command == "seed" and seed is not None:
+    wants_seed = args.command == "seed" or getattr(args, "seed", False)
+    if wants_seed and seed is not None:
         asyncio.run(_seed(settings.database_url, seed))
     if args.command == "serve":
         uvicorn.run(
