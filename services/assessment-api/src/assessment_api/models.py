@@ -5,6 +5,7 @@ from assessment_api.beneficiaries.models import Beneficiary
 from assessment_api.db import Base, IdempotencyRecord
 from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
 from assessment_api.methodology.models import Methodology
+from assessment_api.partners.models import Contribution, Partner
 
 __all__ = [
     "Assessment",
@@ -12,8 +13,10 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Beneficiary",
+    "Contribution",
     "IdempotencyRecord",
     "IndicatorValue",
     "IndicatorValueChange",
     "Methodology",
+    "Partner",
 ]

@@ -11,6 +11,9 @@ from assessment_api.beneficiaries import service as beneficiaries
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from assessment_api.methodology.models import Methodology
+from assessment_api.partners import service as partners
+from assessment_api.partners.defaults import PARTNERS
+from assessment_api.partners.models import Partner
 from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.db import Database
 
@@ -18,10 +21,13 @@ SEED_ACTOR = "seed"
 
 
 async def seed_reference(db: AsyncSession) -> None:
-    """The default methodology v1 and the C2R beneficiary list."""
+    """The default methodology v1, the C2R beneficiary list and the partners."""
     if not await db.scalar(select(func.count()).select_from(Methodology)):
         await methodologies.publish(db, DEFAULT_METHODOLOGY, by=SEED_ACTOR)
     await beneficiaries.seed_defaults(db, SEED_ACTOR)
+    if not await db.scalar(select(func.count()).select_from(Partner)):
+        for partner in PARTNERS:
+            await partners.create_partner(db, partner)
 
 
 async def seed(database: Database) -> None:

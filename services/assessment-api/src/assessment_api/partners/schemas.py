@@ -1,0 +1,125 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from c2r_common.reference import ItuRegion, country_by_iso3
+from c2r_common.schemas import C2RPhase
+
+
+class PartnerKind(StrEnum):
+    GOVERNMENT = "government"
+    ORGANISATION = "organisation"
+    PRIVATE_SECTOR = "private_sector"
+
+
+def _known_country(value: str) -> str:
+    if country_by_iso3(value) is None:
+        raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
+    return value.upper()
+
+
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ministry of Internal Affairs and Communications (MIC), Japan",
+                    "kind": "government",
+                    "country_iso3": "JPN",
+                    "founding": True,
+                    "steering_committee": True,
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: PartnerKind
+    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    founding: bool = False
+    steering_committee: bool = Field(False, description="member of the C2R Steering Committee")
+    joined_on: date | None = None
+    source: str | None = Field(None, max_length=300)
+
+    @field_validator("country_iso3")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else _known_country(value)
+
+
+class PartnerUpdate(BaseModel):
+    steering_committee: bool | None = None
+    joined_on: date | None = None
+    source: str | None = Field(None, max_length=300)
+
+
+class PartnerOut(PartnerIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    created_at: datetime
+
+
+class PartnerFilters(BaseModel):
+    steering_committee: bool | None = None
+    founding: bool | None = None
+
+
+class ContributionIn(BaseModel):
+    partner_id: uuid.UUID
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2, examples=["250000.00"])
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["USD"], description="ISO 4217")
+    contributed_on: date
+    focus_region: ItuRegion | None = None
+    countries: list[str] = Field(default_factory=list, max_length=200)
+    phases: list[C2RPhase] = Field(default_factory=list, description="C2R phases funded")
+    description: str | None = Field(None, max_length=2000)
+    illustrative: bool = Field(False, description="true for example data with no public source")
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, values: list[str]) -> list[str]:
+        return sorted({_known_country(v) for v in values})
+
+
+class ContributionOut(BaseModel):
+    id: uuid.UUID
+    partner_id: uuid.UUID
+    partner_name: str
+    amount: Decimal
+    currency: str
+    contributed_on: date
+    focus_region: ItuRegion | None
+    countries: list[str]
+    phases: list[C2RPhase]
+    description: str | None
+    illustrative: bool
+    created_by: str
+    created_at: datetime
+
+
+class ContributionFilters(BaseModel):
+    partner_id: uuid.UUID | None = None
+    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    focus_region: ItuRegion | None = None
+
+
+class TotalsBy(StrEnum):
+    PARTNER = "partner"
+    REGION = "region"
+
+
+class ContributionTotal(BaseModel):
+    key: str = Field(description="partner id, or ITU-D region ('unspecified' when none)")
+    label: str
+    currency: str
+    total: Decimal
+    contributions: int
+
+
+class ContributionTotals(BaseModel):
+    by: TotalsBy
+    totals: list[ContributionTotal] = Field(description="one row per key and currency")
