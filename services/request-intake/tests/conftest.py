@@ -1,18 +1,27 @@
-from collections.abc import Iterator
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import event
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from c2r_common.settings import Environment
 from c2r_common.testing import ServiceUnderTest, TokenFactory
 from request_intake.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from request_intake.clock import install_clock
 from request_intake.config import IntakeSettings
+from request_intake.outbox.relay import OutboxRelay
 
 # Property tests assert rules, not speed: no per-example deadline (it flakes on busy CI).
 hypothesis_settings.register_profile("request-intake", deadline=None)
@@ -188,3 +197,111 @@ class Api:
 @pytest.fixture
 def api(client: httpx.AsyncClient, staff: dict[str, str]) -> Api:
     return Api(client, staff)
+
+
+class AssessmentApiStub:
+    """A real HTTP server on loopback that answers POST /v1/assessments like assessment-api.
+
+    It can be down (nothing listening), up, refuse for good, report an existing assessment,
+    or create the assessment and then answer 503 (the answer "lost" on the way back).
+    """
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.mode = "up"
+        self.assessments: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> created body
+        self.calls = 0
+        self.authorizations: list[str] = []
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def distinct_keys(self) -> int:
+        return len(self.assessments)
+
+    async def _create(self, request: Request) -> JSONResponse:
+        self.calls += 1
+        self.authorizations.append(request.headers.get("authorization", ""))
+        key = request.headers.get("idempotency-key")
+        body = await request.json()
+        if self.mode == "reject":
+            return JSONResponse({"detail": "period must be a year"}, status_code=422)
+        if self.mode == "exists":
+            return JSONResponse(
+                {"detail": "exists", "existing_assessment_id": str(uuid.UUID(int=7))},
+                status_code=409,
+            )
+        if key is None:
+            return JSONResponse({"detail": "Idempotency-Key required"}, status_code=400)
+        if key not in self.assessments:
+            self.assessments[key] = {"id": str(uuid.uuid4()), "status": "draft", **body}
+        if self.mode == "lose_response":
+            return JSONResponse({"detail": "gateway lost it"}, status_code=503)
+        return JSONResponse(self.assessments[key], status_code=201)
+
+    async def start(self) -> None:
+        app = Starlette(routes=[Route("/v1/assessments", self._create, methods=["POST"])])
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws="none"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(1000):  # uvicorn offers no "started" event to wait on
+            if self._server.started:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the assessment-api stub did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        self._server = self._task = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def assessment_api() -> AsyncIterator[AssessmentApiStub]:
+    stub = AssessmentApiStub()  # down until the test starts it
+    yield stub
+    await stub.stop()
+
+
+@pytest.fixture
+async def relay(
+    app: FastAPI, settings: IntakeSettings, assessment_api: AssessmentApiStub
+) -> AsyncIterator[OutboxRelay]:
+    """The relay of the test app, pointed at the stub."""
+    relay = OutboxRelay.for_settings(
+        app, settings.model_copy(update={"assessment_api_url": assessment_api.url})
+    )
+    yield relay
+    await relay.aclose()
+
+
+@pytest.fixture
+def fresh_clock() -> FakeClock:
+    """A fake clock for an app a test builds itself."""
+    return FakeClock(START)
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Callable[..., FastAPI]:
+    """A new app instance on the suite's database (a "restart" of the service)."""
+
+    def make(clock: FakeClock, **overrides: Any) -> FastAPI:
+        return create_app(make_settings(database_url, **overrides), clock)
+
+    return make
+
+
+@pytest.fixture
+def api_for(staff: dict[str, str]) -> Callable[[httpx.AsyncClient], Api]:
+    return lambda http: Api(http, staff)

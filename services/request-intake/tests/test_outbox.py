@@ -1,0 +1,273 @@
+"""The hand-off to assessment-api: transactional outbox, relay with backoff, restarts."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jwt
+from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY
+from sqlalchemy import delete
+
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET
+from request_intake.models import (
+    AssistanceRequest,
+    Call,
+    IdempotencyRecord,
+    OutboxEntry,
+    RequestEvent,
+)
+from request_intake.outbox.relay import retry_delay
+
+
+async def approved_assessment(api: Any, rwanda: dict[str, str]) -> dict[str, Any]:
+    call = await api.create_call()
+    request = await api.submit(rwanda, call["id"])
+    return await api.walk(request["id"], "screening", "under_review", "approved")
+
+
+async def outbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = await client.get("/v1/requests/outbox", headers=headers)
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_approving_an_assessment_request_writes_one_outbox_entry(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    approved = await approved_assessment(api, rwanda)
+    entries = await outbox(client, api.staff)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["status"] == "pending"
+    assert entry["request_id"] == approved["id"]
+    assert entry["idempotency_key"] == f"c2r-outbox-{entry['id']}"
+    assert entry["payload"] == {
+        "country_iso3": "RWA",
+        "period": "2026",
+        "title": approved["title"],
+        "source_request_id": approved["id"],
+    }
+
+
+async def test_other_approvals_and_refused_transitions_write_nothing(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    call = await api.create_call()
+    training = await api.submit(rwanda, call["id"], assistance_type="training")
+    await api.walk(training["id"], "screening", "under_review", "approved")
+    assessment = await api.submit(rwanda, call["id"])
+    await api.walk(assessment["id"], "screening", "under_review")
+    stale = await api.move(api.staff, assessment["id"], "approved", **{"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert await outbox(client, api.staff) == []
+
+
+async def test_delivery_creates_the_draft_and_links_it_back(
+    api: Any,
+    clock: Any,
+    rwanda: dict[str, str],
+    client: httpx.AsyncClient,
+    assessment_api: Any,
+    relay: Any,
+) -> None:
+    await assessment_api.start()
+    approved = await approved_assessment(api, rwanda)
+    report = await relay.run_once()
+    assert report.delivered == 1
+    created = next(iter(assessment_api.assessments.values()))
+    request = (await client.get(f"/v1/requests/{approved['id']}", headers=rwanda)).json()
+    assert request["assessment_id"] == created["id"]
+    assert request["version"] == approved["version"] + 1  # the link is a change: new ETag
+    entry = (await outbox(client, api.staff))[0]
+    assert (entry["status"], entry["result_id"], entry["attempts"]) == (
+        "delivered",
+        created["id"],
+        1,
+    )
+    claims = jwt.decode(
+        assessment_api.authorizations[0].removeprefix("Bearer "),
+        DEVELOPMENT_JWT_SECRET,
+        algorithms=["HS256"],
+        audience="c2r-platform",
+    )
+    assert claims["scope"] == "assessments:write"
+    assert claims["sub"] == "request-intake"
+    assert (await relay.run_once()).entry_ids == []  # nothing left to send
+
+
+async def test_an_hour_long_outage_loses_nothing_and_creates_one_assessment(
+    api: Any,
+    clock: Any,
+    rwanda: dict[str, str],
+    client: httpx.AsyncClient,
+    assessment_api: Any,
+    relay: Any,
+    settings: Any,
+) -> None:
+    approved = await approved_assessment(api, rwanda)
+    outage_ends = clock.now + timedelta(hours=1)
+    attempts = 0
+    while clock.now < outage_ends:
+        report = await relay.run_once()
+        attempts += report.retried
+        entry = (await outbox(client, api.staff))[0]
+        wait = entry["next_attempt_at"]
+        assert entry["status"] == "pending"
+        assert "ConnectError" in entry["last_error"]
+        clock.now = max(clock.now, datetime_of(wait))
+    # Backoff grows but stays bounded: an hour of outage costs tens of attempts, not thousands.
+    cap = settings.outbox_backoff_max_seconds
+    assert 3600 / cap <= attempts <= 40
+    summary = (await client.get("/v1/requests/outbox/summary", headers=api.staff)).json()
+    assert summary["pending"] == 1
+    assert REGISTRY.get_sample_value("c2r_intake_outbox_entries", {"status": "pending"}) == 1
+    await assessment_api.start()
+    clock.advance(seconds=cap)
+    assert (await relay.run_once()).delivered == 1
+    assert assessment_api.distinct_keys == 1
+    assert assessment_api.calls == 1
+    request = (await client.get(f"/v1/requests/{approved['id']}", headers=rwanda)).json()
+    assert request["assessment_id"] == next(iter(assessment_api.assessments.values()))["id"]
+    summary = (await client.get("/v1/requests/outbox/summary", headers=api.staff)).json()
+    assert (summary["pending"], summary["delivered"]) == (0, 1)
+
+
+def datetime_of(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+async def test_a_permanent_refusal_is_visible_and_can_be_retried(
+    api: Any,
+    clock: Any,
+    rwanda: dict[str, str],
+    client: httpx.AsyncClient,
+    assessment_api: Any,
+    relay: Any,
+) -> None:
+    await assessment_api.start()
+    assessment_api.mode = "reject"
+    await approved_assessment(api, rwanda)
+    assert (await relay.run_once()).failed == 1
+    clock.advance(hours=2)
+    assert (await relay.run_once()).entry_ids == []  # failed entries are not resent by themselves
+    entry = (await outbox(client, api.staff))[0]
+    assert entry["status"] == "failed"
+    assert entry["last_error"] == "HTTP 422: period must be a year"
+    summary = (await client.get("/v1/requests/outbox/summary", headers=api.staff)).json()
+    assert summary["failed"] == 1
+    failed = await client.get("/v1/requests/outbox", params={"status": "failed"}, headers=api.staff)
+    assert [e["id"] for e in failed.json()["items"]] == [entry["id"]]
+    assessment_api.mode = "up"
+    retried = await client.post(f"/v1/requests/outbox/{entry['id']}/retry", headers=api.staff)
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "pending"
+    assert (await relay.run_once()).delivered == 1
+    again = await client.post(f"/v1/requests/outbox/{entry['id']}/retry", headers=api.staff)
+    assert again.status_code == 409
+
+
+async def test_an_existing_assessment_is_linked_instead_of_created(
+    api: Any,
+    clock: Any,
+    rwanda: dict[str, str],
+    client: httpx.AsyncClient,
+    assessment_api: Any,
+    relay: Any,
+) -> None:
+    await assessment_api.start()
+    assessment_api.mode = "exists"
+    approved = await approved_assessment(api, rwanda)
+    assert (await relay.run_once()).delivered == 1
+    request = (await client.get(f"/v1/requests/{approved['id']}", headers=rwanda)).json()
+    assert request["assessment_id"] == "00000000-0000-0000-0000-000000000007"
+
+
+async def test_the_outbox_is_for_staff(client: httpx.AsyncClient, rwanda: dict[str, str]) -> None:
+    assert (await client.get("/v1/requests/outbox", headers=rwanda)).status_code == 403
+
+
+@given(
+    st.integers(min_value=1, max_value=200),
+    st.floats(min_value=0.01, max_value=60),
+    st.floats(min_value=1, max_value=3600),
+    st.floats(min_value=0, max_value=1),
+)
+def test_retry_delay_grows_and_stays_bounded(
+    attempts: int, base: float, cap: float, jitter: float
+) -> None:
+    delay = retry_delay(attempts, base, cap, jitter).total_seconds()
+    ceiling = min(cap, base * 2 ** (attempts - 1))
+    assert ceiling / 2 - 1e-6 <= delay <= ceiling + 1e-6
+    assert delay <= cap + 1e-6
+
+
+# --- a restart in the middle of a delivery, on committed data ---------------------------
+
+
+async def _wait_for_link(app: FastAPI, request_id: str, headers: dict[str, str]) -> str | None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+        for _ in range(500):  # the background relay polls every 20 ms
+            body = (await http.get(f"/v1/requests/{request_id}", headers=headers)).json()
+            if body["assessment_id"] is not None:
+                return str(body["assessment_id"])
+            await asyncio.sleep(0.02)
+    return None
+
+
+async def test_a_restart_mid_delivery_resumes_the_backlog_without_duplicates(
+    database_url: str,
+    assessment_api: Any,
+    auth_headers: Any,
+    fresh_clock: Any,
+    make_app: Any,
+    api_for: Any,
+    staff: dict[str, str],
+) -> None:
+    first = make_app(fresh_clock, assessment_api_url=assessment_api.url)
+    rwanda = auth_headers("requests:submit", "requests:read", countries=["RWA"])
+    try:
+        async with first.router.lifespan_context(first):
+            transport = httpx.ASGITransport(app=first)
+            async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+                approved = await approved_assessment(api_for(http), rwanda)
+            # assessment-api creates the draft, but its answer never comes back ...
+            await assessment_api.start()
+            assessment_api.mode = "lose_response"
+            assert (await first.state.outbox_relay.run_once()).retried == 1
+        # ... and request-intake restarts before trying again.
+        assessment_api.mode = "up"
+        fresh_clock.advance(minutes=5)
+        second = make_app(
+            fresh_clock,
+            assessment_api_url=assessment_api.url,
+            outbox_relay_enabled=True,
+            outbox_poll_seconds=0.02,
+        )
+        async with second.router.lifespan_context(second):
+            linked = await _wait_for_link(second, approved["id"], rwanda)
+        assert assessment_api.distinct_keys == 1
+        assert linked == next(iter(assessment_api.assessments.values()))["id"]
+        assert assessment_api.calls == 2  # the lost answer, then the replay
+    finally:
+        await _delete_committed_rows(database_url)
+
+
+async def _delete_committed_rows(database_url: str) -> None:
+    from c2r_common.db import Database
+
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as db:
+            for model in (OutboxEntry, RequestEvent, AssistanceRequest, Call, IdempotencyRecord):
+                await db.execute(delete(model))
+            await db.commit()
+    finally:
+        await database.dispose()
