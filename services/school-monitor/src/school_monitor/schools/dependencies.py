@@ -1,10 +1,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
+from c2r_common.errors import FieldProblem, ProblemError
 from school_monitor.schools import service
 from school_monitor.schools.models import School
 
@@ -27,3 +29,32 @@ async def writable_school(principal: Writer, school_id: uuid.UUID, db: SessionDe
 
 ReadableSchool = Annotated[School, Depends(readable_school)]
 WritableSchool = Annotated[School, Depends(writable_school)]
+
+
+async def csv_text(request: Request) -> str:
+    """The CSV sent as the body (text/csv) or as the `file` field of a multipart form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        async with request.form() as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ProblemError(
+                    422,
+                    "The form has no `file` field.",
+                    problem_type="validation",
+                    errors=[FieldProblem(field="body.file", message="required")],
+                )
+            raw = await upload.read()
+    elif content_type.startswith(("text/csv", "text/plain", "application/csv")):
+        raw = await request.body()
+    else:
+        raise ProblemError(415, "Send the CSV as text/csv or as a multipart form field `file`.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ProblemError(
+            422,
+            "The file is not UTF-8 text.",
+            problem_type="validation",
+            errors=[FieldProblem(field="body", message="not UTF-8")],
+        ) from None

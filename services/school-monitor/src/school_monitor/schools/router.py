@@ -13,9 +13,17 @@ from school_monitor.measurements.schemas import MeasurementOut
 from school_monitor.rollups import queries
 from school_monitor.rollups.router import DayRange
 from school_monitor.rollups.schemas import DailyOut
-from school_monitor.schools import service
-from school_monitor.schools.dependencies import ReadableSchool, Reader, WritableSchool, Writer
+from school_monitor.schools import csv_import, service
+from school_monitor.schools.dependencies import (
+    ReadableSchool,
+    Reader,
+    WritableSchool,
+    Writer,
+    csv_text,
+)
 from school_monitor.schools.schemas import (
+    GeoJsonFeatureCollection,
+    ImportReport,
     SchoolIn,
     SchoolOut,
     SchoolStatusDetail,
@@ -23,6 +31,7 @@ from school_monitor.schools.schemas import (
     SchoolUpdate,
 )
 
+MAX_FEATURES = 10_000
 router = APIRouter(prefix="/v1/schools", tags=["schools"], responses=problem_responses(401, 403))
 
 
@@ -66,6 +75,64 @@ async def list_schools(
 ) -> Page[SchoolOut]:
     schools, next_cursor = await service.list_schools(db, principal, filters, page)
     return Page(items=[SchoolOut.model_validate(s) for s in schools], next_cursor=next_cursor)
+
+
+@router.get(
+    "/geojson",
+    response_model=GeoJsonFeatureCollection,
+    summary="Schools as a GeoJSON FeatureCollection with their status, for maps",
+    responses=problem_responses(422),
+)
+async def schools_geojson(
+    principal: Reader,
+    db: SessionDep,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 1000,
+    cursor: Annotated[str | None, Query()] = None,
+) -> GeoJsonFeatureCollection:
+    page = PageParams(limit=limit, cursor=cursor)
+    schools, next_cursor = await service.list_schools(db, principal, filters, page)
+    return GeoJsonFeatureCollection(
+        features=[service.geojson_feature(s) for s in schools], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    summary="Import school master data from a CSV with Giga's columns (upsert by Giga id)",
+    description="Send the file as `text/csv` or as the `file` field of a multipart form. "
+    "Bad rows are reported by line number and reason while good rows are imported; "
+    "unknown columns are listed and ignored.",
+    responses=problem_responses(413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        }
+    },
+)
+async def import_schools(
+    principal: Writer,
+    text: Annotated[str, Depends(csv_text)],
+    db: SessionDep,
+    country: Annotated[
+        str | None,
+        Query(pattern="^[A-Za-z]{3}$", description="country of rows without a country column"),
+    ] = None,
+) -> ImportReport:
+    return await csv_import.import_schools(
+        db, principal, text, country.upper() if country else None
+    )
 
 
 @router.get(

@@ -3,15 +3,27 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from c2r_common.reference import country_by_iso3
 from c2r_common.schemas import ConnectivityStatus
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _normalise_tag(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 Tag = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=TAG_PATTERN.pattern),
+    str, BeforeValidator(_normalise_tag), StringConstraints(pattern=TAG_PATTERN.pattern)
 ]
 
 

@@ -1,5 +1,5 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, insert, select
@@ -12,7 +12,12 @@ from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
 from school_monitor.rollups.service import StatsDelta, apply_stats
 from school_monitor.schools.models import School, SchoolTag
-from school_monitor.schools.schemas import SchoolIn, SchoolUpdate
+from school_monitor.schools.schemas import (
+    GeoJsonFeature,
+    GeoJsonGeometry,
+    SchoolIn,
+    SchoolUpdate,
+)
 from school_monitor.upsert import table_of
 
 
@@ -62,7 +67,7 @@ async def update_school(db: AsyncSession, school: School, data: SchoolUpdate) ->
     return school
 
 
-async def replace_tags(db: AsyncSession, tags_by_school: dict[uuid.UUID, Iterable[str]]) -> None:
+async def replace_tags(db: AsyncSession, tags_by_school: Mapping[uuid.UUID, Iterable[str]]) -> None:
     if not tags_by_school:
         return
     await db.execute(delete(SchoolTag).where(SchoolTag.school_id.in_(tags_by_school)))
@@ -100,3 +105,25 @@ async def list_schools(
     db: AsyncSession, principal: Principal, filters: SchoolFilters, page: PageParams
 ) -> tuple[list[School], str | None]:
     return await paginate(db, filtered_schools(principal, filters), (School.id,), page)
+
+
+def geojson_feature(school: School) -> GeoJsonFeature:
+    has_point = school.latitude is not None and school.longitude is not None
+    return GeoJsonFeature(
+        id=school.id,
+        geometry=GeoJsonGeometry(coordinates=(school.longitude, school.latitude))
+        if has_point
+        else None,
+        properties={
+            "giga_id": school.giga_id,
+            "name": school.name,
+            "country_iso3": school.country_iso3,
+            "admin1": school.admin1,
+            "education_level": school.education_level,
+            "connectivity_status": school.connectivity_status,
+            "is_online": school.is_online,
+            "latest_download_mbps": school.latest_download_mbps,
+            "last_seen_at": school.last_seen_at.isoformat() if school.last_seen_at else None,
+            "tags": school.tags,
+        },
+    )
