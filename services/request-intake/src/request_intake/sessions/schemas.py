@@ -54,3 +54,10 @@ class SessionOut(BaseModel):
     participants: list[ParticipantOut]
     participant_count: int
     member_state_count: int = Field(description="distinct Member States represented")
+    member_state_participant_count: int = Field(
+        description="participants attending on behalf of a Member State"
+    )
+    country_count: int = Field(description="distinct countries of all participants")
+    member_states_by_region: dict[str, int] = Field(
+        description="distinct Member States per ITU-D region"
+    )

@@ -1,25 +1,39 @@
 import uuid
+from collections import Counter
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.reference import country_by_iso3
 from request_intake.sessions.models import InformationSession, SessionParticipant
 from request_intake.sessions.schemas import SessionIn, SessionOut
 
 
+def _by_region(iso3_codes: set[str]) -> dict[str, int]:
+    regions = Counter(
+        country.itu_region.value
+        for country in (country_by_iso3(code) for code in iso3_codes)
+        if country is not None
+    )
+    return dict(sorted(regions.items()))
+
+
 def to_out(session: InformationSession) -> SessionOut:
-    member_states = {
-        p.country_iso3 for p in session.participants if p.is_member_state and p.country_iso3
-    }
+    participants = session.participants
+    delegates = [p for p in participants if p.is_member_state and p.country_iso3]
+    member_states = {p.country_iso3 for p in delegates if p.country_iso3}
     return SessionOut(
         id=session.id,
         title=session.title,
         held_on=session.held_on,
-        participants=session.participants,
-        participant_count=len(session.participants),
+        participants=participants,
+        participant_count=len(participants),
         member_state_count=len(member_states),
+        member_state_participant_count=len(delegates),
+        country_count=len({p.country_iso3 for p in participants if p.country_iso3}),
+        member_states_by_region=_by_region(member_states),
     )
 
 
