@@ -11,6 +11,7 @@ from assessment_api.countries.router import router as countries_router
 from assessment_api.indicators.router import router as indicators_router
 from assessment_api.methodology.router import router as methodologies_router
 from assessment_api.partners.router import contributions_router, partners_router
+from assessment_api.programmes.router import router as programmes_router
 from assessment_api.scoring.router import router as scores_router
 from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.app import ServiceSpec, build_app
@@ -62,6 +63,7 @@ SPEC = ServiceSpec(
         assessments_router,
         indicators_router,
         scores_router,
+        programmes_router,
         partners_router,
         contributions_router,
     ],
@@ -71,6 +73,7 @@ SPEC = ServiceSpec(
         {"name": "assessments", "description": "Country assessments and their lifecycle."},
         {"name": "indicators", "description": "Indicator values of an assessment, with history."},
         {"name": "scores", "description": "Scores, UMC bands and ranked gaps."},
+        {"name": "programmes", "description": "Each country's 5-phase C2R programme."},
         {"name": "partners", "description": "Partners, contributions and their totals."},
     ],
 )

@@ -6,6 +6,7 @@ from assessment_api.db import Base, IdempotencyRecord
 from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
 from assessment_api.methodology.models import Methodology
 from assessment_api.partners.models import Contribution, Partner
+from assessment_api.programmes.models import Pilot, PilotSite, ProgrammePhase
 
 __all__ = [
     "Assessment",
@@ -19,4 +20,7 @@ __all__ = [
     "IndicatorValueChange",
     "Methodology",
     "Partner",
+    "Pilot",
+    "PilotSite",
+    "ProgrammePhase",
 ]
