@@ -26,17 +26,27 @@ def _problem(status: int, title: str, detail: str) -> str:
         f'{{"type":"about:blank","title":"{title}","status":{status},'
         f'"detail":"{detail}","request_id":"$c2r_request_id"}}'
     )
-    return f"default_type application/problem+json;\n        return {status} '{body}';"
+    return (
+        "            default_type application/problem+json;\n"
+        f"            return {status} '{body}';\n"
+    )
 
 
-_ERROR_LOCATIONS = {
-    "@not_found": (404, "Not Found", "No resource at this path."),
-    "@too_large": (413, "Content Too Large", "The request body exceeds the gateway limit."),
-    "@rate_limited": (429, "Too Many Requests", "Slow down: this client sent too many requests."),
-    "@unavailable": (503, "Service Unavailable", "The service is unavailable; retry later."),
-    "@bad_gateway": (502, "Bad Gateway", "The service did not answer properly; retry later."),
-    "@timeout": (504, "Gateway Timeout", "The service did not answer in time; retry later."),
+# Status -> (title, detail) of the problem+json bodies nginx answers with itself.
+_GATEWAY_ERRORS = {
+    400: ("Bad Request", "The request could not be read."),
+    404: ("Not Found", "No resource at this path."),
+    413: ("Content Too Large", "The request body exceeds the gateway limit."),
+    414: ("URI Too Long", "The request URI is too long."),
+    429: ("Too Many Requests", "Slow down: this client sent too many requests."),
+    431: ("Request Header Fields Too Large", "The request headers are too large."),
+    502: ("Bad Gateway", "The service did not answer properly; retry later."),
+    503: ("Service Unavailable", "The service is unavailable; retry later."),
+    504: ("Gateway Timeout", "The service did not answer in time; retry later."),
 }
+# nginx's own code for oversized headers, answered as the standard 431.
+_NGINX_STATUS_ALIASES = {494: 431}
+_ERRORS_PATH = "/_gateway_errors"
 
 
 def _upstream_name(service: ServiceRoute) -> str:
@@ -66,10 +76,24 @@ def _service_locations(service: ServiceRoute, table: RouteTable) -> str:
     return "".join(blocks)
 
 
+def _error_pages() -> str:
+    # Internal URIs rather than named locations: a request nginx could not parse (414, 400)
+    # has no URI, and nginx refuses to redirect such a request to a named location.
+    pages = [f"        error_page {s} {_ERRORS_PATH}/{s};\n" for s in _GATEWAY_ERRORS]
+    pages += [
+        f"        error_page {alias} ={status} {_ERRORS_PATH}/{status};\n"
+        for alias, status in _NGINX_STATUS_ALIASES.items()
+    ]
+    return "".join(pages)
+
+
 def _error_locations() -> str:
     return "".join(
-        f"        location {name} {{\n        {_problem(status, title, detail)}\n        }}\n"
-        for name, (status, title, detail) in _ERROR_LOCATIONS.items()
+        f"        location = {_ERRORS_PATH}/{status} {{\n"
+        f"            internal;\n"
+        f"{_problem(status, title, detail)}"
+        f"        }}\n"
+        for status, (title, detail) in _GATEWAY_ERRORS.items()
     )
 
 
@@ -146,13 +170,7 @@ http {{
         proxy_read_timeout 60s;
         proxy_next_upstream off;
 
-        error_page 404 = @not_found;
-        error_page 413 = @too_large;
-        error_page 429 = @rate_limited;
-        error_page 502 = @bad_gateway;
-        error_page 503 = @unavailable;
-        error_page 504 = @timeout;
-
+{_error_pages()}
         location = /healthz {{
             default_type application/json;
             return 200 '{{"status":"ok","service":"gateway"}}';

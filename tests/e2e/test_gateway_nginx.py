@@ -92,6 +92,17 @@ def test_oversized_body_is_413_problem(production: Topology) -> None:
     assert response.json()["status"] == 413
 
 
+def test_malformed_requests_get_problems_from_nginx(production: Topology) -> None:
+    too_big_headers = httpx.get(
+        production.gateway + "/v1/countries", headers={"X-Padding": "a" * 20_000}
+    )
+    assert too_big_headers.status_code == 431
+    assert too_big_headers.headers["content-type"] == PROBLEM
+    too_long_uri = httpx.get(production.gateway + "/v1/countries?q=" + "a" * 20_000)
+    assert too_long_uri.status_code == 414
+    assert too_long_uri.headers["content-type"] == PROBLEM
+
+
 def test_security_headers(production: Topology) -> None:
     response = httpx.get(production.gateway + "/v1/countries")
     assert response.headers["x-content-type-options"] == "nosniff"
