@@ -14,6 +14,7 @@ from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
 from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
+from request_intake.reports.router import router as reports_router
 from request_intake.sessions.router import router as sessions_router
 from request_intake.sla.policy import SlaPolicy, app_sla_policy
 from request_intake.sla.router import router as sla_router
@@ -70,11 +71,19 @@ SPEC = ServiceSpec(
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
     # Fixed paths under /v1/requests come before the request routes.
-    routers=[calls_router, outbox_router, sla_router, requests_router, sessions_router],
+    routers=[
+        calls_router,
+        outbox_router,
+        sla_router,
+        reports_router,
+        requests_router,
+        sessions_router,
+    ],
     openapi_tags=[
         {"name": "calls", "description": "Calls for technical-assistance requests."},
         {"name": "requests", "description": "Member State requests and their workflow."},
         {"name": "sla", "description": "Overdue requests and upcoming deadlines."},
+        {"name": "reports", "description": "Counts of requests, as JSON or CSV."},
         {"name": "outbox", "description": "The hand-off of approved requests."},
         {"name": "sessions", "description": "Information sessions and participants."},
     ],

@@ -1,0 +1,46 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from c2r_common.db import SessionDep
+from c2r_common.errors import problem_responses
+from request_intake.assistance_requests.dependencies import Reader
+from request_intake.clock import Now
+from request_intake.reports import service
+from request_intake.reports.schemas import RequestReport
+
+router = APIRouter(
+    prefix="/v1/requests/reports", tags=["reports"], responses=problem_responses(401, 403)
+)
+CallFilter = Annotated[uuid.UUID | None, Query(description="limit the report to one call")]
+
+
+@router.get(
+    "",
+    response_model=RequestReport,
+    summary="Counts of requests by call, status, region, assistance type and country",
+    responses=problem_responses(422),
+)
+async def request_report(
+    principal: Reader, db: SessionDep, now: Now, call_id: CallFilter = None
+) -> RequestReport:
+    return await service.build_report(db, principal, now, call_id)
+
+
+@router.get(
+    "/csv",
+    response_class=Response,
+    summary="The same counts as CSV: dimension, key, label, count",
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(422)},
+)
+async def request_report_csv(
+    principal: Reader, db: SessionDep, now: Now, call_id: CallFilter = None
+) -> Response:
+    report = await service.build_report(db, principal, now, call_id)
+    return Response(
+        service.to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="c2r-requests-report.csv"'},
+    )
