@@ -12,6 +12,7 @@ from assessment_api.indicators.router import router as indicators_router
 from assessment_api.methodology.router import router as methodologies_router
 from assessment_api.partners.router import contributions_router, partners_router
 from assessment_api.programmes.router import router as programmes_router
+from assessment_api.reports.router import assessments_reports, countries_reports
 from assessment_api.scoring.router import router as scores_router
 from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.app import ServiceSpec, build_app
@@ -57,7 +58,10 @@ SPEC = ServiceSpec(
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
     lifespan=lifespan,
+    # Fixed paths (/v1/assessments/compare) come before the routers with path parameters.
     routers=[
+        assessments_reports,
+        countries_reports,
         countries_router,
         methodologies_router,
         assessments_router,
@@ -73,6 +77,7 @@ SPEC = ServiceSpec(
         {"name": "assessments", "description": "Country assessments and their lifecycle."},
         {"name": "indicators", "description": "Indicator values of an assessment, with history."},
         {"name": "scores", "description": "Scores, UMC bands and ranked gaps."},
+        {"name": "reports", "description": "Exports, time series, comparisons, regions."},
         {"name": "programmes", "description": "Each country's 5-phase C2R programme."},
         {"name": "partners", "description": "Partners, contributions and their totals."},
     ],

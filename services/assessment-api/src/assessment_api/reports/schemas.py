@@ -1,0 +1,61 @@
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from assessment_api.assessments.schemas import AssessmentOut
+from assessment_api.indicators.schemas import IndicatorValueOut
+from assessment_api.scoring.schemas import AssessmentGaps, AssessmentScores, Band
+from c2r_common.reference import ItuRegion
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class AssessmentExport(BaseModel):
+    assessment: AssessmentOut
+    indicators: list[IndicatorValueOut]
+    scores: AssessmentScores
+    gaps: AssessmentGaps
+
+
+class ScoreRow(BaseModel):
+    """One assessment's headline scores, as used in tables, time series and comparisons."""
+
+    assessment_id: uuid.UUID
+    country_iso3: str
+    country_name: str
+    itu_region: ItuRegion
+    period: str
+    status: str
+    methodology_version: int
+    overall: float | None
+    band: Band | None
+    coverage: float
+    pillars: dict[str, float | None] = Field(description="pillar code -> score")
+
+
+class CountryScores(BaseModel):
+    country_iso3: str
+    series: list[ScoreRow] = Field(description="the country's assessments by period")
+
+
+class Comparison(BaseModel):
+    rows: list[ScoreRow] = Field(description="latest assessment per country, best score first")
+    not_assessed: list[str] = Field(description="asked-for countries with no assessment")
+
+
+class RegionAggregate(BaseModel):
+    itu_region: ItuRegion
+    countries_assessed: int
+    mean_overall: float | None = Field(description="unweighted mean of the countries' scores")
+    min_overall: float | None
+    max_overall: float | None
+    bands: dict[Band, int]
+    pillars: dict[str, float | None] = Field(description="mean pillar scores")
+
+
+class RegionalAggregates(BaseModel):
+    regions: list[RegionAggregate]
