@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assessment_api.beneficiaries import service as beneficiaries
+from assessment_api.examples import seed_examples
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from assessment_api.methodology.models import Methodology
@@ -34,4 +35,5 @@ async def seed(database: Database) -> None:
     use_explicit_transactions(database.engine)
     async with database.sessionmaker() as db:
         await seed_reference(db)
+        await seed_examples(db)
         await db.commit()

@@ -25,7 +25,7 @@ def _emit_begin(connection: Connection) -> None:
 
 
 def use_explicit_transactions(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or event.contains(engine.sync_engine, "begin", _emit_begin):
         return
     event.listen(engine.sync_engine, "connect", _driver_autocommit)
     event.listen(engine.sync_engine, "begin", _emit_begin)
