@@ -3,7 +3,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
 
+from assessment_api.assessments import service
+from assessment_api.assessments.models import Assessment
+from c2r_common.auth import Principal
+from c2r_common.errors import ProblemError
 from c2r_common.testing import TokenFactory
 
 AssessmentFactory = Callable[..., Awaitable[dict[str, Any]]]
@@ -262,3 +269,23 @@ async def test_lists_are_paginated_in_creation_order(
     periods = [a["period"] for a in first.json()["items"] + second.json()["items"]]
     assert periods == ["2021", "2022", "2023"]
     assert second.json()["next_cursor"] is None
+
+
+async def test_a_write_racing_another_on_the_same_revision_is_refused_with_412(
+    app: FastAPI, create_assessment: AssessmentFactory
+) -> None:
+    created = await create_assessment()
+    writer = Principal(subject="late-writer", scopes=frozenset({"assessments:write"}))
+    async with app.state.database.sessionmaker() as db:
+        assessment = await service.get(db, uuid.UUID(created["id"]), writer)
+        # Another request commits a change after this one read the assessment.
+        bump = (
+            update(Assessment)
+            .where(Assessment.id == assessment.id)
+            .values(revision=Assessment.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(bump)
+        with pytest.raises(ProblemError) as refused:
+            await service.update_title(db, assessment, "Late edit", writer)
+    assert refused.value.status_code == 412

@@ -21,8 +21,9 @@ class Assessment(Base):
     title: Mapped[str] = mapped_column(String(300))
     methodology_version: Mapped[int] = mapped_column(ForeignKey("methodologies.version"))
     status: Mapped[str] = mapped_column(String(30), index=True)
-    # Bumped on every change of the assessment or its indicator values: the ETag.
-    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The ETag. The ORM bumps it on every UPDATE and makes the UPDATE conditional on the
+    # revision read, so of two concurrent writers of the same revision only one succeeds.
+    revision: Mapped[int] = mapped_column(Integer)
     source_request_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -30,6 +31,8 @@ class Assessment(Base):
     translations: Mapped[list["AssessmentTranslation"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AssessmentTranslation.language"
     )
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 - SQLAlchemy's declaration
 
 
 class AssessmentTranslation(Base):

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from assessment_api.assessments import lifecycle
 from assessment_api.assessments.models import Assessment, AssessmentTranslation, AuditEvent
@@ -67,10 +68,19 @@ def check_if_match(assessment: Assessment, if_match: str | None) -> None:
     )
 
 
-def touch(assessment: Assessment) -> None:
-    """Marks a change: a new ETag for every writer that read the previous state."""
-    assessment.revision += 1
+async def save_changes(db: AsyncSession, assessment: Assessment) -> None:
+    """Writes the changes of a request, giving the assessment a new revision (ETag).
+
+    The UPDATE only applies to the revision this request read: if another writer got there
+    first, nothing is written and the caller gets a 412 as for a stale If-Match.
+    """
     assessment.updated_at = utcnow()
+    try:
+        await db.flush()
+    except StaleDataError:
+        raise ProblemError(
+            412, "The assessment was changed by another request meanwhile; read it again."
+        ) from None
 
 
 def record(
@@ -120,7 +130,6 @@ async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal)
         title=data.title or f"{country.name if country else data.country_iso3} {data.period}",
         methodology_version=methodology.version,
         status=AssessmentStatus.DRAFT,
-        revision=1,
         source_request_id=data.source_request_id,
         created_by=principal.subject,
         translations=[],
@@ -165,8 +174,7 @@ async def update_title(
 ) -> Assessment:
     record(db, assessment, principal.subject, "updated", {"title": [assessment.title, title]})
     assessment.title = title
-    touch(assessment)
-    await db.flush()
+    await save_changes(db, assessment)
     return assessment
 
 
@@ -226,8 +234,7 @@ async def transition(
         note=data.note,
     )
     assessment.status = data.to
-    touch(assessment)
-    await db.flush()
+    await save_changes(db, assessment)
     return assessment
 
 
@@ -247,8 +254,7 @@ async def set_translation(
     record(
         db, assessment, principal.subject, "translation", {"language": language, "status": status}
     )
-    touch(assessment)
-    await db.flush()
+    await save_changes(db, assessment)
     return assessment
 
 

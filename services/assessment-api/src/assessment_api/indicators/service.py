@@ -124,8 +124,7 @@ async def set_values(
         _apply(db, assessment, existing.get(entry.code), entry, principal.subject)
     codes = [entry.code for entry in entries]
     assessments.record(db, assessment, principal.subject, "indicators_set", {"codes": codes})
-    assessments.touch(assessment)
-    await db.flush()
+    await assessments.save_changes(db, assessment)
 
 
 async def set_value(
@@ -158,8 +157,7 @@ async def remove_value(
         )
     )
     assessments.record(db, assessment, principal.subject, "indicator_removed", {"code": code})
-    assessments.touch(assessment)
-    await db.flush()
+    await assessments.save_changes(db, assessment)
 
 
 async def list_values(db: AsyncSession, assessment: Assessment) -> list[IndicatorValueOut]:
