@@ -1,11 +1,18 @@
 """The review workflow: the matrix of moves by role, the audit trail, ETag / If-Match."""
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from c2r_common.auth import Principal
+from c2r_common.errors import ProblemError
 from c2r_common.testing import TokenFactory
+from request_intake.assistance_requests import service
+from request_intake.assistance_requests.models import AssistanceRequest
+from request_intake.assistance_requests.schemas import TransitionIn
 from request_intake.assistance_requests.workflow import TRANSITIONS, Role, Status
 
 # How to bring a fresh request to each status (staff token holds every staff role).
@@ -148,3 +155,24 @@ async def test_approving_records_the_decision_time_and_ends_the_sla(
     approved = await api.walk(request["id"], "screening", "under_review", "approved")
     assert approved["decided_at"] == "2026-06-10T08:00:00Z"
     assert approved["stage_due_at"] is None
+
+
+async def test_concurrent_reviewers_without_if_match_cannot_overwrite_each_other(
+    app: FastAPI, api: Any, clock: Any, rwanda: dict[str, str]
+) -> None:
+    call = await api.create_call()
+    created = await api.submit(rwanda, call["id"])
+    request_id = uuid.UUID(created["id"])
+    reviewer = Principal(subject="reviewer", scopes=frozenset({"requests:review"}))
+    comment = TransitionIn(to=Status.SCREENING, comment="taking it")
+    sessionmaker = app.state.database.sessionmaker
+    sla = app.state.sla_policy
+    async with sessionmaker() as slow:
+        stale = await slow.get(AssistanceRequest, request_id)  # both reviewers read version 1
+        async with sessionmaker() as fast:
+            current = await fast.get(AssistanceRequest, request_id)
+            await service.transition(fast, current, comment, reviewer, clock.now, sla)
+            await fast.commit()
+        with pytest.raises(ProblemError) as refused:
+            await service.transition(slow, stale, comment, reviewer, clock.now, sla)
+        assert refused.value.status_code == 412

@@ -19,11 +19,16 @@ class Periodic:
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=self.name)
 
-    async def stop(self) -> None:
-        """Lets the current run finish, then stops (no half-recorded delivery)."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Lets the current run finish for a while, then cancels it.
+
+        Cancelling is safe for the work done here: its state is only ever in the database,
+        and an interrupted delivery is resent with the same idempotency key.
+        """
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, grace_seconds)
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():

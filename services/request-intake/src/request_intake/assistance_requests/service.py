@@ -28,6 +28,7 @@ from request_intake.assistance_requests.workflow import (
 from request_intake.calls import service as calls
 from request_intake.calls.models import Call
 from request_intake.calls.rules import Timing, is_eligible, zone
+from request_intake.metrics import REQUESTS_SUBMITTED
 from request_intake.outbox.service import enqueue_assessment
 from request_intake.sla.policy import SlaPolicy
 
@@ -148,6 +149,7 @@ async def submit(
     await db.flush()
     db.add(_event(request, None, Role.FOCAL_POINT, principal, "submitted", now))
     await db.flush()
+    REQUESTS_SUBMITTED.labels(late=str(request.late).lower()).inc()
     return request
 
 
