@@ -22,6 +22,9 @@ from c2r_common.schemas import C2RPhase, SG1Question
 BBC_2025 = "Broadband Commission 2025 targets"
 UMC_2030 = "ITU UMC 2030 targets (universal and meaningful connectivity)"
 C2R_METHOD = "C2R methodology (ITU, 2021): no numeric target published; full provision assumed"
+# Where no published target exists and "full provision" makes no sense: this platform's
+# working target for v1, to be revised in a later methodology version.
+C2R_PLATFORM = "C2R platform working target for scoring v1 (no published target)"
 ITU_STATS = "ITU World Telecommunication/ICT Indicators"
 HIGHER = Direction.HIGHER_IS_BETTER
 LOWER = Direction.LOWER_IS_BETTER
@@ -108,7 +111,7 @@ COVERAGE = PillarDefinition(
             goalpost_min=0,
             goalpost_max=100,
             weight=1,
-            targets=[Target(value=100, source=UMC_2030)],
+            targets=[Target(value=100, source=C2R_PLATFORM)],
             data_source=ITU_STATS,
             phase=C2RPhase.NATIONAL_STRATEGY,
             sg1_question=SG1Question.Q1_1,
@@ -265,7 +268,7 @@ RESILIENCE = PillarDefinition(
             goalpost_min=0,
             goalpost_max=200,
             weight=1,
-            targets=[Target(value=100, source=C2R_METHOD)],
+            targets=[Target(value=100, source=C2R_PLATFORM)],
             data_source=ITU_STATS,
             phase=C2RPhase.DEEP_DIVE,
             sg1_question=SG1Question.Q3_1,
@@ -279,7 +282,7 @@ RESILIENCE = PillarDefinition(
             goalpost_min=0,
             goalpost_max=2,
             weight=1,
-            targets=[Target(value=1, source=C2R_METHOD)],
+            targets=[Target(value=1, source=C2R_PLATFORM)],
             data_source="Country assessment; PeeringDB",
             phase=C2RPhase.DEEP_DIVE,
             sg1_question=SG1Question.Q1_1,
@@ -293,7 +296,7 @@ RESILIENCE = PillarDefinition(
             goalpost_min=0,
             goalpost_max=4,
             weight=1,
-            targets=[Target(value=2, source=C2R_METHOD)],
+            targets=[Target(value=2, source=C2R_PLATFORM)],
             data_source="Country assessment (operator stress test)",
             phase=C2RPhase.DEEP_DIVE,
             sg1_question=SG1Question.Q3_1,
