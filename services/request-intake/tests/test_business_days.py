@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from request_intake.business_days import BusinessCalendar, due_at
@@ -57,14 +57,12 @@ def test_between_is_antisymmetric(calendar: BusinessCalendar, a: date, b: date) 
 
 @given(days, counts)
 def test_a_five_day_week_without_holidays_matches_the_weekday_formula(start: date, n: int) -> None:
-    calendar = BusinessCalendar()
-    result = calendar.add_business_days(start, n)
-    if start.weekday() < 5:
-        full_weeks, rest = divmod(n, 5)
-        expected = start + timedelta(weeks=full_weeks)
-        for _ in range(rest):
-            expected += timedelta(days=3 if expected.weekday() == 4 else 1)
-        assert result == expected
+    assume(start.weekday() < 5)
+    full_weeks, rest = divmod(n, 5)
+    expected = start + timedelta(weeks=full_weeks)
+    for _ in range(rest):
+        expected += timedelta(days=3 if expected.weekday() == 4 else 1)
+    assert BusinessCalendar().add_business_days(start, n) == expected
 
 
 def test_holidays_and_weekends_are_skipped() -> None:

@@ -271,3 +271,20 @@ async def _delete_committed_rows(database_url: str) -> None:
             await db.commit()
     finally:
         await database.dispose()
+
+
+def test_the_answers_of_assessment_api_are_read_per_the_contract() -> None:
+    from request_intake.outbox.relay import classify
+    from request_intake.outbox.service import EntryStatus
+
+    def answer(status: int, body: Any) -> Any:
+        return classify(httpx.Response(status, json=body))
+
+    created = "0b7c5a1e-2f7e-4a8e-9c1d-5f0a3b2c1d0e"
+    assert answer(201, {"id": created, "status": "draft"}).assessment_id == created
+    assert answer(409, {"existing_assessment_id": created}).status is EntryStatus.DELIVERED
+    assert answer(409, {"detail": "other conflict"}).status is EntryStatus.FAILED
+    assert answer(201, {"id": "not-a-uuid"}).status is EntryStatus.FAILED
+    assert answer(403, {"detail": "no scope"}).error == "HTTP 403: no scope"
+    for transient in (429, 500, 502, 503, 504):
+        assert answer(transient, {"detail": "later"}).status is None

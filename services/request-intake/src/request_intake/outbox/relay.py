@@ -70,16 +70,29 @@ def _error_text(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}: {detail}"[:_MAX_ERROR_CHARS]
 
 
+def _assessment_id(body: Any, field: str) -> str | None:
+    value = body.get(field) if isinstance(body, dict) else None
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
 def classify(response: httpx.Response) -> Outcome:
     """What assessment-api's answer means for the entry, per the hand-off contract."""
     status = response.status_code
     body: Any = None
     with contextlib.suppress(ValueError):
         body = response.json()
-    if status in (200, 201) and isinstance(body, dict) and body.get("id"):
-        return Outcome(EntryStatus.DELIVERED, assessment_id=str(body["id"]))
-    if status == 409 and isinstance(body, dict) and body.get("existing_assessment_id"):
-        return Outcome(EntryStatus.DELIVERED, assessment_id=str(body["existing_assessment_id"]))
+    if status in (200, 201):
+        created = _assessment_id(body, "id")
+        if created is None:
+            # Sending again would not fix an answer we cannot read: a person must look.
+            return Outcome(EntryStatus.FAILED, error=f"HTTP {status} without an assessment id")
+        return Outcome(EntryStatus.DELIVERED, assessment_id=created)
+    existing = _assessment_id(body, "existing_assessment_id")
+    if status == 409 and existing is not None:
+        return Outcome(EntryStatus.DELIVERED, assessment_id=existing)
     if 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES:
         return Outcome(EntryStatus.FAILED, error=_error_text(response))
     return Outcome(None, error=_error_text(response))
