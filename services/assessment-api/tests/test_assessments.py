@@ -90,7 +90,8 @@ async def test_bad_input_names_the_field_and_stores_nothing(
         json={"country_iso3": "RWA", "period": "2026", "methodology_version": 9},
         headers=auth_headers("assessments:write"),
     )
-    assert unknown_version.status_code == 404
+    assert unknown_version.status_code == 422
+    assert unknown_version.json()["errors"][0]["field"] == "body.methodology_version"
     listed = await client.get("/v1/assessments", headers=auth_headers("assessments:read"))
     assert listed.json()["items"] == []
 

@@ -74,3 +74,52 @@ async def test_publishing_needs_the_approve_scope(
         headers=auth_headers("assessments:write"),
     )
     assert response.status_code == 403
+
+
+async def test_assessments_stay_pinned_to_their_methodology_version(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    writer = auth_headers("assessments:write")
+    old = await client.post(
+        "/v1/assessments", json={"country_iso3": "RWA", "period": "2025"}, headers=writer
+    )
+    extra = (
+        DEFAULT_METHODOLOGY.pillars[0]
+        .indicators[0]
+        .model_copy(
+            update={"code": "fibre_backbone_km", "name": "Fibre backbone", "required": False}
+        )
+    )
+    pillars = list(DEFAULT_METHODOLOGY.pillars)
+    pillars[0] = pillars[0].model_copy(update={"indicators": [*pillars[0].indicators, extra]})
+    v2 = DEFAULT_METHODOLOGY.model_copy(update={"name": "v2", "pillars": pillars})
+    await client.post(
+        "/v1/methodologies",
+        json=v2.model_dump(mode="json"),
+        headers=auth_headers("assessments:approve"),
+    )
+    new = await client.post(
+        "/v1/assessments", json={"country_iso3": "RWA", "period": "2026"}, headers=writer
+    )
+    pinned = await client.post(
+        "/v1/assessments",
+        json={"country_iso3": "RWA", "period": "2027", "methodology_version": 1},
+        headers=writer,
+    )
+    assert old.json()["methodology_version"] == 1
+    assert new.json()["methodology_version"] == 2
+    assert pinned.json()["methodology_version"] == 1
+    reader = auth_headers("assessments:read")
+    old_codes = {
+        i["code"]
+        for i in (
+            await client.get(f"/v1/assessments/{old.json()['id']}/indicators", headers=reader)
+        ).json()
+    }
+    new_codes = {
+        i["code"]
+        for i in (
+            await client.get(f"/v1/assessments/{new.json()['id']}/indicators", headers=reader)
+        ).json()
+    }
+    assert new_codes - old_codes == {"fibre_backbone_km"}

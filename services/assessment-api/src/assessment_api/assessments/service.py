@@ -21,9 +21,10 @@ from assessment_api.assessments.schemas import (
 )
 from assessment_api.indicators.models import IndicatorValue
 from assessment_api.methodology import service as methodologies
+from assessment_api.methodology.models import Methodology
 from c2r_common.auth import Principal
 from c2r_common.db import utcnow
-from c2r_common.errors import ProblemError
+from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
 
@@ -113,16 +114,27 @@ def _conflict(existing_id: uuid.UUID, data: AssessmentCreate) -> ProblemError:
     )
 
 
+async def _methodology_for(db: AsyncSession, version: int | None) -> Methodology:
+    if version is None:
+        return await methodologies.latest(db)
+    methodology = await db.get(Methodology, version)
+    if methodology is None:
+        raise ProblemError(
+            422,
+            f"No methodology version {version} has been published.",
+            title="Invalid request",
+            problem_type="validation",
+            errors=[FieldProblem(field="body.methodology_version", message="unknown version")],
+        )
+    return methodology
+
+
 async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal) -> Assessment:
     principal.require_country(data.country_iso3)
     existing = await find_by_country_period(db, data.country_iso3, data.period)
     if existing is not None:
         raise _conflict(existing.id, data)
-    methodology = await (
-        methodologies.get_version(db, data.methodology_version)
-        if data.methodology_version is not None
-        else methodologies.latest(db)
-    )
+    methodology = await _methodology_for(db, data.methodology_version)
     country = country_by_iso3(data.country_iso3)
     assessment = Assessment(
         country_iso3=data.country_iso3,
