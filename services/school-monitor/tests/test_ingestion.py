@@ -202,3 +202,33 @@ async def test_pings_single_and_batch_are_stored_once(
     async with app.state.database.sessionmaker() as session:
         statement = select(func.count()).where(Ping.school_id == uuid.UUID(school["id"]))
         assert await session.scalar(statement) == 3
+
+
+async def test_concurrent_single_pushes_are_committed_together_with_their_own_outcomes(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_school: Any,
+    device_headers: Any,
+    measurement: Any,
+) -> None:
+    import asyncio
+
+    own, other = await make_school(), await make_school()
+    device = await device_headers(own["id"])
+    # One push first: the test's sessions share one connection, which cannot serve the
+    # token lookups of concurrent requests; with the token cached, only the group commit
+    # touches the database.
+    warm_up = await client.post("/v1/measurements", json=measurement(), headers=device)
+    assert warm_up.status_code == 201
+    items = [measurement() for _ in range(15)]
+    pushes = [client.post("/v1/measurements", json=item, headers=device) for item in items]
+    pushes.append(client.post("/v1/measurements", json=items[0], headers=device))  # a retry
+    pushes.append(client.post("/v1/measurements", json=measurement(other["id"]), headers=device))
+    pushes.append(client.post("/v1/measurements", json=measurement(latency_ms=-3), headers=device))
+    responses = await asyncio.gather(*pushes)
+    statuses = [r.status_code for r in responses]
+    assert statuses[:15] == [201] * 15 or sorted(statuses[:16]) == [200] + [201] * 15
+    assert statuses[16:] == [403, 422]
+    assert responses[17].json()["errors"][0]["field"] == "body.latency_ms"
+    assert await stored_measurements(app, own["id"]) == 16
+    assert await stored_measurements(app, other["id"]) == 0

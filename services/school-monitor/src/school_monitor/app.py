@@ -5,11 +5,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from c2r_common.app import ServiceSpec, build_app
-from school_monitor.agents.auth import verify_device_token
+from school_monitor.agents.auth import DeviceTokenVerifier
 from school_monitor.agents.router import router as agents_router
 from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.router import router as giga_meter_router
+from school_monitor.measurements.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
 from school_monitor.rollups.router import router as connectivity_router
 from school_monitor.schools.router import router as schools_router
@@ -21,8 +22,13 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with run_background_loop(app):
-        yield
+    app.state.group_committer = GroupCommitter(app.state.database, app.state.settings)
+    app.state.extra_verifiers.append(DeviceTokenVerifier(app.state.settings))
+    try:
+        async with run_background_loop(app):
+            yield
+    finally:
+        await app.state.group_committer.close()
 
 
 SPEC = ServiceSpec(
@@ -55,6 +61,4 @@ SPEC = ServiceSpec(
 
 
 def create_app(settings: SchoolMonitorSettings) -> FastAPI:
-    app = build_app(SPEC, settings)
-    app.state.extra_verifiers.append(verify_device_token)
-    return app
+    return build_app(SPEC, settings)

@@ -31,6 +31,12 @@ class SchoolMonitorSettings(ServiceSettings):
         ge=0,
         description="how often the offline sweep and the metric gauges run (0: never)",
     )
+    device_token_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="how long a verified device token is trusted without a database lookup; "
+        "a revocation made on another replica takes effect within this time",
+    )
     extra_generic_hardware_ids: list[str] = Field(
         default_factory=list, description="hardware ids refused besides the built-in list"
     )

@@ -1,13 +1,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.agents import service
+from school_monitor.agents.auth import device_verifier
 from school_monitor.agents.models import Agent
 from school_monitor.agents.schemas import AgentCreated, AgentIn, AgentOut
 from school_monitor.measurements.dependencies import SettingsDep
@@ -72,5 +73,9 @@ async def get_agent(agent: ManagedAgent) -> AgentOut:
     summary="Revoke the agent's token: its pushes are refused from now on",
     responses=problem_responses(404),
 )
-async def revoke_agent(agent: ManagedAgent, db: SessionDep) -> AgentOut:
-    return AgentOut.model_validate(await service.revoke_agent(db, agent))
+async def revoke_agent(agent: ManagedAgent, db: SessionDep, request: Request) -> AgentOut:
+    revoked = await service.revoke_agent(db, agent)
+    verifier = device_verifier(request)
+    if verifier is not None:
+        verifier.forget(agent.id)
+    return AgentOut.model_validate(revoked)

@@ -140,13 +140,14 @@ async def note_agent_seen(
     agent_id: uuid.UUID,
     last_seen_at: datetime | None,
     app_version: str | None,
-) -> None:
+) -> bool:
     """Records that the agent pushed data; at most once a minute, so that a busy agent
     does not turn every push into an extra row update."""
     now = utcnow()
     if last_seen_at is not None and now - last_seen_at < LAST_SEEN_RESOLUTION:
-        return
+        return False
     values: dict[str, object] = {"last_seen_at": now}
     if app_version:
         values["app_version"] = app_version
     await db.execute(update(Agent).where(Agent.id == agent_id).values(**values))
+    return True

@@ -4,6 +4,7 @@ from fastapi import Depends, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.measurements.group_commit import GroupCommitter
 
 Pusher = Annotated[Principal, Depends(require_scopes(Scope.MEASUREMENTS_WRITE))]
 
@@ -14,3 +15,11 @@ def get_service_settings(request: Request) -> SchoolMonitorSettings:
 
 
 SettingsDep = Annotated[SchoolMonitorSettings, Depends(get_service_settings)]
+
+
+def get_group_committer(request: Request) -> GroupCommitter:
+    committer: GroupCommitter = request.app.state.group_committer
+    return committer
+
+
+Committer = Annotated[GroupCommitter, Depends(get_group_committer)]

@@ -14,6 +14,7 @@ from c2r_common.idempotency import run_idempotent
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.db import IdempotencyRecord
 from school_monitor.measurements import service
+from school_monitor.measurements.group_commit import GroupCommitter
 from school_monitor.measurements.schemas import (
     BatchIn,
     IngestAck,
@@ -38,15 +39,15 @@ def _refusal(report: IngestReport) -> ProblemError:
 
 
 async def ingest_one(
-    db: AsyncSession,
+    committer: GroupCommitter,
     principal: Principal,
-    settings: SchoolMonitorSettings,
     item: MeasurementIn | PingIn,
     response: Response,
 ) -> IngestAck:
     started = time.perf_counter()
     kind = "measurement" if isinstance(item, MeasurementIn) else "ping"
-    report = await service.ingest(db, principal, settings, [(0, item)], [], 1, prefix="")
+    submission = service.Submission(principal, [(0, item)], [], 1, prefix="")
+    report = await committer.submit(submission)
     INGEST_LATENCY.labels(kind).observe(time.perf_counter() - started)
     if report.rejected:
         raise _refusal(report)

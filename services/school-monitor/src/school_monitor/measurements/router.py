@@ -8,7 +8,7 @@ from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.measurements import service
-from school_monitor.measurements.dependencies import Pusher, SettingsDep
+from school_monitor.measurements.dependencies import Committer, Pusher, SettingsDep
 from school_monitor.measurements.ingest_api import ingest_batch, ingest_one
 from school_monitor.measurements.schemas import (
     BatchIn,
@@ -37,13 +37,9 @@ Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
     summary="Push one measurement (200 when its UUID was stored before)",
 )
 async def push_measurement(
-    principal: Pusher,
-    settings: SettingsDep,
-    item: MeasurementIn,
-    db: SessionDep,
-    response: Response,
+    principal: Pusher, committer: Committer, item: MeasurementIn, response: Response
 ) -> IngestAck:
-    return await ingest_one(db, principal, settings, item, response)
+    return await ingest_one(committer, principal, item, response)
 
 
 @measurements_router.post(
@@ -85,9 +81,9 @@ async def list_failed_measurements(
     summary="Push one ping check (200 when its UUID was stored before)",
 )
 async def push_ping(
-    principal: Pusher, settings: SettingsDep, item: PingIn, db: SessionDep, response: Response
+    principal: Pusher, committer: Committer, item: PingIn, response: Response
 ) -> IngestAck:
-    return await ingest_one(db, principal, settings, item, response)
+    return await ingest_one(committer, principal, item, response)
 
 
 @pings_router.post(

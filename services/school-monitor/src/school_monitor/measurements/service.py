@@ -85,20 +85,33 @@ async def _known_schools(db: AsyncSession, school_ids: set[uuid.UUID]) -> dict[u
     return {row.id: row.country_iso3 for row in await db.execute(statement)}
 
 
-async def screen(
-    db: AsyncSession,
-    principal: Principal,
+@dataclass
+class Submission:
+    """The items of one request, with who sent them."""
+
+    principal: Principal
+    items: Sequence[tuple[int, Item]]
+    problems: list[ItemProblem]
+    received: int
+    prefix: str = "body.items"
+
+    @property
+    def agent_id(self) -> Any:
+        return self.principal.claims.get("agent_id") if self.principal.kind == "device" else None
+
+
+def screen(
+    submission: Submission,
+    schools_by_item: dict[int, uuid.UUID | None],
+    countries: dict[uuid.UUID, str],
     settings: SchoolMonitorSettings,
-    items: Sequence[tuple[int, Item]],
     now: datetime,
-    prefix: str = "body.items",
-) -> tuple[Accepted, dict[uuid.UUID, str]]:
+) -> Accepted:
     """Checks the rules a schema cannot: time window, school known and allowed."""
     accepted = Accepted()
     max_age = timedelta(days=settings.max_measurement_age_days)
-    schools_by_item = {index: _school_of(principal, item) for index, item in items}
-    countries = await _known_schools(db, {s for s in schools_by_item.values() if s is not None})
-    for index, item in items:
+    prefix = submission.prefix
+    for index, item in submission.items:
         school_id = schools_by_item[index]
         where = f"{prefix}.{index}" if prefix else "body"
         problem = time_problem(_moment(item), now, max_age, f"{where}.{_moment_field(item)}")
@@ -115,9 +128,9 @@ async def screen(
                 ItemProblem(index=index, reason="unknown_school", errors=[unknown])
             )
         else:
-            principal.require_country(countries[school_id])
+            submission.principal.require_country(countries[school_id])
             accepted.items.append((index, item, school_id))
-    return accepted, countries
+    return accepted
 
 
 def _measurement_row(
@@ -183,35 +196,93 @@ async def ingest(
     prefix: str = "body.items",
 ) -> IngestReport:
     """Stores the valid, new items of one request and updates everything derived from them."""
+    submission = Submission(principal, items, problems, received, prefix)
+    [outcome] = await ingest_many(db, settings, [submission])
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+async def ingest_many(
+    db: AsyncSession, settings: SchoolMonitorSettings, submissions: Sequence[Submission]
+) -> list[IngestReport | ProblemError]:
+    """Stores the items of several requests in one transaction (group commit).
+
+    Each request keeps its own outcome: a report, or the problem that refuses it whole
+    (a device pushing for another school, a school outside the token's countries), in
+    which case none of its items is stored.
+    """
     now = utcnow()
-    accepted, countries = await screen(db, principal, settings, items, now, prefix)
-    problems = sorted([*problems, *accepted.problems], key=lambda p: p.index)
-    agent_id = principal.claims.get("agent_id") if principal.kind == "device" else None
-    first_seen: dict[uuid.UUID, tuple[Item, uuid.UUID]] = {}
-    for _, item, school_id in accepted.items:
-        first_seen.setdefault(item.uuid, (item, school_id))  # a UUID twice in one batch
-    tests = [(i, s) for i, s in first_seen.values() if isinstance(i, MeasurementIn)]
-    checks = [(i, s) for i, s in first_seen.values() if isinstance(i, PingIn)]
-    stored = await _insert_new(
-        db,
-        table_of(Measurement),
-        [_measurement_row(i, s, agent_id, now) for i, s in tests if isinstance(i, MeasurementIn)],
-    )
-    stored |= await _insert_new(
-        db,
-        table_of(Ping),
-        [_ping_row(i, s, agent_id, now) for i, s in checks if isinstance(i, PingIn)],
-    )
-    new_items = [(i, s) for i, s in first_seen.values() if i.uuid in stored]
+    outcomes: list[IngestReport | ProblemError | None] = [None] * len(submissions)
+    wanted: dict[int, dict[int, uuid.UUID | None]] = {}
+    for n, submission in enumerate(submissions):
+        try:
+            wanted[n] = {i: _school_of(submission.principal, it) for i, it in submission.items}
+        except ProblemError as refusal:
+            outcomes[n] = refusal
+    every_school = {s for by_item in wanted.values() for s in by_item.values() if s is not None}
+    countries = await _known_schools(db, every_school)
+    screened: dict[int, Accepted] = {}
+    for n, by_item in wanted.items():
+        try:
+            screened[n] = screen(submissions[n], by_item, countries, settings, now)
+        except ProblemError as refusal:
+            outcomes[n] = refusal
+    first_seen: dict[uuid.UUID, tuple[Item, uuid.UUID, Any]] = {}
+    for n, accepted in screened.items():
+        for _, item, school_id in accepted.items:  # a UUID twice: the first one counts
+            first_seen.setdefault(item.uuid, (item, school_id, submissions[n].agent_id))
+    stored = await _store(db, list(first_seen.values()), now)
+    new_items = [(i, s) for i, s, _ in first_seen.values() if i.uuid in stored]
     await _derive(db, settings, new_items, countries, now)
-    if agent_id is not None and accepted.items:
+    await _note_agents(db, [(submissions[n], screened[n]) for n in screened])
+    claimed: set[uuid.UUID] = set()
+    for n, accepted in screened.items():
+        outcomes[n] = _report(submissions[n], accepted, stored, claimed)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _store(
+    db: AsyncSession, items: list[tuple[Item, uuid.UUID, Any]], now: datetime
+) -> set[uuid.UUID]:
+    tests = [
+        _measurement_row(i, s, agent, now) for i, s, agent in items if isinstance(i, MeasurementIn)
+    ]
+    checks = [_ping_row(i, s, agent, now) for i, s, agent in items if isinstance(i, PingIn)]
+    stored = await _insert_new(db, table_of(Measurement), tests)
+    return stored | await _insert_new(db, table_of(Ping), checks)
+
+
+async def _note_agents(db: AsyncSession, screened: list[tuple[Submission, Accepted]]) -> None:
+    noted = set()
+    for submission, accepted in screened:
+        agent_id = submission.agent_id
+        if agent_id is None or not accepted.items or agent_id in noted:
+            continue
+        noted.add(agent_id)
         version = next((i.app_version for _, i, _ in accepted.items if i.app_version), None)
-        await note_agent_seen(db, agent_id, principal.claims.get("last_seen_at"), version)
-    _count(accepted, problems, items, set(stored))
+        claims = submission.principal.claims
+        if await note_agent_seen(db, agent_id, claims.get("last_seen_at"), version):
+            claims["last_seen_at"] = utcnow()  # a cached device principal stays current
+
+
+def _report(
+    submission: Submission,
+    accepted: Accepted,
+    stored: set[uuid.UUID],
+    claimed: set[uuid.UUID],
+) -> IngestReport:
+    mine: set[uuid.UUID] = set()
+    for _, item, _ in accepted.items:
+        if item.uuid in stored and item.uuid not in claimed:
+            claimed.add(item.uuid)
+            mine.add(item.uuid)
+    problems = sorted([*submission.problems, *accepted.problems], key=lambda p: p.index)
+    _count(accepted, problems, submission.items, set(mine))
     return IngestReport(
-        received=received,
-        stored=len(stored),
-        duplicates=len(accepted.items) - len(stored),
+        received=submission.received,
+        stored=len(mine),
+        duplicates=len(accepted.items) - len(mine),
         rejected=problems,
     )
 

@@ -185,10 +185,13 @@ class StatusChanges:
 
 async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> list[Row[Any]]:
     """The schools' state rows, locked in id order (the same order in every transaction,
-    so concurrent batches queue instead of deadlocking; SQLite has one writer anyway)."""
+    so concurrent batches queue instead of deadlocking; SQLite has one writer anyway).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the measurements' foreign keys hold KEY SHARE locks
+    on these rows, which FOR UPDATE would wait on (and deadlock against another batch)."""
     columns = (*_STATE_COLUMNS, School.status_changed_at)
     statement = select(*columns).where(School.id.in_(sorted(school_ids))).order_by(School.id)
-    result = await db.execute(statement.with_for_update())
+    result = await db.execute(statement.with_for_update(key_share=True))
     return [cast(Row[Any], row) for row in result]
 
 
