@@ -110,3 +110,37 @@ async def test_creating_a_call_needs_calls_write(
     }
     response = await client.post("/v1/calls", json=body, headers=auth_headers("requests:review"))
     assert response.status_code == 403
+
+
+async def test_extending_a_deadline_reopens_submissions(
+    api: Any, clock: Any, client: httpx.AsyncClient, rwanda: dict[str, str]
+) -> None:
+    call = await api.create_call(closes_at="2026-06-09T23:59:59")
+    assert call["state"] == "closed"
+    refused = await client.post("/v1/requests", json=api.body(call["id"]), headers=rwanda)
+    assert refused.status_code == 409
+    response = await client.patch(
+        f"/v1/calls/{call['id']}",
+        json={"closes_at": "2026-06-19T23:59:59", "max_requests_per_country": None},
+        headers=api.staff,
+    )
+    assert response.status_code == 200
+    assert response.json()["closes_at"] == "2026-06-19T23:59:59+02:00"
+    assert response.json()["state"] == "open"
+    accepted = await client.post("/v1/requests", json=api.body(call["id"]), headers=rwanda)
+    assert accepted.status_code == 201
+
+
+async def test_a_deadline_before_the_opening_or_a_null_title_is_refused(
+    api: Any, clock: Any, client: httpx.AsyncClient
+) -> None:
+    call = await api.create_call()
+    for change, field in (
+        ({"closes_at": "2026-05-01T00:00:00"}, "body.closes_at"),
+        ({"title": None}, "body.title"),
+    ):
+        response = await client.patch(f"/v1/calls/{call['id']}", json=change, headers=api.staff)
+        assert response.status_code == 422, change
+        assert response.json()["errors"][0]["field"] == field
+    unchanged = await client.get(f"/v1/calls/{call['id']}", headers=api.staff)
+    assert unchanged.json() == call

@@ -176,3 +176,46 @@ async def test_concurrent_reviewers_without_if_match_cannot_overwrite_each_other
         with pytest.raises(ProblemError) as refused:
             await service.transition(slow, stale, comment, reviewer, clock.now, sla)
         assert refused.value.status_code == 412
+
+
+async def test_a_focal_point_completes_its_request_when_information_is_requested(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    call = await api.create_call()
+    request = await api.submit(rwanda, call["id"])
+    asked = await api.walk(request["id"], "screening", "info_requested")
+    attachment = {
+        "filename": "budget.xlsx",
+        "media_type": "application/vnd.ms-excel",
+        "size_bytes": 10,
+    }
+    response = await client.patch(
+        f"/v1/requests/{request['id']}",
+        json={"attachments": [attachment], "comment": "budget added"},
+        headers=rwanda | {"If-Match": f'"{asked["version"]}"'},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["attachments"][0]["filename"] == "budget.xlsx"
+    assert response.headers["etag"] == f'"{asked["version"] + 1}"'
+    trail = (await client.get(f"/v1/requests/{request['id']}/transitions", headers=rwanda)).json()
+    last = trail["items"][-1]
+    assert (last["from_status"], last["to_status"]) == ("info_requested", "info_requested")
+    assert last["comment"] == "edited attachments: budget added"
+
+
+async def test_a_request_under_review_cannot_be_edited_and_staff_cannot_edit(
+    api: Any,
+    clock: Any,
+    rwanda: dict[str, str],
+    client: httpx.AsyncClient,
+    reviewer: dict[str, str],
+) -> None:
+    call = await api.create_call()
+    request = await api.submit(rwanda, call["id"])
+    edit = {"title": "changed", "comment": "typo"}
+    by_reviewer = await client.patch(f"/v1/requests/{request['id']}", json=edit, headers=reviewer)
+    assert by_reviewer.status_code == 403
+    await api.walk(request["id"], "screening", "under_review")
+    late = await client.patch(f"/v1/requests/{request['id']}", json=edit, headers=rwanda)
+    assert late.status_code == 409
+    assert late.json()["type"].endswith("/not-editable")

@@ -16,6 +16,7 @@ from request_intake.assistance_requests.schemas import (
     EventOut,
     RequestIn,
     RequestOut,
+    RequestUpdate,
     TransitionIn,
 )
 from request_intake.assistance_requests.workflow import Status
@@ -100,6 +101,27 @@ async def list_requests(
 async def get_request(request: VisibleRequest, response: Response) -> RequestOut:
     response.headers["ETag"] = service.etag(request.version)
     return service.to_out(request)
+
+
+@router.patch(
+    "/{request_id:uuid}",
+    response_model=RequestOut,
+    summary="Complete a request before review (focal point; while submitted or info_requested)",
+    responses=problem_responses(404, 409, 412, 422),
+)
+async def update_request(
+    request: VisibleRequest,
+    principal: Reader,
+    data: RequestUpdate,
+    db: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RequestOut:
+    service.check_if_match(request, if_match)
+    updated = await service.update(db, request, data, principal, now)
+    response.headers["ETag"] = service.etag(updated.version)
+    return service.to_out(updated)
 
 
 @router.get(

@@ -78,6 +78,18 @@ class RequestIn(BaseModel):
         return value.upper()
 
 
+class RequestUpdate(BaseModel):
+    """What a focal point may complete before review (fields left out keep their value)."""
+
+    focal_point: FocalPoint | None = None
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, min_length=1, max_length=20_000)
+    priority: Priority | None = None
+    expected_outcomes: list[str] | None = Field(None, max_length=50)
+    attachments: list[Attachment] | None = Field(None, max_length=50)
+    comment: str = Field(min_length=1, max_length=5000, description="kept in the audit trail")
+
+
 class RequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

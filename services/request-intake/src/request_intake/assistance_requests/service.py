@@ -15,6 +15,7 @@ from request_intake.assistance_requests.schemas import (
     AllowedTransitionOut,
     RequestIn,
     RequestOut,
+    RequestUpdate,
     TransitionIn,
 )
 from request_intake.assistance_requests.workflow import (
@@ -269,6 +270,54 @@ def _enter(request: AssistanceRequest, target: Status, now: datetime, sla: SlaPo
         request.decided_at = now
 
 
+EDITABLE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED)
+
+
+async def update(
+    db: AsyncSession,
+    request: AssistanceRequest,
+    data: RequestUpdate,
+    principal: Principal,
+    now: datetime,
+) -> AssistanceRequest:
+    """The focal point completes its request while it is submitted or information was
+    asked for; the edit is kept in the audit trail like a move."""
+    status = Status(request.status)
+    if status not in EDITABLE_STATUSES:
+        raise ProblemError(
+            409,
+            f"A request can be edited only while {' or '.join(EDITABLE_STATUSES)}; "
+            f"this one is {status.value}.",
+            problem_type="not-editable",
+        )
+    _authorise(principal, Role.FOCAL_POINT, status)
+    changes = data.model_dump(mode="json", exclude_unset=True, exclude={"comment"})
+    for field, value in changes.items():
+        if value is None:
+            raise ProblemError(
+                422,
+                f"{field} may not be null.",
+                problem_type="validation",
+                errors=[FieldProblem(field=f"body.{field}", message="may not be null")],
+            )
+        setattr(request, field, value)
+    edited = f"edited {', '.join(sorted(changes)) or 'nothing'}: {data.comment}"
+    db.add(_event(request, status, Role.FOCAL_POINT, principal, edited, now))
+    await _flush_or_412(db)
+    return request
+
+
+async def _flush_or_412(db: AsyncSession) -> None:
+    try:
+        await db.flush()
+    except StaleDataError:
+        raise ProblemError(
+            412,
+            "Someone else changed the request at the same time; read it again and retry.",
+            problem_type="precondition-failed",
+        ) from None
+
+
 async def transition(
     db: AsyncSession,
     request: AssistanceRequest,
@@ -286,12 +335,5 @@ async def transition(
     db.add(_event(request, source, role, principal, data.comment, now))
     if data.to is Status.APPROVED and request.assistance_type == AssistanceType.ASSESSMENT:
         enqueue_assessment(db, request, now)
-    try:
-        await db.flush()
-    except StaleDataError:
-        raise ProblemError(
-            412,
-            "Another reviewer changed the request at the same time; read it again and retry.",
-            problem_type="precondition-failed",
-        ) from None
+    await _flush_or_412(db)
     return request

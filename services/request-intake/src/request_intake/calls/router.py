@@ -9,7 +9,7 @@ from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from request_intake.calls import service
 from request_intake.calls.rules import CallState
-from request_intake.calls.schemas import CallIn, CallOut
+from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
 from request_intake.clock import Now
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"], responses=problem_responses(401, 403))
@@ -66,3 +66,16 @@ async def list_open_calls(
 )
 async def get_call(_: CurrentPrincipal, call_id: uuid.UUID, db: SessionDep, now: Now) -> CallOut:
     return service.to_out(await service.get_call(db, call_id), now)
+
+
+@router.patch(
+    "/{call_id}",
+    response_model=CallOut,
+    summary="Change a call, e.g. extend its deadline",
+    responses=problem_responses(404, 422),
+)
+async def update_call(
+    _: CallWriter, call_id: uuid.UUID, data: CallUpdate, db: SessionDep, now: Now
+) -> CallOut:
+    call = await service.get_call(db, call_id)
+    return service.to_out(await service.update_call(db, call, data), now)

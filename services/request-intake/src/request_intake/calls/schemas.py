@@ -72,6 +72,18 @@ class CallIn(BaseModel):
         return self
 
 
+class CallUpdate(BaseModel):
+    """Changes to a call, e.g. a deadline extended; fields left out keep their value."""
+
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=20_000)
+    closes_at: datetime | None = Field(
+        None, description="with an offset, or a wall-clock time in the call's time zone"
+    )
+    grace_period_minutes: int | None = Field(None, ge=0, le=MAX_GRACE_MINUTES)
+    max_requests_per_country: int | None = Field(None, ge=1, le=1000)
+
+
 class CallOut(BaseModel):
     id: uuid.UUID
     title: str

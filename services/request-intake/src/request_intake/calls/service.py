@@ -5,11 +5,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.errors import ProblemError
+from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
 from request_intake.calls.models import Call
-from request_intake.calls.rules import CallState, Window, zone
-from request_intake.calls.schemas import CallIn, CallOut
+from request_intake.calls.rules import CallState, Window, localize, zone
+from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
 
 
 def window(call: Call) -> Window:
@@ -47,6 +47,32 @@ async def create_call(db: AsyncSession, data: CallIn, author: Principal) -> Call
     db.add(call)
     await db.flush()
     return call
+
+
+async def update_call(db: AsyncSession, call: Call, data: CallUpdate) -> Call:
+    changes = data.model_dump(exclude_unset=True)
+    if "closes_at" in changes and changes["closes_at"] is not None:
+        try:
+            changes["closes_at"] = localize(changes["closes_at"], call.time_zone)
+        except ValueError as exc:
+            raise _invalid("closes_at", str(exc)) from None
+        if changes["closes_at"] <= call.opens_at:
+            raise _invalid("closes_at", "closes_at must be after opens_at")
+    for field, value in changes.items():
+        if value is None and field != "max_requests_per_country":
+            raise _invalid(field, "may not be null")
+        setattr(call, field, value)
+    await db.flush()
+    return call
+
+
+def _invalid(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        message,
+        problem_type="validation",
+        errors=[FieldProblem(field=f"body.{field}", message=message)],
+    )
 
 
 async def get_call(db: AsyncSession, call_id: uuid.UUID) -> Call:
