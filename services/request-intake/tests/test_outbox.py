@@ -222,14 +222,13 @@ async def _wait_for_link(app: FastAPI, request_id: str, headers: dict[str, str])
     return None
 
 
-async def test_a_restart_mid_delivery_resumes_the_backlog_without_duplicates(
+async def test_an_outage_and_a_restart_mid_delivery_lose_nothing_and_duplicate_nothing(
     database_url: str,
     assessment_api: Any,
     auth_headers: Any,
     fresh_clock: Any,
     make_app: Any,
     api_for: Any,
-    staff: dict[str, str],
 ) -> None:
     first = make_app(fresh_clock, assessment_api_url=assessment_api.url)
     rwanda = auth_headers("requests:submit", "requests:read", countries=["RWA"])
@@ -238,13 +237,21 @@ async def test_a_restart_mid_delivery_resumes_the_backlog_without_duplicates(
             transport = httpx.ASGITransport(app=first)
             async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
                 approved = await approved_assessment(api_for(http), rwanda)
-            # assessment-api creates the draft, but its answer never comes back ...
+            # assessment-api is down for the first half hour ...
+            relay = first.state.outbox_relay
+            for _ in range(6):
+                assert (await relay.run_once()).retried == 1
+                fresh_clock.advance(minutes=5)
+            # ... then creates the draft, but its answer is lost on the way back ...
             await assessment_api.start()
             assessment_api.mode = "lose_response"
-            assert (await first.state.outbox_relay.run_once()).retried == 1
-        # ... and request-intake restarts before trying again.
+            assert (await relay.run_once()).retried == 1
+            assessment_api.mode = "down"
+            await assessment_api.stop()
+        # ... request-intake restarts, assessment-api comes back half an hour later.
+        fresh_clock.advance(minutes=30)
+        await assessment_api.start()
         assessment_api.mode = "up"
-        fresh_clock.advance(minutes=5)
         second = make_app(
             fresh_clock,
             assessment_api_url=assessment_api.url,
