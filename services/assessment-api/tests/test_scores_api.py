@@ -138,8 +138,12 @@ async def test_slow_school_monitor_marks_schools_unavailable_and_scoring_answers
 
 @pytest.mark.parametrize(
     ("answer", "reason"),
-    [(503, "answered HTTP 503"), (None, "no connectivity data for ZWE")],
-    ids=["server-error", "not-found"],
+    [
+        (503, "school-monitor is unavailable (HTTP 503)"),
+        (500, "answered HTTP 500"),
+        (None, "no connectivity data for ZWE"),
+    ],
+    ids=["unavailable", "server-error", "not-found"],
 )
 async def test_school_monitor_errors_mark_schools_unavailable(
     client: httpx.AsyncClient,

@@ -26,6 +26,8 @@ SCHOOL_MONITOR_READS = Counter(
     ["outcome"],
 )
 SOURCE_NAME = "school-monitor"
+# What a gateway or proxy answers when school-monitor itself is down or overloaded.
+GATEWAY_UNAVAILABLE = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class SchoolMonitorReader:
     def _interpret(self, iso3: str, response: httpx.Response) -> LiveReading:
         if response.status_code == httpx.codes.NOT_FOUND:
             return _failed("not_found", f"school-monitor has no connectivity data for {iso3}")
+        if response.status_code in GATEWAY_UNAVAILABLE:
+            reason = f"school-monitor is unavailable (HTTP {response.status_code})"
+            return _failed("unavailable", reason)
         if response.status_code != httpx.codes.OK:
             return _failed("error", f"school-monitor answered HTTP {response.status_code}")
         try:

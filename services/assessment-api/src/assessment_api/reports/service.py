@@ -7,7 +7,7 @@ assessments carry the schools value captured on completion, so their scores matc
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from statistics import fmean
 
 from sqlalchemy import select
@@ -114,8 +114,7 @@ def export_csv(document: AssessmentExport) -> str:
     return buffer.getvalue()
 
 
-async def score_row(db: AsyncSession, assessment: Assessment) -> ScoreRow:
-    inputs = await scoring.stored_inputs(db, assessment)
+def score_row(assessment: Assessment, inputs: scoring.ScoringInputs) -> ScoreRow:
     card = scoring.scores_from(assessment, inputs)
     country = country_by_iso3(assessment.country_iso3)
     assert country is not None  # assessments are only created for known countries
@@ -134,6 +133,11 @@ async def score_row(db: AsyncSession, assessment: Assessment) -> ScoreRow:
     )
 
 
+async def score_rows(db: AsyncSession, chosen: Sequence[Assessment]) -> list[ScoreRow]:
+    inputs = await scoring.stored_inputs_many(db, chosen)
+    return [score_row(a, inputs[a.id]) for a in chosen]
+
+
 def _counted(include_in_progress: bool) -> list[str]:
     statuses = AssessmentStatus if include_in_progress else lifecycle.FINISHED_STATUSES
     return sorted(statuses)
@@ -143,8 +147,8 @@ async def country_series(db: AsyncSession, iso3: str, include_in_progress: bool)
     statement = select(Assessment).where(
         Assessment.country_iso3 == iso3, Assessment.status.in_(_counted(include_in_progress))
     )
-    rows = await db.scalars(statement.order_by(Assessment.period, Assessment.id))
-    return CountryScores(country_iso3=iso3, series=[await score_row(db, a) for a in rows])
+    chosen = list(await db.scalars(statement.order_by(Assessment.period, Assessment.id)))
+    return CountryScores(country_iso3=iso3, series=await score_rows(db, chosen))
 
 
 async def latest_assessments(
@@ -172,7 +176,7 @@ async def latest_rows(
     countries: Iterable[str] | None = None,
 ) -> list[ScoreRow]:
     chosen = await latest_assessments(db, include_in_progress, principal, countries)
-    return [await score_row(db, a) for a in chosen]
+    return await score_rows(db, chosen)
 
 
 async def compare(
