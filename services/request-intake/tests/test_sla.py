@@ -122,3 +122,16 @@ async def test_reminders_list_calls_closing_and_slas_due_soonest_first(
     assert [i["title"] for i in wider.json()["items"]][-1] == "closing later"
     default = await client.get("/v1/requests/reminders", headers=api.staff)  # 7 days
     assert [i["kind"] for i in default.json()["items"]] == ["call_closing"]
+
+
+async def test_a_focal_point_is_reminded_only_of_calls_its_country_may_answer(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    await api.create_call(title="for Africa", closes_at="2026-06-12T17:00:00")
+    await api.create_call(
+        title="for Europe", eligible_regions=["Europe"], closes_at="2026-06-12T18:00:00"
+    )
+    response = await client.get("/v1/requests/reminders", headers=rwanda)
+    assert [i["title"] for i in response.json()["items"]] == ["for Africa"]
+    staff_view = await client.get("/v1/requests/reminders", headers=api.staff)
+    assert [i["title"] for i in staff_view.json()["items"]] == ["for Africa", "for Europe"]

@@ -85,6 +85,10 @@ async def test_inside_the_grace_period_a_request_is_accepted_and_flagged_late(
     )
     assert refused.status_code == 409
     assert refused.json()["accepts_until"] == "2026-07-01T00:59:59+02:00"
+    late = await client.get("/v1/requests", params={"late": "true"}, headers=rwanda)
+    assert [r["id"] for r in late.json()["items"]] == [accepted.json()["id"]]
+    on_time = await client.get("/v1/requests", params={"late": "false"}, headers=rwanda)
+    assert on_time.json()["items"] == []
 
 
 @pytest.mark.parametrize(

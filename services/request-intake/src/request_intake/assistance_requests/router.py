@@ -79,6 +79,7 @@ async def list_requests(
     call_id: Annotated[uuid.UUID | None, Query()] = None,
     country_iso3: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
     assistance_type: Annotated[AssistanceType | None, Query()] = None,
+    late: Annotated[bool | None, Query(description="only late (or on-time) requests")] = None,
 ) -> Page[RequestOut]:
     requests, next_cursor = await service.list_requests(
         db,
@@ -88,6 +89,7 @@ async def list_requests(
         call_id=call_id,
         country_iso3=country_iso3,
         assistance_type=assistance_type,
+        late=late,
     )
     return Page(items=[service.to_out(r) for r in requests], next_cursor=next_cursor)
 

@@ -184,6 +184,7 @@ async def list_requests(
     call_id: uuid.UUID | None = None,
     country_iso3: str | None = None,
     assistance_type: AssistanceType | None = None,
+    late: bool | None = None,
 ) -> tuple[list[AssistanceRequest], str | None]:
     statement = visible_to(select(AssistanceRequest), principal)
     if status is not None:
@@ -194,6 +195,8 @@ async def list_requests(
         statement = statement.where(AssistanceRequest.country_iso3 == country_iso3.upper())
     if assistance_type is not None:
         statement = statement.where(AssistanceRequest.assistance_type == assistance_type)
+    if late is not None:
+        statement = statement.where(AssistanceRequest.late.is_(late))
     order = (AssistanceRequest.submitted_at, AssistanceRequest.id)
     return await paginate(db, statement, order, page)
 

@@ -7,9 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.assistance_requests.service import visible_to
 from request_intake.calls.models import Call
+from request_intake.calls.rules import is_eligible
 from request_intake.metrics import OVERDUE_REQUESTS
 from request_intake.sla.policy import SlaPolicy
 from request_intake.sla.schemas import ReminderKind, ReminderOut
@@ -74,8 +76,19 @@ async def reminders(
         .order_by(AssistanceRequest.stage_due_at, AssistanceRequest.id)
         .limit(limit)
     )
-    items = [_call_reminder(call) for call in closing] + [_sla_reminder(r) for r in due]
+    calls = [call for call in closing if _concerns(call, principal)]
+    items = [_call_reminder(call) for call in calls] + [_sla_reminder(r) for r in due]
     return sorted(items, key=lambda item: item.due_at)[:limit]
+
+
+def _concerns(call: Call, principal: Principal) -> bool:
+    """A focal point is reminded only of calls one of its countries may answer."""
+    if principal.countries is None:
+        return True
+    return any(
+        is_eligible(country, call.eligible_regions, call.eligible_countries)
+        for country in filter(None, map(country_by_iso3, principal.countries))
+    )
 
 
 def _call_reminder(call: Call) -> ReminderOut:
