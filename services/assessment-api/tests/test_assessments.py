@@ -290,3 +290,19 @@ async def test_a_write_racing_another_on_the_same_revision_is_refused_with_412(
         with pytest.raises(ProblemError) as refused:
             await service.update_title(db, assessment, "Late edit", writer)
     assert refused.value.status_code == 412
+
+
+async def _metric(client: httpx.AsyncClient, sample: str) -> float:
+    exposition = (await client.get("/metrics")).text
+    line = next((x for x in exposition.splitlines() if x.startswith(f"{sample} ")), None)
+    return float(line.split()[-1]) if line else 0.0
+
+
+async def test_lifecycle_moves_are_counted_in_metrics(
+    client: httpx.AsyncClient, create_assessment: AssessmentFactory, move: Mover
+) -> None:
+    sample = 'c2r_assessment_transitions_total{to_status="data_collection"}'
+    before = await _metric(client, sample)
+    created = await create_assessment()
+    await move(created["id"], "data_collection")
+    assert await _metric(client, sample) == before + 1

@@ -163,3 +163,16 @@ async def test_programmes_are_listed_and_limited_by_country_claim(
     assert (
         await client.get("/v1/programmes/XYZ", headers=auth_headers("admin"))
     ).status_code == 404
+
+
+async def test_assessment_phase_lists_the_requests_assessments_were_opened_from(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    request_id = str(uuid.uuid4())
+    await client.post(
+        "/v1/assessments",
+        json={"country_iso3": "ZWE", "period": "2026", "source_request_id": request_id},
+        headers=auth_headers("assessments:write"),
+    )
+    programme = await client.get("/v1/programmes/ZWE", headers=auth_headers("assessments:read"))
+    assert programme.json()["phases"][1]["request_ids"] == [request_id]

@@ -16,8 +16,8 @@ from assessment_api.methodology.schemas import (
 from assessment_api.scoring import engine
 from assessment_api.scoring.schemas import Band
 
-settings.register_profile("c2r", deadline=None, max_examples=200)
-settings.load_profile("c2r")
+# No deadline: a slow CI machine must not turn a property into a timing test.
+properties = settings(deadline=None, max_examples=200)
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 directions = st.sampled_from(list(Direction))
@@ -46,6 +46,7 @@ def value_sets(draw: st.DrawFn) -> dict[str, float]:
     return {i.code: draw(_valid_value(i.unit)) for i in chosen}
 
 
+@properties
 @given(finite, goalposts(), directions)
 def test_normalised_scores_stay_within_0_and_100(
     value: float, posts: tuple[float, float], direction: Direction
@@ -53,6 +54,7 @@ def test_normalised_scores_stay_within_0_and_100(
     assert 0 <= engine.normalise(value, *posts, direction) <= 100
 
 
+@properties
 @given(finite, finite, goalposts(), directions)
 def test_normalisation_is_monotonic_in_the_indicators_direction(
     a: float, b: float, posts: tuple[float, float], direction: Direction
@@ -62,6 +64,7 @@ def test_normalisation_is_monotonic_in_the_indicators_direction(
     assert engine.normalise(better, *posts, direction) >= engine.normalise(worse, *posts, direction)
 
 
+@properties
 @given(goalposts(), directions)
 def test_goalposts_score_0_and_100(posts: tuple[float, float], direction: Direction) -> None:
     low, high = posts
@@ -70,6 +73,7 @@ def test_goalposts_score_0_and_100(posts: tuple[float, float], direction: Direct
     assert engine.normalise(worst, low, high, direction) == 0
 
 
+@properties
 @given(value_sets())
 def test_overall_and_pillar_scores_stay_within_bounds(values: dict[str, float]) -> None:
     card = engine.score_card(DEFAULT_METHODOLOGY, values)
@@ -84,6 +88,7 @@ def test_overall_and_pillar_scores_stay_within_bounds(values: dict[str, float]) 
         assert min(scored) - 0.01 <= card.overall <= max(scored) + 0.01
 
 
+@properties
 @given(value_sets(), st.data())
 def test_improving_one_indicator_never_lowers_the_overall_score(
     values: dict[str, float], data: st.DataObject
@@ -102,6 +107,7 @@ def test_improving_one_indicator_never_lowers_the_overall_score(
     assert after.overall >= before.overall
 
 
+@properties
 @given(value_sets(), st.floats(min_value=0.1, max_value=50))
 def test_scaling_every_weight_leaves_scores_unchanged(
     values: dict[str, float], factor: float
@@ -125,6 +131,7 @@ def test_a_heavier_indicator_pulls_its_pillar_towards_its_score() -> None:
     assert adoption.coverage == 0.75  # 3 of the pillar's 4 weight units have data
 
 
+@properties
 @given(value_sets())
 def test_same_inputs_give_the_same_scores_whatever_their_order(values: dict[str, float]) -> None:
     reversed_values = dict(reversed(list(values.items())))
@@ -135,6 +142,7 @@ def test_same_inputs_give_the_same_scores_whatever_their_order(values: dict[str,
     )
 
 
+@properties
 @given(value_sets())
 def test_gaps_are_short_of_target_and_ranked_by_weighted_shortfall(
     values: dict[str, float],

@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,13 @@ from c2r_common.db import utcnow
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
+
+TRANSITIONS = Counter(
+    "c2r_assessment_transitions_total",
+    "Assessment lifecycle moves, by the status entered.",
+    ["to_status"],
+)
+ASSESSMENTS_CREATED = Counter("c2r_assessment_assessments_created_total", "Assessments opened.")
 
 
 def etag(assessment: Assessment) -> str:
@@ -155,6 +163,7 @@ async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal)
         raise _conflict(raced.id if raced else uuid.UUID(int=0), data) from None
     record(db, assessment, principal.subject, "created", data.model_dump(mode="json"))
     await db.flush()
+    ASSESSMENTS_CREATED.inc()
     return assessment
 
 
@@ -246,6 +255,7 @@ async def transition(
         note=data.note,
     )
     assessment.status = data.to
+    TRANSITIONS.labels(data.to.value).inc()
     await save_changes(db, assessment)
     return assessment
 

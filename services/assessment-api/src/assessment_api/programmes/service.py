@@ -113,9 +113,20 @@ def _phase_out(
         completed_on=record.completed_on if record else None,
         summary=record.summary if record else _default_summary(phase),
         sg1_questions=_questions(record.sg1_questions if record else PHASE_QUESTIONS[phase]),
-        request_ids=[uuid.UUID(r) for r in record.request_ids] if record else [],
+        request_ids=_request_ids(phase, record, assessments),
         assessments=linked if phase is C2RPhase.ASSESSMENT else [],
     )
+
+
+def _request_ids(
+    phase: C2RPhase, record: ProgrammePhase | None, assessments: list[Assessment]
+) -> list[uuid.UUID]:
+    """Requests recorded for the phase; for the assessment phase also the requests the
+    country's assessments were opened from."""
+    ids = [uuid.UUID(r) for r in record.request_ids] if record else []
+    if phase is C2RPhase.ASSESSMENT:
+        ids += [a.source_request_id for a in assessments if a.source_request_id]
+    return list(dict.fromkeys(ids))
 
 
 def _default_summary(phase: C2RPhase) -> str | None:

@@ -190,6 +190,38 @@ def _shortfall(indicator: IndicatorDefinition, value: float, target: float) -> f
     return max(0.0, value - target)
 
 
+def _gap(
+    indicator: IndicatorDefinition,
+    pillar: PillarDefinition,
+    value: float,
+    target: Target | None,
+    share: float,
+) -> Gap | None:
+    """The gap of one indicator, or None when it meets its target (or has none)."""
+    if target is None:
+        return None
+    shortfall = round(_shortfall(indicator, value, target.value), 4)
+    if shortfall <= 0:  # met, or short by less than the rounding
+        return None
+    points = max(0.0, indicator_score(indicator, target.value) - indicator_score(indicator, value))
+    return Gap(
+        rank=0,
+        code=indicator.code,
+        name=indicator.name,
+        pillar=pillar.code,
+        value=value,
+        target=target.value,
+        target_source=target.source,
+        shortfall=shortfall,
+        score_shortfall=round(points, DECIMALS),
+        weighted_shortfall=round(points * share, 4),
+        phase=indicator.phase,
+        sg1_question=indicator.sg1_question,
+        sg1_question_title=SG1_QUESTION_TITLES[indicator.sg1_question],
+        interventions=list(indicator.interventions),
+    )
+
+
 def gap_report(
     definition: MethodologyDefinition,
     values: Mapping[str, float],
@@ -204,34 +236,13 @@ def gap_report(
     for pillar in definition.pillars:
         for indicator in pillar.indicators:
             value = values.get(indicator.code)
-            target = select_target(indicator, groups)
             if value is None:
                 missing.append(indicator.code)
                 continue
-            shortfall = round(_shortfall(indicator, value, target.value), 4) if target else 0
-            if target is None or shortfall <= 0:  # met, or short by less than rounding
-                continue
-            points = max(
-                0.0, indicator_score(indicator, target.value) - indicator_score(indicator, value)
-            )
-            found.append(
-                Gap(
-                    rank=0,
-                    code=indicator.code,
-                    name=indicator.name,
-                    pillar=pillar.code,
-                    value=value,
-                    target=target.value,
-                    target_source=target.source,
-                    shortfall=shortfall,
-                    score_shortfall=round(points, DECIMALS),
-                    weighted_shortfall=round(points * shares[indicator.code], 4),
-                    phase=indicator.phase,
-                    sg1_question=indicator.sg1_question,
-                    sg1_question_title=SG1_QUESTION_TITLES[indicator.sg1_question],
-                    interventions=list(indicator.interventions),
-                )
-            )
+            target = select_target(indicator, groups)
+            gap = _gap(indicator, pillar, value, target, shares[indicator.code])
+            if gap is not None:
+                found.append(gap)
     found.sort(key=lambda g: (-g.weighted_shortfall, g.code))
     ranked = [g.model_copy(update={"rank": n}) for n, g in enumerate(found, start=1)]
     return GapReport(gaps=ranked, missing_data=missing)
