@@ -123,3 +123,22 @@ async def test_assessments_stay_pinned_to_their_methodology_version(
         ).json()
     }
     assert new_codes - old_codes == {"fibre_backbone_km"}
+
+
+async def test_country_limited_tokens_cannot_change_shared_data(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    focal_point = auth_headers(
+        "assessments:read", "assessments:write", "assessments:approve", countries=["MRT"]
+    )
+    publish = await client.post(
+        "/v1/methodologies", json=DEFAULT_METHODOLOGY.model_dump(mode="json"), headers=focal_point
+    )
+    beneficiary = await client.put(
+        "/v1/countries/MRT/beneficiary", json={"source": "self-declared"}, headers=focal_point
+    )
+    partner = await client.post(
+        "/v1/partners", json={"name": "Someone", "kind": "government"}, headers=focal_point
+    )
+    assert publish.status_code == beneficiary.status_code == partner.status_code == 403
+    assert "limited to countries" in publish.json()["detail"]

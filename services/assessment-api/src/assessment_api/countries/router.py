@@ -6,7 +6,7 @@ from assessment_api.beneficiaries import service as beneficiaries
 from assessment_api.beneficiaries.schemas import BeneficiaryIn, BeneficiaryOut
 from assessment_api.countries import service
 from assessment_api.countries.schemas import CountryFilters, CountryOut
-from assessment_api.dependencies import Paging, Reader, Writer
+from assessment_api.dependencies import GlobalWriter, Paging, Reader
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page
@@ -59,7 +59,7 @@ async def get_country(_: Reader, iso3: Iso3, db: SessionDep) -> CountryOut:
     responses=problem_responses(404),
 )
 async def put_beneficiary(
-    principal: Writer, iso3: Iso3, data: BeneficiaryIn, db: SessionDep
+    principal: GlobalWriter, iso3: Iso3, data: BeneficiaryIn, db: SessionDep
 ) -> BeneficiaryOut:
     return beneficiaries.to_out(await beneficiaries.put(db, iso3, data, principal.subject))
 
@@ -70,6 +70,6 @@ async def put_beneficiary(
     summary="Take a country off the C2R beneficiary list",
     responses=problem_responses(404),
 )
-async def remove_beneficiary(_: Writer, iso3: Iso3, db: SessionDep) -> Response:
+async def remove_beneficiary(_: GlobalWriter, iso3: Iso3, db: SessionDep) -> Response:
     await beneficiaries.remove(db, iso3)
     return Response(status_code=204)

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from assessment_api.dependencies import Approver, Paging, Reader
+from assessment_api.dependencies import GlobalApprover, Paging, Reader
 from assessment_api.methodology import service
 from assessment_api.methodology.schemas import (
     MethodologyDefinition,
@@ -52,6 +52,6 @@ async def get_methodology(_: Reader, version: int, db: SessionDep) -> Methodolog
     responses=problem_responses(409, 422),
 )
 async def publish_methodology(
-    principal: Approver, definition: MethodologyDefinition, db: SessionDep
+    principal: GlobalApprover, definition: MethodologyDefinition, db: SessionDep
 ) -> MethodologyOut:
     return service.to_out(await service.publish(db, definition, by=principal.subject))

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from assessment_api.dependencies import Paging, Reader, Writer
+from assessment_api.dependencies import GlobalWriter, Paging, Reader
 from assessment_api.partners import service
 from assessment_api.partners.schemas import (
     ContributionFilters,
@@ -47,7 +47,7 @@ async def list_partners(
     summary="Register a partner",
     responses=problem_responses(409, 422),
 )
-async def create_partner(_: Writer, data: PartnerIn, db: SessionDep) -> PartnerOut:
+async def create_partner(_: GlobalWriter, data: PartnerIn, db: SessionDep) -> PartnerOut:
     return PartnerOut.model_validate(await service.create_partner(db, data))
 
 
@@ -68,7 +68,7 @@ async def get_partner(_: Reader, partner_id: uuid.UUID, db: SessionDep) -> Partn
     responses=problem_responses(404, 422),
 )
 async def update_partner(
-    _: Writer, partner_id: uuid.UUID, data: PartnerUpdate, db: SessionDep
+    _: GlobalWriter, partner_id: uuid.UUID, data: PartnerUpdate, db: SessionDep
 ) -> PartnerOut:
     partner = await service.get_partner(db, partner_id)
     return PartnerOut.model_validate(await service.update_partner(db, partner, data))
@@ -92,7 +92,7 @@ async def list_contributions(
     responses=problem_responses(422),
 )
 async def create_contribution(
-    principal: Writer, data: ContributionIn, db: SessionDep
+    principal: GlobalWriter, data: ContributionIn, db: SessionDep
 ) -> ContributionOut:
     return service.to_out(await service.create_contribution(db, data, principal.subject))
 
