@@ -306,3 +306,34 @@ async def test_lifecycle_moves_are_counted_in_metrics(
     created = await create_assessment()
     await move(created["id"], "data_collection")
     assert await _metric(client, sample) == before + 1
+
+
+async def test_a_country_focal_point_accepts_its_own_assessment_only(
+    client: httpx.AsyncClient,
+    auth_headers: TokenFactory,
+    create_assessment: AssessmentFactory,
+    move: Mover,
+    required_values: dict[str, float],
+) -> None:
+    mauritania = await create_assessment("MRT", "2021", values=required_values)
+    zimbabwe = await create_assessment("ZWE", "2022", values=required_values)
+    for created in (mauritania, zimbabwe):
+        await move(created["id"], "data_collection", "validation", "completed")
+    focal_point = auth_headers("assessments:read", "assessments:approve", countries=["MRT"])
+    accepted = await client.post(
+        f"/v1/assessments/{mauritania['id']}/transitions",
+        json={"to": "accepted_by_country", "note": "Accepted by the ministry"},
+        headers=focal_point,
+    )
+    assert accepted.status_code == 200
+    other = await client.post(
+        f"/v1/assessments/{zimbabwe['id']}/transitions",
+        json={"to": "accepted_by_country"},
+        headers=focal_point,
+    )
+    assert other.status_code == 403
+    audit = await client.get(
+        f"/v1/assessments/{mauritania['id']}/audit", headers=auth_headers("assessments:read")
+    )
+    last = audit.json()["items"][-1]
+    assert (last["actor"], last["note"]) == ("test-user", "Accepted by the ministry")

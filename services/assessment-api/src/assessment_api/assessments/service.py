@@ -160,7 +160,9 @@ async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal)
     except IntegrityError:
         # Another request created the same country and period in the meantime.
         raced = await find_by_country_period(db, data.country_iso3, data.period)
-        raise _conflict(raced.id if raced else uuid.UUID(int=0), data) from None
+        if raced is None:
+            raise
+        raise _conflict(raced.id, data) from None
     record(db, assessment, principal.subject, "created", data.model_dump(mode="json"))
     await db.flush()
     ASSESSMENTS_CREATED.inc()
