@@ -52,7 +52,7 @@ async def test_unit_aware_validation_refuses_impossible_values(
         assert response.json()["errors"][0]["field"] == "body.value"
     unknown = await client.put(f"{base}/no_such_indicator", json=_value(1), headers=headers)
     assert unknown.status_code == 422
-    assert unknown.json()["errors"][0]["field"] == "body.code"
+    assert unknown.json()["errors"][0]["field"] == "path.code"
 
 
 async def test_bulk_entry_is_all_or_nothing_and_names_each_bad_entry(

@@ -1,6 +1,6 @@
 """Indicator values of an assessment: unit-aware validation, bulk entry, full history."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,13 @@ from c2r_common.auth import Principal
 from c2r_common.db import utcnow
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
+
+# (index of the entry, field name) -> the field as the client wrote it, e.g. body.values.3.value
+FieldNamer = Callable[[int, str], str]
+
+
+def _single_value_field(_index: int, name: str) -> str:
+    return "path.code" if name == "code" else f"body.{name}"
 
 
 def unit_problem(unit: Unit, value: float) -> str | None:
@@ -51,23 +58,26 @@ def _ensure_editable(assessment: Assessment) -> None:
 
 
 def _problems(
-    definition: MethodologyDefinition, entries: Sequence[BulkIndicatorValue], prefix: str
+    definition: MethodologyDefinition,
+    entries: Sequence[BulkIndicatorValue],
+    field: FieldNamer,
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        where = f"{prefix}.{index}" if prefix.endswith("values") else prefix
         indicator = definition.indicator(entry.code)
         if indicator is None:
             message = f"no indicator {entry.code!r} in this assessment's methodology"
-            problems.append(FieldProblem(field=f"{where}.code", message=message))
+            problems.append(FieldProblem(field=field(index, "code"), message=message))
             continue
         if entry.code in seen:
-            problems.append(FieldProblem(field=f"{where}.code", message="given more than once"))
+            problems.append(
+                FieldProblem(field=field(index, "code"), message="given more than once")
+            )
         seen.add(entry.code)
         reason = unit_problem(indicator.unit, entry.value)
         if reason:
-            problems.append(FieldProblem(field=f"{where}.value", message=reason))
+            problems.append(FieldProblem(field=field(index, "value"), message=reason))
     return problems
 
 
@@ -105,12 +115,13 @@ async def set_values(
     entries: Sequence[BulkIndicatorValue],
     principal: Principal,
     *,
-    field_prefix: str = "body.values",
+    field: FieldNamer = lambda index, name: f"body.values.{index}.{name}",
 ) -> None:
-    """Stores all of `entries` or, if any is invalid, none of them."""
+    """Stores all of `entries` or, if any is invalid, none of them (`field` names a field
+    of an entry as the request gave it, for the problem details)."""
     _ensure_editable(assessment)
     definition = await definition_for(db, assessment)
-    problems = _problems(definition, entries, field_prefix)
+    problems = _problems(definition, entries, field)
     if problems:
         raise ProblemError(
             422,
@@ -135,7 +146,7 @@ async def set_value(
     principal: Principal,
 ) -> None:
     entry = BulkIndicatorValue(code=code, **data.model_dump())
-    await set_values(db, assessment, [entry], principal, field_prefix="body")
+    await set_values(db, assessment, [entry], principal, field=_single_value_field)
 
 
 async def remove_value(
