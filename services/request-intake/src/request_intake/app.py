@@ -32,6 +32,10 @@ async def _refresh_sla_metrics(app: FastAPI, sessionmaker: Sessionmaker) -> None
         await refresh_overdue_gauge(db, app_clock(app)(), app_sla_policy(app))
 
 
+async def _relay_pass(relay: OutboxRelay, sessionmaker: Sessionmaker) -> bool:
+    return (await relay.run_once(sessionmaker)).more_due
+
+
 def _background_work(app: FastAPI, settings: IntakeSettings, relay: OutboxRelay) -> list[Periodic]:
     # Bound to the engine's own sessions, whatever the app's sessionmaker later becomes.
     sessionmaker = app.state.database.sessionmaker
@@ -40,7 +44,7 @@ def _background_work(app: FastAPI, settings: IntakeSettings, relay: OutboxRelay)
         refresh = partial(_refresh_sla_metrics, app, sessionmaker)
         work.append(Periodic("sla-metrics", SLA_METRICS_SECONDS, refresh))
     if settings.outbox_relay_enabled:
-        relay_pass = partial(relay.run_once, sessionmaker)
+        relay_pass = partial(_relay_pass, relay, sessionmaker)
         work.append(Periodic("outbox-relay", settings.outbox_poll_seconds, relay_pass))
     return work
 

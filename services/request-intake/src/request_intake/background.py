@@ -9,7 +9,9 @@ logger = logging.getLogger("request_intake.background")
 
 
 class Periodic:
-    def __init__(self, name: str, interval_seconds: float, work: Callable[[], Awaitable[object]]):
+    def __init__(
+        self, name: str, interval_seconds: float, work: Callable[[], Awaitable[bool | None]]
+    ):
         self.name = name
         self.interval_seconds = interval_seconds
         self.work = work
@@ -32,10 +34,13 @@ class Periodic:
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
+            more = False
             try:
-                await self.work()
+                more = bool(await self.work())
             except Exception:
                 # A database or network hiccup must not end the loop: the next run retries.
                 logger.exception("background work %s failed", self.name)
+            if more:  # a full batch: the backlog goes on, so no pause
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval_seconds)

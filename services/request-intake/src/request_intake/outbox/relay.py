@@ -51,6 +51,7 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     entry_ids: list[uuid.UUID] = field(default_factory=list)
+    more_due: bool = False  # the pass took a full batch: more entries may be waiting
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class OutboxRelay:
         report = PassReport()
         async with make_session() as db:
             due = await self._due_entry_ids(db, now)
+        report.more_due = len(due) == self.settings.outbox_batch_size
         for entry_id in due:
             async with make_session() as db:
                 entry = await self._claim(db, entry_id, now)
