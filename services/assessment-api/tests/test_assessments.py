@@ -38,6 +38,12 @@ async def test_create_returns_a_draft_pinned_to_the_latest_methodology(
         f"/v1/assessments/{body['id']}", headers=auth_headers("assessments:read")
     )
     assert stored.json()["title"] == "Rwanda 2026"
+    by_request = await client.get(
+        "/v1/assessments",
+        params={"source_request_id": request_id},
+        headers=auth_headers("assessments:read"),
+    )
+    assert [a["id"] for a in by_request.json()["items"]] == [body["id"]]
 
 
 async def test_same_key_and_body_replays_the_first_response(

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assessment_api.indicators.service import unit_problem
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from assessment_api.methodology.schemas import (
     CountryGroup,
@@ -213,3 +214,15 @@ def _scale_weights(definition: MethodologyDefinition, factor: float) -> Methodol
         for p in definition.pillars
     ]
     return definition.model_copy(update={"pillars": pillars})
+
+
+@properties
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_percentages_are_accepted_exactly_between_0_and_100(value: float) -> None:
+    assert (unit_problem(Unit.PERCENT, value) is None) == (0 <= value <= 100)
+
+
+@properties
+@given(st.sampled_from([u for u in Unit if u not in (Unit.PERCENT, Unit.BOOLEAN)]), finite)
+def test_other_units_accept_exactly_the_non_negative_values(unit: Unit, value: float) -> None:
+    assert (unit_problem(unit, value) is None) == (value >= 0)

@@ -106,6 +106,9 @@ class AssessmentFilters(BaseModel):
     country_iso3: str | None = Field(None, min_length=3, max_length=3)
     status: AssessmentStatus | None = None
     period: str | None = None
+    source_request_id: uuid.UUID | None = Field(
+        None, description="the request-intake request an assessment was opened from"
+    )
 
 
 class AuditEventOut(BaseModel):

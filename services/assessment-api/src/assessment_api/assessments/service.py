@@ -187,6 +187,8 @@ async def list_assessments(
         statement = statement.where(Assessment.status == filters.status)
     if filters.period:
         statement = statement.where(Assessment.period == filters.period)
+    if filters.source_request_id:
+        statement = statement.where(Assessment.source_request_id == filters.source_request_id)
     if principal.countries is not None:
         statement = statement.where(Assessment.country_iso3.in_(sorted(principal.countries)))
     return await paginate(db, statement, (Assessment.created_at, Assessment.id), page)
