@@ -13,23 +13,27 @@ def table_of(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-def dialect_insert(session: AsyncSession, table: Table) -> Any:
-    """An insert of `table` that has `.on_conflict_do_nothing/update` and `.excluded`."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+def dialect_name(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """An insert of `table` that has `.on_conflict_do_nothing/update` and `.excluded`.
+
+    Callers build their statements once per dialect (functools.cache): constructing an
+    upsert with `.excluded` costs more than executing the cached compiled form.
+    """
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
-def is_postgresql(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
-def lower_of(session: AsyncSession, stored: Any, incoming: Any) -> ColumnElement[Any]:
+def lower_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:
     """The smaller of two nullable values, ignoring NULL on either side."""
-    smallest = func.least if is_postgresql(session) else func.min
+    smallest = func.least if dialect == "postgresql" else func.min
     return func.coalesce(smallest(stored, incoming), stored, incoming)
 
 
-def higher_of(session: AsyncSession, stored: Any, incoming: Any) -> ColumnElement[Any]:
-    largest = func.greatest if is_postgresql(session) else func.max
+def higher_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:
+    largest = func.greatest if dialect == "postgresql" else func.max
     return func.coalesce(largest(stored, incoming), stored, incoming)

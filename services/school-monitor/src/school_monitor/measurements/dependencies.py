@@ -9,15 +9,17 @@ from school_monitor.measurements.group_commit import GroupCommitter
 Pusher = Annotated[Principal, Depends(require_scopes(Scope.MEASUREMENTS_WRITE))]
 
 
-def get_service_settings(request: Request) -> SchoolMonitorSettings:
+async def get_service_settings(request: Request) -> SchoolMonitorSettings:
     settings: SchoolMonitorSettings = request.app.state.settings
     return settings
 
 
+# Dependencies are async: FastAPI runs plain `def` ones in a thread pool, a costly hop
+# on the path of every pushed measurement.
 SettingsDep = Annotated[SchoolMonitorSettings, Depends(get_service_settings)]
 
 
-def get_group_committer(request: Request) -> GroupCommitter:
+async def get_group_committer(request: Request) -> GroupCommitter:
     committer: GroupCommitter = request.app.state.group_committer
     return committer
 

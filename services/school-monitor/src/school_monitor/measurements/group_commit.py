@@ -17,6 +17,8 @@ from school_monitor.measurements.schemas import IngestReport
 from school_monitor.measurements.service import Submission, ingest_many
 
 MAX_SUBMISSIONS_PER_COMMIT = 1_000
+GATHER_SECONDS = 0.004
+GATHER_POLL_SECONDS = 0.0005
 
 Pending = tuple[Submission, "asyncio.Future[IngestReport]"]
 
@@ -37,10 +39,24 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._pending:
-            await asyncio.sleep(0)  # let the requests already parsed join this commit
+            await self._gather()
             batch = self._pending[:MAX_SUBMISSIONS_PER_COMMIT]
             del self._pending[:MAX_SUBMISSIONS_PER_COMMIT]
             await self._commit(batch)
+
+    async def _gather(self) -> None:
+        """Waits while pushes keep arriving, up to GATHER_SECONDS.
+
+        The clients answered by the last commit send again within a moment; starting the
+        next commit with only the first few of them would make many small commits instead
+        of one per round of clients. A lone push is delayed by one poll interval.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_SECONDS
+        seen = -1
+        while len(self._pending) != seen and loop.time() < deadline:
+            seen = len(self._pending)
+            await asyncio.sleep(GATHER_POLL_SECONDS)
 
     async def _commit(self, batch: Sequence[Pending]) -> None:
         try:

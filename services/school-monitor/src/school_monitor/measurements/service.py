@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -36,7 +37,7 @@ from school_monitor.metrics import (
 from school_monitor.rollups.service import RollupBatch, apply_rollups
 from school_monitor.schools.models import School
 from school_monitor.status.service import LatestTest, Observation, apply_observations
-from school_monitor.upsert import dialect_insert, table_of
+from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 Item = MeasurementIn | PingIn
 
@@ -177,13 +178,18 @@ async def _insert_new(db: AsyncSession, table: Table, rows: list[dict[str, Any]]
     if not rows:
         return set()
     rows.sort(key=lambda row: row["uuid"])
-    statement = (
-        dialect_insert(db, table)
+    connection = await db.connection()
+    statement = _insert_new_statement(dialect_name(db), table)
+    return set((await connection.execute(statement, rows)).scalars().all())
+
+
+@cache
+def _insert_new_statement(dialect: str, table: Table) -> Any:
+    return (
+        dialect_insert(dialect, table)
         .on_conflict_do_nothing(index_elements=["uuid"])
         .returning(table.c.uuid)
     )
-    connection = await db.connection()
-    return set((await connection.execute(statement, rows)).scalars().all())
 
 
 async def ingest(

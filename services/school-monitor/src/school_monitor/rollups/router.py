@@ -22,7 +22,7 @@ REGION_SLUGS = {
 MAX_DAYS = 366
 
 
-def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
+async def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
     if country_by_iso3(iso3) is None:
         raise ProblemError(404, f"No country {iso3.upper()} in the reference data.")
     return iso3.upper()
@@ -31,7 +31,7 @@ def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
 Country = Annotated[str, Depends(known_country)]
 
 
-def day_range(
+async def day_range(
     since: Annotated[date | None, Query(description="first day (UTC); default 30 days ago")] = None,
     until: Annotated[date | None, Query(description="last day (UTC); default today")] = None,
 ) -> tuple[date, date]:

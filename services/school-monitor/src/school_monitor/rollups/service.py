@@ -6,16 +6,16 @@ so concurrent batches commute and nothing is ever recomputed from raw rows.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
-from school_monitor.upsert import dialect_insert, higher_of, lower_of, table_of
+from school_monitor.upsert import dialect_insert, dialect_name, higher_of, lower_of, table_of
 
 _SUMMED = (
     "measurement_count",
@@ -100,13 +100,39 @@ class RollupBatch:
         return self.days[(school_id, day)]
 
 
-def _upsert_figures(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
-    statement = dialect_insert(session, table)
+def _figure_updates(dialect: str, table: Table, statement: Any) -> dict[str, Any]:
     stored, incoming = table.c, statement.excluded
     updates: dict[str, Any] = {name: stored[name] + incoming[name] for name in _SUMMED}
-    updates |= {name: lower_of(session, stored[name], incoming[name]) for name in _MINIMA}
-    updates |= {name: higher_of(session, stored[name], incoming[name]) for name in _MAXIMA}
-    return statement, updates, list(keys)
+    updates |= {name: lower_of(dialect, stored[name], incoming[name]) for name in _MINIMA}
+    updates |= {name: higher_of(dialect, stored[name], incoming[name]) for name in _MAXIMA}
+    return updates
+
+
+@cache
+def _school_daily_upsert(dialect: str) -> Any:
+    table = table_of(SchoolDaily)
+    statement = dialect_insert(dialect, table)
+    updates = _figure_updates(dialect, table, statement)
+    return statement.on_conflict_do_update(
+        index_elements=["school_id", "day"], set_=updates
+    ).returning(table.c.school_id, table.c.day, table.c.measurement_count + table.c.ping_count)
+
+
+@cache
+def _country_daily_upsert(dialect: str) -> Any:
+    table = table_of(CountryDaily)
+    statement = dialect_insert(dialect, table)
+    updates = _figure_updates(dialect, table, statement)
+    updates["schools_reporting"] = table.c.schools_reporting + statement.excluded.schools_reporting
+    return statement.on_conflict_do_update(index_elements=["country_iso3", "day"], set_=updates)
+
+
+@cache
+def _stats_upsert(dialect: str) -> Any:
+    table = table_of(CountryStats)
+    statement = dialect_insert(dialect, table)
+    updates = {name: table.c[name] + statement.excluded[name] for name in _STATS_COLUMNS}
+    return statement.on_conflict_do_update(index_elements=["country_iso3"], set_=updates)
 
 
 async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
@@ -115,19 +141,12 @@ async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
     if not batch.days:
         return
     connection = await session.connection()
-    school_table = table_of(SchoolDaily)
-    statement, updates, keys = _upsert_figures(session, school_table, ("school_id", "day"))
     rows = [
         {"school_id": school_id, "day": day, "country_iso3": batch.school_country[school_id]}
         | figures.columns()
         for (school_id, day), figures in sorted(batch.days.items())
     ]
-    returning = statement.on_conflict_do_update(index_elements=keys, set_=updates).returning(
-        school_table.c.school_id,
-        school_table.c.day,
-        school_table.c.measurement_count + school_table.c.ping_count,
-    )
-    result = await connection.execute(returning, rows)
+    result = await connection.execute(_school_daily_upsert(dialect_name(session)), rows)
     first_rows = {
         (school_id, day)
         for school_id, day, total in result.all()
@@ -145,20 +164,13 @@ async def _apply_country_days(
         key = (batch.school_country[school_id], day)
         per_country[key].merge(figures)
         reporting[key] += int((school_id, day) in first_rows)
-    country_table = table_of(CountryDaily)
-    statement, updates, keys = _upsert_figures(session, country_table, ("country_iso3", "day"))
-    updates["schools_reporting"] = (
-        country_table.c.schools_reporting + statement.excluded.schools_reporting
-    )
     rows = [
         {"country_iso3": iso3, "day": day, "schools_reporting": reporting[(iso3, day)]}
         | figures.columns()
         for (iso3, day), figures in sorted(per_country.items())
     ]
     connection = await session.connection()
-    await connection.execute(
-        statement.on_conflict_do_update(index_elements=keys, set_=updates), rows
-    )
+    await connection.execute(_country_daily_upsert(dialect_name(session)), rows)
 
 
 @dataclass
@@ -193,11 +205,6 @@ async def apply_stats(session: AsyncSession, deltas: dict[str, StatsDelta]) -> N
     changed = {iso3: d for iso3, d in deltas.items() if any(d.columns().values())}
     if not changed:
         return
-    table = table_of(CountryStats)
-    statement = dialect_insert(session, table)
-    updates = {name: table.c[name] + statement.excluded[name] for name in _STATS_COLUMNS}
     rows = [{"country_iso3": iso3} | delta.columns() for iso3, delta in sorted(changed.items())]
     connection = await session.connection()
-    await connection.execute(
-        statement.on_conflict_do_update(index_elements=["country_iso3"], set_=updates), rows
-    )
+    await connection.execute(_stats_upsert(dialect_name(session)), rows)

@@ -35,7 +35,7 @@ MAX_FEATURES = 10_000
 router = APIRouter(prefix="/v1/schools", tags=["schools"], responses=problem_responses(401, 403))
 
 
-def school_filters(
+async def school_filters(
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
     admin1: Annotated[str | None, Query(max_length=200)] = None,
     status: ConnectivityStatus | None = None,

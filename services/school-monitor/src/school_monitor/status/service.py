@@ -86,6 +86,13 @@ _UPDATED = (
 )
 
 
+_STATE_UPDATE = (
+    update(table_of(School))
+    .where(table_of(School).c.id == bindparam("school"))
+    .values({name: bindparam(name) for name in _UPDATED})
+)
+
+
 class StatusChanges:
     """Collects the row updates, counter deltas and alerts of one transaction."""
 
@@ -170,12 +177,7 @@ class StatusChanges:
     async def write(self, db: AsyncSession) -> None:
         connection = await db.connection()
         if self.updates:
-            statement = (
-                update(table_of(School))
-                .where(table_of(School).c.id == bindparam("school"))
-                .values({name: bindparam(name) for name in _UPDATED})
-            )
-            await connection.execute(statement, self.updates)
+            await connection.execute(_STATE_UPDATE, self.updates)
         await apply_stats(db, self.deltas)
         if self.alerts:
             await connection.execute(insert(table_of(Alert)), self.alerts)
