@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from assessment_api.assessments.router import router as assessments_router
+from assessment_api.busy import install_busy_handler
 from assessment_api.config import AssessmentSettings
 from assessment_api.connectivity.reader import SchoolMonitorReader
 from assessment_api.countries.router import router as countries_router
@@ -87,4 +88,5 @@ SPEC = ServiceSpec(
 def create_app(settings: AssessmentSettings) -> FastAPI:
     app = build_app(SPEC, settings)
     use_explicit_transactions(app.state.database.engine)
+    install_busy_handler(app)
     return app

@@ -1,0 +1,90 @@
+"""Real concurrent writers, each on its own connection, on a database of their own (the
+per-test rollback shares one connection, which would serialise them)."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from assessment_api.app import ALEMBIC_INI, create_app
+from assessment_api.config import AssessmentSettings
+from assessment_api.seed import seed_reference
+from c2r_common.migrations import upgrade_to_head
+from c2r_common.settings import Environment
+from c2r_common.testing import DEFAULT_TEST_PG_URL, TokenFactory
+
+WRITERS = 6
+
+
+async def _pg_admin(statement: str) -> None:
+    url = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL))
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def own_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    if os.environ.get("C2R_TEST_DB", "sqlite") == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/race.db"
+        return
+    name = f"c2r_test_race_{uuid.uuid4().hex[:8]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    server = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def racing_client(own_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    await anyio.to_thread.run_sync(upgrade_to_head, ALEMBIC_INI, own_database_url)
+    app: FastAPI = create_app(
+        AssessmentSettings(database_url=own_database_url, environment=Environment.TEST)
+    )
+    async with app.state.database.sessionmaker() as db:
+        await seed_reference(db)
+        await db.commit()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.database.dispose()
+
+
+async def test_concurrent_creates_of_one_country_and_period_make_one_assessment(
+    racing_client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    headers = auth_headers("assessments:write", "assessments:read")
+
+    async def create(n: int) -> httpx.Response:
+        return await racing_client.post(
+            "/v1/assessments",
+            json={"country_iso3": "RWA", "period": "2030"},
+            headers=headers | {"Idempotency-Key": f"writer-{n}"},
+        )
+
+    answers = await asyncio.gather(*(create(n) for n in range(WRITERS)))
+    created = [a for a in answers if a.status_code == 201]
+    assert len(created) == 1
+    winner = created[0].json()["id"]
+    for answer in answers:
+        # The losers are told which assessment exists, or (SQLite's single write lock)
+        # asked to retry; never a 500.
+        assert answer.status_code in (201, 409, 503), answer.text
+        if answer.status_code == 409:
+            assert answer.json()["existing_assessment_id"] == winner
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"] == "1"
+    listed = await racing_client.get("/v1/assessments", headers=headers)
+    assert [a["id"] for a in listed.json()["items"]] == [winner]
