@@ -88,3 +88,27 @@ async def test_concurrent_creates_of_one_country_and_period_make_one_assessment(
             assert answer.headers["retry-after"] == "1"
     listed = await racing_client.get("/v1/assessments", headers=headers)
     assert [a["id"] for a in listed.json()["items"]] == [winner]
+
+
+async def test_concurrent_edits_of_one_revision_let_exactly_one_through(
+    racing_client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    headers = auth_headers("assessments:write", "assessments:read")
+    created = await racing_client.post(
+        "/v1/assessments", json={"country_iso3": "ZWE", "period": "2030"}, headers=headers
+    )
+    path = f"/v1/assessments/{created.json()['id']}"
+    etag = created.headers["etag"]
+
+    async def rename(n: int) -> httpx.Response:
+        return await racing_client.patch(
+            path, json={"title": f"Edit {n}"}, headers=headers | {"If-Match": etag}
+        )
+
+    answers = await asyncio.gather(*(rename(n) for n in range(WRITERS)))
+    accepted = [a for a in answers if a.status_code == 200]
+    assert len(accepted) == 1
+    assert all(a.status_code in (200, 412, 503) for a in answers), [a.text for a in answers]
+    current = await racing_client.get(path, headers=headers)
+    assert current.json()["title"] == accepted[0].json()["title"]
+    assert current.json()["revision"] == 2
