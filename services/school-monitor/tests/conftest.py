@@ -21,6 +21,7 @@ def service_under_test() -> ServiceUnderTest:
             database_url=url,
             environment=Environment.TEST,
             country_benchmarks_mbps={"KEN": 10.0},
+            summary_scan_seconds=0,
         ),
         create_app=create_app,  # type: ignore[arg-type]
     )

@@ -153,3 +153,17 @@ async def test_country_daily_and_region_summary(
     missing = await client.get("/v1/connectivity/regions/atlantis", headers=admin)
     assert missing.status_code == 404
     _ = uuid
+
+
+def test_scanned_figures_are_reused_until_they_expire_or_schools_gain_data() -> None:
+    from school_monitor.rollups.queries import ScanCache, ScannedFigures
+
+    figures = ScannedFigures(3, 10.0, 2.0, 40.0, None)
+    cache = ScanCache(ttl_seconds=60)
+    cache.put("RWA", 5, figures)
+    assert cache.get("RWA", 5) is figures
+    assert cache.get("RWA", 6) is None  # a school got its first measurement: read again
+    assert cache.get("KEN", 5) is None
+    disabled = ScanCache(ttl_seconds=0)
+    disabled.put("RWA", 5, figures)
+    assert disabled.get("RWA", 5) is None

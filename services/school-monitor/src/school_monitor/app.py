@@ -12,6 +12,7 @@ from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.router import router as giga_meter_router
 from school_monitor.measurements.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
+from school_monitor.rollups.queries import ScanCache
 from school_monitor.rollups.router import router as connectivity_router
 from school_monitor.schools.router import router as schools_router
 from school_monitor.status.router import router as alerts_router
@@ -23,6 +24,7 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.group_committer = GroupCommitter(app.state.database, app.state.settings)
+    app.state.summary_scan_cache = ScanCache(app.state.settings.summary_scan_seconds)
     app.state.extra_verifiers.append(DeviceTokenVerifier(app.state.settings))
     try:
         async with run_background_loop(app):

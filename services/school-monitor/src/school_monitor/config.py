@@ -37,6 +37,12 @@ class SchoolMonitorSettings(ServiceSettings):
         description="how long a verified device token is trusted without a database lookup; "
         "a revocation made on another replica takes effect within this time",
     )
+    summary_scan_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="how long the scanned parts of a country summary (medians, schools "
+        "reporting in 24 h) are reused before being read again from the indexes (0: never)",
+    )
     extra_generic_hardware_ids: list[str] = Field(
         default_factory=list, description="hardware ids refused besides the built-in list"
     )

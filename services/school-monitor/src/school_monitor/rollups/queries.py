@@ -1,7 +1,9 @@
 """Reads of the maintained figures: each is a primary-key lookup or an index range scan,
 never an aggregate over raw measurements."""
 
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -103,13 +105,42 @@ def _counts(stats: CountryStats | None) -> SchoolCountsByStatus:
     )
 
 
-async def country_summary(
-    db: AsyncSession, iso3: str, benchmark: float, now: datetime
-) -> CountryConnectivitySummary:
-    stats = await db.get(CountryStats, iso3)
-    with_data = stats.with_data if stats is not None else 0
-    total = stats.schools_total if stats is not None else 0
-    counts = _counts(stats)
+@dataclass(frozen=True)
+class ScannedFigures:
+    """The parts of a summary that need an index range scan rather than a counter."""
+
+    reporting_24h: int
+    download_median: float | None
+    upload_median: float | None
+    latency_median: float | None
+    last_day: date | None
+
+
+class ScanCache:
+    """Keeps each country's scanned figures for a few seconds.
+
+    Counts by status, totals and means come from the counters on every request; the
+    medians and the 24-hour reporting count walk up to half (or all) of a country's index
+    entries, tens of milliseconds for 100,000 schools, so they are reused for
+    `summary_scan_seconds` -- the figures of a summary are at most that old.
+    """
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, int, ScannedFigures]] = {}
+
+    def get(self, iso3: str, with_data: int) -> ScannedFigures | None:
+        entry = self._entries.get(iso3)
+        if entry is None or entry[0] <= time.monotonic() or entry[1] != with_data:
+            return None
+        return entry[2]
+
+    def put(self, iso3: str, with_data: int, figures: ScannedFigures) -> None:
+        if self.ttl > 0:
+            self._entries[iso3] = (time.monotonic() + self.ttl, with_data, figures)
+
+
+async def _scan(db: AsyncSession, iso3: str, with_data: int, now: datetime) -> ScannedFigures:
     reporting = await db.scalar(
         select(func.count()).where(
             School.country_iso3 == iso3, School.last_seen_at >= now - timedelta(hours=24)
@@ -120,20 +151,40 @@ async def country_summary(
             CountryDaily.country_iso3 == iso3, CountryDaily.measurement_count > 0
         )
     )
+    return ScannedFigures(
+        reporting_24h=int(reporting or 0),
+        download_median=await _median(db, iso3, School.latest_download_mbps, with_data),
+        upload_median=await _median(db, iso3, School.latest_upload_mbps, with_data),
+        latency_median=await _median(db, iso3, School.latest_latency_ms, with_data),
+        last_day=last_day,
+    )
+
+
+async def country_summary(
+    db: AsyncSession, iso3: str, benchmark: float, now: datetime, cache: ScanCache
+) -> CountryConnectivitySummary:
+    stats = await db.get(CountryStats, iso3)
+    with_data = stats.with_data if stats is not None else 0
+    total = stats.schools_total if stats is not None else 0
+    counts = _counts(stats)
+    scanned = cache.get(iso3, with_data)
+    if scanned is None:
+        scanned = await _scan(db, iso3, with_data, now)
+        cache.put(iso3, with_data, scanned)
     return CountryConnectivitySummary(
         iso3=iso3,
         as_of=now,
         schools_total=total,
         schools_by_status=counts,
         schools_connected_pct=_pct(counts.good + counts.moderate, total),
-        schools_reporting_24h=int(reporting or 0),
-        download_mbps_median=await _median(db, iso3, School.latest_download_mbps, with_data),
+        schools_reporting_24h=scanned.reporting_24h,
+        download_mbps_median=scanned.download_median,
         download_mbps_mean=_mean(stats.download_sum, with_data) if stats else None,
-        upload_mbps_median=await _median(db, iso3, School.latest_upload_mbps, with_data),
+        upload_mbps_median=scanned.upload_median,
         upload_mbps_mean=_mean(stats.upload_sum, with_data) if stats else None,
-        latency_ms_median=await _median(db, iso3, School.latest_latency_ms, with_data),
+        latency_ms_median=scanned.latency_median,
         benchmark_download_mbps=benchmark,
-        last_measurement_date=last_day,
+        last_measurement_date=scanned.last_day,
     )
 
 

@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep, utcnow
@@ -56,10 +56,11 @@ DayRange = Annotated[tuple[date, date], Depends(day_range)]
     responses=problem_responses(404, 422),
 )
 async def country_summary(
-    principal: Reader, iso3: Country, db: SessionDep, settings: SettingsDep
+    principal: Reader, iso3: Country, db: SessionDep, settings: SettingsDep, request: Request
 ) -> CountryConnectivitySummary:
     principal.require_country(iso3)
-    return await queries.country_summary(db, iso3, settings.benchmark_for(iso3), utcnow())
+    cache: queries.ScanCache = request.app.state.summary_scan_cache
+    return await queries.country_summary(db, iso3, settings.benchmark_for(iso3), utcnow(), cache)
 
 
 @router.get(
