@@ -102,10 +102,13 @@ async def push_until_killed(
     while True:
         items = batch(school_id)
         sent.append([item["uuid"] for item in items])
-        try:
-            response = await http.post("/v1/measurements/batch", json={"items": items})
-        except httpx.TransportError:
-            return
+        while True:  # as an agent does: retry the same batch while the service asks to
+            try:
+                response = await http.post("/v1/measurements/batch", json={"items": items})
+            except httpx.TransportError:
+                return
+            if response.status_code != 503:
+                break
         assert response.status_code == 200, response.text
         acknowledged.extend(item["uuid"] for item in items)
         if len(acknowledged) >= ACKS_BEFORE_KILL:

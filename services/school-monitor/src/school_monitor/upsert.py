@@ -3,7 +3,7 @@ but SQLAlchemy exposes per dialect."""
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy import ColumnElement, Table, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,21 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+async def claim_writer(session: AsyncSession) -> None:
+    """On SQLite, takes the database's write lock now, before the transaction reads.
+
+    A deferred SQLite transaction that reads and then writes cannot upgrade its stale
+    snapshot if another writer committed meanwhile: it fails at once with SQLITE_BUSY
+    instead of waiting. A write statement first (one that changes nothing) makes it wait
+    for the lock like BEGIN IMMEDIATE. PostgreSQL needs nothing of the kind.
+    """
+    if dialect_name(session) == "sqlite":
+        await session.execute(_NO_OP_WRITE)
+
+
+_NO_OP_WRITE = text("UPDATE country_stats SET schools_total = schools_total WHERE 1 = 0")
 
 
 def lower_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:

@@ -22,7 +22,7 @@ from school_monitor.rollups.service import StatsDelta, apply_stats
 from school_monitor.schools.models import School
 from school_monitor.schools.schemas import ImportProblem, ImportReport, SchoolIn
 from school_monitor.schools.service import replace_tags
-from school_monitor.upsert import table_of
+from school_monitor.upsert import claim_writer, table_of
 
 CHUNK_ROWS = 2_000
 
@@ -123,6 +123,7 @@ async def import_schools(
     default_country: str | None,
     progress: Progress | None = None,
 ) -> ImportReport:
+    await claim_writer(db)
     header, rows = _rows(text)
     columns = {c: COLUMNS[c.lower()] for c in header if c.lower() in COLUMNS}
     run = ImportRun(default_country=default_country, columns=columns)

@@ -24,7 +24,7 @@ from school_monitor.status.classification import (
     speed_alert,
 )
 from school_monitor.status.models import Alert
-from school_monitor.upsert import table_of
+from school_monitor.upsert import claim_writer, table_of
 
 
 @dataclass
@@ -211,6 +211,7 @@ async def apply_observations(
 
 async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: datetime) -> int:
     """Marks offline the online schools silent for longer than the window; returns how many."""
+    await claim_writer(db)
     changes = StatusChanges(settings, now)
     stale = select(School.id).where(
         School.is_online.is_(True), School.last_seen_at < changes.online_since
