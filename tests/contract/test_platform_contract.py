@@ -4,11 +4,13 @@ import json
 import logging
 import re
 import shutil
+import sqlite3
 import subprocess
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from c2r_common.auth import mint_token
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
@@ -172,3 +174,14 @@ async def test_oversized_body_is_a_413_problem(
         "/test-only/echo", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_problem(streamed, 413)
+
+
+async def test_lost_write_race_is_a_503_to_retry(app: FastAPI, client: httpx.AsyncClient) -> None:
+    # SQLite's lock timeout is hard to provoke on demand; the handler sees the same error.
+    async def locked() -> None:
+        raise OperationalError("UPDATE t", {}, sqlite3.OperationalError("database is locked"))
+
+    app.add_api_route("/test-only/locked", locked)
+    response = await client.get("/test-only/locked")
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"

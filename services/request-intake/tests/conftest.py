@@ -10,7 +10,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -37,26 +36,6 @@ def make_settings(url: str, **overrides: Any) -> IntakeSettings:
         "sla_metrics_enabled": False,
     }
     return IntakeSettings(**(values | overrides))
-
-
-def _sqlite_real_transactions(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite defers BEGIN on its own and so ignores SAVEPOINTs; letting SQLAlchemy emit
-    # BEGIN itself (the SQLAlchemy recipe) makes the per-test rollback work on SQLite.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
-
-
-@pytest.fixture(scope="session", autouse=True)
-async def _sqlite_savepoints(app: FastAPI) -> None:
-    engine = app.state.database.engine
-    if engine.dialect.name != "sqlite":
-        return
-    event.listen(engine.sync_engine, "connect", _sqlite_real_transactions)
-    event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    await engine.dispose()  # connections made before the listeners are dropped
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -63,6 +63,11 @@ def utcnow() -> datetime:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Python's sqlite3 driver defers BEGIN until the first write and never emits it before a
+    # SAVEPOINT, so savepoints (begin_nested) and the per-test rollback would not work. The
+    # driver is put in autocommit mode and SQLAlchemy emits BEGIN itself (_begin_sqlite),
+    # as SQLAlchemy documents for pysqlite/aiosqlite.
+    dbapi_connection.isolation_level = None
     # WAL lets readers run beside the single writer; foreign keys are off by default in
     # SQLite; the busy timeout makes concurrent writers wait instead of failing at once.
     cursor = dbapi_connection.cursor()
@@ -71,6 +76,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -87,6 +96,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         ensure_sqlite_folder(url)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from c2r_common.context import current_request_id
@@ -132,6 +133,34 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLite's "database is locked" and PostgreSQL's serialization failure and deadlock: the
+# write lost a race and would succeed if sent again.
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+RETRY_AFTER_SECONDS = 1
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(exc.orig)
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not _is_transient(exc):
+        return await _handle_unexpected(request, exc)
+    logger.warning(
+        "transient database conflict on %s %s: %s", request.method, request.url.path, exc.orig
+    )
+    return problem_response(
+        request,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        detail="Another write was in progress; retry the request (with the same "
+        "Idempotency-Key for a create).",
+        problem_type="retry",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -145,6 +174,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

@@ -5,7 +5,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from assessment_api.assessments.router import router as assessments_router
-from assessment_api.busy import install_busy_handler
 from assessment_api.config import AssessmentSettings
 from assessment_api.connectivity.reader import SchoolMonitorReader
 from assessment_api.countries.router import router as countries_router
@@ -15,7 +14,6 @@ from assessment_api.partners.router import contributions_router, partners_router
 from assessment_api.programmes.router import router as programmes_router
 from assessment_api.reports.router import assessments_reports, countries_reports
 from assessment_api.scoring.router import router as scores_router
-from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.auth import Scope, service_token_provider
 from c2r_common.client import ServiceClient
@@ -86,7 +84,4 @@ SPEC = ServiceSpec(
 
 
 def create_app(settings: AssessmentSettings) -> FastAPI:
-    app = build_app(SPEC, settings)
-    use_explicit_transactions(app.state.database.engine)
-    install_busy_handler(app)
-    return app
+    return build_app(SPEC, settings)

@@ -15,7 +15,6 @@ from assessment_api.methodology.models import Methodology
 from assessment_api.partners import service as partners
 from assessment_api.partners.defaults import PARTNERS
 from assessment_api.partners.models import Partner
-from assessment_api.sqlite_transactions import use_explicit_transactions
 from c2r_common.db import Database
 
 SEED_ACTOR = "seed"
@@ -32,7 +31,6 @@ async def seed_reference(db: AsyncSession) -> None:
 
 
 async def seed(database: Database) -> None:
-    use_explicit_transactions(database.engine)
     async with database.sessionmaker() as db:
         await seed_reference(db)
         await seed_examples(db)

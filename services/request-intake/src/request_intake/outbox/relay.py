@@ -94,7 +94,9 @@ def classify(response: httpx.Response) -> Outcome:
     existing = _assessment_id(body, "existing_assessment_id")
     if status == 409 and existing is not None:
         return Outcome(EntryStatus.DELIVERED, assessment_id=existing)
-    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES:
+    # A 409 without the existing assessment means the same key is still being processed
+    # there (idempotency-key-in-flight): the next attempt gets the stored answer.
+    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES and status != 409:
         return Outcome(EntryStatus.FAILED, error=_error_text(response))
     return Outcome(None, error=_error_text(response))
 
