@@ -494,7 +494,10 @@ async def bench_single_pushes(service: Service, admin_token: str, sizes: Sizes) 
         body = json.dumps(item).encode()
         return await http.request("POST", "/v1/measurements", device_headers[number], body)
 
+    # Warm-up (connections, token caches, statement caches), same for both, not measured.
+    await closed_loop(service.port, clients, 1.0, healthz)
     trivial_latencies = await closed_loop(service.port, clients, sizes.single_seconds, healthz)
+    await closed_loop(service.port, clients, 1.0, push)
     push_latencies = await closed_loop(service.port, clients, sizes.single_seconds, push)
     trivial_rps = len(trivial_latencies) / sizes.single_seconds
     push_rps = len(push_latencies) / sizes.single_seconds

@@ -7,6 +7,7 @@ columns and the country counters, all with set-based statements. The endpoint's 
 commits before the response is sent: an acknowledgement always means committed.
 """
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -256,8 +257,57 @@ async def _store(
         _measurement_row(i, s, agent, now) for i, s, agent in items if isinstance(i, MeasurementIn)
     ]
     checks = [_ping_row(i, s, agent, now) for i, s, agent in items if isinstance(i, PingIn)]
-    stored = await _insert_new(db, table_of(Measurement), tests)
+    if dialect_name(db) == "postgresql":
+        stored = await _insert_new_measurements_pg(db, tests)
+    else:
+        stored = await _insert_new(db, table_of(Measurement), tests)
     return stored | await _insert_new(db, table_of(Ping), checks)
+
+
+# One statement whatever the batch size: each column travels as one array parameter that
+# asyncpg encodes in C, instead of 14 bound parameters per row.
+_PG_INSERT_MEASUREMENTS = """
+INSERT INTO measurements (uuid, school_id, measured_at, received_at, download_mbps,
+    upload_mbps, latency_ms, jitter_ms, packet_loss_pct, source, server, app_version,
+    agent_id, raw_result)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[],
+    $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::text[],
+    $11::text[], $12::text[], $13::uuid[], $14::json[])
+ORDER BY 1
+ON CONFLICT (uuid) DO NOTHING
+RETURNING uuid
+"""
+_PG_COLUMNS = (
+    "uuid",
+    "school_id",
+    "measured_at",
+    "received_at",
+    "download_mbps",
+    "upload_mbps",
+    "latency_ms",
+    "jitter_ms",
+    "packet_loss_pct",
+    "source",
+    "server",
+    "app_version",
+    "agent_id",
+)
+
+
+async def _insert_new_measurements_pg(
+    db: AsyncSession, rows: list[dict[str, Any]]
+) -> set[uuid.UUID]:
+    """PostgreSQL: INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING,
+    on the session's own connection and transaction (the screening query began it)."""
+    if not rows:
+        return set()
+    connection = await db.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    columns = [[row[name] for row in rows] for name in _PG_COLUMNS]
+    raw = [json.dumps(row["raw_result"]) if row["raw_result"] is not None else None for row in rows]
+    records = await driver.fetch(_PG_INSERT_MEASUREMENTS, *columns, raw)
+    return {uuid.UUID(str(record[0])) for record in records}
 
 
 async def _note_agents(db: AsyncSession, screened: list[tuple[Submission, Accepted]]) -> None:
