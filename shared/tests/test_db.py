@@ -1,0 +1,188 @@
+"""Engines and UTCDateTime on SQLite (and on PostgreSQL when C2R_TEST_DB=postgresql)."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, ForeignKey, Integer, Table, insert, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from c2r_common.db import SQLITE_BUSY_TIMEOUT_MS, UTCDateTime, create_engine, new_metadata
+
+metadata = new_metadata()
+samples = Table(
+    "utc_samples",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=True),
+)
+
+
+@pytest.fixture(scope="module")
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield engine
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/nested/folder/pragmas.db")
+    yield engine
+    await engine.dispose()
+
+
+async def test_sqlite_engine_sets_wal_foreign_keys_and_busy_timeout(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.connect() as connection:
+        journal_mode = await connection.scalar(text("PRAGMA journal_mode"))
+        foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
+        busy_timeout = await connection.scalar(text("PRAGMA busy_timeout"))
+        synchronous = await connection.scalar(text("PRAGMA synchronous"))
+    assert journal_mode == "wal"
+    assert foreign_keys == 1
+    assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS == 5000
+    assert synchronous == 1  # NORMAL
+
+
+async def test_sqlite_engine_creates_the_database_folder(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    assert (tmp_path / "nested" / "folder").is_dir()
+    async with sqlite_engine.connect() as connection:
+        assert await connection.scalar(text("SELECT 1")) == 1
+    assert (tmp_path / "nested" / "folder" / "pragmas.db").is_file()
+
+
+async def test_sqlite_engine_enforces_foreign_keys(sqlite_engine: AsyncEngine) -> None:
+    fk_metadata = new_metadata()
+    parent = Table("parent", fk_metadata, Column("id", Integer, primary_key=True))
+    child = Table(
+        "child",
+        fk_metadata,
+        Column("id", Integer, primary_key=True),
+        Column("parent_id", ForeignKey("parent.id"), nullable=False),
+    )
+    async with sqlite_engine.begin() as connection:
+        await connection.run_sync(fk_metadata.create_all)
+        await connection.execute(insert(parent).values(id=1))
+        await connection.execute(insert(child).values(id=1, parent_id=1))
+    async with sqlite_engine.begin() as connection:
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            await connection.execute(insert(child).values(id=2, parent_id=99))
+
+
+def test_metadata_names_constraints_by_convention() -> None:
+    fk_metadata = new_metadata()
+    Table("parent", fk_metadata, Column("id", Integer, primary_key=True))
+    child = Table(
+        "child",
+        fk_metadata,
+        Column("id", Integer, primary_key=True),
+        Column("parent_id", ForeignKey("parent.id")),
+    )
+    assert child.primary_key.name == "pk_child"
+    (foreign_key,) = child.foreign_key_constraints
+    assert foreign_key.name == "fk_child_parent_id_parent"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC),
+        datetime(2025, 3, 1, 10, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2025, 2, 28, 21, 0, tzinfo=timezone(timedelta(hours=-11, minutes=-30))),
+    ],
+)
+async def test_utc_datetime_returns_aware_utc(engine: AsyncEngine, given: datetime) -> None:
+    async with engine.begin() as connection:
+        row_id = await connection.scalar(insert(samples).values(at=given).returning(samples.c.id))
+    async with engine.connect() as connection:
+        stored = await connection.scalar(select(samples.c.at).where(samples.c.id == row_id))
+    assert isinstance(stored, datetime)
+    assert stored == given  # the same instant
+    assert stored.tzinfo is UTC
+    assert stored == given.astimezone(UTC).replace(tzinfo=UTC)
+
+
+async def test_utc_datetime_compares_across_offsets(engine: AsyncEngine) -> None:
+    moment = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    async with engine.begin() as connection:
+        row_id = await connection.scalar(insert(samples).values(at=moment).returning(samples.c.id))
+    same_moment_elsewhere = moment.astimezone(timezone(timedelta(hours=9)))
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            select(samples.c.id).where(samples.c.at == same_moment_elsewhere)
+        )
+        later = await connection.scalar(
+            select(samples.c.id).where(
+                samples.c.id == row_id, samples.c.at > moment - timedelta(microseconds=1)
+            )
+        )
+    assert found == row_id
+    assert later == row_id
+
+
+async def test_utc_datetime_keeps_null(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        row_id = await connection.scalar(insert(samples).values(at=None).returning(samples.c.id))
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(samples.c.at).where(samples.c.id == row_id)) is None
+
+
+async def test_utc_datetime_rejects_naive_datetimes(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        with pytest.raises(StatementError, match="naive datetime"):
+            await connection.execute(insert(samples).values(at=datetime(2025, 3, 1, 8, 30)))
+
+
+async def test_savepoint_rolls_back_only_its_own_writes(engine: AsyncEngine) -> None:
+    moment = datetime(2031, 5, 5, 5, 5, tzinfo=UTC)
+    async with engine.connect() as connection:
+        async with connection.begin():
+            kept = await connection.scalar(
+                insert(samples).values(at=moment).returning(samples.c.id)
+            )
+            savepoint = await connection.begin_nested()
+            undone = await connection.scalar(
+                insert(samples).values(at=moment).returning(samples.c.id)
+            )
+            await savepoint.rollback()
+        ids = set(
+            (await connection.scalars(select(samples.c.id).where(samples.c.at == moment))).all()
+        )
+    assert ids == {kept}
+    assert undone not in ids
+
+
+async def test_rolled_back_transaction_leaves_no_row(engine: AsyncEngine) -> None:
+    moment = datetime(2032, 6, 6, 6, 6, tzinfo=UTC)
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.execute(insert(samples).values(at=moment))
+        await transaction.rollback()
+        count = len(
+            (await connection.scalars(select(samples.c.id).where(samples.c.at == moment))).all()
+        )
+    assert count == 0
+
+
+async def test_outer_rollback_undoes_a_released_savepoint(engine: AsyncEngine) -> None:
+    """The per-test rollback pattern: a service's commit is a savepoint of an outer
+    transaction, which must still undo it (SQLite needs a real BEGIN for that)."""
+    moment = datetime(2033, 7, 7, 7, 7, tzinfo=UTC)
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        async with connection.begin_nested():
+            await connection.execute(insert(samples).values(at=moment))
+        await transaction.rollback()
+    async with engine.connect() as connection:
+        rows = (await connection.scalars(select(samples.c.id).where(samples.c.at == moment))).all()
+    assert rows == []
