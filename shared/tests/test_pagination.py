@@ -4,7 +4,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Select, String, delete, select
@@ -211,3 +211,35 @@ async def test_paginate_respects_the_filter_of_the_statement(session: AsyncSessi
     statement = select(Item).where(Item.name.like("item-1%"))  # item-1, item-10..item-14
     served = [item.name for page in await _all_pages(session, 2, statement) for item in page]
     assert sorted(served) == sorted(["item-1", *(f"item-1{i}" for i in range(5))])
+
+
+def _raw_cursor(document: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [[{"$dt": "yesterday"}, 1], [{"$dt": 5}, 1], [{"$uuid": "not-a-uuid"}, 1]],
+)
+def test_cursor_with_a_malformed_tagged_value_is_a_422(document: object) -> None:
+    with pytest.raises(ProblemError) as raised:
+        decode_cursor(_raw_cursor(document), 2)
+    assert raised.value.status_code == 422
+    assert raised.value.errors is not None
+    assert [problem.field for problem in raised.value.errors] == ["query.cursor"]
+
+
+def test_dates_round_trip_through_cursors() -> None:
+    assert decode_cursor(encode_cursor([date(2023, 5, 2)]), 1) == [date(2023, 5, 2)]
+
+
+async def test_cursor_of_another_key_is_a_422_not_a_database_error(
+    session: AsyncSession,
+) -> None:
+    await _insert(session, 3)
+    foreign = encode_cursor(["abc", "def"])  # well formed, but not (created_at, id)
+    with pytest.raises(ProblemError) as raised:
+        await paginate(
+            session, select(Item), [Item.created_at, Item.id], PageParams(limit=2, cursor=foreign)
+        )
+    assert raised.value.status_code == 422

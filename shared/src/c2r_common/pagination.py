@@ -9,7 +9,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -49,6 +49,8 @@ def page_params(
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
     if isinstance(value, uuid.UUID):
         return {"$uuid": str(value)}
     return value
@@ -57,6 +59,8 @@ def _jsonable(value: Any) -> Any:
 def _from_jsonable(value: Any) -> Any:
     if isinstance(value, dict) and "$dt" in value:
         return datetime.fromisoformat(value["$dt"])
+    if isinstance(value, dict) and "$date" in value:
+        return date.fromisoformat(value["$date"])
     if isinstance(value, dict) and "$uuid" in value:
         return uuid.UUID(value["$uuid"])
     return value
@@ -67,20 +71,34 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _malformed_cursor() -> ProblemError:
+    return ProblemError(
+        422,
+        "The cursor is not one this API issued.",
+        problem_type="validation",
+        errors=[FieldProblem(field="query.cursor", message="malformed cursor")],
+    )
+
+
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != width:
-        raise ProblemError(
-            422,
-            "The cursor is not one this API issued.",
-            problem_type="validation",
-            errors=[FieldProblem(field="query.cursor", message="malformed cursor")],
-        )
-    return [_from_jsonable(v) for v in values]
+        if isinstance(values, list) and len(values) == width:
+            return [_from_jsonable(v) for v in values]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        pass
+    raise _malformed_cursor()
+
+
+def _fits_column(value: Any, column: InstrumentedAttribute[Any]) -> bool:
+    # A TypeDecorator (UTCDateTime) reports its Python type through the type it wraps.
+    column_type = getattr(column.type, "impl", column.type)
+    try:
+        expected = column_type.python_type
+    except NotImplementedError:
+        return True
+    return value is None or isinstance(value, expected)
 
 
 async def paginate(
@@ -93,6 +111,9 @@ async def paginate(
     whole, e.g. (created_at, id)), and the cursor of the next page."""
     if params.cursor is not None:
         after = decode_cursor(params.cursor, len(order_by))
+        # A cursor of another list (other key types) would fail or mislead the comparison.
+        if not all(_fits_column(v, c) for v, c in zip(after, order_by, strict=True)):
+            raise _malformed_cursor()
         statement = statement.where(tuple_(*order_by) > tuple_(*after))
     statement = statement.order_by(*order_by).limit(params.limit + 1)
     rows = list((await session.scalars(statement)).all())
