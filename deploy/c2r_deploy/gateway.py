@@ -93,7 +93,10 @@ class Gateway:
 
     async def proxy(self, request: Request) -> Response:
         request_id = _request_id(request)
-        service = self.table.service_for(request.url.path)
+        path = request.scope["path"]  # percent-decoded, as the services will see it
+        # Dot segments could climb out of a routed prefix (to /metrics, say): never routed.
+        has_dot_segments = any(segment in {".", ".."} for segment in path.split("/"))
+        service = None if has_dot_segments else self.table.service_for(path)
         if service is None:
             return _problem(404, "Not Found", "No resource at this path.", request_id)
         body = await _read_limited(request, service.max_body_bytes)
@@ -105,10 +108,14 @@ class Gateway:
     async def _send(
         self, request: Request, service: ServiceRoute, body: bytes, request_id: str
     ) -> Response:
-        upstream = httpx.URL(self.upstreams[service.name]).join(request.url.path)
+        # The raw path and query go on unchanged, as nginx passes them.
+        raw_target = request.scope["raw_path"]
+        if request.scope["query_string"]:
+            raw_target += b"?" + request.scope["query_string"]
+        upstream = httpx.URL(self.upstreams[service.name]).copy_with(raw_path=raw_target)
         outgoing = self.http.build_request(
             request.method,
-            upstream.copy_with(query=request.url.query.encode()),
+            upstream,
             headers=_forward_headers(request, request_id),
             content=body,
         )

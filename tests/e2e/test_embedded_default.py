@@ -45,7 +45,7 @@ def test_every_prefix_reaches_its_service(embedded: Topology) -> None:
 
 
 def test_gateway_errors_are_problems(embedded: Topology) -> None:
-    for path in ("/nope", "/metrics", "/v1/countriesX"):
+    for path in ("/nope", "/metrics", "/v1/countriesX", "/v1/schools/%2e%2e/%2e%2e/metrics"):
         response = httpx.get(embedded.gateway + path, headers={"X-Request-ID": "emb-1"})
         assert response.status_code == 404, path
         assert response.headers["content-type"] == PROBLEM

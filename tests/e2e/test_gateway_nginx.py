@@ -73,7 +73,17 @@ def test_missing_token_is_401_problem(production: Topology) -> None:
         assert response.headers["content-type"] == PROBLEM
 
 
-@pytest.mark.parametrize("path", ["/nope", "/v1/nope", "/v1/countriesX", "/metrics", "/readyz"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/v1/nope",
+        "/v1/countriesX",
+        "/metrics",
+        "/readyz",
+        "/v1/schools/%2e%2e/%2e%2e/metrics",
+    ],
+)
 def test_unknown_and_private_paths_are_404_problem(production: Topology, path: str) -> None:
     response = httpx.get(production.gateway + path)
     assert response.status_code == 404
