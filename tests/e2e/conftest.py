@@ -17,12 +17,12 @@ from topology import (
     Topology,
     free_port,
     free_port_block,
-    run_pg,
     service_env,
     stop,
     wait_for,
 )
 
+from c2r_common.testing import pg_admin, pg_database_url
 from c2r_deploy.nginx import NginxRuntime, render_nginx
 from c2r_deploy.routes import load_routes
 
@@ -36,7 +36,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     secret = secrets.token_urlsafe(48)
     suffix = uuid.uuid4().hex[:8]
     databases = {s.name: f"c2r_e2e_{s.name.replace('-', '_')}_{suffix}" for s in routes.services}
-    asyncio.run(run_pg([f'CREATE DATABASE "{db}"' for db in databases.values()]))
+    asyncio.run(pg_admin(*[f'CREATE DATABASE "{db}"' for db in databases.values()]))
     ports = {s.name: free_port() for s in routes.services}
     gateway_port = free_port()
     gateway = f"http://127.0.0.1:{gateway_port}"
@@ -45,7 +45,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     )
     try:
         for service in routes.services:
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{databases[service.name]}"
+            url = pg_database_url(databases[service.name])
             peers = {s.name: gateway for s in routes.services if s is not service}
             env = service_env(service.env_prefix, url, secret, peers)
             with (root / f"{service.name}.log").open("wb") as log:
@@ -85,7 +85,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     finally:
         stop(topology.processes)
         asyncio.run(
-            run_pg([f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases.values()])
+            pg_admin(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases.values()])
         )
 
 

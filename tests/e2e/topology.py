@@ -8,13 +8,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
-
 from c2r_common.auth import mint_token
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable
 
-PG_DSN = os.environ.get("C2R_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
 
 
@@ -37,15 +34,6 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-async def run_pg(statements: list[str]) -> None:
-    connection = await asyncpg.connect(PG_DSN)
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @dataclass

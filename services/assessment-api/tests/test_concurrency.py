@@ -8,31 +8,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from assessment_api.app import ALEMBIC_INI, create_app
 from assessment_api.config import AssessmentSettings
 from assessment_api.seed import seed_reference
 from c2r_common.migrations import upgrade_to_head
 from c2r_common.settings import Environment
-from c2r_common.testing import DEFAULT_TEST_PG_URL, TokenFactory
+from c2r_common.testing import TokenFactory, pg_admin, pg_database_url
 
 WRITERS = 6
-
-
-async def _pg_admin(statement: str) -> None:
-    url = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL))
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -41,10 +28,9 @@ async def own_database_url(tmp_path: Path) -> AsyncIterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path}/race.db"
         return
     name = f"c2r_test_race_{uuid.uuid4().hex[:8]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    server = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await pg_admin(f'CREATE DATABASE "{name}"')
+    yield pg_database_url(name)
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -43,9 +43,20 @@ def test_backend() -> str:
     return backend
 
 
-async def _pg_admin(server_url: str, *statements: str) -> None:
+def pg_server_url() -> str:
+    """The PostgreSQL server the tests create their databases on (C2R_TEST_PG_URL)."""
+    return os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL)
+
+
+def pg_database_url(name: str) -> str:
+    """The async URL of database `name` on the test server."""
+    url = make_url(pg_server_url()).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def pg_admin(*statements: str) -> None:
     """Runs statements (CREATE/DROP DATABASE) outside a transaction on the server."""
-    url = make_url(server_url)
+    url = make_url(pg_server_url())
     connection = await asyncpg.connect(
         host=url.host,
         port=url.port,
@@ -72,14 +83,13 @@ async def database_url(
         await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
         yield url
         return
-    server_url = os.environ.get("C2R_TEST_PG_URL", DEFAULT_TEST_PG_URL)
     name = f"c2r_test_{slug}_{uuid.uuid4().hex[:8]}"
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    await _pg_admin(server_url, drop, f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await pg_admin(drop, f'CREATE DATABASE "{name}"')
+    url = pg_database_url(name)
     await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
     yield url
-    await _pg_admin(server_url, drop)
+    await pg_admin(drop)
 
 
 @pytest.fixture(scope="session")
