@@ -5,7 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 BIN := $(VENV)/bin
-UV := python3 -m uv
+# A uv already on the machine, else the one pip installs for this Python.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# System packages and the PostgreSQL cluster need root; others go through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SUITES := $(wildcard shared/tests services/*/tests tests/contract)
 DATABASES := sqlite postgresql
 SCOPES ?= admin
@@ -19,19 +22,20 @@ help:  ## list the targets
 # The venv is rebuilt from the committed lock whenever a project file changes. Output goes
 # to stderr so that `make -s token` prints the token alone.
 $(VENV)/.synced: uv.lock pyproject.toml shared/pyproject.toml deploy/pyproject.toml services/*/pyproject.toml
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv >&2
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv >&2 \
+	  || python3 -m pip install --quiet --user --break-system-packages uv >&2
 	@$(UV) sync --frozen --quiet >&2
 	@touch $@
 
 install: $(VENV)/.synced  ## install the project and its tools into .venv
 
 system-deps:  ## nginx and promtool (Debian packages) for the end-to-end tests
-	@command -v nginx >/dev/null && command -v promtool >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx prometheus >/dev/null; }
+	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx prometheus >/dev/null; }
 
 postgres:  ## make sure the local PostgreSQL server is running
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
-	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
 	@pg_isready -h 127.0.0.1 -p 5432
 
 run: install  ## start the whole system at http://127.0.0.1:8000 (SQLite, no external server)

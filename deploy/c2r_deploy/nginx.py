@@ -113,7 +113,7 @@ def render_nginx(table: RouteTable, runtime: NginxRuntime | None = None) -> str:
     )
     locations = "".join(_service_locations(s, table) for s in table.services)
     user = f"user {runtime.user};\n" if runtime.user else ""
-    return f"""# Generated from deploy/gateway/routes.toml by `c2r gateway render`; do not edit.
+    return f"""# Generated from deploy/gateway/routes.toml by `make gateway`; do not edit.
 {user}worker_processes auto;
 pid {runtime.pid};
 error_log {runtime.error_log} warn;
