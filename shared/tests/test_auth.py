@@ -19,6 +19,7 @@ from c2r_common.auth import (
     Scope,
     TokenVerifier,
     mint_token,
+    principal_from_claims,
     require_scopes,
     service_token_provider,
 )
@@ -306,7 +307,8 @@ def test_unreachable_jwks_url_refuses_with_401(closed_port: int) -> None:
 
 
 def test_no_key_configured_refuses_with_401() -> None:
-    settings = ServiceSettings(environment=Environment.TEST, jwt_secret=None)
+    # Validation never yields this state; the verifier still refuses rather than crash.
+    settings = ServiceSettings.model_construct(jwt_secret=None)
     error = _refused(TokenVerifier(settings), _hs(_claims()))
     assert "No key" in str(error.detail)
 
@@ -365,7 +367,7 @@ def test_static_service_token_needs_no_secret() -> None:
 
 
 def test_service_token_without_secret_or_static_token_is_an_error() -> None:
-    settings = ServiceSettings(environment=Environment.TEST, jwt_secret=None)
+    settings = ServiceSettings.model_construct(jwt_secret=None)
     with pytest.raises(ValueError, match="JWT secret"):
         service_token_provider(settings, subject="svc", scopes=[])
 
@@ -376,3 +378,12 @@ def test_service_token_is_signed_with_the_settings_secret(verifier: TokenVerifie
     assert TokenVerifier(settings).verify(provide()).subject == "svc"
     with pytest.raises(ProblemError):
         verifier.verify(provide())
+
+
+@pytest.mark.parametrize("countries", [None, "RWA", ["RWANDA"], [1, 2]])
+def test_malformed_countries_claim_is_refused(countries: object) -> None:
+    with pytest.raises(ProblemError) as raised:
+        principal_from_claims(
+            {"sub": "focal-point", "scope": "requests:read", "countries": countries}
+        )
+    assert raised.value.status_code == 401

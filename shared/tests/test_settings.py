@@ -4,6 +4,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
+from c2r_common.auth import service_token_provider
 from c2r_common.settings import (
     DEVELOPMENT_JWT_SECRET,
     Environment,
@@ -116,3 +117,18 @@ def test_load_settings_accepts_production_with_a_real_secret(
     monkeypatch.setenv("C2R_X_JWT_SECRET", REAL_SECRET)
     settings = load_settings(XSettings)
     assert settings.environment is Environment.PRODUCTION
+
+
+def test_production_with_jwks_has_no_secret_to_mint_peer_tokens_with() -> None:
+    settings = ServiceSettings(
+        environment=Environment.PRODUCTION, jwt_jwks_url="https://idp.example/jwks.json"
+    )
+    assert settings.jwt_secret is None
+    with pytest.raises(ValueError, match="service token or a JWT secret"):
+        service_token_provider(settings, subject="request-intake", scopes=["assessments:write"])
+
+
+def test_development_falls_back_to_the_well_known_secret() -> None:
+    settings = ServiceSettings(environment=Environment.DEVELOPMENT)
+    assert settings.jwt_secret is not None
+    assert settings.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET

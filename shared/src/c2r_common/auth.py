@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from c2r_common.errors import ProblemError
@@ -95,12 +96,24 @@ class TokenVerifier:
         return principal_from_claims(claims)
 
 
+def _countries_claim(claims: dict[str, Any]) -> frozenset[str] | None:
+    """The `countries` claim: absent means all countries; otherwise a list of alpha-3 codes."""
+    if "countries" not in claims:
+        return None
+    countries = claims["countries"]
+    valid = isinstance(countries, list) and all(
+        isinstance(code, str) and len(code) == 3 and code.isalpha() for code in countries
+    )
+    if not valid:
+        raise _unauthorized("The countries claim must be a list of ISO alpha-3 codes.")
+    return frozenset(code.upper() for code in countries)
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    countries = claims.get("countries")
     return Principal(
         subject=str(claims["sub"]),
         scopes=frozenset(str(claims.get("scope", "")).split()),
-        countries=frozenset(c.upper() for c in countries) if countries is not None else None,
+        countries=_countries_claim(claims),
         kind=str(claims.get("kind", "user")),
         claims=claims,
     )
@@ -153,6 +166,9 @@ async def current_principal(
         if principal is not None:
             return principal
     verifier: TokenVerifier = request.app.state.token_verifier
+    if verifier.jwks is not None:
+        # PyJWKClient fetches (and caches) keys with blocking I/O: keep it off the event loop.
+        return await run_in_threadpool(verifier.verify, credentials.credentials)
     return verifier.verify(credentials.credentials)
 
 

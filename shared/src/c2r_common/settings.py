@@ -5,7 +5,7 @@ Each service subclasses :class:`ServiceSettings` with its own environment prefix
 """
 
 from enum import StrEnum
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,7 +34,9 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     )
     jwt_secret: SecretStr | None = Field(
-        SecretStr(DEVELOPMENT_JWT_SECRET), description="HS256 secret shared by token issuer"
+        None,
+        description="HS256 secret shared with the token issuer (development and test default "
+        "to a well-known one)",
     )
     jwt_jwks_url: str | None = Field(
         None, description="JWKS URL for RS256/ES256 tokens (production identity provider)"
@@ -46,6 +48,17 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="log level of the JSON logs")
     http_timeout_seconds: float = Field(5.0, gt=0, description="timeout of calls to other services")
     http_retries: int = Field(2, ge=0, le=10, description="retries of idempotent calls")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_secret(cls, data: Any) -> Any:
+        # Only outside production does a missing secret fall back to the well-known one, so
+        # a production service never signs peer tokens with it by accident.
+        if not isinstance(data, dict) or data.get("jwt_secret") is not None:
+            return data
+        if str(data.get("environment", Environment.DEVELOPMENT)) == Environment.PRODUCTION:
+            return data
+        return {**data, "jwt_secret": DEVELOPMENT_JWT_SECRET}
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
