@@ -144,3 +144,14 @@ async def test_a_deadline_before_the_opening_or_a_null_title_is_refused(
         assert response.json()["errors"][0]["field"] == field
     unchanged = await client.get(f"/v1/calls/{call['id']}", headers=api.staff)
     assert unchanged.json() == call
+
+
+async def test_reading_calls_needs_a_requests_or_calls_scope(
+    api: Any, client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    call = await api.create_call()
+    unrelated = auth_headers("schools:read")
+    assert (await client.get("/v1/calls", headers=unrelated)).status_code == 403
+    assert (await client.get(f"/v1/calls/{call['id']}", headers=unrelated)).status_code == 403
+    focal_point = auth_headers("requests:submit", countries=["RWA"])
+    assert (await client.get(f"/v1/calls/{call['id']}", headers=focal_point)).status_code == 200

@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import delete
 
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
+from c2r_common.testing import TokenFactory
 from request_intake.models import (
     AssistanceRequest,
     Call,
@@ -297,3 +298,22 @@ def test_the_answers_of_assessment_api_are_read_per_the_contract() -> None:
     assert answer(403, {"detail": "no scope"}).error == "HTTP 403: no scope"
     for transient in (429, 500, 502, 503, 504):
         assert answer(transient, {"detail": "later"}).status is None
+
+
+async def test_the_outbox_is_for_staff_not_country_limited_tokens(
+    client: httpx.AsyncClient, auth_headers: TokenFactory
+) -> None:
+    limited = auth_headers("requests:review", "requests:approve", countries=["RWA"])
+    for path in ("/v1/requests/outbox", "/v1/requests/outbox/summary"):
+        response = await client.get(path, headers=limited)
+        assert response.status_code == 403, path
+    staff = auth_headers("requests:review")
+    assert (await client.get("/v1/requests/outbox", headers=staff)).status_code == 200
+
+
+def test_refused_credentials_are_retried_not_failed() -> None:
+    from request_intake.outbox.relay import classify
+
+    for status in (401, 403):
+        outcome = classify(httpx.Response(status, json={"detail": "bad token"}))
+        assert outcome.status is None, status

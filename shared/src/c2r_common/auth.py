@@ -175,13 +175,40 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_scopes(*scopes: Scope | str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets the caller through only with every one of `scopes`."""
+def _require_all_countries(principal: Principal, all_countries: bool) -> None:
+    # Data shared by every country (methodologies, partners, the outbox) is changed or
+    # overseen only by staff tokens, never by a focal point limited to its countries.
+    if all_countries and principal.countries is not None:
+        raise ProblemError(
+            403, "This operation concerns every country; a token limited to countries cannot."
+        )
+
+
+def require_scopes(
+    *scopes: Scope | str, all_countries: bool = False
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the caller through only with every one of `scopes` (and, with
+    `all_countries`, only with a token not limited to countries)."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         missing = [scope for scope in scopes if not principal.has_scope(scope)]
         if missing:
             raise ProblemError(403, f"This token lacks the scope(s): {', '.join(missing)}.")
+        _require_all_countries(principal, all_countries)
+        return principal
+
+    return dependency
+
+
+def require_any_scope(
+    *scopes: Scope | str, all_countries: bool = False
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the caller through with at least one of `scopes`."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not any(principal.has_scope(scope) for scope in scopes):
+            raise ProblemError(403, f"This token needs one of the scopes: {', '.join(scopes)}.")
+        _require_all_countries(principal, all_countries)
         return principal
 
     return dependency

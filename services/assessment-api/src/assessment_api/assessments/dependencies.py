@@ -6,9 +6,8 @@ from fastapi import Depends, Header
 from assessment_api.assessments import service
 from assessment_api.assessments.models import Assessment
 from assessment_api.dependencies import Reader, Writer
-from c2r_common.auth import CurrentPrincipal, Principal, Scope
+from c2r_common.auth import Principal, Scope, require_any_scope
 from c2r_common.db import SessionDep
-from c2r_common.errors import ProblemError
 
 
 async def if_match_header(
@@ -38,15 +37,9 @@ async def writable_assessment(
     return await service.get(db, assessment_id, principal)
 
 
-async def assessor_or_approver(principal: CurrentPrincipal) -> Principal:
-    """Lifecycle moves need one of the two scopes; which one depends on the target status."""
-    if principal.has_scope(Scope.ASSESSMENTS_WRITE) or principal.has_scope(
-        Scope.ASSESSMENTS_APPROVE
-    ):
-        return principal
-    raise ProblemError(403, "This token lacks the scope(s): assessments:write or :approve.")
-
-
 ReadableAssessment = Annotated[Assessment, Depends(readable_assessment)]
 WritableAssessment = Annotated[Assessment, Depends(writable_assessment)]
-Mover = Annotated[Principal, Depends(assessor_or_approver)]
+# Lifecycle moves need one of the two scopes; which one depends on the target status.
+Mover = Annotated[
+    Principal, Depends(require_any_scope(Scope.ASSESSMENTS_WRITE, Scope.ASSESSMENTS_APPROVE))
+]

@@ -3,10 +3,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from c2r_common.auth import CurrentPrincipal, Principal, Scope, require_scopes
+from c2r_common.auth import Principal, Scope, require_any_scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
+from request_intake.assistance_requests.dependencies import READ_SCOPES
 from request_intake.calls import service
 from request_intake.calls.rules import CallState
 from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
@@ -14,6 +15,7 @@ from request_intake.clock import Now
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"], responses=problem_responses(401, 403))
 CallWriter = Annotated[Principal, Depends(require_scopes(Scope.CALLS_WRITE))]
+CallReader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES, Scope.CALLS_WRITE))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -35,7 +37,7 @@ async def create_call(author: CallWriter, data: CallIn, db: SessionDep, now: Now
     responses=problem_responses(422),
 )
 async def list_calls(
-    _: CurrentPrincipal,
+    _: CallReader,
     db: SessionDep,
     page: Paging,
     now: Now,
@@ -51,9 +53,7 @@ async def list_calls(
     summary="List the calls open now, soonest deadline first",
     responses=problem_responses(422),
 )
-async def list_open_calls(
-    _: CurrentPrincipal, db: SessionDep, page: Paging, now: Now
-) -> Page[CallOut]:
+async def list_open_calls(_: CallReader, db: SessionDep, page: Paging, now: Now) -> Page[CallOut]:
     calls, next_cursor = await service.list_calls(db, page, now, CallState.OPEN)
     return Page(items=[service.to_out(c, now) for c in calls], next_cursor=next_cursor)
 
@@ -64,7 +64,7 @@ async def list_open_calls(
     summary="One call, with its state now",
     responses=problem_responses(404, 422),
 )
-async def get_call(_: CurrentPrincipal, call_id: uuid.UUID, db: SessionDep, now: Now) -> CallOut:
+async def get_call(_: CallReader, call_id: uuid.UUID, db: SessionDep, now: Now) -> CallOut:
     return service.to_out(await service.get_call(db, call_id), now)
 
 

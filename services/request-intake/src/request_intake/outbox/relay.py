@@ -32,7 +32,9 @@ logger = logging.getLogger("request_intake.outbox")
 
 ASSESSMENTS_PATH = "/v1/assessments"
 # Statuses that say "not now" rather than "never": sent again later.
-RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})
+# 401/403 mean our credentials or scopes are misconfigured, not that the hand-off is wrong:
+# the entry goes through once the configuration is fixed, so it keeps being retried.
+RETRYABLE_CLIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
 _MAX_ERROR_CHARS = 2000
 
 Sessionmaker = async_sessionmaker[AsyncSession]

@@ -16,8 +16,9 @@ from request_intake.outbox.stats import refresh_gauges
 router = APIRouter(
     prefix="/v1/requests/outbox", tags=["outbox"], responses=problem_responses(401, 403)
 )
-Reviewer = Annotated[Principal, Depends(require_scopes(Scope.REQUESTS_REVIEW))]
-Approver = Annotated[Principal, Depends(require_scopes(Scope.REQUESTS_APPROVE))]
+# The outbox holds every country's hand-offs: staff only, not focal points.
+Reviewer = Annotated[Principal, Depends(require_scopes(Scope.REQUESTS_REVIEW, all_countries=True))]
+Approver = Annotated[Principal, Depends(require_scopes(Scope.REQUESTS_APPROVE, all_countries=True))]
 
 
 @router.get(
