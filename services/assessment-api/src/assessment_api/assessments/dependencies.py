@@ -1,28 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
 
 from assessment_api.assessments import service
 from assessment_api.assessments.models import Assessment
 from assessment_api.dependencies import Reader, Writer
 from c2r_common.auth import Principal, Scope, require_any_scope
 from c2r_common.db import SessionDep
-
-
-async def if_match_header(
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description="the ETag read with the assessment; a stale one is refused with 412",
-        ),
-    ] = None,
-) -> str | None:
-    return if_match
-
-
-IfMatch = Annotated[str | None, Depends(if_match_header)]
 
 
 async def readable_assessment(

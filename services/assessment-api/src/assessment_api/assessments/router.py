@@ -6,7 +6,6 @@ from fastapi.responses import JSONResponse
 
 from assessment_api.assessments import service, workflow
 from assessment_api.assessments.dependencies import (
-    IfMatch,
     Mover,
     ReadableAssessment,
     WritableAssessment,
@@ -24,6 +23,7 @@ from assessment_api.assessments.schemas import (
 from assessment_api.connectivity.reader import SchoolMonitorDep
 from assessment_api.db import IdempotencyRecord
 from assessment_api.dependencies import Paging, Reader, Writer
+from c2r_common.concurrency import IfMatch, check_if_match, etag
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey, run_idempotent
@@ -36,7 +36,7 @@ Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, examples=["ar"])]
 
 
 def _with_etag(response: Response, out: AssessmentOut) -> AssessmentOut:
-    response.headers["ETag"] = f'"{out.revision}"'
+    response.headers["ETag"] = etag(out.revision)
     return out
 
 
@@ -105,7 +105,7 @@ async def update_assessment(
     db: SessionDep,
     response: Response,
 ) -> AssessmentOut:
-    service.check_if_match(assessment, if_match)
+    check_if_match(if_match, assessment.revision, "assessment")
     updated = await service.update_title(db, assessment, data.title, principal)
     return _with_etag(response, service.to_out(updated))
 
@@ -131,7 +131,7 @@ async def transition_assessment(
     response: Response,
 ) -> AssessmentOut:
     assessment = await service.get(db, assessment_id, principal)
-    service.check_if_match(assessment, if_match)
+    check_if_match(if_match, assessment.revision, "assessment")
     moved = await workflow.move(db, assessment, data, principal, reader)
     return _with_etag(response, service.to_out(moved))
 

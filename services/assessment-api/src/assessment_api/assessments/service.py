@@ -37,10 +37,6 @@ TRANSITIONS = Counter(
 ASSESSMENTS_CREATED = Counter("c2r_assessment_assessments_created_total", "Assessments opened.")
 
 
-def etag(assessment: Assessment) -> str:
-    return f'"{assessment.revision}"'
-
-
 def to_out(assessment: Assessment) -> AssessmentOut:
     country = country_by_iso3(assessment.country_iso3)
     status = AssessmentStatus(assessment.status)
@@ -59,21 +55,6 @@ def to_out(assessment: Assessment) -> AssessmentOut:
         created_by=assessment.created_by,
         created_at=assessment.created_at,
         updated_at=assessment.updated_at,
-    )
-
-
-def check_if_match(assessment: Assessment, if_match: str | None) -> None:
-    """Refuses a write based on a stale copy (If-Match absent: the caller takes the risk)."""
-    if if_match is None:
-        return
-    candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" in candidates or etag(assessment) in candidates:
-        return
-    raise ProblemError(
-        412,
-        f"The assessment has changed since it was read (current ETag {etag(assessment)}); "
-        "read it again and retry.",
-        extra={"current_etag": etag(assessment)},
     )
 
 

@@ -2,8 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from assessment_api.assessments import service as assessments
-from assessment_api.assessments.dependencies import IfMatch, ReadableAssessment, WritableAssessment
+from assessment_api.assessments.dependencies import ReadableAssessment, WritableAssessment
 from assessment_api.dependencies import Paging, Writer
 from assessment_api.indicators import service
 from assessment_api.indicators.schemas import (
@@ -13,6 +12,7 @@ from assessment_api.indicators.schemas import (
     IndicatorValueOut,
 )
 from assessment_api.methodology.schemas import CODE_PATTERN
+from c2r_common.concurrency import IfMatch, check_if_match, etag
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page
@@ -47,9 +47,9 @@ async def bulk_set_indicator_values(
     db: SessionDep,
     response: Response,
 ) -> list[IndicatorValueOut]:
-    assessments.check_if_match(assessment, if_match)
+    check_if_match(if_match, assessment.revision, "assessment")
     await service.set_values(db, assessment, data.values, principal)
-    response.headers["ETag"] = assessments.etag(assessment)
+    response.headers["ETag"] = etag(assessment.revision)
     return await service.list_values(db, assessment)
 
 
@@ -68,9 +68,9 @@ async def set_indicator_value(
     db: SessionDep,
     response: Response,
 ) -> IndicatorValueOut:
-    assessments.check_if_match(assessment, if_match)
+    check_if_match(if_match, assessment.revision, "assessment")
     await service.set_value(db, assessment, code, data, principal)
-    response.headers["ETag"] = assessments.etag(assessment)
+    response.headers["ETag"] = etag(assessment.revision)
     values = await service.list_values(db, assessment)
     return next(v for v in values if v.code == code)
 
@@ -88,9 +88,9 @@ async def remove_indicator_value(
     if_match: IfMatch,
     db: SessionDep,
 ) -> Response:
-    assessments.check_if_match(assessment, if_match)
+    check_if_match(if_match, assessment.revision, "assessment")
     await service.remove_value(db, assessment, code, principal)
-    return Response(status_code=204, headers={"ETag": assessments.etag(assessment)})
+    return Response(status_code=204, headers={"ETag": etag(assessment.revision)})
 
 
 @router.get(

@@ -1,10 +1,11 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from c2r_common.auth import Principal, Scope, require_scopes
+from c2r_common.concurrency import IfMatch, check_if_match, etag
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey, run_idempotent
@@ -26,10 +27,6 @@ from request_intake.db import IdempotencyRecord
 router = APIRouter(prefix="/v1/requests", tags=["requests"], responses=problem_responses(401, 403))
 Submitter = Annotated[Principal, Depends(require_scopes(Scope.REQUESTS_SUBMIT))]
 Paging = Annotated[PageParams, Depends(page_params)]
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="the ETag read; a stale one is refused with 412"),
-]
 
 
 @router.post(
@@ -59,7 +56,7 @@ async def submit_request(
         status_code=201,
         create=create,
     )
-    headers = {"ETag": service.etag(result.body["version"])}
+    headers = {"ETag": etag(result.body["version"])}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
@@ -101,7 +98,7 @@ async def list_requests(
     responses=problem_responses(404),
 )
 async def get_request(request: VisibleRequest, response: Response) -> RequestOut:
-    response.headers["ETag"] = service.etag(request.version)
+    response.headers["ETag"] = etag(request.version)
     return service.to_out(request)
 
 
@@ -118,11 +115,11 @@ async def update_request(
     db: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatch,
 ) -> RequestOut:
-    service.check_if_match(request, if_match)
+    check_if_match(if_match, request.version, "request")
     updated = await service.update(db, request, data, principal, now)
-    response.headers["ETag"] = service.etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return service.to_out(updated)
 
 
@@ -152,9 +149,9 @@ async def transition_request(
     now: Now,
     sla: Sla,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatch,
 ) -> RequestOut:
-    service.check_if_match(request, if_match)
+    check_if_match(if_match, request.version, "request")
     updated = await service.transition(db, request, data, principal, now, sla)
-    response.headers["ETag"] = service.etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return service.to_out(updated)

@@ -38,10 +38,6 @@ def to_out(request: AssistanceRequest) -> RequestOut:
     return RequestOut.model_validate(request)
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
 # --- submission -------------------------------------------------------------------------
 
 
@@ -209,21 +205,6 @@ async def list_events(
 
 
 # --- workflow ---------------------------------------------------------------------------
-
-
-def check_if_match(request: AssistanceRequest, if_match: str | None) -> None:
-    """A stale If-Match means someone else changed the request since the caller read it."""
-    if if_match is None or if_match.strip() == "*":
-        return
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if etag(request.version) not in tags:
-        raise ProblemError(
-            412,
-            f"The request changed since you read it (now version {request.version}); "
-            "read it again and retry.",
-            problem_type="precondition-failed",
-            extra={"current_etag": etag(request.version)},
-        )
 
 
 def _invalid_transition(source: Status, target: Status) -> ProblemError:
