@@ -697,13 +697,22 @@ async def bench_country_summary(
     p95 = percentile(latencies, 95)
     raw = min(raw_times)
     counts = summary["schools_by_status"]
-    agrees = (
-        summary["schools_total"] == raw_answer["schools_total"]
-        and (counts["good"], counts["moderate"], counts["bad"])
-        == (raw_answer["good"], raw_answer["moderate"], raw_answer["bad"])
-        and abs(summary["download_mbps_median"] - raw_answer["download_median"]) < 1e-6
-        and summary["schools_reporting_24h"] == raw_answer["reporting_24h"]
+    same_counts = summary["schools_total"] == raw_answer["schools_total"] and (
+        counts["good"],
+        counts["moderate"],
+        counts["bad"],
+    ) == (raw_answer["good"], raw_answer["moderate"], raw_answer["bad"])
+    same_medians = all(
+        abs(summary[ours] - raw_answer[theirs]) < 1e-6
+        for ours, theirs in (
+            ("download_mbps_median", "download_median"),
+            ("upload_mbps_median", "upload_median"),
+            ("latency_ms_median", "latency_median"),
+        )
     )
+    # The raw computation takes seconds, so its 24-hour window ends a little earlier than
+    # the endpoint's: schools whose latest data sits in that sliver differ.
+    reporting_gap = summary["schools_reporting_24h"] - raw_answer["reporting_24h"]
     return {
         "schools": sizes.summary_schools,
         "measurements": per_school * sizes.summary_schools,
@@ -712,7 +721,9 @@ async def bench_country_summary(
         "endpoint_p95_ms": round(p95 * 1000, 2),
         "raw_rows_ms": round(raw * 1000, 1),
         "speedup_vs_raw": round(raw / p95, 1),
-        "same_answer_as_raw": agrees,
+        "same_counts_as_raw": same_counts,
+        "same_medians_as_raw": same_medians,
+        "reporting_24h_minus_raw": reporting_gap,
         "target_p95_ms": 25,
         "target_speedup": 100,
     }
