@@ -2,8 +2,26 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from c2r_common.reference import country_by_iso3
+
+
+def known_country_code(value: str) -> str:
+    """An ISO alpha-3 code of the reference data, upper-cased; anything else is refused."""
+    if country_by_iso3(value) is None:
+        raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
+    return value.upper()
+
+
+CountryIso3 = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=3),
+    AfterValidator(known_country_code),
+    Field(description="ISO 3166-1 alpha-3 code", examples=["RWA"]),
+]
 
 
 class C2RPhase(StrEnum):

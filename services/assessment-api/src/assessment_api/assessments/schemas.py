@@ -3,9 +3,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from c2r_common.reference import country_by_iso3
+from c2r_common.schemas import CountryIso3
 
 PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|H[12]|\d{2}))?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -26,12 +26,6 @@ class TranslationStatus(StrEnum):
     COMPLETED = "completed"
 
 
-def _known_country(value: str) -> str:
-    if country_by_iso3(value) is None:
-        raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
-    return value.upper()
-
-
 class AssessmentCreate(BaseModel):
     """The body request-intake (and front-ends) send to open an assessment."""
 
@@ -48,7 +42,7 @@ class AssessmentCreate(BaseModel):
         }
     )
 
-    country_iso3: str = Field(min_length=3, max_length=3)
+    country_iso3: CountryIso3
     period: str = Field(pattern=PERIOD_PATTERN, description="year, or year-Qn / year-Hn / year-MM")
     title: str | None = Field(None, min_length=1, max_length=300)
     methodology_version: int | None = Field(
@@ -57,8 +51,6 @@ class AssessmentCreate(BaseModel):
     source_request_id: uuid.UUID | None = Field(
         None, description="the request-intake request this assessment answers"
     )
-
-    _country = field_validator("country_iso3")(_known_country)
 
 
 class AssessmentUpdate(BaseModel):

@@ -5,20 +5,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from c2r_common.reference import ItuRegion, country_by_iso3
-from c2r_common.schemas import C2RPhase
+from c2r_common.reference import ItuRegion
+from c2r_common.schemas import C2RPhase, CountryIso3, known_country_code
 
 
 class PartnerKind(StrEnum):
     GOVERNMENT = "government"
     ORGANISATION = "organisation"
     PRIVATE_SECTOR = "private_sector"
-
-
-def _known_country(value: str) -> str:
-    if country_by_iso3(value) is None:
-        raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
-    return value.upper()
 
 
 class PartnerIn(BaseModel):
@@ -38,16 +32,11 @@ class PartnerIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     kind: PartnerKind
-    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    country_iso3: CountryIso3 | None = None
     founding: bool = False
     steering_committee: bool = Field(False, description="member of the C2R Steering Committee")
     joined_on: date | None = None
     source: str | None = Field(None, max_length=300)
-
-    @field_validator("country_iso3")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        return None if value is None else _known_country(value)
 
 
 class PartnerUpdate(BaseModel):
@@ -82,7 +71,7 @@ class ContributionIn(BaseModel):
     @field_validator("countries")
     @classmethod
     def _countries(cls, values: list[str]) -> list[str]:
-        return sorted({_known_country(v) for v in values})
+        return sorted({known_country_code(v) for v in values})
 
 
 class ContributionOut(BaseModel):

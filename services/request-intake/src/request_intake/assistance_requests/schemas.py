@@ -2,10 +2,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from c2r_common.reference import country_by_iso3
-from c2r_common.schemas import AssistanceType
+from c2r_common.schemas import AssistanceType, CountryIso3
 from request_intake.assistance_requests.workflow import Role, Status
 
 
@@ -59,7 +58,7 @@ class RequestIn(BaseModel):
     )
 
     call_id: uuid.UUID
-    country_iso3: str = Field(min_length=3, max_length=3, description="the requesting Member State")
+    country_iso3: CountryIso3 = Field(description="the requesting Member State")
     requesting_entity: str = Field(min_length=1, max_length=300, examples=["Ministry of ICT"])
     entity_type: EntityType
     focal_point: FocalPoint
@@ -69,13 +68,6 @@ class RequestIn(BaseModel):
     priority: Priority = Priority.MEDIUM
     expected_outcomes: list[str] = Field(default_factory=list, max_length=50)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
-
-    @field_validator("country_iso3")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        if country_by_iso3(value) is None:
-            raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
-        return value.upper()
 
 
 class RequestUpdate(BaseModel):

@@ -1,24 +1,15 @@
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from c2r_common.reference import country_by_iso3
+from c2r_common.schemas import CountryIso3
 
 
 class ParticipantIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    country_iso3: str | None = Field(None, examples=["RWA"])
+    country_iso3: CountryIso3 | None = None
     is_member_state: bool = Field(False, description="attends on behalf of a Member State")
-
-    @field_validator("country_iso3")
-    @classmethod
-    def _known_country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if country_by_iso3(value) is None:
-            raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
-        return value.upper()
 
 
 class ParticipantOut(ParticipantIn):
