@@ -10,11 +10,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import uvicorn
 
 from c2r_deploy.gateway import create_gateway_app
-from c2r_deploy.openapi import gateway_openapi
+from c2r_deploy.openapi import merge_openapi
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
@@ -101,18 +103,21 @@ Ctrl-C stops everything.
 """
 
 
+def _running_openapi(table: RouteTable) -> dict[str, Any]:
+    """The merged document of the services as they run (read once, at start-up)."""
+    documents = {
+        s.name: httpx.get(f"http://{s.upstream}/openapi.json", timeout=10).json()
+        for s in table.services
+    }
+    return merge_openapi(table, documents)
+
+
 def run_embedded(table: RouteTable, data_dir: Path) -> None:
     data_dir = data_dir.resolve()
     with running_services(table, data_dir):
         upstreams = {s.name: f"http://{s.upstream}" for s in table.services}
-        openapi_cache: dict[str, object] = {}
-
-        def openapi() -> dict[str, object]:
-            if not openapi_cache:
-                openapi_cache.update(gateway_openapi(table))
-            return openapi_cache
-
-        app = create_gateway_app(table, upstreams, openapi)
+        document = _running_openapi(table)
+        app = create_gateway_app(table, upstreams, lambda: document)
         host, port = table.listen.rsplit(":", 1)
         print(_banner(table, data_dir), flush=True)
         uvicorn.run(app, host=host, port=int(port), log_level="warning")

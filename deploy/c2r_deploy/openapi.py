@@ -11,7 +11,7 @@ _HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tr
 
 
 def service_apps() -> dict[str, FastAPI]:
-    """Each service's app built with its default settings (nothing is connected)."""
+    """Each service's app, built in-process on a throwaway database (nothing connects)."""
     from assessment_api.app import create_app as assessment_app
     from assessment_api.config import AssessmentSettings
     from request_intake.app import create_app as intake_app
@@ -19,10 +19,11 @@ def service_apps() -> dict[str, FastAPI]:
     from school_monitor.app import create_app as schools_app
     from school_monitor.config import SchoolMonitorSettings
 
+    memory = "sqlite+aiosqlite:///:memory:"
     return {
-        "assessment-api": assessment_app(AssessmentSettings()),
-        "request-intake": intake_app(IntakeSettings()),
-        "school-monitor": schools_app(SchoolMonitorSettings()),
+        "assessment-api": assessment_app(AssessmentSettings(database_url=memory)),
+        "request-intake": intake_app(IntakeSettings(database_url=memory)),
+        "school-monitor": schools_app(SchoolMonitorSettings(database_url=memory)),
     }
 
 
@@ -33,9 +34,13 @@ def unrouted_paths(table: RouteTable, documents: dict[str, dict[str, Any]]) -> l
         f"{service} {path}"
         for service, document in documents.items()
         for path in document.get("paths", {})
-        if path not in open_paths
-        and (table.service_for(path) is None or table.service_for(path).name != service)  # type: ignore[union-attr]
+        if path not in open_paths and _routed_to(table, path) != service
     ]
+
+
+def _routed_to(table: RouteTable, path: str) -> str | None:
+    route = table.service_for(path)
+    return route.name if route else None
 
 
 def _rename_schemas(document: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
@@ -78,8 +83,7 @@ def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> di
             document.get("components", {}).get("securitySchemes", {})
         )
         for path, operations in document.get("paths", {}).items():
-            route = table.service_for(path)
-            if route is not None and route.name == service:
+            if _routed_to(table, path) == service:
                 merged["paths"][path] = {
                     m: op | {"x-service": service} if m in _HTTP_METHODS else op
                     for m, op in operations.items()

@@ -68,7 +68,7 @@ class ServiceClient:
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._http.request(method, path, headers=headers, **kwargs)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
+            except httpx.TransportError as exc:  # timeouts included
                 if attempt == attempts:
                     raise
                 logger.warning("call %s %s failed (%s); retrying", method, path, exc)
