@@ -17,24 +17,23 @@ async def capture_live_values(
     """Stores the live readings as the assessment's values, so the completed report keeps
     the numbers it was scored with. A failed read leaves the entered value, if any."""
     definition = await indicators.definition_for(db, assessment)
-    entries: list[BulkIndicatorValue] = []
-    for indicator in definition.indicators():
-        if indicator.live_source != SOURCE_NAME:
-            continue
-        reading = await reader.schools_connected(assessment.country_iso3)
-        if reading.value is None or reading.as_of is None:
-            continue
-        entries.append(
-            BulkIndicatorValue(
-                code=indicator.code,
-                value=reading.value,
-                year=reading.as_of.year,
-                source=f"school-monitor connectivity summary as of {reading.as_of.isoformat()}",
-                note="captured from school-monitor when the assessment was completed",
-            )
+    live = [i for i in definition.indicators() if i.live_source == SOURCE_NAME]
+    if not live:
+        return
+    reading = await reader.schools_connected(assessment.country_iso3)  # once for them all
+    if reading.value is None or reading.as_of is None:
+        return
+    entries = [
+        BulkIndicatorValue(
+            code=indicator.code,
+            value=reading.value,
+            year=reading.as_of.year,
+            source=f"school-monitor connectivity summary as of {reading.as_of.isoformat()}",
+            note="captured from school-monitor when the assessment was completed",
         )
-    if entries:
-        await indicators.set_values(db, assessment, entries, principal)
+        for indicator in live
+    ]
+    await indicators.set_values(db, assessment, entries, principal)
 
 
 async def move(
