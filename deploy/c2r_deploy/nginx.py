@@ -67,7 +67,11 @@ def _service_locations(service: ServiceRoute, table: RouteTable) -> str:
     for prefix in service.prefixes:
         directives = [f"client_max_body_size {service.max_body};"]
         if prefix in service.rate_limited_prefixes:
-            directives.append(f"limit_req zone=agent_push burst={table.rate_limit_burst} nodelay;")
+            directives += [
+                f"limit_req zone=agent_push burst={table.rate_limit_burst} nodelay;",
+                f"limit_req zone=agent_push_by_address "
+                f"burst={table.rate_limit_per_address_burst} nodelay;",
+            ]
         directives.append(f"proxy_pass http://{_upstream_name(service)};")
         body = "".join(f"            {line}\n" for line in directives)
         # "= prefix" and "prefix/" so that /v1/schoolsX does not reach school-monitor.
@@ -113,6 +117,7 @@ def render_nginx(table: RouteTable, runtime: NginxRuntime | None = None) -> str:
     )
     locations = "".join(_service_locations(s, table) for s in table.services)
     user = f"user {runtime.user};\n" if runtime.user else ""
+    per_address = table.rate_limit_per_address
     return f"""# Generated from deploy/gateway/routes.toml by `make gateway`; do not edit.
 {user}worker_processes auto;
 pid {runtime.pid};
@@ -139,6 +144,7 @@ http {{
         default $http_authorization;
     }}
     limit_req_zone $c2r_client_key zone=agent_push:20m rate={table.rate_limit};
+    limit_req_zone $binary_remote_addr zone=agent_push_by_address:10m rate={per_address};
     limit_req_status 429;
 
     log_format c2r_json escape=json '{{"ts":"$time_iso8601","service":"gateway",'

@@ -48,6 +48,8 @@ class RouteTable:
     max_body: str
     rate_limit: str
     rate_limit_burst: int
+    rate_limit_per_address: str
+    rate_limit_per_address_burst: int
     services: tuple[ServiceRoute, ...]
 
     @property
@@ -112,5 +114,7 @@ def load_routes(path: Path = ROUTES_FILE) -> RouteTable:
         max_body=gateway["max_body"],
         rate_limit=gateway["rate_limit"],
         rate_limit_burst=int(gateway["rate_limit_burst"]),
+        rate_limit_per_address=gateway["rate_limit_per_address"],
+        rate_limit_per_address_burst=int(gateway["rate_limit_per_address_burst"]),
         services=services,
     )
