@@ -73,6 +73,8 @@ async def test_duplicate_giga_id_and_bad_fields_are_problems(
         f"/v1/schools/{school['id']}", json={"country_iso3": "KEN"}, headers=admin
     )
     assert changing_country.status_code == 422
+    no_name = await client.patch(f"/v1/schools/{school['id']}", json={"name": None}, headers=admin)
+    assert [e["field"] for e in no_name.json()["errors"]] == ["body.name"]
 
 
 async def test_list_filters_and_cursor_pagination(

@@ -99,6 +99,13 @@ class SchoolUpdate(BaseModel):
     download_speed_contracted: float | None = Field(None, ge=0)
     tags: list[Tag] | None = Field(None, max_length=50)
 
+    @field_validator("name")
+    @classmethod
+    def _name_stays(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("a school keeps a name; omit the field to leave it unchanged")
+        return value
+
 
 class SchoolStatusOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
