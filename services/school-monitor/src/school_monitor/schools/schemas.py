@@ -12,8 +12,7 @@ from pydantic import (
     field_validator,
 )
 
-from c2r_common.reference import country_by_iso3
-from c2r_common.schemas import ConnectivityStatus
+from c2r_common.schemas import ConnectivityStatus, CountryIso3
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -70,14 +69,7 @@ class SchoolIn(SchoolFields):
     )
 
     giga_id: str = Field(min_length=1, max_length=64, description="school_id_giga")
-    country_iso3: str = Field(min_length=3, max_length=3)
-
-    @field_validator("country_iso3")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        if country_by_iso3(value) is None:
-            raise ValueError(f"unknown ISO alpha-3 country code {value!r}")
-        return value.upper()
+    country_iso3: CountryIso3
 
 
 class SchoolUpdate(BaseModel):
