@@ -3,7 +3,6 @@ HTTP servers (standard library http.server in a background thread on a free loop
 """
 
 import json
-import os
 import socket
 import threading
 import uuid
@@ -12,35 +11,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from c2r_common.testing import pg_admin, pg_database_url, selected_backend
 
 
 @pytest.fixture(scope="session")
 def backend() -> str:
-    name = os.environ.get("C2R_TEST_DB", "sqlite")
-    if name not in {"sqlite", "postgresql"}:
-        raise RuntimeError(f"C2R_TEST_DB must be sqlite or postgresql, not {name!r}")
-    return name
-
-
-async def _pg_admin(*statements: str) -> None:
-    url = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_PG_URL))
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
+    return selected_backend()
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +30,9 @@ async def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         return
     name = f"c2r_test_common_{uuid.uuid4().hex[:8]}"
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    await _pg_admin(drop, f'CREATE DATABASE "{name}"')
-    server = make_url(os.environ.get("C2R_TEST_PG_URL", DEFAULT_PG_URL))
-    url = server.set(drivername="postgresql+asyncpg", database=name)
-    yield url.render_as_string(hide_password=False)
-    await _pg_admin(drop)
+    await pg_admin(drop, f'CREATE DATABASE "{name}"')
+    yield pg_database_url(name)
+    await pg_admin(drop)
 
 
 @dataclass

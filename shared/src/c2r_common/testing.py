@@ -36,7 +36,7 @@ class ServiceUnderTest:
     create_app: Callable[[ServiceSettings], FastAPI]
 
 
-def test_backend() -> str:
+def selected_backend() -> str:
     backend = os.environ.get("C2R_TEST_DB", "sqlite")
     if backend not in {"sqlite", "postgresql"}:
         raise RuntimeError(f"C2R_TEST_DB must be sqlite or postgresql, not {backend!r}")
@@ -77,7 +77,7 @@ async def database_url(
 ) -> AsyncIterator[str]:
     """A fresh database for the service, its schema built by the Alembic migrations."""
     slug = service_under_test.name.replace("-", "_")
-    if test_backend() == "sqlite":
+    if selected_backend() == "sqlite":
         path = tmp_path_factory.mktemp(slug) / f"{slug}.db"
         url = f"sqlite+aiosqlite:///{path}"
         await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
