@@ -250,3 +250,13 @@ async def test_concurrent_request_with_the_same_key_loses_the_race(
     assert creator.calls == 0
     assert replay.replayed is True
     assert replay.body == first.body
+
+
+def test_a_replayed_response_is_marked_and_a_first_one_is_not() -> None:
+    first = IdempotentResult(201, {"id": 1}, replayed=False).response({"ETag": '"1"'})
+    again = IdempotentResult(201, {"id": 1}, replayed=True).response({"ETag": '"1"'})
+    assert first.status_code == again.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == '"1"'
+    assert first.body == again.body

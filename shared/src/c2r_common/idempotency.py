@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,13 @@ class IdempotentResult:
     status_code: int
     body: Any
     replayed: bool
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        """The answer to send; a replay is marked so that clients can tell."""
+        answer_headers = dict(headers or {})
+        if self.replayed:
+            answer_headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(self.body, status_code=self.status_code, headers=answer_headers)
 
 
 def fingerprint(payload: Any) -> str:

@@ -2,7 +2,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
-from fastapi.responses import JSONResponse
 
 from assessment_api.assessments import service, workflow
 from assessment_api.assessments.dependencies import (
@@ -66,8 +65,9 @@ async def create_assessment(
         create=create,
     )
     body = result.body
-    headers = {"ETag": f'"{body["revision"]}"', "Location": f"/v1/assessments/{body['id']}"}
-    return JSONResponse(body, status_code=result.status_code, headers=headers)
+    return result.response(
+        {"ETag": etag(body["revision"]), "Location": f"/v1/assessments/{body['id']}"}
+    )
 
 
 @router.get("", response_model=Page[AssessmentOut], summary="List assessments")

@@ -2,7 +2,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.concurrency import IfMatch, check_if_match, etag
@@ -56,10 +55,7 @@ async def submit_request(
         status_code=201,
         create=create,
     )
-    headers = {"ETag": etag(result.body["version"])}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    return result.response({"ETag": etag(result.body["version"])})
 
 
 @router.get(

@@ -4,8 +4,6 @@ import time
 from typing import Any
 
 from fastapi import Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
@@ -83,6 +81,4 @@ async def ingest_batch(
         create=create,
     )
     INGEST_LATENCY.labels(kind).observe(time.perf_counter() - started)
-    if result.replayed:
-        return JSONResponse(result.body, status_code=result.status_code)
-    return jsonable_encoder(result.body)
+    return result.response()
