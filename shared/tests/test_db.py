@@ -1,5 +1,6 @@
 """Engines and UTCDateTime on SQLite (and on PostgreSQL when C2R_TEST_DB=postgresql)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -7,9 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from c2r_common.db import SQLITE_BUSY_TIMEOUT_MS, UTCDateTime, create_engine, new_metadata
+from c2r_common.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    UTCDateTime,
+    claim_write_lock,
+    create_engine,
+    new_metadata,
+)
 
 metadata = new_metadata()
 samples = Table(
@@ -186,3 +193,36 @@ async def test_outer_rollback_undoes_a_released_savepoint(engine: AsyncEngine) -
     async with engine.connect() as connection:
         rows = (await connection.scalars(select(samples.c.id).where(samples.c.at == moment))).all()
     assert rows == []
+
+
+async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+        await connection.execute(text("INSERT INTO counter VALUES (0)"))
+    sessions = async_sessionmaker(sqlite_engine)
+    order: list[str] = []
+
+    async def read_then_write(name: str, hold: asyncio.Event | None) -> None:
+        async with sessions() as session:
+            await claim_write_lock(session)
+            current = await session.scalar(text("SELECT n FROM counter"))
+            if hold is not None:
+                await hold.wait()  # the other writer tries to start meanwhile
+            await session.execute(text("UPDATE counter SET n = :n"), {"n": current + 1})
+            await session.commit()
+            order.append(name)
+
+    release = asyncio.Event()
+    first = asyncio.create_task(read_then_write("first", release))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(read_then_write("second", None))
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(first, second)
+
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT n FROM counter")) == 2  # no lost update
+    assert order == ["first", "second"]

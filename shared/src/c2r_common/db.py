@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -99,6 +100,32 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+# A write that changes nothing, on the table every service's database has.
+_NO_OP_WRITE = text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+_WRITE_LOCK_ATTEMPTS = 6  # each waits the connection's busy timeout
+
+
+async def claim_write_lock(session: AsyncSession) -> None:
+    """On SQLite, takes the database's write lock now, before the transaction reads.
+
+    A deferred SQLite transaction that reads and then writes cannot upgrade its stale
+    snapshot if another writer committed meanwhile: it fails at once with "database is
+    locked" instead of waiting. A write statement first makes it wait for the lock like
+    BEGIN IMMEDIATE. PostgreSQL needs nothing of the kind.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    for attempt in range(_WRITE_LOCK_ATTEMPTS):
+        try:
+            await session.execute(_NO_OP_WRITE)
+            return
+        except OperationalError as exc:
+            # Nothing was written yet, so waiting again is safe: SQLite's busy handler is
+            # not fair, and under a steady stream of writers one can wait past its timeout.
+            if "locked" not in str(exc) or attempt == _WRITE_LOCK_ATTEMPTS - 1:
+                raise
 
 
 class Database:

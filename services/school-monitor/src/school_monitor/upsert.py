@@ -3,9 +3,8 @@ but SQLAlchemy exposes per dialect."""
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, text
+from sqlalchemy import ColumnElement, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -27,33 +26,6 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-async def claim_writer(session: AsyncSession) -> None:
-    """On SQLite, takes the database's write lock now, before the transaction reads.
-
-    A deferred SQLite transaction that reads and then writes cannot upgrade its stale
-    snapshot if another writer committed meanwhile: it fails at once with SQLITE_BUSY
-    instead of waiting. A write statement first (one that changes nothing) makes it wait
-    for the lock like BEGIN IMMEDIATE. PostgreSQL needs nothing of the kind.
-    """
-    if dialect_name(session) != "sqlite":
-        return
-    for attempt in range(WRITE_LOCK_ATTEMPTS):
-        try:
-            await session.execute(_NO_OP_WRITE)
-            return
-        except OperationalError as exc:
-            # Nothing was written yet, so waiting again is safe: SQLite's busy handler is
-            # not fair, and under a steady stream of writers one can wait past its timeout.
-            if "locked" not in str(exc) or attempt == WRITE_LOCK_ATTEMPTS - 1:
-                raise
-
-
-WRITE_LOCK_ATTEMPTS = 6  # each waits the connection's busy timeout (5 s)
-
-
-_NO_OP_WRITE = text("UPDATE country_stats SET schools_total = schools_total WHERE 1 = 0")
 
 
 def lower_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:

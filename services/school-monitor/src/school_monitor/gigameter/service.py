@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.db import claim_write_lock
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.reference import country_by_iso2
 from school_monitor.config import SchoolMonitorSettings
@@ -20,7 +21,6 @@ from school_monitor.measurements.models import FailedMeasurement
 from school_monitor.measurements.schemas import IngestReport, MeasurementIn
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
 from school_monitor.schools.models import School
-from school_monitor.upsert import claim_writer
 
 KBPS_PER_MBPS = 1000.0
 # Giga Meter UUIDs are usually RFC 4122, but older app versions sent other strings; those
@@ -142,7 +142,7 @@ async def ingest_giga_meter(
     payload: GigaMeterMeasurement,
 ) -> tuple[str, dict[str, Any], IngestReport | None]:
     """("stored" | "duplicate" | "failed", details, the native report if any)."""
-    await claim_writer(db)
+    await claim_write_lock(db)
     try:
         school = await find_school(db, payload)
     except Failure as failure:

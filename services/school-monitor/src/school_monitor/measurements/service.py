@@ -20,7 +20,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.db import utcnow
+from c2r_common.db import claim_write_lock, utcnow
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
@@ -38,7 +38,7 @@ from school_monitor.metrics import (
 from school_monitor.rollups.service import RollupBatch, apply_rollups
 from school_monitor.schools.models import School
 from school_monitor.status.service import LatestTest, Observation, apply_observations
-from school_monitor.upsert import claim_writer, dialect_insert, dialect_name, table_of
+from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 Item = MeasurementIn | PingIn
 
@@ -219,7 +219,7 @@ async def ingest_many(
     (a device pushing for another school, a school outside the token's countries), in
     which case none of its items is stored.
     """
-    await claim_writer(db)
+    await claim_write_lock(db)
     now = utcnow()
     outcomes: list[IngestReport | ProblemError | None] = [None] * len(submissions)
     wanted: dict[int, dict[int, uuid.UUID | None]] = {}

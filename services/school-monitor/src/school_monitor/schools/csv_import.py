@@ -17,12 +17,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.db import utcnow
+from c2r_common.db import claim_write_lock, utcnow
 from school_monitor.rollups.service import StatsDelta, apply_stats
 from school_monitor.schools.models import School
 from school_monitor.schools.schemas import ImportProblem, ImportReport, SchoolIn
 from school_monitor.schools.service import replace_tags
-from school_monitor.upsert import claim_writer, table_of
+from school_monitor.upsert import table_of
 
 CHUNK_ROWS = 2_000
 
@@ -123,7 +123,7 @@ async def import_schools(
     default_country: str | None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    await claim_writer(db)
+    await claim_write_lock(db)
     header, rows = _rows(text)
     columns = {c: COLUMNS[c.lower()] for c in header if c.lower() in COLUMNS}
     run = ImportRun(default_country=default_country, columns=columns)

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from c2r_common.db import claim_write_lock
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
 from school_monitor.config import SchoolMonitorSettings
@@ -24,7 +25,7 @@ from school_monitor.status.classification import (
     speed_alert,
 )
 from school_monitor.status.models import Alert
-from school_monitor.upsert import claim_writer, table_of
+from school_monitor.upsert import table_of
 
 
 @dataclass
@@ -211,7 +212,7 @@ async def apply_observations(
 
 async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: datetime) -> int:
     """Marks offline the online schools silent for longer than the window; returns how many."""
-    await claim_writer(db)
+    await claim_write_lock(db)
     changes = StatusChanges(settings, now)
     stale = select(School.id).where(
         School.is_online.is_(True), School.last_seen_at < changes.online_since
