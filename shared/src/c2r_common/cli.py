@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +14,13 @@ from c2r_common.migrations import upgrade_to_head
 from c2r_common.observability import configure_logging
 from c2r_common.settings import ServiceSettings
 
+# CPython's default thresholds (700, 10, 10) run a young collection every 700 container
+# allocations; one 1,000-item ingest batch makes tens of thousands of them, and every few
+# young collections the older generations, with the large heap of models, routes and
+# metadata, are scanned again. Measured on batch ingestion: a quarter of the throughput.
+# Reference counting frees almost everything a request makes at once; the collector is
+# only there for cycles, and can run much less often.
+GC_THRESHOLDS = (50_000, 20, 20)
 
 def run_service_cli(
     name: str,
@@ -43,14 +51,23 @@ def run_service_cli(
     if wants_seed and seed is not None:
         asyncio.run(_seed(settings.database_url, seed))
     if args.command == "serve":
+        app = create_app(settings)
+        _tune_garbage_collection()
         uvicorn.run(
-            create_app(settings),
+            app,
             host=args.host,
             port=args.port,
             log_config=None,  # our JSON logging is already configured
             access_log=False,
             proxy_headers=True,
         )
+
+
+def _tune_garbage_collection() -> None:
+    """Moves the start-up heap out of the collector's reach, then sets GC_THRESHOLDS."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _seed(database_url: str, seed: Callable[[Database], Awaitable[None]]) -> None:
