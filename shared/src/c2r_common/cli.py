@@ -22,6 +22,7 @@ from c2r_common.settings import ServiceSettings
 # only there for cycles, and can run much less often.
 GC_THRESHOLDS = (50_000, 20, 20)
 
+
 def run_service_cli(
     name: str,
     load_settings: Callable[[], ServiceSettings],

@@ -1,8 +1,8 @@
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from c2r_common.errors import FieldProblem
 
@@ -11,8 +11,20 @@ MAX_MBPS = 100_000.0  # 100 Gbit/s: above any school link; more is a unit error
 MAX_MS = 60_000.0
 
 
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# Converted once on the way in: every later comparison, day boundary and stored value is
+# in UTC, and datetimes sharing one tzinfo compare without consulting their offsets.
+UtcDateTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
 class MeasurementIn(BaseModel):
     """One speed test as an agent reports it."""
+
+    KIND: ClassVar[str] = "measurement"
+    MOMENT_FIELD: ClassVar[str] = "measured_at"
 
     model_config = ConfigDict(
         extra="ignore",
@@ -38,7 +50,7 @@ class MeasurementIn(BaseModel):
     school_id: UUID | None = Field(
         None, description="the school measured; a device token implies its own school"
     )
-    measured_at: AwareDatetime
+    measured_at: UtcDateTime
     download_mbps: float = Field(ge=0, le=MAX_MBPS)
     upload_mbps: float = Field(ge=0, le=MAX_MBPS)
     latency_ms: float = Field(ge=0, le=MAX_MS)
@@ -49,20 +61,30 @@ class MeasurementIn(BaseModel):
     app_version: str | None = Field(None, max_length=50)
     raw_result: dict[str, Any] | None = Field(None, description="the raw test result, kept as is")
 
+    @property
+    def moment(self) -> datetime:
+        return self.measured_at
+
 
 class PingIn(BaseModel):
     """One connectivity check (Giga Meter runs one every 15 minutes)."""
 
+    KIND: ClassVar[str] = "ping"
+    MOMENT_FIELD: ClassVar[str] = "timestamp"
     model_config = ConfigDict(extra="ignore")
 
     uuid: UUID = Field(description="the client's id of the check (app_local_uuid)")
     school_id: UUID | None = None
-    timestamp: AwareDatetime
+    timestamp: UtcDateTime
     is_connected: bool
     latency_ms: float | None = Field(None, ge=0, le=MAX_MS)
     error: str | None = Field(None, max_length=500)
     source: str = Field("native", min_length=1, max_length=50)
     app_version: str | None = Field(None, max_length=50)
+
+    @property
+    def moment(self) -> datetime:
+        return self.timestamp
 
 
 class BatchIn(BaseModel):

@@ -46,22 +46,6 @@ class DayFigures:
     ping_count: int = 0
     ping_connected_count: int = 0
 
-    def add_measurement(self, download: float, upload: float, latency: float) -> None:
-        self.measurement_count += 1
-        self.download_sum += download
-        self.upload_sum += upload
-        self.latency_sum += latency
-        self.download_min = _min(self.download_min, download)
-        self.download_max = _max(self.download_max, download)
-        self.upload_min = _min(self.upload_min, upload)
-        self.upload_max = _max(self.upload_max, upload)
-        self.latency_min = _min(self.latency_min, latency)
-        self.latency_max = _max(self.latency_max, latency)
-
-    def add_ping(self, is_connected: bool) -> None:
-        self.ping_count += 1
-        self.ping_connected_count += int(is_connected)
-
     def merge(self, other: "DayFigures") -> None:
         for name in _SUMMED:
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -95,9 +79,9 @@ class RollupBatch:
         default_factory=lambda: defaultdict(DayFigures)
     )
 
-    def figures(self, school_id: uuid.UUID, country_iso3: str, day: date) -> DayFigures:
+    def add(self, school_id: uuid.UUID, country_iso3: str, day: date, figures: DayFigures) -> None:
         self.school_country[school_id] = country_iso3
-        return self.days[(school_id, day)]
+        self.days[(school_id, day)].merge(figures)
 
 
 def _figure_updates(dialect: str, table: Table, statement: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import Row, bindparam, insert, select, update
@@ -14,6 +15,7 @@ from c2r_common.db import claim_write_lock
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.measurements.schemas import MeasurementIn, PingIn
 from school_monitor.metrics import ALERTS_RAISED
 from school_monitor.rollups.service import StatsDelta, apply_stats
 from school_monitor.schools.models import School
@@ -44,17 +46,22 @@ class Observation:
     last_ping_at: datetime | None = None
     last_seen_at: datetime | None = None  # a test or a successful check
 
-    def add_test(self, test: LatestTest) -> None:
-        if self.latest_test is None or test.measured_at > self.latest_test.measured_at:
-            self.latest_test = test
-        self.saw(test.measured_at)
+    def add(self, tests: list[MeasurementIn], checks: list[PingIn]) -> None:
+        """Takes in one day's new tests and checks of the school."""
+        if tests:
+            latest = max(tests, key=attrgetter("measured_at"))  # the first of equals
+            if self.latest_test is None or latest.measured_at > self.latest_test.measured_at:
+                self.latest_test = LatestTest(
+                    latest.measured_at, latest.download_mbps, latest.upload_mbps, latest.latency_ms
+                )
+            self._saw(latest.measured_at)
+        if checks:
+            self.last_ping_at = _later(self.last_ping_at, max(c.timestamp for c in checks))
+            connected = [c.timestamp for c in checks if c.is_connected]
+            if connected:
+                self._saw(max(connected))
 
-    def add_ping(self, checked_at: datetime, is_connected: bool) -> None:
-        self.last_ping_at = _later(self.last_ping_at, checked_at)
-        if is_connected:
-            self.saw(checked_at)
-
-    def saw(self, at: datetime) -> None:
+    def _saw(self, at: datetime) -> None:
         self.last_seen_at = _later(self.last_seen_at, at)
 
 

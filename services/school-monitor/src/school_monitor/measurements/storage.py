@@ -1,0 +1,149 @@
+"""Bulk insert of new measurements and ping checks, de-duplicated by UUID.
+
+At batch sizes in the thousands, SQLAlchemy's per-row parameter processing costs more
+than the database's own insert, so these statements run on the session's driver
+connection (same connection, same transaction) with values already in the form the ORM
+stores them in (`test_storage` reads them back through the ORM):
+
+- PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING
+  RETURNING uuid, each column one array parameter that asyncpg encodes in C;
+- SQLite: the transaction already holds the database's write lock (`claim_write_lock`),
+  so no other writer can store a UUID between looking up which UUIDs are stored and
+  inserting the others with executemany; the inserted row count is checked all the same.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from school_monitor.upsert import dialect_name
+
+Columns = dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class BulkTable:
+    """A table written in bulk: its name and its columns with their PostgreSQL types.
+
+    The first column is the client's UUID, the primary key that de-duplicates.
+    """
+
+    name: str
+    column_types: dict[str, str]
+
+    @cached_property
+    def postgresql_insert(self) -> str:
+        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(self.column_types.values(), 1))
+        return (
+            f"INSERT INTO {self.name} ({', '.join(self.column_types)}) "
+            f"SELECT * FROM unnest({arrays}) ORDER BY 1 "  # one lock order for every batch
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"
+        )
+
+    @cached_property
+    def sqlite_stored_uuids(self) -> str:
+        return f"SELECT uuid FROM {self.name} WHERE uuid IN (SELECT value FROM json_each(?))"
+
+    @cached_property
+    def sqlite_insert(self) -> str:
+        marks = ", ".join("?" for _ in self.column_types)
+        return f"INSERT INTO {self.name} ({', '.join(self.column_types)}) VALUES ({marks})"
+
+
+MEASUREMENTS = BulkTable(
+    "measurements",
+    {
+        "uuid": "uuid",
+        "school_id": "uuid",
+        "measured_at": "timestamptz",
+        "received_at": "timestamptz",
+        "download_mbps": "float8",
+        "upload_mbps": "float8",
+        "latency_ms": "float8",
+        "jitter_ms": "float8",
+        "packet_loss_pct": "float8",
+        "source": "text",
+        "server": "text",
+        "app_version": "text",
+        "agent_id": "uuid",
+        "raw_result": "json",
+    },
+)
+PINGS = BulkTable(
+    "pings",
+    {
+        "uuid": "uuid",
+        "school_id": "uuid",
+        "checked_at": "timestamptz",
+        "received_at": "timestamptz",
+        "is_connected": "bool",
+        "latency_ms": "float8",
+        "error": "text",
+        "source": "text",
+        "agent_id": "uuid",
+    },
+)
+
+
+def sqlite_uuid(value: uuid.UUID | None) -> str | None:
+    """SQLAlchemy's Uuid on SQLite: 32 hex digits."""
+    return None if value is None else value.hex
+
+
+def sqlite_datetime(value: datetime | None) -> str | None:
+    """SQLAlchemy's DateTime on SQLite, for a UTC datetime: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    return None if value is None else value.isoformat(" ", "microseconds")[:26]
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+_SQLITE_FORM = {"uuid": sqlite_uuid, "timestamptz": sqlite_datetime, "json": _json}
+_POSTGRESQL_FORM = {"json": _json}
+
+
+def _converted(table: BulkTable, columns: Columns, forms: dict[str, Any]) -> list[list[Any]]:
+    converted = []
+    for name, kind in table.column_types.items():
+        form = forms.get(kind)
+        converted.append(columns[name] if form is None else list(map(form, columns[name])))
+    return converted
+
+
+async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> set[uuid.UUID]:
+    """Inserts the rows whose UUID is not stored yet; returns the UUIDs it inserted.
+
+    `columns` holds one list per column of `table`, all of the same length, with no UUID
+    twice.
+    """
+    if not columns["uuid"]:
+        return set()
+    connection = await db.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a pooled connection that is checked out
+    if dialect_name(db) == "postgresql":
+        records = await driver.fetch(
+            table.postgresql_insert, *_converted(table, columns, _POSTGRESQL_FORM)
+        )
+        return {record[0] for record in records}  # asyncpg's UUID is a uuid.UUID
+    return await _insert_new_sqlite(driver, table, columns)
+
+
+async def _insert_new_sqlite(driver: Any, table: BulkTable, columns: Columns) -> set[uuid.UUID]:
+    rows = list(zip(*_converted(table, columns, _SQLITE_FORM), strict=True))
+    keys = [row[0] for row in rows]
+    cursor = await driver.execute(table.sqlite_stored_uuids, (json.dumps(keys),))
+    stored_before = {key for (key,) in await cursor.fetchall()}
+    if stored_before:
+        rows = [row for row in rows if row[0] not in stored_before]
+    cursor = await driver.executemany(table.sqlite_insert, rows)
+    if cursor.rowcount != len(rows):
+        raise RuntimeError(f"{table.name}: {cursor.rowcount} of {len(rows)} rows inserted")
+    pairs = zip(columns["uuid"], keys, strict=True)
+    return {value for value, key in pairs if key not in stored_before}
