@@ -41,13 +41,13 @@ SPEC = ServiceSpec(
     version="0.1.0",
     alembic_ini=ALEMBIC_INI,
     routers=[
-        schools_router,
-        agents_router,
         measurements_router,
         pings_router,
+        giga_meter_router,
+        schools_router,
+        agents_router,
         connectivity_router,
         alerts_router,
-        giga_meter_router,
     ],
     openapi_tags=[
         {"name": "schools", "description": "The school registry."},
