@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
@@ -27,6 +27,7 @@ from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
 from school_monitor.agents.service import note_agent_seen
+from school_monitor.bulk import Columns
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.measurements import storage
 from school_monitor.measurements.models import FailedMeasurement, Measurement
@@ -39,8 +40,7 @@ from school_monitor.metrics import (
     source_label,
 )
 from school_monitor.rollups.service import DayFigures, RollupBatch, apply_rollups
-from school_monitor.schools.models import School
-from school_monitor.status.service import Observation, apply_observations
+from school_monitor.status.service import Observation, apply_observations, lock_school_states
 
 Item = MeasurementIn | PingIn
 
@@ -153,13 +153,6 @@ def _out_of_window(
     return ItemProblem(index=index, reason="out_of_window", errors=[problem])
 
 
-async def _known_schools(db: AsyncSession, school_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not school_ids:
-        return {}
-    statement = select(School.id, School.country_iso3).where(School.id.in_(sorted(school_ids)))
-    return {row.id: row.country_iso3 for row in await db.execute(statement)}
-
-
 async def ingest(
     db: AsyncSession,
     principal: Principal,
@@ -188,7 +181,11 @@ async def ingest_many(
     """
     await claim_write_lock(db)
     now = utcnow()
-    countries = await _known_schools(db, {s for sub in submissions for s in sub.school_ids()})
+    # The schools' rows are locked now, before anything is written: their status is
+    # updated at the end, from the state read here.
+    school_ids = {s for submission in submissions for s in submission.school_ids()}
+    states = {row.id: row for row in await lock_school_states(db, list(school_ids))}
+    countries = {school_id: row.country_iso3 for school_id, row in states.items()}
     window = TimeWindow(now, timedelta(days=settings.max_measurement_age_days))
     checked: list[Screened | ProblemError] = []
     for submission in submissions:
@@ -204,7 +201,7 @@ async def ingest_many(
             first_seen.setdefault(item.uuid, (item, school_id, agent_id))
     stored = await _store(db, list(first_seen.values()), now)
     new_items = [(i, s) for i, s, _ in first_seen.values() if i.uuid in stored]
-    await _derive(db, settings, new_items, countries, now)
+    await _derive(db, settings, new_items, states, now)
     await _note_agents(db, screened)
     claimed: set[uuid.UUID] = set()
     return [
@@ -224,7 +221,7 @@ async def _store(
 
 def _measurement_columns(
     entries: list[tuple[MeasurementIn, uuid.UUID, Any]], now: datetime
-) -> storage.Columns:
+) -> Columns:
     tests = [item for item, _, _ in entries]
     return {
         "uuid": [t.uuid for t in tests],
@@ -244,7 +241,7 @@ def _measurement_columns(
     }
 
 
-def _ping_columns(entries: list[tuple[PingIn, uuid.UUID, Any]], now: datetime) -> storage.Columns:
+def _ping_columns(entries: list[tuple[PingIn, uuid.UUID, Any]], now: datetime) -> Columns:
     checks = [item for item, _, _ in entries]
     return {
         "uuid": [c.uuid for c in checks],
@@ -276,7 +273,7 @@ async def _derive(
     db: AsyncSession,
     settings: SchoolMonitorSettings,
     new_items: list[tuple[Item, uuid.UUID]],
-    countries: dict[uuid.UUID, str],
+    states: dict[uuid.UUID, Row[Any]],
     now: datetime,
 ) -> None:
     """The rollups and status changes of the newly stored items, computed per school-day."""
@@ -288,11 +285,11 @@ async def _derive(
     for (school_id, day), items in by_school_day.items():
         tests = [i for i in items if isinstance(i, MeasurementIn)]
         checks = [i for i in items if isinstance(i, PingIn)]
-        rollups.add(school_id, countries[school_id], day, _day_figures(tests, checks))
+        rollups.add(school_id, states[school_id].country_iso3, day, _day_figures(tests, checks))
         observations[school_id].add(tests, checks)
     await apply_rollups(db, rollups)
     if observations:
-        await apply_observations(db, settings, observations, now)
+        await apply_observations(db, settings, observations, states, now)
 
 
 def _day_figures(tests: list[MeasurementIn], checks: list[PingIn]) -> DayFigures:

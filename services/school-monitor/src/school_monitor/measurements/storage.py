@@ -15,15 +15,13 @@ stores them in (`test_storage` reads them back through the ORM):
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_monitor.bulk import Columns, converted, driver_connection
 from school_monitor.upsert import dialect_name
-
-Columns = dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -90,32 +88,6 @@ PINGS = BulkTable(
 )
 
 
-def sqlite_uuid(value: uuid.UUID | None) -> str | None:
-    """SQLAlchemy's Uuid on SQLite: 32 hex digits."""
-    return None if value is None else value.hex
-
-
-def sqlite_datetime(value: datetime | None) -> str | None:
-    """SQLAlchemy's DateTime on SQLite, for a UTC datetime: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
-_SQLITE_FORM = {"uuid": sqlite_uuid, "timestamptz": sqlite_datetime, "json": _json}
-_POSTGRESQL_FORM = {"json": _json}
-
-
-def _converted(table: BulkTable, columns: Columns, forms: dict[str, Any]) -> list[list[Any]]:
-    converted = []
-    for name, kind in table.column_types.items():
-        form = forms.get(kind)
-        converted.append(columns[name] if form is None else list(map(form, columns[name])))
-    return converted
-
-
 async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> set[uuid.UUID]:
     """Inserts the rows whose UUID is not stored yet; returns the UUIDs it inserted.
 
@@ -124,20 +96,20 @@ async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> se
     """
     if not columns["uuid"]:
         return set()
-    connection = await db.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None  # a pooled connection that is checked out
-    if dialect_name(db) == "postgresql":
-        records = await driver.fetch(
-            table.postgresql_insert, *_converted(table, columns, _POSTGRESQL_FORM)
-        )
+    dialect = dialect_name(db)
+    driver = await driver_connection(db)
+    values = converted(dialect, table.column_types, columns)
+    if dialect == "postgresql":
+        records = await driver.fetch(table.postgresql_insert, *values)
         return {record[0] for record in records}  # asyncpg's UUID is a uuid.UUID
-    return await _insert_new_sqlite(driver, table, columns)
+    return await _insert_new_sqlite(driver, table, columns["uuid"], values)
 
 
-async def _insert_new_sqlite(driver: Any, table: BulkTable, columns: Columns) -> set[uuid.UUID]:
-    rows = list(zip(*_converted(table, columns, _SQLITE_FORM), strict=True))
-    keys = [row[0] for row in rows]
+async def _insert_new_sqlite(
+    driver: Any, table: BulkTable, uuids: list[uuid.UUID], values: list[list[Any]]
+) -> set[uuid.UUID]:
+    rows = list(zip(*values, strict=True))
+    keys = values[0]
     cursor = await driver.execute(table.sqlite_stored_uuids, (json.dumps(keys),))
     stored_before = {key for (key,) in await cursor.fetchall()}
     if stored_before:
@@ -145,5 +117,5 @@ async def _insert_new_sqlite(driver: Any, table: BulkTable, columns: Columns) ->
     cursor = await driver.executemany(table.sqlite_insert, rows)
     if cursor.rowcount != len(rows):
         raise RuntimeError(f"{table.name}: {cursor.rowcount} of {len(rows)} rows inserted")
-    pairs = zip(columns["uuid"], keys, strict=True)
+    pairs = zip(uuids, keys, strict=True)
     return {value for value, key in pairs if key not in stored_before}

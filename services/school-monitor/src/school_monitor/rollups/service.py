@@ -11,11 +11,11 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
-from school_monitor.upsert import dialect_insert, dialect_name, higher_of, lower_of, table_of
+from school_monitor.bulk import BulkStatement, Columns, converted
+from school_monitor.rollups.models import CountryStats
+from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 _SUMMED = (
     "measurement_count",
@@ -75,40 +75,58 @@ class RollupBatch:
     """The rollup increments of one ingest batch, grouped by (school, day)."""
 
     school_country: dict[uuid.UUID, str] = field(default_factory=dict)
-    days: dict[tuple[uuid.UUID, date], DayFigures] = field(
-        default_factory=lambda: defaultdict(DayFigures)
-    )
+    days: dict[tuple[uuid.UUID, date], DayFigures] = field(default_factory=dict)
 
     def add(self, school_id: uuid.UUID, country_iso3: str, day: date, figures: DayFigures) -> None:
         self.school_country[school_id] = country_iso3
-        self.days[(school_id, day)].merge(figures)
+        if (school_id, day) in self.days:
+            self.days[(school_id, day)].merge(figures)
+        else:
+            self.days[(school_id, day)] = figures
 
 
-def _figure_updates(dialect: str, table: Table, statement: Any) -> dict[str, Any]:
-    stored, incoming = table.c, statement.excluded
-    updates: dict[str, Any] = {name: stored[name] + incoming[name] for name in _SUMMED}
-    updates |= {name: lower_of(dialect, stored[name], incoming[name]) for name in _MINIMA}
-    updates |= {name: higher_of(dialect, stored[name], incoming[name]) for name in _MAXIMA}
-    return updates
+def _figure_updates(table: str) -> str:
+    """The SET clause adding the incoming figures (`excluded`) to a stored row."""
+    sums = [f"{n} = {table}.{n} + excluded.{n}" for n in _SUMMED]
+    extremes = [
+        # The dialect's two-argument min/max, ignoring NULL on either side.
+        f"{n} = coalesce({{{function}}}({table}.{n}, excluded.{n}), {table}.{n}, excluded.{n})"
+        for names, function in ((_MINIMA, "least"), (_MAXIMA, "greatest"))
+        for n in names
+    ]
+    return ", ".join([*sums, *extremes])
 
 
-@cache
-def _school_daily_upsert(dialect: str) -> Any:
-    table = table_of(SchoolDaily)
-    statement = dialect_insert(dialect, table)
-    updates = _figure_updates(dialect, table, statement)
-    return statement.on_conflict_do_update(
-        index_elements=["school_id", "day"], set_=updates
-    ).returning(table.c.school_id, table.c.day, table.c.measurement_count + table.c.ping_count)
+_FIGURE_TYPES = {
+    name: "int4" if name.endswith("count") else "float8" for name in (*_SUMMED, *_MINIMA, *_MAXIMA)
+}
+_SCHOOL_DAY_KEY = {"school_id": "uuid", "day": "date"}
+_SCHOOL_DAY_TYPES = {**_SCHOOL_DAY_KEY, "country_iso3": "text", **_FIGURE_TYPES}
+_COUNTRY_DAY_TYPES = {"country_iso3": "text", "day": "date", "schools_reporting": "int4"}
+_COUNTRY_DAY_TYPES |= _FIGURE_TYPES
+
+# The total of a row after the upsert tells whether this batch created it: a school is
+# counted as reporting on a day once, by the transaction that adds its first data.
+_SCHOOL_DAILY_UPSERT = BulkStatement(
+    f"INSERT INTO school_daily ({', '.join(_SCHOOL_DAY_TYPES)}) "
+    f"SELECT {', '.join(_SCHOOL_DAY_TYPES)} FROM {{rows}} WHERE true "
+    "ON CONFLICT (school_id, day) DO UPDATE SET "
+    f"{_figure_updates('school_daily')} "
+    "RETURNING school_id, day, measurement_count + ping_count",
+    _SCHOOL_DAY_TYPES,
+)
+_COUNTRY_DAILY_UPSERT = BulkStatement(
+    f"INSERT INTO country_daily ({', '.join(_COUNTRY_DAY_TYPES)}) "
+    f"SELECT {', '.join(_COUNTRY_DAY_TYPES)} FROM {{rows}} WHERE true "
+    "ON CONFLICT (country_iso3, day) DO UPDATE SET "
+    "schools_reporting = country_daily.schools_reporting + excluded.schools_reporting, "
+    f"{_figure_updates('country_daily')}",
+    _COUNTRY_DAY_TYPES,
+)
 
 
-@cache
-def _country_daily_upsert(dialect: str) -> Any:
-    table = table_of(CountryDaily)
-    statement = dialect_insert(dialect, table)
-    updates = _figure_updates(dialect, table, statement)
-    updates["schools_reporting"] = table.c.schools_reporting + statement.excluded.schools_reporting
-    return statement.on_conflict_do_update(index_elements=["country_iso3", "day"], set_=updates)
+def _figure_columns(figures: list[DayFigures]) -> Columns:
+    return {name: [getattr(f, name) for f in figures] for name in _FIGURE_TYPES}
 
 
 @cache
@@ -124,17 +142,22 @@ async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
     school as reporting on a day the first time a row for that (school, day) appears."""
     if not batch.days:
         return
-    connection = await session.connection()
-    rows = [
-        {"school_id": school_id, "day": day, "country_iso3": batch.school_country[school_id]}
-        | figures.columns()
-        for (school_id, day), figures in sorted(batch.days.items())
-    ]
-    result = await connection.execute(_school_daily_upsert(dialect_name(session)), rows)
+    keys = sorted(batch.days)  # one lock order for every transaction
+    figures = [batch.days[key] for key in keys]
+    school_ids = [school_id for school_id, _ in keys]
+    columns: Columns = {
+        "school_id": school_ids,
+        "day": [day for _, day in keys],
+        "country_iso3": [batch.school_country[school_id] for school_id in school_ids],
+    }
+    returned = await _SCHOOL_DAILY_UPSERT.fetch(session, columns | _figure_columns(figures))
+    # The rows come back with their keys in the dialect's form: matched through that form.
+    key_forms = converted(dialect_name(session), _SCHOOL_DAY_KEY, columns)
+    key_of = dict(zip(zip(*key_forms, strict=True), keys, strict=True))
     first_rows = {
-        (school_id, day)
-        for school_id, day, total in result.all()
-        if total == batch.days[(school_id, day)].data_points
+        key_of[(school_id, day)]
+        for school_id, day, total in returned
+        if total == batch.days[key_of[(school_id, day)]].data_points
     }
     await _apply_country_days(session, batch, first_rows)
 
@@ -148,13 +171,14 @@ async def _apply_country_days(
         key = (batch.school_country[school_id], day)
         per_country[key].merge(figures)
         reporting[key] += int((school_id, day) in first_rows)
-    rows = [
-        {"country_iso3": iso3, "day": day, "schools_reporting": reporting[(iso3, day)]}
-        | figures.columns()
-        for (iso3, day), figures in sorted(per_country.items())
-    ]
-    connection = await session.connection()
-    await connection.execute(_country_daily_upsert(dialect_name(session)), rows)
+    keys = sorted(per_country)
+    columns: Columns = {
+        "country_iso3": [iso3 for iso3, _ in keys],
+        "day": [day for _, day in keys],
+        "schools_reporting": [reporting[key] for key in keys],
+    }
+    totals = [per_country[key] for key in keys]
+    await _COUNTRY_DAILY_UPSERT.fetch(session, columns | _figure_columns(totals))
 
 
 @dataclass

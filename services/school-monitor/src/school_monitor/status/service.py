@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import claim_write_lock
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
+from school_monitor.bulk import BulkStatement
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.measurements.schemas import MeasurementIn, PingIn
 from school_monitor.metrics import ALERTS_RAISED
@@ -94,10 +95,23 @@ _UPDATED = (
 )
 
 
-_STATE_UPDATE = (
-    update(table_of(School))
-    .where(table_of(School).c.id == bindparam("school"))
-    .values({name: bindparam(name) for name in _UPDATED})
+_STATE_TYPES = {
+    "id": "uuid",
+    "connectivity_status": "text",
+    "is_online": "bool",
+    "status_changed_at": "timestamptz",
+    "last_measurement_at": "timestamptz",
+    "last_ping_at": "timestamptz",
+    "last_seen_at": "timestamptz",
+    "latest_download_mbps": "float8",
+    "latest_upload_mbps": "float8",
+    "latest_latency_ms": "float8",
+}
+# Status is not master data: `updated_at` stays the time of the last edit of the school.
+_STATE_UPDATE = BulkStatement(
+    f"UPDATE schools SET {', '.join(f'{name} = t.{name}' for name in _UPDATED)} "
+    "FROM {rows} WHERE schools.id = t.id",
+    _STATE_TYPES,
 )
 
 
@@ -108,7 +122,7 @@ class StatusChanges:
         self.settings = settings
         self.now = now
         self.online_since = now - timedelta(minutes=settings.offline_after_minutes)
-        self.updates: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []  # the new state of each school, with its id
         self.deltas: dict[str, StatsDelta] = defaultdict(StatsDelta)
         self.alerts: list[dict[str, Any]] = []
 
@@ -153,7 +167,7 @@ class StatusChanges:
         if kind is not None:
             previous_label = online_label(state["is_online"])
             self._alert(state, kind, previous_label, online_label(new["is_online"]))
-        self.updates.append({"school": state["id"], **new})
+        self.updates.append({"id": state["id"], **new})
 
     def _count(self, iso3: str, state: dict[str, Any], new: dict[str, Any]) -> None:
         delta = self.deltas[iso3]
@@ -183,11 +197,12 @@ class StatusChanges:
         )
 
     async def write(self, db: AsyncSession) -> None:
-        connection = await db.connection()
         if self.updates:
-            await connection.execute(_STATE_UPDATE, self.updates)
+            columns = {name: [row[name] for row in self.updates] for name in _STATE_TYPES}
+            await _STATE_UPDATE.fetch(db, columns)
         await apply_stats(db, self.deltas)
         if self.alerts:
+            connection = await db.connection()
             await connection.execute(insert(table_of(Alert)), self.alerts)
             for alert in self.alerts:
                 ALERTS_RAISED.labels(alert["kind"]).inc()
@@ -199,9 +214,12 @@ async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> l
 
     FOR NO KEY UPDATE, not FOR UPDATE: the measurements' foreign keys hold KEY SHARE locks
     on these rows, which FOR UPDATE would wait on (and deadlock against another batch)."""
+    if not school_ids:
+        return []
     columns = (*_STATE_COLUMNS, School.status_changed_at)
     statement = select(*columns).where(School.id.in_(sorted(school_ids))).order_by(School.id)
-    result = await db.execute(statement.with_for_update(key_share=True))
+    connection = await db.connection()
+    result = await connection.execute(statement.with_for_update(key_share=True))
     return [cast(Row[Any], row) for row in result]
 
 
@@ -209,11 +227,13 @@ async def apply_observations(
     db: AsyncSession,
     settings: SchoolMonitorSettings,
     observations: dict[uuid.UUID, Observation],
+    states: dict[uuid.UUID, Row[Any]],
     now: datetime,
 ) -> None:
+    """Updates the schools seen, from their `states` locked earlier in the transaction."""
     changes = StatusChanges(settings, now)
-    for row in await lock_school_states(db, list(observations)):
-        changes.observe(row, observations[row.id])
+    for school_id in sorted(observations):
+        changes.observe(states[school_id], observations[school_id])
     await changes.write(db)
 
 
