@@ -63,6 +63,10 @@ class IdempotentResult:
 
 
 def fingerprint(payload: Any) -> str:
+    """The same for equal payloads, whatever their key order or spacing; `payload` may be
+    a raw JSON body (bytes)."""
+    if isinstance(payload, bytes):
+        payload = json.loads(payload)
     canonical = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

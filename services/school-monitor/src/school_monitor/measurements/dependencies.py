@@ -4,7 +4,6 @@ from fastapi import Depends, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from school_monitor.config import SchoolMonitorSettings
-from school_monitor.measurements.group_commit import GroupCommitter
 
 Pusher = Annotated[Principal, Depends(require_scopes(Scope.MEASUREMENTS_WRITE))]
 
@@ -17,11 +16,3 @@ async def get_service_settings(request: Request) -> SchoolMonitorSettings:
 # Dependencies are async: FastAPI runs plain `def` ones in a thread pool, a costly hop
 # on the path of every pushed measurement.
 SettingsDep = Annotated[SchoolMonitorSettings, Depends(get_service_settings)]
-
-
-async def get_group_committer(request: Request) -> GroupCommitter:
-    committer: GroupCommitter = request.app.state.group_committer
-    return committer
-
-
-Committer = Annotated[GroupCommitter, Depends(get_group_committer)]

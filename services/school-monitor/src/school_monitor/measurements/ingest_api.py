@@ -1,12 +1,20 @@
-"""The HTTP shape shared by the measurement and ping endpoints: one item, or a batch."""
+"""The HTTP shape shared by the measurement and ping endpoints: one item, or a batch.
+
+These endpoints take what agents push, thousands of times a second, so they read their
+own body (one parsing pass) and a single push resolves its caller without dependency
+injection; see c2r_common.bodies and c2r_common.auth.authenticate.
+"""
 
 import time
+from functools import cache
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.auth import Principal
+from c2r_common.auth import Principal, Scope, authenticate
+from c2r_common.bodies import located_in_body, read_json_body
 from c2r_common.errors import ProblemError
 from c2r_common.idempotency import run_idempotent
 from school_monitor.config import SchoolMonitorSettings
@@ -17,11 +25,25 @@ from school_monitor.measurements.schemas import (
     BatchIn,
     IngestAck,
     IngestReport,
+    ItemProblem,
+    MeasurementBatchIn,
     MeasurementIn,
+    PingBatchIn,
     PingIn,
 )
 from school_monitor.measurements.validation import validate_items
 from school_monitor.metrics import INGEST_LATENCY
+
+Item = MeasurementIn | PingIn
+BATCH_MODELS: dict[type[BaseModel], type[MeasurementBatchIn] | type[PingBatchIn]] = {
+    MeasurementIn: MeasurementBatchIn,
+    PingIn: PingBatchIn,
+}
+
+
+@cache
+def _adapter(model: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
 
 
 def _refusal(report: IngestReport) -> ProblemError:
@@ -36,37 +58,57 @@ def _refusal(report: IngestReport) -> ProblemError:
     )
 
 
-async def ingest_one(
-    committer: GroupCommitter,
-    principal: Principal,
-    item: MeasurementIn | PingIn,
-    response: Response,
-) -> IngestAck:
+async def push_one(request: Request, model: type[MeasurementIn] | type[PingIn]) -> Response:
+    """Stores one pushed item with the others arriving meanwhile (group commit); 201 when
+    stored, 200 when its UUID was stored before."""
     started = time.perf_counter()
-    kind = "measurement" if isinstance(item, MeasurementIn) else "ping"
-    submission = service.Submission(principal, [(0, item)], [], 1, prefix="")
-    report = await committer.submit(submission)
-    INGEST_LATENCY.labels(kind).observe(time.perf_counter() - started)
+    principal = await authenticate(request, Scope.MEASUREMENTS_WRITE)
+    item: Item = await read_json_body(request, _adapter(model))
+    committer: GroupCommitter = request.app.state.group_committer
+    report = await committer.submit(service.Submission(principal, [(0, item)], [], 1, prefix=""))
+    INGEST_LATENCY.labels(model.KIND).observe(time.perf_counter() - started)
     if report.rejected:
         raise _refusal(report)
-    response.status_code = 201 if report.stored else 200
-    return IngestAck(uuid=item.uuid, stored=bool(report.stored))
+    ack = IngestAck(uuid=item.uuid, stored=bool(report.stored))
+    status = 201 if report.stored else 200
+    return Response(ack.model_dump_json(), status_code=status, media_type="application/json")
 
 
-async def ingest_batch(
+async def _batch_items(
+    body: bytes, model: type[MeasurementIn] | type[PingIn]
+) -> tuple[list[tuple[int, Item]], list[ItemProblem], int]:
+    """The valid items with their index, a problem per invalid one, and how many came.
+
+    The whole batch is parsed and validated in one pass first (the common, all-good case);
+    only when that fails is the envelope parsed and each item validated on its own.
+    """
+    try:
+        items = _adapter(BATCH_MODELS[model]).validate_json(body).items
+        return list(enumerate(items)), [], len(items)
+    except ValidationError:
+        pass
+    try:
+        envelope = _adapter(BatchIn).validate_json(body)
+    except ValidationError as exc:
+        raise located_in_body(exc) from None
+    good, problems = validate_items(model, envelope.items)
+    return list(good), problems, len(envelope.items)
+
+
+async def push_batch(
+    request: Request,
     db: AsyncSession,
     principal: Principal,
     settings: SchoolMonitorSettings,
     model: type[MeasurementIn] | type[PingIn],
-    batch: BatchIn,
     idempotency_key: str | None,
 ) -> Any:
     started = time.perf_counter()
-    kind = "measurement" if model is MeasurementIn else "ping"
+    body = await request.body()
+    items, problems, received = await _batch_items(body, model)
 
     async def create() -> IngestReport:
-        good, problems = validate_items(model, batch.items)
-        report = await service.ingest(db, principal, settings, good, problems, len(batch.items))
+        report = await service.ingest(db, principal, settings, items, problems, received)
         if report.rejected and not report.stored and not report.duplicates:
             raise _refusal(report)
         return report
@@ -74,11 +116,11 @@ async def ingest_batch(
     result = await run_idempotent(
         db,
         IdempotencyRecord,
-        scope=f"{kind}-batch:{principal.subject}",
+        scope=f"{model.KIND}-batch:{principal.subject}",
         key=idempotency_key,
-        payload=batch.items,
+        payload=body,
         status_code=200,
         create=create,
     )
-    INGEST_LATENCY.labels(kind).observe(time.perf_counter() - started)
+    INGEST_LATENCY.labels(model.KIND).observe(time.perf_counter() - started)
     return result.response()

@@ -1,21 +1,23 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from c2r_common.auth import Principal, Scope, require_scopes
+from c2r_common.auth import BEARER_SECURITY, Principal, Scope, require_scopes
+from c2r_common.bodies import json_body_openapi
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.measurements import service
-from school_monitor.measurements.dependencies import Committer, Pusher, SettingsDep
-from school_monitor.measurements.ingest_api import ingest_batch, ingest_one
+from school_monitor.measurements.dependencies import Pusher, SettingsDep
+from school_monitor.measurements.ingest_api import push_batch, push_one
 from school_monitor.measurements.schemas import (
-    BatchIn,
     FailedMeasurementOut,
     IngestAck,
     IngestReport,
+    MeasurementBatchIn,
     MeasurementIn,
+    PingBatchIn,
     PingIn,
 )
 
@@ -35,26 +37,26 @@ Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
     response_model=IngestAck,
     status_code=201,
     summary="Push one measurement (200 when its UUID was stored before)",
+    openapi_extra=json_body_openapi(MeasurementIn) | BEARER_SECURITY,
 )
-async def push_measurement(
-    principal: Pusher, committer: Committer, item: MeasurementIn, response: Response
-) -> IngestAck:
-    return await ingest_one(committer, principal, item, response)
+async def push_measurement(request: Request) -> Response:
+    return await push_one(request, MeasurementIn)
 
 
 @measurements_router.post(
     "/batch",
     response_model=IngestReport,
     summary="Push up to 5,000 measurements: good items stored, bad ones reported by index",
+    openapi_extra=json_body_openapi(MeasurementBatchIn),
 )
 async def push_measurement_batch(
+    request: Request,
     principal: Pusher,
     settings: SettingsDep,
-    batch: BatchIn,
     db: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await ingest_batch(db, principal, settings, MeasurementIn, batch, idempotency_key)
+    return await push_batch(request, db, principal, settings, MeasurementIn, idempotency_key)
 
 
 @measurements_router.get(
@@ -79,23 +81,23 @@ async def list_failed_measurements(
     response_model=IngestAck,
     status_code=201,
     summary="Push one ping check (200 when its UUID was stored before)",
+    openapi_extra=json_body_openapi(PingIn) | BEARER_SECURITY,
 )
-async def push_ping(
-    principal: Pusher, committer: Committer, item: PingIn, response: Response
-) -> IngestAck:
-    return await ingest_one(committer, principal, item, response)
+async def push_ping(request: Request) -> Response:
+    return await push_one(request, PingIn)
 
 
 @pings_router.post(
     "/batch",
     response_model=IngestReport,
     summary="Push up to 5,000 ping checks: good items stored, bad ones reported by index",
+    openapi_extra=json_body_openapi(PingBatchIn),
 )
 async def push_ping_batch(
+    request: Request,
     principal: Pusher,
     settings: SettingsDep,
-    batch: BatchIn,
     db: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await ingest_batch(db, principal, settings, PingIn, batch, idempotency_key)
+    return await push_batch(request, db, principal, settings, PingIn, idempotency_key)

@@ -88,11 +88,25 @@ class PingIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    items: list[dict[str, Any]] = Field(
+    """A batch's envelope: its items are validated one by one, so that a bad item does
+    not sink the others."""
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+class MeasurementBatchIn(BaseModel):
+    items: list[MeasurementIn] = Field(
         min_length=1,
         max_length=MAX_BATCH_ITEMS,
-        description="measurements (MeasurementIn) or checks (PingIn); each is validated on "
-        "its own so that one bad item does not sink the others",
+        description="good items are stored, bad ones reported by index and not stored",
+    )
+
+
+class PingBatchIn(BaseModel):
+    items: list[PingIn] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="good items are stored, bad ones reported by index and not stored",
     )
 
 
