@@ -7,16 +7,20 @@ these statements take their rows in one parameter per column (PostgreSQL `unnest
 one JSON array (SQLite `json_each`), with values already in the form the ORM stores them
 in. `test_bulk` reads what they write back through the ORM.
 
-A statement names its rows `t` in its text, where `{rows}` stands for the relation, and
-`{least}` and `{greatest}` for the dialect's two-argument min and max:
+A statement names its rows `t` in its text, where `{rows}` stands for the relation,
+`{least}` and `{greatest}` for the dialect's two-argument min and max, and `{lock}` for
+PostgreSQL's FOR NO KEY UPDATE (SQLite's transactions hold the whole database's lock):
 
     UPDATE schools SET name = t.name FROM {rows} WHERE schools.id = t.id
+
+What a statement returns comes back in Python's types, as the ORM would give them.
 """
 
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_monitor.upsert import dialect_name
 
 Columns = dict[str, list[Any]]
+Form = Callable[[Any], Any]
 
 
 def sqlite_uuid(value: uuid.UUID | None) -> str | None:
@@ -44,17 +49,40 @@ def as_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def uuid_from_sqlite(value: str | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(hex=value)
+
+
+def datetime_from_sqlite(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def date_from_sqlite(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def bool_from_sqlite(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
 # How a value of each PostgreSQL type is passed, where Python's own form will not do.
-SQLITE_FORMS = {
+SQLITE_FORMS: dict[str, Form] = {
     "uuid": sqlite_uuid,
     "timestamptz": sqlite_datetime,
     "date": sqlite_date,
     "json": as_json,
 }
-POSTGRESQL_FORMS = {"json": as_json}
+POSTGRESQL_FORMS: dict[str, Form] = {"json": as_json}
+# And how SQLite gives it back (asyncpg already returns Python's types).
+SQLITE_RESULT_FORMS: dict[str, Form] = {
+    "uuid": uuid_from_sqlite,
+    "timestamptz": datetime_from_sqlite,
+    "date": date_from_sqlite,
+    "bool": bool_from_sqlite,
+}
 
 
-def forms(dialect: str) -> dict[str, Any]:
+def forms(dialect: str) -> dict[str, Form]:
     return POSTGRESQL_FORMS if dialect == "postgresql" else SQLITE_FORMS
 
 
@@ -82,13 +110,15 @@ class BulkStatement:
 
     template: str
     column_types: dict[str, str]
+    result_types: dict[str, str] = field(default_factory=dict)
 
     def text(self, dialect: str) -> str:
+        rows = self._relation(dialect)
         if dialect == "postgresql":
             return self.template.format(
-                rows=self._relation(dialect), least="least", greatest="greatest"
+                rows=rows, least="least", greatest="greatest", lock=" FOR NO KEY UPDATE"
             )
-        return self.template.format(rows=self._relation(dialect), least="min", greatest="max")
+        return self.template.format(rows=rows, least="min", greatest="max", lock="")
 
     def _relation(self, dialect: str) -> str:
         names = ", ".join(self.column_types)
@@ -100,13 +130,23 @@ class BulkStatement:
         )
         return f"(SELECT {values} FROM json_each(?)) AS t"
 
-    async def fetch(self, db: AsyncSession, columns: Columns) -> list[Any]:
-        """Runs the statement; the rows it returns (RETURNING), values in the dialect's form."""
+    async def fetch(self, db: AsyncSession, columns: Columns) -> list[tuple[Any, ...]]:
+        """Runs the statement; the rows it returns, with the columns of `result_types`."""
         dialect = dialect_name(db)
         driver = await driver_connection(db)
         values = converted(dialect, self.column_types, columns)
         if dialect == "postgresql":
-            return list(await driver.fetch(self.text(dialect), *values))
+            return [tuple(record) for record in await driver.fetch(self.text(dialect), *values)]
         rows = json.dumps(list(zip(*values, strict=True)))
         cursor = await driver.execute(self.text(dialect), (rows,))
-        return list(await cursor.fetchall())
+        return self._from_sqlite(await cursor.fetchall())
+
+    def _from_sqlite(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not rows:
+            return []
+        columns: list[Any] = list(zip(*rows, strict=True))
+        for n, kind in enumerate(self.result_types.values()):
+            form = SQLITE_RESULT_FORMS.get(kind)
+            if form is not None:
+                columns[n] = list(map(form, columns[n]))
+        return list(zip(*columns, strict=True))

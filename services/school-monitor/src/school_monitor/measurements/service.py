@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
@@ -40,7 +40,12 @@ from school_monitor.metrics import (
     source_label,
 )
 from school_monitor.rollups.service import DayFigures, RollupBatch, apply_rollups
-from school_monitor.status.service import Observation, apply_observations, lock_school_states
+from school_monitor.status.service import (
+    Observation,
+    SchoolState,
+    apply_observations,
+    lock_school_states,
+)
 
 Item = MeasurementIn | PingIn
 
@@ -273,7 +278,7 @@ async def _derive(
     db: AsyncSession,
     settings: SchoolMonitorSettings,
     new_items: list[tuple[Item, uuid.UUID]],
-    states: dict[uuid.UUID, Row[Any]],
+    states: dict[uuid.UUID, SchoolState],
     now: datetime,
 ) -> None:
     """The rollups and status changes of the newly stored items, computed per school-day."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_monitor.bulk import BulkStatement, Columns, converted
+from school_monitor.bulk import BulkStatement, Columns
 from school_monitor.rollups.models import CountryStats
 from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
@@ -100,8 +100,7 @@ def _figure_updates(table: str) -> str:
 _FIGURE_TYPES = {
     name: "int4" if name.endswith("count") else "float8" for name in (*_SUMMED, *_MINIMA, *_MAXIMA)
 }
-_SCHOOL_DAY_KEY = {"school_id": "uuid", "day": "date"}
-_SCHOOL_DAY_TYPES = {**_SCHOOL_DAY_KEY, "country_iso3": "text", **_FIGURE_TYPES}
+_SCHOOL_DAY_TYPES = {"school_id": "uuid", "day": "date", "country_iso3": "text", **_FIGURE_TYPES}
 _COUNTRY_DAY_TYPES = {"country_iso3": "text", "day": "date", "schools_reporting": "int4"}
 _COUNTRY_DAY_TYPES |= _FIGURE_TYPES
 
@@ -114,6 +113,7 @@ _SCHOOL_DAILY_UPSERT = BulkStatement(
     f"{_figure_updates('school_daily')} "
     "RETURNING school_id, day, measurement_count + ping_count",
     _SCHOOL_DAY_TYPES,
+    result_types={"school_id": "uuid", "day": "date", "total": "int4"},
 )
 _COUNTRY_DAILY_UPSERT = BulkStatement(
     f"INSERT INTO country_daily ({', '.join(_COUNTRY_DAY_TYPES)}) "
@@ -151,13 +151,10 @@ async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
         "country_iso3": [batch.school_country[school_id] for school_id in school_ids],
     }
     returned = await _SCHOOL_DAILY_UPSERT.fetch(session, columns | _figure_columns(figures))
-    # The rows come back with their keys in the dialect's form: matched through that form.
-    key_forms = converted(dialect_name(session), _SCHOOL_DAY_KEY, columns)
-    key_of = dict(zip(zip(*key_forms, strict=True), keys, strict=True))
     first_rows = {
-        key_of[(school_id, day)]
+        (school_id, day)
         for school_id, day, total in returned
-        if total == batch.days[key_of[(school_id, day)]].data_points
+        if total == batch.days[(school_id, day)].data_points
     }
     await _apply_country_days(session, batch, first_rows)
 

@@ -3,12 +3,12 @@ offline sweep; each change moves the country counters and may raise an alert."""
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import claim_write_lock
@@ -70,33 +70,26 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-_STATE_COLUMNS = (
-    School.id,
-    School.country_iso3,
-    School.connectivity_status,
-    School.is_online,
-    School.last_measurement_at,
-    School.last_ping_at,
-    School.last_seen_at,
-    School.latest_download_mbps,
-    School.latest_upload_mbps,
-    School.latest_latency_ms,
-)
-_UPDATED = (
-    "connectivity_status",
-    "is_online",
-    "status_changed_at",
-    "last_measurement_at",
-    "last_ping_at",
-    "last_seen_at",
-    "latest_download_mbps",
-    "latest_upload_mbps",
-    "latest_latency_ms",
-)
+@dataclass(slots=True)
+class SchoolState:
+    """The status columns of one school row."""
+
+    id: uuid.UUID
+    country_iso3: str
+    connectivity_status: str
+    is_online: bool
+    status_changed_at: datetime | None
+    last_measurement_at: datetime | None
+    last_ping_at: datetime | None
+    last_seen_at: datetime | None
+    latest_download_mbps: float | None
+    latest_upload_mbps: float | None
+    latest_latency_ms: float | None
 
 
 _STATE_TYPES = {
     "id": "uuid",
+    "country_iso3": "text",
     "connectivity_status": "text",
     "is_online": "bool",
     "status_changed_at": "timestamptz",
@@ -107,11 +100,28 @@ _STATE_TYPES = {
     "latest_upload_mbps": "float8",
     "latest_latency_ms": "float8",
 }
+_UPDATED_TYPES = {name: kind for name, kind in _STATE_TYPES.items() if name != "country_iso3"}
+
+# In id order, the same in every transaction, so that concurrent batches queue instead of
+# deadlocking. FOR NO KEY UPDATE, not FOR UPDATE: the measurements' foreign keys hold KEY
+# SHARE locks on these rows, which FOR UPDATE would wait on (and deadlock against another
+# batch).
+_STATE_SELECT = BulkStatement(
+    f"SELECT {', '.join(_STATE_TYPES)} FROM schools "
+    "WHERE id IN (SELECT id FROM {rows}) ORDER BY id{lock}",
+    {"id": "uuid"},
+    result_types=_STATE_TYPES,
+)
 # Status is not master data: `updated_at` stays the time of the last edit of the school.
 _STATE_UPDATE = BulkStatement(
-    f"UPDATE schools SET {', '.join(f'{name} = t.{name}' for name in _UPDATED)} "
+    f"UPDATE schools SET {', '.join(f'{n} = t.{n}' for n in _UPDATED_TYPES if n != 'id')} "
     "FROM {rows} WHERE schools.id = t.id",
-    _STATE_TYPES,
+    _UPDATED_TYPES,
+)
+_SPEED_TOTALS = (
+    ("latest_download_mbps", "download_sum"),
+    ("latest_upload_mbps", "upload_sum"),
+    ("latest_latency_ms", "latency_sum"),
 )
 
 
@@ -122,73 +132,61 @@ class StatusChanges:
         self.settings = settings
         self.now = now
         self.online_since = now - timedelta(minutes=settings.offline_after_minutes)
-        self.updates: list[dict[str, Any]] = []  # the new state of each school, with its id
+        self.updates: list[SchoolState] = []
         self.deltas: dict[str, StatsDelta] = defaultdict(StatsDelta)
         self.alerts: list[dict[str, Any]] = []
 
-    def observe(self, row: Row[Any], seen: Observation) -> None:
-        state = dict(row._mapping)
-        new = {name: state[name] for name in _UPDATED if name in state}
-        new["status_changed_at"] = None
+    def observe(self, state: SchoolState, seen: Observation) -> None:
+        new = replace(state)
         test = seen.latest_test
         if test is not None and (
-            state["last_measurement_at"] is None or test.measured_at > state["last_measurement_at"]
+            state.last_measurement_at is None or test.measured_at > state.last_measurement_at
         ):
-            new["last_measurement_at"] = test.measured_at
-            new["latest_download_mbps"] = test.download_mbps
-            new["latest_upload_mbps"] = test.upload_mbps
-            new["latest_latency_ms"] = test.latency_ms
-            benchmark = self.settings.benchmark_for(state["country_iso3"])
-            new["connectivity_status"] = classify(test.download_mbps, benchmark).value
-        new["last_ping_at"] = _later(state["last_ping_at"], seen.last_ping_at)
-        new["last_seen_at"] = _later(state["last_seen_at"], seen.last_seen_at)
-        new["is_online"] = (
-            new["last_seen_at"] is not None and new["last_seen_at"] >= self.online_since
-        )
+            new.last_measurement_at = test.measured_at
+            new.latest_download_mbps = test.download_mbps
+            new.latest_upload_mbps = test.upload_mbps
+            new.latest_latency_ms = test.latency_ms
+            benchmark = self.settings.benchmark_for(state.country_iso3)
+            new.connectivity_status = classify(test.download_mbps, benchmark).value
+        new.last_ping_at = _later(state.last_ping_at, seen.last_ping_at)
+        new.last_seen_at = _later(state.last_seen_at, seen.last_seen_at)
+        new.is_online = new.last_seen_at is not None and new.last_seen_at >= self.online_since
         self._record(state, new)
 
-    def went_offline(self, row: Row[Any]) -> None:
-        state = dict(row._mapping)
-        new = {name: state[name] for name in _UPDATED if name in state}
-        new["is_online"] = False
-        self._record(state, new)
+    def went_offline(self, state: SchoolState) -> None:
+        self._record(state, replace(state, is_online=False))
 
-    def _record(self, state: dict[str, Any], new: dict[str, Any]) -> None:
-        iso3 = state["country_iso3"]
-        previous = ConnectivityStatus(state["connectivity_status"])
-        current = ConnectivityStatus(new["connectivity_status"])
-        changed = previous is not current or state["is_online"] != new["is_online"]
-        new["status_changed_at"] = self.now if changed else state.get("status_changed_at")
-        self._count(iso3, state, new)
+    def _record(self, state: SchoolState, new: SchoolState) -> None:
+        previous = ConnectivityStatus(state.connectivity_status)
+        current = ConnectivityStatus(new.connectivity_status)
+        if previous is not current or state.is_online != new.is_online:
+            new.status_changed_at = self.now
+        self._count(state, new)
         kind = speed_alert(previous, current)
         if kind is not None:
             self._alert(state, kind, previous.value, current.value)
-        kind = online_alert(state["is_online"], new["is_online"], state["last_seen_at"] is not None)
+        kind = online_alert(state.is_online, new.is_online, state.last_seen_at is not None)
         if kind is not None:
-            previous_label = online_label(state["is_online"])
-            self._alert(state, kind, previous_label, online_label(new["is_online"]))
-        self.updates.append({"id": state["id"], **new})
+            previous_label = online_label(state.is_online)
+            self._alert(state, kind, previous_label, online_label(new.is_online))
+        self.updates.append(new)
 
-    def _count(self, iso3: str, state: dict[str, Any], new: dict[str, Any]) -> None:
-        delta = self.deltas[iso3]
-        if state["connectivity_status"] != new["connectivity_status"]:
-            delta.move(state["connectivity_status"], new["connectivity_status"])
-        if state["latest_download_mbps"] is None and new["latest_download_mbps"] is not None:
+    def _count(self, state: SchoolState, new: SchoolState) -> None:
+        delta = self.deltas[state.country_iso3]
+        if state.connectivity_status != new.connectivity_status:
+            delta.move(state.connectivity_status, new.connectivity_status)
+        if state.latest_download_mbps is None and new.latest_download_mbps is not None:
             delta.with_data += 1
-        for column, total in (
-            ("latest_download_mbps", "download_sum"),
-            ("latest_upload_mbps", "upload_sum"),
-            ("latest_latency_ms", "latency_sum"),
-        ):
-            change = (new[column] or 0.0) - (state[column] or 0.0)
+        for column, total in _SPEED_TOTALS:
+            change = (getattr(new, column) or 0.0) - (getattr(state, column) or 0.0)
             setattr(delta, total, getattr(delta, total) + change)
 
-    def _alert(self, state: dict[str, Any], kind: AlertKind, previous: str, current: str) -> None:
+    def _alert(self, state: SchoolState, kind: AlertKind, previous: str, current: str) -> None:
         self.alerts.append(
             {
                 "id": uuid.uuid4(),
-                "school_id": state["id"],
-                "country_iso3": state["country_iso3"],
+                "school_id": state.id,
+                "country_iso3": state.country_iso3,
                 "kind": kind.value,
                 "previous": previous,
                 "current": current,
@@ -198,7 +196,7 @@ class StatusChanges:
 
     async def write(self, db: AsyncSession) -> None:
         if self.updates:
-            columns = {name: [row[name] for row in self.updates] for name in _STATE_TYPES}
+            columns = {name: list(map(attrgetter(name), self.updates)) for name in _UPDATED_TYPES}
             await _STATE_UPDATE.fetch(db, columns)
         await apply_stats(db, self.deltas)
         if self.alerts:
@@ -208,32 +206,25 @@ class StatusChanges:
                 ALERTS_RAISED.labels(alert["kind"]).inc()
 
 
-async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> list[Row[Any]]:
-    """The schools' state rows, locked in id order (the same order in every transaction,
-    so concurrent batches queue instead of deadlocking; SQLite has one writer anyway).
-
-    FOR NO KEY UPDATE, not FOR UPDATE: the measurements' foreign keys hold KEY SHARE locks
-    on these rows, which FOR UPDATE would wait on (and deadlock against another batch)."""
+async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> list[SchoolState]:
+    """The schools' status, their rows locked until the transaction ends."""
     if not school_ids:
         return []
-    columns = (*_STATE_COLUMNS, School.status_changed_at)
-    statement = select(*columns).where(School.id.in_(sorted(school_ids))).order_by(School.id)
-    connection = await db.connection()
-    result = await connection.execute(statement.with_for_update(key_share=True))
-    return [cast(Row[Any], row) for row in result]
+    rows = await _STATE_SELECT.fetch(db, {"id": school_ids})
+    return [SchoolState(*row) for row in rows]
 
 
 async def apply_observations(
     db: AsyncSession,
     settings: SchoolMonitorSettings,
     observations: dict[uuid.UUID, Observation],
-    states: dict[uuid.UUID, Row[Any]],
+    states: dict[uuid.UUID, SchoolState],
     now: datetime,
 ) -> None:
     """Updates the schools seen, from their `states` locked earlier in the transaction."""
     changes = StatusChanges(settings, now)
-    for school_id in sorted(observations):
-        changes.observe(states[school_id], observations[school_id])
+    for school_id, seen in observations.items():
+        changes.observe(states[school_id], seen)
     await changes.write(db)
 
 
@@ -245,9 +236,9 @@ async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: 
         School.is_online.is_(True), School.last_seen_at < changes.online_since
     )
     school_ids = list((await db.scalars(stale)).all())
-    for row in await lock_school_states(db, school_ids):
-        if row.is_online and row.last_seen_at < changes.online_since:
-            changes.went_offline(row)
+    for state in await lock_school_states(db, school_ids):
+        if state.is_online and state.last_seen_at and state.last_seen_at < changes.online_since:
+            changes.went_offline(state)
     await changes.write(db)
     return len(changes.updates)
 
