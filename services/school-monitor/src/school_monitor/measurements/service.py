@@ -209,10 +209,13 @@ async def ingest_many(
     await _derive(db, settings, new_items, states, now)
     await _note_agents(db, screened)
     claimed: set[uuid.UUID] = set()
-    return [
-        _report(outcome, stored, claimed) if isinstance(outcome, Screened) else outcome
+    tally = IngestTally()
+    outcomes = [
+        _report(outcome, stored, claimed, tally) if isinstance(outcome, Screened) else outcome
         for outcome in checked
     ]
+    tally.publish()
+    return outcomes
 
 
 async def _store(
@@ -317,45 +320,50 @@ def _day_figures(tests: list[MeasurementIn], checks: list[PingIn]) -> DayFigures
     )
 
 
-def _report(accepted: Screened, stored: set[uuid.UUID], claimed: set[uuid.UUID]) -> IngestReport:
+@dataclass
+class IngestTally:
+    """What one transaction took in, for the metrics: each counter moved once per label set."""
+
+    ingested: Counter[tuple[str, str]] = field(default_factory=Counter)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def publish(self) -> None:
+        for (kind, source), count in self.ingested.items():
+            MEASUREMENTS_INGESTED.labels(kind, source_label(source)).inc(count)
+        for kind, count in self.duplicates.items():
+            MEASUREMENTS_DUPLICATE.labels(kind).inc(count)
+        for (kind, reason, source), count in self.rejected.items():
+            MEASUREMENTS_REJECTED.labels(kind, reason, source_label(source)).inc(count)
+
+
+def _report(
+    accepted: Screened, stored: set[uuid.UUID], claimed: set[uuid.UUID], tally: IngestTally
+) -> IngestReport:
     """One request's report; `claimed` keeps a UUID sent twice from being counted twice."""
-    ingested: Counter[tuple[str, str]] = Counter()
-    duplicates: Counter[str] = Counter()
+    stored_here = 0
     for item, _ in accepted.items:
         if item.uuid in stored and item.uuid not in claimed:
             claimed.add(item.uuid)
-            ingested[(item.KIND, item.source)] += 1
+            stored_here += 1
+            tally.ingested[(item.KIND, item.source)] += 1
         else:
-            duplicates[item.KIND] += 1
+            tally.duplicates[item.KIND] += 1
     submission = accepted.submission
-    problems = sorted([*submission.problems, *accepted.problems], key=attrgetter("index"))
-    _count(ingested, duplicates, problems, submission)
+    problems = submission.problems + accepted.problems
+    if problems:
+        problems.sort(key=attrgetter("index"))
+        by_index = dict(submission.items)
+        for problem in problems:
+            known = by_index.get(problem.index)
+            kind, source = (known.KIND, known.source) if known else ("unparsed", "other")
+            tally.rejected[(kind, problem.reason, source)] += 1
     return IngestReport(
         received=submission.received,
-        stored=sum(ingested.values()),
-        duplicates=sum(duplicates.values()),
+        stored=stored_here,
+        duplicates=len(accepted.items) - stored_here,
         rejected=problems,
     )
-
-
-def _count(
-    ingested: Counter[tuple[str, str]],
-    duplicates: Counter[str],
-    problems: list[ItemProblem],
-    submission: Submission,
-) -> None:
-    for (kind, source), count in ingested.items():
-        MEASUREMENTS_INGESTED.labels(kind, source_label(source)).inc(count)
-    for kind, count in duplicates.items():
-        MEASUREMENTS_DUPLICATE.labels(kind).inc(count)
-    if not problems:
-        return
-    by_index = dict(submission.items)
-    for problem in problems:
-        known = by_index.get(problem.index)
-        kind = known.KIND if known is not None else "unparsed"
-        source = source_label(known.source) if known is not None else "other"
-        MEASUREMENTS_REJECTED.labels(kind, problem.reason, source).inc()
 
 
 async def list_school_measurements(

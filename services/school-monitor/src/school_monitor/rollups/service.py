@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +54,16 @@ class DayFigures:
             setattr(self, name, _min(getattr(self, name), getattr(other, name)))
         for name in _MAXIMA:
             setattr(self, name, _max(getattr(self, name), getattr(other, name)))
+
+    @classmethod
+    def total(cls, figures: list["DayFigures"]) -> "DayFigures":
+        """Several schools' figures for one day added up: their country's."""
+        total = cls(**{name: sum(map(attrgetter(name), figures)) for name in _SUMMED})
+        for names, extreme in ((_MINIMA, min), (_MAXIMA, max)):
+            for name in names:
+                known = [value for value in map(attrgetter(name), figures) if value is not None]
+                setattr(total, name, extreme(known, default=None))
+        return total
 
     @property
     def data_points(self) -> int:
@@ -162,19 +173,19 @@ async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
 async def _apply_country_days(
     session: AsyncSession, batch: RollupBatch, first_rows: set[tuple[uuid.UUID, date]]
 ) -> None:
-    per_country: dict[tuple[str, date], DayFigures] = defaultdict(DayFigures)
+    per_country: dict[tuple[str, date], list[DayFigures]] = defaultdict(list)
     reporting: dict[tuple[str, date], int] = defaultdict(int)
     for (school_id, day), figures in batch.days.items():
         key = (batch.school_country[school_id], day)
-        per_country[key].merge(figures)
-        reporting[key] += int((school_id, day) in first_rows)
+        per_country[key].append(figures)
+        reporting[key] += (school_id, day) in first_rows
     keys = sorted(per_country)
     columns: Columns = {
         "country_iso3": [iso3 for iso3, _ in keys],
         "day": [day for _, day in keys],
         "schools_reporting": [reporting[key] for key in keys],
     }
-    totals = [per_country[key] for key in keys]
+    totals = [DayFigures.total(per_country[key]) for key in keys]
     await _COUNTRY_DAILY_UPSERT.fetch(session, columns | _figure_columns(totals))
 
 

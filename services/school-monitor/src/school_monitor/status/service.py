@@ -3,7 +3,7 @@ offline sweep; each change moves the country counters and may raise an alert."""
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -86,6 +86,9 @@ class SchoolState:
     latest_upload_mbps: float | None
     latest_latency_ms: float | None
 
+    def copy(self) -> "SchoolState":
+        return SchoolState(*map(self.__getattribute__, _STATE_TYPES))
+
 
 _STATE_TYPES = {
     "id": "uuid",
@@ -137,7 +140,7 @@ class StatusChanges:
         self.alerts: list[dict[str, Any]] = []
 
     def observe(self, state: SchoolState, seen: Observation) -> None:
-        new = replace(state)
+        new = state.copy()
         test = seen.latest_test
         if test is not None and (
             state.last_measurement_at is None or test.measured_at > state.last_measurement_at
@@ -154,7 +157,9 @@ class StatusChanges:
         self._record(state, new)
 
     def went_offline(self, state: SchoolState) -> None:
-        self._record(state, replace(state, is_online=False))
+        new = state.copy()
+        new.is_online = False
+        self._record(state, new)
 
     def _record(self, state: SchoolState, new: SchoolState) -> None:
         previous = ConnectivityStatus(state.connectivity_status)
