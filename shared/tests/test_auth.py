@@ -9,15 +9,17 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import SecretStr
 
 from c2r_common.auth import (
+    BEARER_SECURITY,
     CurrentPrincipal,
     Principal,
     Scope,
     TokenVerifier,
+    authenticate,
     mint_token,
     principal_from_claims,
     require_scopes,
@@ -205,6 +207,35 @@ async def test_require_scopes_dependency_over_http(hs_settings: ServiceSettings)
         assert "schools:write" in denied.json()["detail"]
         assert (await http.get("/write", headers=bearer("schools:write"))).status_code == 200
         assert (await http.get("/write", headers=bearer("admin"))).status_code == 200
+
+
+async def test_authenticate_checks_token_and_scopes_without_dependency_injection(
+    hs_settings: ServiceSettings,
+) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.token_verifier = TokenVerifier(hs_settings)
+
+    @app.post("/push", openapi_extra=BEARER_SECURITY)
+    async def push(request: Request) -> dict[str, str]:
+        principal = await authenticate(request, Scope.MEASUREMENTS_WRITE)
+        return {"subject": principal.subject}
+
+    def bearer(*scopes: str) -> dict[str, str]:
+        token = mint_token(DEVELOPMENT_JWT_SECRET, subject="agent", scopes=scopes)
+        return {"Authorization": f"Bearer {token}"}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.post("/push")).status_code == 401
+        assert (await http.post("/push", headers={"Authorization": "Bearer x"})).status_code == 401
+        denied = await http.post("/push", headers=bearer("schools:read"))
+        assert denied.status_code == 403
+        assert "measurements:write" in denied.json()["detail"]
+        allowed = await http.post("/push", headers=bearer("measurements:write"))
+        assert allowed.json() == {"subject": "agent"}
+    security = app.openapi()["paths"]["/push"]["post"]["security"]
+    assert security == [{"HTTPBearer": []}]
 
 
 # RS256 / ES256 through a JWKS served over HTTP
