@@ -801,8 +801,8 @@ def table(results: dict[str, Any]) -> Iterator[str]:
                 "batch ingest (HTTP, 1,000/batch) msr/s",
                 f"{b['http_per_second']:,}",
                 f"raw {b['raw_bulk_per_second']:,}/s = {b['ratio_to_raw']:.0%}",
-                f">=50,000/s, >=25%: "
-                f"{verdict(b['http_per_second'] >= 50_000 and b['ratio_to_raw'] >= 0.25)}",
+                f">=50,000/s: {verdict(b['http_per_second'] >= 50_000)}, "
+                f">=25%: {verdict(b['ratio_to_raw'] >= 0.25)}",
             ),
             (
                 "single pushes, 64 clients, req/s",
@@ -812,7 +812,7 @@ def table(results: dict[str, Any]) -> Iterator[str]:
             ),
             (
                 "single pushes p99 ms",
-                f"{s['push_p99_ms']}",
+                f"{s['push_p99_ms']} (p50 {s['push_p50_ms']})",
                 f"trivial p99 {s['trivial_p99_ms']} ms",
                 f"<100 ms: {verdict(s['push_p99_ms'] < 100)}",
             ),

@@ -189,8 +189,8 @@ async def ingest_many(
     # The schools' rows are locked now, before anything is written: their status is
     # updated at the end, from the state read here.
     school_ids = {s for submission in submissions for s in submission.school_ids()}
-    states = {row.id: row for row in await lock_school_states(db, list(school_ids))}
-    countries = {school_id: row.country_iso3 for school_id, row in states.items()}
+    states = {state.id: state for state in await lock_school_states(db, list(school_ids))}
+    countries = {school_id: state.country_iso3 for school_id, state in states.items()}
     window = TimeWindow(now, timedelta(days=settings.max_measurement_age_days))
     checked: list[Screened | ProblemError] = []
     for submission in submissions:
@@ -356,7 +356,7 @@ def _report(
         by_index = dict(submission.items)
         for problem in problems:
             known = by_index.get(problem.index)
-            kind, source = (known.KIND, known.source) if known else ("unparsed", "other")
+            kind, source = ("unparsed", "other") if known is None else (known.KIND, known.source)
             tally.rejected[(kind, problem.reason, source)] += 1
     return IngestReport(
         received=submission.received,

@@ -1,9 +1,8 @@
 """Bulk insert of new measurements and ping checks, de-duplicated by UUID.
 
-At batch sizes in the thousands, SQLAlchemy's per-row parameter processing costs more
-than the database's own insert, so these statements run on the session's driver
-connection (same connection, same transaction) with values already in the form the ORM
-stores them in (`test_storage` reads them back through the ORM):
+Like the statements of school_monitor.bulk, these run on the session's driver connection
+(same connection, same transaction) with values already in the form the ORM stores them
+in; the SQLite insert differs, because executemany beats one JSON parameter at this size:
 
 - PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING
   RETURNING uuid, each column one array parameter that asyncpg encodes in C;
