@@ -1,13 +1,14 @@
 """Engines and UTCDateTime on SQLite (and on PostgreSQL when C2R_TEST_DB=postgresql)."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, Table, insert, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from c2r_common.db import (
@@ -17,6 +18,7 @@ from c2r_common.db import (
     create_engine,
     new_metadata,
 )
+from c2r_common.testing import pg_admin, pg_database_url
 
 metadata = new_metadata()
 samples = Table(
@@ -226,3 +228,50 @@ async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
     async with sessions() as session:
         assert await session.scalar(text("SELECT n FROM counter")) == 2  # no lost update
     assert order == ["first", "second"]
+
+
+# PostgreSQL pools: liveness checked only on connections idle for a while. These run against
+# the local PostgreSQL server whichever backend the suite selected.
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    name = f"c2r_test_pool_{uuid.uuid4().hex[:8]}"
+    await pg_admin(f'CREATE DATABASE "{name}"')
+    yield pg_database_url(name)
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def test_a_connection_killed_while_idle_is_replaced_without_an_error(pg_url: str) -> None:
+    engine = create_engine(pg_url, pool_size=1, alive_without_check=0.05)
+    try:
+        killed = await _backend_pid(engine)
+        await pg_admin(f"SELECT pg_terminate_backend({killed})")
+        await asyncio.sleep(0.2)  # idle for longer than the window: checked at checkout
+        assert await _backend_pid(engine) != killed
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_in_use_a_moment_ago_is_trusted_and_replaced_after_one_failure(
+    pg_url: str,
+) -> None:
+    engine = create_engine(pg_url, pool_size=1, alive_without_check=60)
+    try:
+        killed = await _backend_pid(engine)
+        await pg_admin(f"SELECT pg_terminate_backend({killed})")
+        await asyncio.sleep(0.2)
+        # Within the window the connection is not checked: the statement meets the dead
+        # connection, and the pool drops it...
+        with pytest.raises(DBAPIError) as failure:
+            await _backend_pid(engine)
+        assert failure.value.connection_invalidated
+        # ...so that the next checkout gets a fresh one.
+        assert await _backend_pid(engine) != killed
+    finally:
+        await engine.dispose()
