@@ -74,7 +74,7 @@ async def push_one(request: Request, model: type[MeasurementIn] | type[PingIn]) 
     return Response(ack.model_dump_json(), status_code=status, media_type="application/json")
 
 
-async def _batch_items(
+def _batch_items(
     body: bytes, model: type[MeasurementIn] | type[PingIn]
 ) -> tuple[list[tuple[int, Item]], list[ItemProblem], int]:
     """The valid items with their index, a problem per invalid one, and how many came.
@@ -105,7 +105,7 @@ async def push_batch(
 ) -> Any:
     started = time.perf_counter()
     body = await request.body()
-    items, problems, received = await _batch_items(body, model)
+    items, problems, received = _batch_items(body, model)
 
     async def create() -> IngestReport:
         report = await service.ingest(db, principal, settings, items, problems, received)
