@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,12 +114,22 @@ class BulkStatement:
     result_types: dict[str, str] = field(default_factory=dict)
 
     def text(self, dialect: str) -> str:
-        rows = self._relation(dialect)
-        if dialect == "postgresql":
-            return self.template.format(
-                rows=rows, least="least", greatest="greatest", lock=" FOR NO KEY UPDATE"
-            )
-        return self.template.format(rows=rows, least="min", greatest="max", lock="")
+        return self._postgresql_text if dialect == "postgresql" else self._sqlite_text
+
+    @cached_property
+    def _postgresql_text(self) -> str:
+        return self.template.format(
+            rows=self._relation("postgresql"),
+            least="least",
+            greatest="greatest",
+            lock=" FOR NO KEY UPDATE",
+        )
+
+    @cached_property
+    def _sqlite_text(self) -> str:
+        return self.template.format(
+            rows=self._relation("sqlite"), least="min", greatest="max", lock=""
+        )
 
     def _relation(self, dialect: str) -> str:
         names = ", ".join(self.column_types)

@@ -3,7 +3,7 @@ but SQLAlchemy exposes per dialect."""
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,14 +26,3 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def lower_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:
-    """The smaller of two nullable values, ignoring NULL on either side."""
-    smallest = func.least if dialect == "postgresql" else func.min
-    return func.coalesce(smallest(stored, incoming), stored, incoming)
-
-
-def higher_of(dialect: str, stored: Any, incoming: Any) -> ColumnElement[Any]:
-    largest = func.greatest if dialect == "postgresql" else func.max
-    return func.coalesce(largest(stored, incoming), stored, incoming)

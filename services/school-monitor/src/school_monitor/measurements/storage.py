@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_monitor.bulk import Columns, converted, driver_connection
+from school_monitor.bulk import BulkStatement, Columns, converted, driver_connection
 from school_monitor.upsert import dialect_name
 
 
@@ -34,12 +34,14 @@ class BulkTable:
     column_types: dict[str, str]
 
     @cached_property
-    def postgresql_insert(self) -> str:
-        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(self.column_types.values(), 1))
-        return (
-            f"INSERT INTO {self.name} ({', '.join(self.column_types)}) "
-            f"SELECT * FROM unnest({arrays}) ORDER BY 1 "  # one lock order for every batch
-            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"
+    def postgresql_insert(self) -> BulkStatement:
+        names = ", ".join(self.column_types)
+        return BulkStatement(
+            f"INSERT INTO {self.name} ({names}) SELECT {names} FROM {{rows}} "
+            "ORDER BY uuid "  # one lock order for every batch
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
+            self.column_types,
+            result_types={"uuid": "uuid"},
         )
 
     @cached_property
@@ -96,12 +98,10 @@ async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> se
     if not columns["uuid"]:
         return set()
     dialect = dialect_name(db)
-    driver = await driver_connection(db)
-    values = converted(dialect, table.column_types, columns)
     if dialect == "postgresql":
-        records = await driver.fetch(table.postgresql_insert, *values)
-        return {record[0] for record in records}  # asyncpg's UUID is a uuid.UUID
-    return await _insert_new_sqlite(driver, table, columns["uuid"], values)
+        return {inserted for (inserted,) in await table.postgresql_insert.fetch(db, columns)}
+    values = converted(dialect, table.column_types, columns)
+    return await _insert_new_sqlite(await driver_connection(db), table, columns["uuid"], values)
 
 
 async def _insert_new_sqlite(

@@ -29,8 +29,8 @@ def validate_items(
 ) -> tuple[list[tuple[int, ModelT]], list[ItemProblem]]:
     """The valid items with their index, and a problem per invalid item.
 
-    The whole list is validated in one call first (the common, all-good case is then one
-    pass in pydantic-core); only when that fails are items looked at one by one.
+    For a batch known to hold bad items: one call over the whole list finds every error with
+    its index, then the good items are validated one by one.
     """
     try:
         return list(enumerate(_list_adapter(model).validate_python(raw_items))), []
