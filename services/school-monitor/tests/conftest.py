@@ -22,6 +22,9 @@ def service_under_test() -> ServiceUnderTest:
             environment=Environment.TEST,
             country_benchmarks_mbps={"KEN": 10.0},
             summary_scan_seconds=0,
+            # A test's sessions share the one connection of its rolled-back transaction,
+            # which cannot run two group commits at once (test_group_commit.py does).
+            group_commits_in_flight=1,
         ),
         create_app=create_app,  # type: ignore[arg-type]
     )

@@ -9,6 +9,7 @@ transaction rollback and an HTTP client on the ASGI app.
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,25 +72,35 @@ async def pg_admin(*statements: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(scope="session")
-async def database_url(
-    service_under_test: ServiceUnderTest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """A fresh database for the service, its schema built by the Alembic migrations."""
-    slug = service_under_test.name.replace("-", "_")
+@asynccontextmanager
+async def fresh_database(alembic_ini: Path, slug: str, folder: Path) -> AsyncIterator[str]:
+    """A new database on the selected backend, its schema built by the Alembic migrations;
+    its URL. A SQLite file goes in `folder`; a PostgreSQL database is dropped afterwards."""
     if selected_backend() == "sqlite":
-        path = tmp_path_factory.mktemp(slug) / f"{slug}.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
+        url = f"sqlite+aiosqlite:///{folder / f'{slug}.db'}"
+        await anyio.to_thread.run_sync(upgrade_to_head, alembic_ini, url)
         yield url
         return
     name = f"c2r_test_{slug}_{uuid.uuid4().hex[:8]}"
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     await pg_admin(drop, f'CREATE DATABASE "{name}"')
     url = pg_database_url(name)
-    await anyio.to_thread.run_sync(upgrade_to_head, service_under_test.alembic_ini, url)
-    yield url
-    await pg_admin(drop)
+    try:
+        await anyio.to_thread.run_sync(upgrade_to_head, alembic_ini, url)
+        yield url
+    finally:
+        await pg_admin(drop)
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    service_under_test: ServiceUnderTest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A fresh database for the service, shared by the session's tests."""
+    slug = service_under_test.name.replace("-", "_")
+    folder = tmp_path_factory.mktemp(slug)
+    async with fresh_database(service_under_test.alembic_ini, slug, folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,12 @@ class SchoolMonitorSettings(ServiceSettings):
         ge=0,
         description="how often the offline sweep and the metric gauges run (0: never)",
     )
+    group_commits_in_flight: int = Field(
+        2,
+        ge=1,
+        description="how many group commits of single pushes may run at once on PostgreSQL "
+        "(SQLite has a single writer: always one)",
+    )
     device_token_cache_seconds: float = Field(
         30.0,
         ge=0,

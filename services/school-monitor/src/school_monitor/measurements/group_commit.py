@@ -5,6 +5,12 @@ makes the database work (and on PostgreSQL the hot per-country counter rows) the
 instead, the pushes that arrive while a commit is running are stored together in the
 next transaction. Each request is answered only after the commit that holds its item, so
 an acknowledgement still means committed; a failed commit fails every request in it.
+
+On PostgreSQL two groups are in flight at a time. With one, the process would idle while
+the database works on it, since every waiting client is in that group; with two, one
+group's requests are parsed and screened and its rows written while the other's
+statements and commit run. The two transactions meet only on their country's rows, which
+are written last (see measurements.service._derive).
 """
 
 import asyncio
@@ -23,12 +29,20 @@ GATHER_POLL_SECONDS = 0.0005
 Pending = tuple[Submission, "asyncio.Future[IngestReport]"]
 
 
+def commits_in_flight(database: Database, settings: SchoolMonitorSettings) -> int:
+    """SQLite has one writer at a time: a second group would only wait for the lock."""
+    return 1 if database.engine.dialect.name == "sqlite" else settings.group_commits_in_flight
+
+
 class GroupCommitter:
     def __init__(self, database: Database, settings: SchoolMonitorSettings) -> None:
         self.database = database
         self.settings = settings
         self._pending: list[Pending] = []
         self._runner: asyncio.Task[None] | None = None
+        self._in_flight_limit = commits_in_flight(database, settings)
+        self._slots = asyncio.Semaphore(self._in_flight_limit)
+        self._commits: set[asyncio.Task[None]] = set()
 
     async def submit(self, submission: Submission) -> IngestReport:
         future: asyncio.Future[IngestReport] = asyncio.get_running_loop().create_future()
@@ -39,10 +53,24 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._pending:
+            await self._slots.acquire()
             await self._gather()
-            batch = self._pending[:MAX_SUBMISSIONS_PER_COMMIT]
-            del self._pending[:MAX_SUBMISSIONS_PER_COMMIT]
-            await self._commit(batch)
+            commit = asyncio.create_task(self._commit(self._next_group()))
+            self._commits.add(commit)
+            commit.add_done_callback(self._finished)
+
+    def _next_group(self) -> list[Pending]:
+        """The pending pushes shared out over the free slots: a round of clients that
+        arrived together is split into groups that overlap, not committed as one."""
+        free = self._in_flight_limit - len(self._commits)
+        size = min(MAX_SUBMISSIONS_PER_COMMIT, -(-len(self._pending) // free))
+        group = self._pending[:size]
+        del self._pending[:size]
+        return group
+
+    def _finished(self, commit: "asyncio.Task[None]") -> None:
+        self._commits.discard(commit)
+        self._slots.release()
 
     async def _gather(self) -> None:
         """Waits while pushes keep arriving, up to GATHER_SECONDS.
@@ -58,18 +86,18 @@ class GroupCommitter:
             seen = len(self._pending)
             await asyncio.sleep(GATHER_POLL_SECONDS)
 
-    async def _commit(self, batch: Sequence[Pending]) -> None:
+    async def _commit(self, group: Sequence[Pending]) -> None:
         try:
             # The session factory is looked up each time: tests swap it for a rolled-back one.
             async with self.database.sessionmaker() as session:
-                outcomes = await ingest_many(session, self.settings, [s for s, _ in batch])
+                outcomes = await ingest_many(session, self.settings, [s for s, _ in group])
                 await session.commit()
         except Exception as failure:  # answered as a 500 by each waiting request
-            for _, future in batch:
+            for _, future in group:
                 if not future.done():
                     future.set_exception(failure)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, future), outcome in zip(group, outcomes, strict=True):
             if future.done():  # the client went away; its item is stored all the same
                 continue
             if isinstance(outcome, ProblemError):
@@ -80,3 +108,4 @@ class GroupCommitter:
     async def close(self) -> None:
         if self._runner is not None:
             await asyncio.gather(self._runner, return_exceptions=True)
+        await asyncio.gather(*self._commits, return_exceptions=True)

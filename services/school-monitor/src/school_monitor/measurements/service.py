@@ -39,7 +39,12 @@ from school_monitor.metrics import (
     MEASUREMENTS_REJECTED,
     source_label,
 )
-from school_monitor.rollups.service import DayFigures, RollupBatch, apply_rollups
+from school_monitor.rollups.service import (
+    DayFigures,
+    RollupBatch,
+    apply_country_rollups,
+    apply_school_rollups,
+)
 from school_monitor.status.service import (
     Observation,
     SchoolState,
@@ -206,8 +211,8 @@ async def ingest_many(
             first_seen.setdefault(item.uuid, (item, school_id, agent_id))
     stored = await _store(db, list(first_seen.values()), now)
     new_items = [(i, s) for i, s, _ in first_seen.values() if i.uuid in stored]
-    await _derive(db, settings, new_items, states, now)
     await _note_agents(db, screened)
+    await _derive(db, settings, new_items, states, now)
     claimed: set[uuid.UUID] = set()
     tally = IngestTally()
     outcomes = [
@@ -284,7 +289,12 @@ async def _derive(
     states: dict[uuid.UUID, SchoolState],
     now: datetime,
 ) -> None:
-    """The rollups and status changes of the newly stored items, computed per school-day."""
+    """The rollups and status changes of the newly stored items, computed per school-day.
+
+    The schools' rows are written first and the countries' rows last: every transaction
+    of a country updates the same country rows, so that a concurrent one (another group
+    commit, a batch) waits for them only at its very end, not for its whole length.
+    """
     by_school_day: dict[tuple[uuid.UUID, date], list[Item]] = defaultdict(list)
     for item, school_id in new_items:
         by_school_day[(school_id, item.moment.date())].append(item)  # moments are in UTC
@@ -295,9 +305,10 @@ async def _derive(
         checks = [i for i in items if isinstance(i, PingIn)]
         rollups.add(school_id, states[school_id].country_iso3, day, _day_figures(tests, checks))
         observations[school_id].add(tests, checks)
-    await apply_rollups(db, rollups)
-    if observations:
-        await apply_observations(db, settings, observations, states, now)
+    first_rows = await apply_school_rollups(db, rollups)
+    changes = await apply_observations(db, settings, observations, states, now)
+    await apply_country_rollups(db, rollups, first_rows)
+    await changes.write_counters(db)
 
 
 def _day_figures(tests: list[MeasurementIn], checks: list[PingIn]) -> DayFigures:

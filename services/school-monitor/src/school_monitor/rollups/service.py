@@ -148,11 +148,13 @@ def _stats_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(index_elements=["country_iso3"], set_=updates)
 
 
-async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
-    """Adds the batch to school_daily, then the same figures to country_daily, counting a
-    school as reporting on a day the first time a row for that (school, day) appears."""
+async def apply_school_rollups(
+    session: AsyncSession, batch: RollupBatch
+) -> set[tuple[uuid.UUID, date]]:
+    """Adds the batch to school_daily; returns the (school, day) rows it created, whose
+    schools count as reporting on that day in country_daily."""
     if not batch.days:
-        return
+        return set()
     keys = sorted(batch.days)  # one lock order for every transaction
     figures = [batch.days[key] for key in keys]
     school_ids = [school_id for school_id, _ in keys]
@@ -162,17 +164,19 @@ async def apply_rollups(session: AsyncSession, batch: RollupBatch) -> None:
         "country_iso3": [batch.school_country[school_id] for school_id in school_ids],
     }
     returned = await _SCHOOL_DAILY_UPSERT.fetch(session, columns | _figure_columns(figures))
-    first_rows = {
+    return {
         (school_id, day)
         for school_id, day, total in returned
         if total == batch.days[(school_id, day)].data_points
     }
-    await _apply_country_days(session, batch, first_rows)
 
 
-async def _apply_country_days(
+async def apply_country_rollups(
     session: AsyncSession, batch: RollupBatch, first_rows: set[tuple[uuid.UUID, date]]
 ) -> None:
+    """Adds the same figures to country_daily, per country and day."""
+    if not batch.days:
+        return
     per_country: dict[tuple[str, date], list[DayFigures]] = defaultdict(list)
     reporting: dict[tuple[str, date], int] = defaultdict(int)
     for (school_id, day), figures in batch.days.items():

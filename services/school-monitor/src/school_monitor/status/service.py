@@ -200,15 +200,23 @@ class StatusChanges:
         )
 
     async def write(self, db: AsyncSession) -> None:
+        await self.write_schools(db)
+        await self.write_counters(db)
+
+    async def write_schools(self, db: AsyncSession) -> None:
+        """The schools' rows and the alerts."""
         if self.updates:
             columns = {name: list(map(attrgetter(name), self.updates)) for name in _UPDATED_TYPES}
             await _STATE_UPDATE.fetch(db, columns)
-        await apply_stats(db, self.deltas)
         if self.alerts:
             connection = await db.connection()
             await connection.execute(insert(table_of(Alert)), self.alerts)
             for alert in self.alerts:
                 ALERTS_RAISED.labels(alert["kind"]).inc()
+
+    async def write_counters(self, db: AsyncSession) -> None:
+        """The country counters: rows shared by every transaction of the country."""
+        await apply_stats(db, self.deltas)
 
 
 async def lock_school_states(db: AsyncSession, school_ids: list[uuid.UUID]) -> list[SchoolState]:
@@ -225,12 +233,14 @@ async def apply_observations(
     observations: dict[uuid.UUID, Observation],
     states: dict[uuid.UUID, SchoolState],
     now: datetime,
-) -> None:
-    """Updates the schools seen, from their `states` locked earlier in the transaction."""
+) -> StatusChanges:
+    """Updates the schools seen, from their `states` locked earlier in the transaction;
+    the changes' country counters are left for the caller to write."""
     changes = StatusChanges(settings, now)
     for school_id, seen in observations.items():
         changes.observe(states[school_id], seen)
-    await changes.write(db)
+    await changes.write_schools(db)
+    return changes
 
 
 async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: datetime) -> int:
