@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from c2r_common.db import (
     SQLITE_BUSY_TIMEOUT_MS,
+    Database,
     UTCDateTime,
     claim_write_lock,
     create_engine,
@@ -86,6 +87,44 @@ async def test_sqlite_engine_enforces_foreign_keys(sqlite_engine: AsyncEngine) -
     async with sqlite_engine.begin() as connection:
         with pytest.raises(IntegrityError, match="FOREIGN KEY"):
             await connection.execute(insert(child).values(id=2, parent_id=99))
+
+
+BLOB_BYTES, BLOBS = 512 * 1024, 12  # 6 MB: past the 1,000-page line of SQLite's autocheckpoint
+
+
+async def write_blobs(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE blobs (data BLOB)"))
+    for _ in range(BLOBS):
+        async with database.engine.begin() as connection:
+            await connection.execute(text(f"INSERT INTO blobs VALUES (randomblob({BLOB_BYTES}))"))
+
+
+async def test_sqlite_commits_checkpoint_the_wal_themselves_by_default(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/wal.db")
+    try:
+        await write_blobs(database)
+    finally:
+        await database.dispose()
+    assert (tmp_path / "wal.db").stat().st_size > BLOB_BYTES * BLOBS / 2
+
+
+async def test_sqlite_background_checkpoints_take_the_wal_off_the_commits(tmp_path: Path) -> None:
+    database_file = tmp_path / "wal.db"
+    database = Database(f"sqlite+aiosqlite:///{database_file}", background_checkpoints=True)
+    try:
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(text("PRAGMA wal_autocheckpoint")) == 0
+        await write_blobs(database)
+        assert database_file.stat().st_size < BLOB_BYTES  # every page is still in the log
+        async with database.checkpoints():
+            for _ in range(100):
+                if database_file.stat().st_size > BLOB_BYTES * BLOBS:
+                    break
+                await asyncio.sleep(0.05)
+            assert database_file.stat().st_size > BLOB_BYTES * BLOBS
+    finally:
+        await database.dispose()
 
 
 def test_metadata_names_constraints_by_convention() -> None:

@@ -37,12 +37,14 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if spec.lifespan is None:
-            yield
-        else:
-            async with spec.lifespan(app):
+        database: Database = app.state.database
+        async with database.checkpoints():
+            if spec.lifespan is None:
                 yield
-        await app.state.database.dispose()
+            else:
+                async with spec.lifespan(app):
+                    yield
+        await database.dispose()
 
     app = FastAPI(
         title=spec.title,
@@ -52,7 +54,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.database = Database(settings.database_url)
+    app.state.database = Database(settings.database_url, background_checkpoints=True)
     app.state.token_verifier = TokenVerifier(settings)
     app.state.extra_verifiers = []
     install_error_handlers(app)

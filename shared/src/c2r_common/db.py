@@ -1,7 +1,11 @@
 """Async SQLAlchemy setup: engines for SQLite and PostgreSQL, one session per request."""
 
+import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -30,6 +34,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+logger = logging.getLogger("c2r.db")
 
 
 def new_metadata() -> MetaData:
@@ -65,7 +71,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _configure_sqlite(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, *, wal_autocheckpoint: bool = True
+) -> None:
     # Python's sqlite3 driver defers BEGIN until the first write and never emits it before a
     # SAVEPOINT, so savepoints (begin_nested) and the per-test rollback would not work. The
     # driver is put in autocommit mode and SQLAlchemy emits BEGIN itself (_begin_sqlite),
@@ -78,6 +86,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    if not wal_autocheckpoint:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it instead
     cursor.close()
 
 
@@ -102,13 +112,21 @@ ALIVE_WITHOUT_CHECK_SECONDS = 1.0
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, alive_without_check: float = ALIVE_WITHOUT_CHECK_SECONDS
+    url: str,
+    *,
+    pool_size: int = 10,
+    alive_without_check: float = ALIVE_WITHOUT_CHECK_SECONDS,
+    wal_autocheckpoint: bool = True,
 ) -> AsyncEngine:
-    """An async engine for `url`, with the per-database settings the services rely on."""
+    """An async engine for `url`, with the per-database settings the services rely on.
+
+    `wal_autocheckpoint=False` leaves SQLite's checkpoints to a WalCheckpointer.
+    """
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
         engine = create_async_engine(url)
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        configure = partial(_configure_sqlite, wal_autocheckpoint=wal_autocheckpoint)
+        event.listen(engine.sync_engine, "connect", configure)
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
@@ -161,16 +179,79 @@ async def claim_write_lock(session: AsyncSession) -> None:
                 raise
 
 
-class Database:
-    """An engine and its session factory, owned by one app."""
+# SQLite copies its write-ahead log back into the database file (a checkpoint) once the
+# log passes 1,000 pages, inside whichever commit crosses that line: under a steady stream
+# of writes about one commit in seven then takes several milliseconds instead of a fraction
+# of one, while the request waiting on it is held. A served process checkpoints from a
+# thread of its own instead, which also leaves the event loop free meanwhile.
+WAL_CHECKPOINT_INTERVAL_SECONDS = 0.25
 
-    def __init__(self, url: str) -> None:
+
+class WalCheckpointer:
+    """Checkpoints a SQLite database's WAL every `interval` seconds, in a worker thread.
+
+    PASSIVE checkpoints never wait for, nor block, the readers and the writer; what a
+    checkpoint cannot copy yet (pages a reader still needs) the next one does.
+    """
+
+    def __init__(self, url: str, interval: float = WAL_CHECKPOINT_INTERVAL_SECONDS) -> None:
+        self.path = make_url(url).database
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "WalCheckpointer":
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with suppress(asyncio.CancelledError):
+            await self._task
+        await asyncio.to_thread(self._checkpoint)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await asyncio.to_thread(self._checkpoint)
+            except sqlite3.Error:
+                # A busy or failing checkpoint loses nothing (the log keeps every page);
+                # the next one tries again.
+                logger.warning("WAL checkpoint failed", exc_info=True)
+
+    def _checkpoint(self) -> None:
+        connection = sqlite3.connect(str(self.path), timeout=0)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+
+class Database:
+    """An engine and its session factory, owned by one app.
+
+    With `background_checkpoints`, SQLite's WAL checkpoints are left to the
+    WalCheckpointer of `checkpoints()`, which the app runs for its lifetime.
+    """
+
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.background_checkpoints = background_checkpoints and _is_sqlite_file(url)
+        self.engine = create_engine(url, wal_autocheckpoint=not self.background_checkpoints)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def checkpoints(self) -> AbstractAsyncContextManager[object]:
+        if not self.background_checkpoints:
+            return nullcontext()
+        return WalCheckpointer(self.url)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _is_sqlite_file(url: str) -> bool:
+    return url.startswith("sqlite") and make_url(url).database not in (None, "", ":memory:")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
