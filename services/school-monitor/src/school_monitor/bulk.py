@@ -149,8 +149,8 @@ class BulkStatement:
         if dialect == "postgresql":
             return [tuple(record) for record in await driver.fetch(self.text(dialect), *values)]
         rows = json.dumps(list(zip(*values, strict=True)))
-        cursor = await driver.execute(self.text(dialect), (rows,))
-        return self._from_sqlite(await cursor.fetchall())
+        # One trip to aiosqlite's thread for the statement and its rows, not two.
+        return self._from_sqlite(list(await driver.execute_fetchall(self.text(dialect), (rows,))))
 
     def _from_sqlite(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if not rows:

@@ -109,8 +109,8 @@ async def _insert_new_sqlite(
 ) -> set[uuid.UUID]:
     rows = list(zip(*values, strict=True))
     keys = values[0]
-    cursor = await driver.execute(table.sqlite_stored_uuids, (json.dumps(keys),))
-    stored_before = {key for (key,) in await cursor.fetchall()}
+    found = await driver.execute_fetchall(table.sqlite_stored_uuids, (json.dumps(keys),))
+    stored_before = {key for (key,) in found}
     if stored_before:
         rows = [row for row in rows if row[0] not in stored_before]
     cursor = await driver.executemany(table.sqlite_insert, rows)
