@@ -208,17 +208,20 @@ class WalCheckpointer:
         self._task.cancel()
         with suppress(asyncio.CancelledError):
             await self._task
-        await asyncio.to_thread(self._checkpoint)
+        await self._checkpoint_in_thread()
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                await asyncio.to_thread(self._checkpoint)
-            except sqlite3.Error:
-                # A busy or failing checkpoint loses nothing (the log keeps every page);
-                # the next one tries again.
-                logger.warning("WAL checkpoint failed", exc_info=True)
+            await self._checkpoint_in_thread()
+
+    async def _checkpoint_in_thread(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint)
+        except sqlite3.Error:
+            # A busy or failing checkpoint loses nothing (the log keeps every page); the
+            # next one, or the next process's first connection, tries again.
+            logger.warning("WAL checkpoint failed", exc_info=True)
 
     def _checkpoint(self) -> None:
         connection = sqlite3.connect(str(self.path), timeout=0)
