@@ -64,6 +64,11 @@ def _hs(claims: dict[str, Any], secret: str = DEVELOPMENT_JWT_SECRET) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def bearer_for(*scopes: str, subject: str = "bob") -> dict[str, str]:
+    token = mint_token(DEVELOPMENT_JWT_SECRET, subject=subject, scopes=scopes)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _refused(verifier: TokenVerifier, token: str) -> ProblemError:
     with pytest.raises(ProblemError) as raised:
         verifier.verify(token)
@@ -193,20 +198,16 @@ async def test_require_scopes_dependency_over_http(hs_settings: ServiceSettings)
     async def me(principal: CurrentPrincipal) -> dict[str, str]:
         return {"subject": principal.subject}
 
-    def bearer(*scopes: str) -> dict[str, str]:
-        token = mint_token(DEVELOPMENT_JWT_SECRET, subject="bob", scopes=scopes)
-        return {"Authorization": f"Bearer {token}"}
-
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         assert (await http.get("/me")).status_code == 401
         assert (await http.get("/me", headers={"Authorization": "Bearer x.y.z"})).status_code == 401
-        assert (await http.get("/me", headers=bearer())).json() == {"subject": "bob"}
-        denied = await http.get("/write", headers=bearer("schools:read"))
+        assert (await http.get("/me", headers=bearer_for())).json() == {"subject": "bob"}
+        denied = await http.get("/write", headers=bearer_for("schools:read"))
         assert denied.status_code == 403
         assert "schools:write" in denied.json()["detail"]
-        assert (await http.get("/write", headers=bearer("schools:write"))).status_code == 200
-        assert (await http.get("/write", headers=bearer("admin"))).status_code == 200
+        assert (await http.get("/write", headers=bearer_for("schools:write"))).status_code == 200
+        assert (await http.get("/write", headers=bearer_for("admin"))).status_code == 200
 
 
 async def test_authenticate_checks_token_and_scopes_without_dependency_injection(
@@ -221,18 +222,16 @@ async def test_authenticate_checks_token_and_scopes_without_dependency_injection
         principal = await authenticate(request, Scope.MEASUREMENTS_WRITE)
         return {"subject": principal.subject}
 
-    def bearer(*scopes: str) -> dict[str, str]:
-        token = mint_token(DEVELOPMENT_JWT_SECRET, subject="agent", scopes=scopes)
-        return {"Authorization": f"Bearer {token}"}
-
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         assert (await http.post("/push")).status_code == 401
         assert (await http.post("/push", headers={"Authorization": "Bearer x"})).status_code == 401
-        denied = await http.post("/push", headers=bearer("schools:read"))
+        denied = await http.post("/push", headers=bearer_for("schools:read"))
         assert denied.status_code == 403
         assert "measurements:write" in denied.json()["detail"]
-        allowed = await http.post("/push", headers=bearer("measurements:write"))
+        allowed = await http.post(
+            "/push", headers=bearer_for("measurements:write", subject="agent")
+        )
         assert allowed.json() == {"subject": "agent"}
     security = app.openapi()["paths"]["/push"]["post"]["security"]
     assert security == [{"HTTPBearer": []}]

@@ -226,46 +226,28 @@ async def ingest_many(
 async def _store(
     db: AsyncSession, items: list[tuple[Item, uuid.UUID, Any]], now: datetime
 ) -> set[uuid.UUID]:
-    tests = [(i, s, agent) for i, s, agent in items if isinstance(i, MeasurementIn)]
-    checks = [(i, s, agent) for i, s, agent in items if isinstance(i, PingIn)]
-    stored = await storage.insert_new(db, storage.MEASUREMENTS, _measurement_columns(tests, now))
-    return stored | await storage.insert_new(db, storage.PINGS, _ping_columns(checks, now))
+    stored: set[uuid.UUID] = set()
+    for table, kind in ((storage.MEASUREMENTS, MeasurementIn), (storage.PINGS, PingIn)):
+        entries = [entry for entry in items if isinstance(entry[0], kind)]
+        stored |= await storage.insert_new(db, table, _columns(table, entries, now))
+    return stored
 
 
-def _measurement_columns(
-    entries: list[tuple[MeasurementIn, uuid.UUID, Any]], now: datetime
+def _columns(
+    table: storage.BulkTable, entries: Sequence[tuple[Item, uuid.UUID, Any]], now: datetime
 ) -> Columns:
-    tests = [item for item, _, _ in entries]
-    return {
-        "uuid": [t.uuid for t in tests],
+    """The rows of `table` for the items, column by column: the item's own fields, and
+    what the request adds (school, agent, time received)."""
+    items = [item for item, _, _ in entries]
+    added: Columns = {
         "school_id": [school_id for _, school_id, _ in entries],
-        "measured_at": [t.measured_at for t in tests],
-        "received_at": [now] * len(tests),
-        "download_mbps": [t.download_mbps for t in tests],
-        "upload_mbps": [t.upload_mbps for t in tests],
-        "latency_ms": [t.latency_ms for t in tests],
-        "jitter_ms": [t.jitter_ms for t in tests],
-        "packet_loss_pct": [t.packet_loss_pct for t in tests],
-        "source": [t.source for t in tests],
-        "server": [t.server for t in tests],
-        "app_version": [t.app_version for t in tests],
         "agent_id": [agent_id for _, _, agent_id in entries],
-        "raw_result": [t.raw_result for t in tests],
+        "received_at": [now] * len(items),
+        table.moment_column: [item.moment for item in items],
     }
-
-
-def _ping_columns(entries: list[tuple[PingIn, uuid.UUID, Any]], now: datetime) -> Columns:
-    checks = [item for item, _, _ in entries]
     return {
-        "uuid": [c.uuid for c in checks],
-        "school_id": [school_id for _, school_id, _ in entries],
-        "checked_at": [c.timestamp for c in checks],
-        "received_at": [now] * len(checks),
-        "is_connected": [c.is_connected for c in checks],
-        "latency_ms": [c.latency_ms for c in checks],
-        "error": [c.error for c in checks],
-        "source": [c.source for c in checks],
-        "agent_id": [agent_id for _, _, agent_id in entries],
+        name: added[name] if name in added else [getattr(item, name) for item in items]
+        for name in table.column_types
     }
 
 

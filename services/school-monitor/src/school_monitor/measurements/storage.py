@@ -32,6 +32,7 @@ class BulkTable:
 
     name: str
     column_types: dict[str, str]
+    moment_column: str  # the item's `moment`: when it was measured or checked
 
     @cached_property
     def postgresql_insert(self) -> BulkStatement:
@@ -72,6 +73,7 @@ MEASUREMENTS = BulkTable(
         "agent_id": "uuid",
         "raw_result": "json",
     },
+    moment_column="measured_at",
 )
 PINGS = BulkTable(
     "pings",
@@ -86,6 +88,7 @@ PINGS = BulkTable(
         "source": "text",
         "agent_id": "uuid",
     },
+    moment_column="checked_at",
 )
 
 
