@@ -273,6 +273,54 @@ async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
 # the local PostgreSQL server whichever backend the suite selected.
 
 
+async def _traced_statements(engine: AsyncEngine) -> list[str]:
+    """The statements SQLite runs on the pool's one connection from now on."""
+    statements: list[str] = []
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        await driver.set_trace_callback(statements.append)
+    return statements
+
+
+async def test_sqlite_write_transaction_runs_begin_lock_claim_its_write_and_commit(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+    statements = await _traced_statements(sqlite_engine)
+
+    async with async_sessionmaker(sqlite_engine)() as session:
+        await claim_write_lock(session)
+        await session.execute(text("INSERT INTO counter VALUES (1)"))
+        await session.commit()
+
+    assert statements == [
+        "BEGIN",
+        "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0",
+        "INSERT INTO counter VALUES (1)",
+        "COMMIT",
+    ]
+
+
+async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+
+    async with sqlite_engine.connect() as connection:
+        # A transaction SQLAlchemy does not know of: only the pool's reset can end it.
+        driver = (await connection.get_raw_connection()).driver_connection
+        await driver.execute("BEGIN")
+        await driver.execute("INSERT INTO counter VALUES (1)")
+
+    async with sqlite_engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert not driver.in_transaction
+        assert await connection.scalar(text("SELECT count(*) FROM counter")) == 0
+
+
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     name = f"c2r_test_pool_{uuid.uuid4().hex[:8]}"

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event, text
-from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import AdaptedConnection, Connection, Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names, so Alembic migrations are identical on every database.
@@ -91,8 +91,23 @@ def _configure_sqlite(
     cursor.close()
 
 
+# aiosqlite runs every call in a thread of its own connection, and a statement through
+# SQLAlchemy's cursor takes three such trips (open, execute, close), each of them a wait
+# for the event loop to come round. BEGIN, the write-lock claim and the pool's reset are
+# part of every write transaction, so they take one trip or none.
+
+
 def _begin_sqlite(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    driver = connection.connection.dbapi_connection
+    assert isinstance(driver, AdaptedConnection)
+    driver.run_async(lambda aiosqlite_connection: aiosqlite_connection.execute("BEGIN"))
+
+
+def _reset_sqlite(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """The pool's reset of a returned connection: a rollback, unless SQLite (asked
+    directly, without a trip) says no transaction is open, as after a commit."""
+    if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -124,10 +139,11 @@ def create_engine(
     """
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, pool_reset_on_return=None)  # see _reset_sqlite
         configure = partial(_configure_sqlite, wal_autocheckpoint=wal_autocheckpoint)
         event.listen(engine.sync_engine, "connect", configure)
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
+        event.listen(engine.sync_engine.pool, "reset", _reset_sqlite)
         return engine
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
     pool = engine.sync_engine.pool
@@ -154,7 +170,7 @@ def _check_if_idle(
 
 
 # A write that changes nothing, on the table every service's database has.
-_NO_OP_WRITE = text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+_NO_OP_WRITE = "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"
 _WRITE_LOCK_ATTEMPTS = 6  # each waits the connection's busy timeout
 
 
@@ -168,11 +184,14 @@ async def claim_write_lock(session: AsyncSession) -> None:
     """
     if session.get_bind().dialect.name != "sqlite":
         return
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
     for attempt in range(_WRITE_LOCK_ATTEMPTS):
         try:
-            await session.execute(_NO_OP_WRITE)
+            await driver.execute(_NO_OP_WRITE)  # one trip to aiosqlite's thread, not three
             return
-        except OperationalError as exc:
+        except sqlite3.OperationalError as exc:
             # Nothing was written yet, so waiting again is safe: SQLite's busy handler is
             # not fair, and under a steady stream of writers one can wait past its timeout.
             if "locked" not in str(exc) or attempt == _WRITE_LOCK_ATTEMPTS - 1:
