@@ -8,15 +8,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_monitor.bulk import BulkStatement, Columns
-from school_monitor.rollups.models import CountryStats
-from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 _SUMMED = (
     "measurement_count",
@@ -140,14 +137,6 @@ def _figure_columns(figures: list[DayFigures]) -> Columns:
     return {name: [getattr(f, name) for f in figures] for name in _FIGURE_TYPES}
 
 
-@cache
-def _stats_upsert(dialect: str) -> Any:
-    table = table_of(CountryStats)
-    statement = dialect_insert(dialect, table)
-    updates = {name: table.c[name] + statement.excluded[name] for name in _STATS_COLUMNS}
-    return statement.on_conflict_do_update(index_elements=["country_iso3"], set_=updates)
-
-
 async def apply_school_rollups(
     session: AsyncSession, batch: RollupBatch
 ) -> set[tuple[uuid.UUID, date]]:
@@ -218,6 +207,17 @@ class StatsDelta:
 
 
 _STATS_COLUMNS = tuple(StatsDelta().columns())
+_STATS_TYPES = {
+    "country_iso3": "text",
+    **{name: "float8" if name.endswith("_sum") else "int4" for name in _STATS_COLUMNS},
+}
+_STATS_UPSERT = BulkStatement(
+    f"INSERT INTO country_stats ({', '.join(_STATS_TYPES)}) "
+    f"SELECT {', '.join(_STATS_TYPES)} FROM {{rows}} WHERE true "
+    "ON CONFLICT (country_iso3) DO UPDATE SET "
+    f"{', '.join(f'{n} = country_stats.{n} + excluded.{n}' for n in _STATS_COLUMNS)}",
+    _STATS_TYPES,
+)
 
 
 async def apply_stats(session: AsyncSession, deltas: dict[str, StatsDelta]) -> None:
@@ -225,6 +225,8 @@ async def apply_stats(session: AsyncSession, deltas: dict[str, StatsDelta]) -> N
     changed = {iso3: d for iso3, d in deltas.items() if any(d.columns().values())}
     if not changed:
         return
-    rows = [{"country_iso3": iso3} | delta.columns() for iso3, delta in sorted(changed.items())]
-    connection = await session.connection()
-    await connection.execute(_stats_upsert(dialect_name(session)), rows)
+    countries = sorted(changed)  # one lock order for every transaction
+    columns: Columns = {"country_iso3": countries}
+    for name in _STATS_COLUMNS:
+        columns[name] = [getattr(changed[iso3], name) for iso3 in countries]
+    await _STATS_UPSERT.fetch(session, columns)
