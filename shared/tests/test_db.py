@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, Table, insert, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from c2r_common import db
 from c2r_common.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -271,6 +272,23 @@ async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
 
 # PostgreSQL pools: liveness checked only on connections idle for a while. These run against
 # the local PostgreSQL server whichever backend the suite selected.
+
+
+async def test_write_lock_not_obtained_raises_the_database_error_answered_with_503(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+    monkeypatch.setattr(db, "_WRITE_LOCK_ATTEMPTS", 1)
+    sessions = async_sessionmaker(sqlite_engine)
+    async with sessions() as holder, sessions() as waiter:
+        await claim_write_lock(holder)
+        driver = (await (await waiter.connection()).get_raw_connection()).driver_connection
+        await driver.execute("PRAGMA busy_timeout=50")
+        with pytest.raises(OperationalError) as raised:
+            await claim_write_lock(waiter)
+    # What the service's error handler answers with 503 and Retry-After.
+    assert "database is locked" in str(raised.value.orig)
 
 
 async def _traced_statements(engine: AsyncEngine) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import AdaptedConnection, Connection, Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -195,7 +195,8 @@ async def claim_write_lock(session: AsyncSession) -> None:
             # Nothing was written yet, so waiting again is safe: SQLite's busy handler is
             # not fair, and under a steady stream of writers one can wait past its timeout.
             if "locked" not in str(exc) or attempt == _WRITE_LOCK_ATTEMPTS - 1:
-                raise
+                # As SQLAlchemy would have raised it: a lock not obtained is answered 503.
+                raise OperationalError(_NO_OP_WRITE, None, exc) from exc
 
 
 # SQLite copies its write-ahead log back into the database file (a checkpoint) once the
