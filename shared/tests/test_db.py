@@ -237,12 +237,17 @@ async def test_outer_rollback_undoes_a_released_savepoint(engine: AsyncEngine) -
     assert rows == []
 
 
+async def create_tables(engine: AsyncEngine, *tables: str) -> None:
+    async with engine.begin() as connection:
+        for table in tables:
+            await connection.execute(text(f"CREATE TABLE {table}"))
+
+
 async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
     sqlite_engine: AsyncEngine,
 ) -> None:
+    await create_tables(sqlite_engine, "alembic_version (version_num TEXT)", "counter (n INTEGER)")
     async with sqlite_engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
-        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
         await connection.execute(text("INSERT INTO counter VALUES (0)"))
     sessions = async_sessionmaker(sqlite_engine)
     order: list[str] = []
@@ -277,8 +282,7 @@ async def test_claimed_write_lock_makes_a_read_then_write_wait_instead_of_fail(
 async def test_write_lock_not_obtained_raises_the_database_error_answered_with_503(
     sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with sqlite_engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+    await create_tables(sqlite_engine, "alembic_version (version_num TEXT)")
     monkeypatch.setattr(db, "_WRITE_LOCK_ATTEMPTS", 1)
     sessions = async_sessionmaker(sqlite_engine)
     async with sessions() as holder, sessions() as waiter:
@@ -303,9 +307,7 @@ async def _traced_statements(engine: AsyncEngine) -> list[str]:
 async def test_sqlite_write_transaction_runs_begin_lock_claim_its_write_and_commit(
     sqlite_engine: AsyncEngine,
 ) -> None:
-    async with sqlite_engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
-        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+    await create_tables(sqlite_engine, "alembic_version (version_num TEXT)", "counter (n INTEGER)")
     statements = await _traced_statements(sqlite_engine)
 
     async with async_sessionmaker(sqlite_engine)() as session:
@@ -324,8 +326,7 @@ async def test_sqlite_write_transaction_runs_begin_lock_claim_its_write_and_comm
 async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
     sqlite_engine: AsyncEngine,
 ) -> None:
-    async with sqlite_engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+    await create_tables(sqlite_engine, "counter (n INTEGER)")
 
     async with sqlite_engine.connect() as connection:
         # A transaction SQLAlchemy does not know of: only the pool's reset can end it.
