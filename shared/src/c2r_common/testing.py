@@ -142,6 +142,26 @@ async def client(app: FastAPI, db_rollback: None) -> AsyncIterator[httpx.AsyncCl
         yield http
 
 
+@pytest.fixture
+async def committing_app(
+    service_under_test: ServiceUnderTest, tmp_path: Path
+) -> AsyncIterator[FastAPI]:
+    """The app on a database of its own and without the per-test rollback: every commit is
+    real, for the tests of what commits when, seen from another session."""
+    slug = service_under_test.name.replace("-", "_")
+    async with fresh_database(service_under_test.alembic_ini, slug, tmp_path) as url:
+        application = service_under_test.create_app(service_under_test.make_settings(url))
+        async with application.router.lifespan_context(application):
+            yield application
+
+
+@pytest.fixture
+async def committing_client(committing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=committing_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 TokenFactory = Callable[..., dict[str, str]]
 
 

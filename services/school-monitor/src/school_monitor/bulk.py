@@ -1,4 +1,4 @@
-"""Set-based statements over many rows, run on the session's driver connection.
+"""Set-based statements over many rows, in the session's transaction.
 
 The ingestion path writes a row per school, per school-day and per measurement in every
 transaction. SQLAlchemy's per-row parameter processing (type decorators, datetime
@@ -6,6 +6,14 @@ formatting, insertmanyvalues batching) costs more there than the database's own 
 these statements take their rows in one parameter per column (PostgreSQL `unnest`) or
 one JSON array (SQLite `json_each`), with values already in the form the ORM stores them
 in. `test_bulk` reads what they write back through the ORM.
+
+They run as driver-level SQL through the session's connection (`exec_driver_sql`): no
+per-row processing, and still SQLAlchemy's transaction. asyncpg's transaction begins with
+the first statement SQLAlchemy sends, so a statement sent to the asyncpg connection
+directly would run and commit on its own. On SQLite, whose BEGIN SQLAlchemy emits when the
+session's connection begins (c2r_common.db), the statements go to aiosqlite's connection
+directly: one trip to its thread instead of three; its errors are raised as SQLAlchemy's,
+like every other statement's (`sqlite_driver`).
 
 A statement names its rows `t` in its text, where `{rows}` stands for the relation,
 `{least}` and `{greatest}` for the dialect's two-argument min and max, and `{lock}` for
@@ -17,13 +25,16 @@ What a statement returns comes back in Python's types, as the ORM would give the
 """
 
 import json
+import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_monitor.upsert import dialect_name
@@ -97,12 +108,18 @@ def converted(dialect: str, column_types: dict[str, str], columns: Columns) -> l
     return result
 
 
-async def driver_connection(db: AsyncSession) -> Any:
-    """asyncpg's or aiosqlite's connection under the session, in its transaction."""
+@asynccontextmanager
+async def sqlite_driver(db: AsyncSession, statement: str) -> AsyncIterator[Any]:
+    """aiosqlite's connection under the session, inside the transaction SQLAlchemy began;
+    a failure of `statement` is raised as SQLAlchemy's error (a lock timeout is answered
+    503 like any other)."""
     connection = await db.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None  # a pooled connection that is checked out
-    return driver
+    try:
+        yield driver
+    except sqlite3.Error as failure:
+        raise DBAPIError.instance(statement, None, failure, sqlite3.Error) from failure
 
 
 @dataclass(frozen=True)
@@ -144,13 +161,17 @@ class BulkStatement:
     async def fetch(self, db: AsyncSession, columns: Columns) -> list[tuple[Any, ...]]:
         """Runs the statement; the rows it returns, with the columns of `result_types`."""
         dialect = dialect_name(db)
-        driver = await driver_connection(db)
         values = converted(dialect, self.column_types, columns)
+        statement = self.text(dialect)
         if dialect == "postgresql":
-            return [tuple(record) for record in await driver.fetch(self.text(dialect), *values)]
+            connection = await db.connection()
+            result = await connection.exec_driver_sql(statement, tuple(values))
+            return [tuple(row) for row in result.all()] if result.returns_rows else []
         rows = json.dumps(list(zip(*values, strict=True)))
-        # One trip to aiosqlite's thread for the statement and its rows, not two.
-        return self._from_sqlite(list(await driver.execute_fetchall(self.text(dialect), (rows,))))
+        async with sqlite_driver(db, statement) as driver:
+            # One trip to aiosqlite's thread for the statement and its rows, not two.
+            found = list(await driver.execute_fetchall(statement, (rows,)))
+        return self._from_sqlite(found)
 
     def _from_sqlite(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if not rows:

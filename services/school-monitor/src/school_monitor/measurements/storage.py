@@ -1,7 +1,7 @@
 """Bulk insert of new measurements and ping checks, de-duplicated by UUID.
 
-Like the statements of school_monitor.bulk, these run on the session's driver connection
-(same connection, same transaction) with values already in the form the ORM stores them
+Like the statements of school_monitor.bulk, these run as driver-level SQL in the
+session's transaction with values already in the form the ORM stores them
 in; the SQLite insert differs, because executemany beats one JSON parameter at this size:
 
 - PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING
@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_monitor.bulk import BulkStatement, Columns, converted, driver_connection
+from school_monitor.bulk import BulkStatement, Columns, converted, sqlite_driver
 from school_monitor.upsert import dialect_name
 
 
@@ -104,7 +104,8 @@ async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> se
     if dialect == "postgresql":
         return {inserted for (inserted,) in await table.postgresql_insert.fetch(db, columns)}
     values = converted(dialect, table.column_types, columns)
-    return await _insert_new_sqlite(await driver_connection(db), table, columns["uuid"], values)
+    async with sqlite_driver(db, table.sqlite_insert) as driver:
+        return await _insert_new_sqlite(driver, table, columns["uuid"], values)
 
 
 async def _insert_new_sqlite(

@@ -1,0 +1,99 @@
+"""Every statement of an ingest transaction runs in that one transaction, on real commits:
+another session sees nothing of it before the commit, and its row locks hold until then."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from c2r_common.db import Database, claim_write_lock
+from school_monitor.measurements import storage
+from school_monitor.measurements.models import Measurement
+from school_monitor.schools.models import School
+from school_monitor.status.service import lock_school_states
+
+
+async def _committed_school(database: Database) -> uuid.UUID:
+    school = School(giga_id=f"giga-{uuid.uuid4().hex[:12]}", name="GS Locked", country_iso3="RWA")
+    async with database.sessionmaker() as session:
+        session.add(school)
+        await session.commit()
+    return school.id
+
+
+def _measurement_columns(school_id: uuid.UUID, count: int) -> storage.Columns:
+    now = datetime.now(UTC)
+    rows = {
+        "uuid": [uuid.uuid4() for _ in range(count)],
+        "school_id": [school_id] * count,
+        "measured_at": [now - timedelta(minutes=n) for n in range(count)],
+        "received_at": [now] * count,
+        "download_mbps": [25.0] * count,
+        "upload_mbps": [10.0] * count,
+        "latency_ms": [40.0] * count,
+        "source": ["native"] * count,
+    }
+    return {name: rows.get(name, [None] * count) for name in storage.MEASUREMENTS.column_types}
+
+
+async def _stored_measurements(database: Database) -> int:
+    async with database.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(Measurement)) or 0)
+
+
+async def test_bulk_inserts_are_seen_by_another_session_only_after_the_commit(
+    committing_app: FastAPI,
+) -> None:
+    database: Database = committing_app.state.database
+    school_id = await _committed_school(database)
+    async with database.sessionmaker() as session:
+        await lock_school_states(session, [school_id])
+        inserted = await storage.insert_new(
+            session, storage.MEASUREMENTS, _measurement_columns(school_id, 5)
+        )
+        assert len(inserted) == 5
+        assert await _stored_measurements(database) == 0
+        await session.rollback()
+    assert await _stored_measurements(database) == 0
+
+    async with database.sessionmaker() as session:
+        await storage.insert_new(session, storage.MEASUREMENTS, _measurement_columns(school_id, 3))
+        await session.commit()
+    assert await _stored_measurements(database) == 3
+
+
+async def _lock_is_held(database: Database, school_id: uuid.UUID) -> bool:
+    """Whether another session is kept from writing the school's row: PostgreSQL's row
+    lock, or on SQLite the database's one write lock."""
+    async with database.sessionmaker() as other:
+        if database.engine.dialect.name == "sqlite":
+            await other.execute(text("PRAGMA busy_timeout=0"))
+        try:
+            await other.execute(
+                text("UPDATE schools SET name = name WHERE id = :id")
+                if database.engine.dialect.name == "sqlite"
+                else text("SELECT id FROM schools WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": school_id.hex if database.engine.dialect.name == "sqlite" else school_id},
+            )
+        except DBAPIError as refused:
+            assert "lock" in str(refused.orig)
+            return True
+        finally:
+            await other.rollback()
+        return False
+
+
+async def test_the_schools_locked_at_the_start_stay_locked_until_the_transaction_ends(
+    committing_app: FastAPI,
+) -> None:
+    database: Database = committing_app.state.database
+    school_id = await _committed_school(database)
+    async with database.sessionmaker() as session:
+        await claim_write_lock(session)
+        await lock_school_states(session, [school_id])
+        await storage.insert_new(session, storage.MEASUREMENTS, _measurement_columns(school_id, 1))
+        assert await _lock_is_held(database, school_id)
+        await session.commit()
+    assert not await _lock_is_held(database, school_id)
