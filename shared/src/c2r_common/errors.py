@@ -1,18 +1,22 @@
 """RFC 9457 problem details for every error a service returns."""
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from c2r_common.context import current_request_id
+from c2r_common.transient import is_retryable_conflict, is_transient
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://c2r.itu.int/problems/"
@@ -133,35 +137,63 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-# SQLite's "database is locked" and PostgreSQL's serialization failure and deadlock: the
-# write lost a race and would succeed if sent again.
-_TRANSIENT_SQLSTATES = {"40001", "40P01"}
 RETRY_AFTER_SECONDS = 1
+_RETRY_WITH_SAME_KEY = "retry the request (with the same Idempotency-Key for a create)."
 
-
-def _is_transient(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(exc.orig)
+# What a database failure can come out of the stack as: SQLAlchemy's wrapped driver errors
+# and pool timeout, and the drivers' own errors or socket errors where nothing wrapped them
+# (asyncpg's connect() refused, a statement on the raw driver connection).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    sqlite3.Error,
+    OSError,
+)
 
 
 async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
-    if not _is_transient(exc):
-        return await _handle_unexpected(request, exc)
+    if is_transient(exc):
+        return _transient_failure_response(request, exc)
+    return _internal_error_response(request)
+
+
+def _transient_failure_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After: the request lost a race or found the database out of reach
+    for a moment, and sending it again shortly may succeed."""
+    cause = getattr(exc, "orig", None) or exc
     logger.warning(
-        "transient database conflict on %s %s: %s", request.method, request.url.path, exc.orig
+        "transient database failure on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(cause).__name__,
+        cause,
+    )
+    what = (
+        "Another write was in progress"
+        if is_retryable_conflict(exc)
+        else "The database is unavailable for a moment"
     )
     return problem_response(
         request,
         HTTPStatus.SERVICE_UNAVAILABLE,
-        detail="Another write was in progress; retry the request (with the same "
-        "Idempotency-Key for a create).",
+        detail=f"{what}; {_RETRY_WITH_SAME_KEY}",
         problem_type="retry",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Also reached by a transient failure that escaped the handlers above: raised from a
+    # middleware (this handler runs in Starlette's outermost ServerErrorMiddleware),
+    # grouped by a task group, or chained as the cause of another error.
+    if is_transient(exc):
+        return _transient_failure_response(request, exc)
+    return _internal_error_response(request)
+
+
+def _internal_error_response(request: Request) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
         request,
@@ -174,7 +206,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(RequestValidationError, _handle_validation)
-    app.add_exception_handler(DBAPIError, _handle_database_error)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
