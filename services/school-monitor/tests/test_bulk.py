@@ -12,10 +12,10 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import DATE, DATETIME
 
 from school_monitor.bulk import sqlite_date, sqlite_datetime, sqlite_uuid
+from school_monitor.ingestion.writer import lock_school_states
 from school_monitor.measurements.models import Measurement, Ping
 from school_monitor.rollups.models import SchoolDaily
 from school_monitor.schools.models import School
-from school_monitor.status.service import lock_school_states
 
 
 def test_sqlite_forms_are_those_of_sqlalchemy() -> None:

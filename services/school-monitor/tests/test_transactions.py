@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from c2r_common.db import Database, claim_write_lock
+from school_monitor.ingestion.writer import lock_school_states
 from school_monitor.measurements import storage
 from school_monitor.measurements.models import Measurement
 from school_monitor.schools.models import School
-from school_monitor.status.service import lock_school_states
 
 
 async def _committed_school(database: Database) -> uuid.UUID:

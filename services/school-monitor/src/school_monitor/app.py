@@ -10,7 +10,7 @@ from school_monitor.agents.router import router as agents_router
 from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.router import router as giga_meter_router
-from school_monitor.measurements.group_commit import GroupCommitter
+from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
 from school_monitor.rollups.queries import ScanCache
 from school_monitor.rollups.router import router as connectivity_router

@@ -15,9 +15,9 @@ from c2r_common.db import Database, utcnow
 from c2r_common.settings import Environment
 from school_monitor.agents.models import Agent
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.ingestion.pipeline import sweep_offline
 from school_monitor.metrics import AGENTS_SEEN_24H, SCHOOLS_BY_STATUS
 from school_monitor.rollups.models import CountryStats
-from school_monitor.status.service import sweep_offline
 
 logger = logging.getLogger("school_monitor.background")
 STATUSES = ("good", "moderate", "bad", "unknown")

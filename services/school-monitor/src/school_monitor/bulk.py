@@ -27,15 +27,17 @@ What a statement returns comes back in Python's types, as the ORM would give the
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, String, Table, Uuid
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from school_monitor.upsert import dialect_name
 
@@ -92,6 +94,37 @@ SQLITE_RESULT_FORMS: dict[str, Form] = {
     "date": date_from_sqlite,
     "bool": bool_from_sqlite,
 }
+
+
+# The PostgreSQL type of each SQLAlchemy type the bulk statements' columns use, most
+# specific first.
+_POSTGRESQL_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (Uuid, "uuid"),
+    (DateTime, "timestamptz"),  # every timestamp is UTCDateTime, timezone-aware
+    (Date, "date"),
+    (Boolean, "bool"),
+    (Integer, "int4"),
+    (Float, "float8"),
+    (String, "text"),
+    (JSON, "json"),
+)
+
+
+def postgresql_type(column: Column[Any]) -> str:
+    kind: TypeEngine[Any] = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    for sqlalchemy_type, name in _POSTGRESQL_TYPES:
+        if isinstance(kind, sqlalchemy_type):
+            return name
+    raise TypeError(f"{column}: no bulk form for {column.type!r}")
+
+
+def column_types(table: Table, names: Iterable[str] | None = None) -> dict[str, str]:
+    """The table's columns (or the named ones, in that order) with their PostgreSQL types:
+    the column list of a bulk statement, taken from the ORM table, not written again."""
+    columns = table.columns if names is None else [table.columns[name] for name in names]
+    return {column.name: postgresql_type(column) for column in columns}
 
 
 def forms(dialect: str) -> dict[str, Form]:

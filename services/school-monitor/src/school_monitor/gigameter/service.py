@@ -16,7 +16,7 @@ from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.reference import country_by_iso2
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.schemas import GigaMeterMeasurement
-from school_monitor.measurements import service
+from school_monitor.ingestion import pipeline
 from school_monitor.measurements.models import FailedMeasurement
 from school_monitor.measurements.schemas import IngestReport, MeasurementIn
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
@@ -149,6 +149,6 @@ async def ingest_giga_meter(
         record = await record_failure(db, payload, failure)
         return "failed", {"reason": record.reason, "detail": record.detail}, None
     item = to_native(payload, school)
-    report = await service.ingest(db, principal, settings, [(0, item)], [], 1, prefix="")
+    report = await pipeline.ingest(db, principal, settings, [(0, item)], [], 1, prefix="")
     status = "stored" if report.stored else "duplicate" if report.duplicates else "rejected"
     return status, {"uuid": str(item.uuid), "school_id": str(school.id)}, report

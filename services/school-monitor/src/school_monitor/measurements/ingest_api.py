@@ -19,8 +19,9 @@ from c2r_common.errors import ProblemError
 from c2r_common.idempotency import run_idempotent
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.db import IdempotencyRecord
-from school_monitor.measurements import service
-from school_monitor.measurements.group_commit import GroupCommitter
+from school_monitor.ingestion import pipeline
+from school_monitor.ingestion.group_commit import GroupCommitter
+from school_monitor.ingestion.submission import Submission
 from school_monitor.measurements.schemas import (
     BatchIn,
     IngestAck,
@@ -65,7 +66,7 @@ async def push_one(request: Request, model: type[MeasurementIn] | type[PingIn]) 
     principal = await authenticate(request, Scope.MEASUREMENTS_WRITE)
     item: Item = await read_json_body(request, _adapter(model))
     committer: GroupCommitter = request.app.state.group_committer
-    report = await committer.submit(service.Submission(principal, [(0, item)], [], 1, prefix=""))
+    report = await committer.submit(Submission(principal, [(0, item)], [], 1, prefix=""))
     INGEST_LATENCY.labels(model.KIND).observe(time.perf_counter() - started)
     if report.rejected:
         raise _refusal(report)
@@ -108,7 +109,7 @@ async def push_batch(
     items, problems, received = _batch_items(body, model)
 
     async def create() -> IngestReport:
-        report = await service.ingest(db, principal, settings, items, problems, received)
+        report = await pipeline.ingest(db, principal, settings, items, problems, received)
         if report.rejected and not report.stored and not report.duplicates:
             raise _refusal(report)
         return report

@@ -10,7 +10,7 @@ On PostgreSQL two groups are in flight at a time. With one, the process would id
 the database works on it, since every waiting client is in that group; with two, one
 group's requests are parsed and screened and its rows written while the other's
 statements and commit run. The two transactions meet only on their country's rows, which
-are written last (see measurements.service._derive).
+are written last (see ingestion.writer).
 """
 
 import asyncio
@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from c2r_common.db import Database
 from c2r_common.errors import ProblemError
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.ingestion.pipeline import ingest_many
+from school_monitor.ingestion.submission import Submission
 from school_monitor.measurements.schemas import IngestReport
-from school_monitor.measurements.service import Submission, ingest_many
 
 MAX_SUBMISSIONS_PER_COMMIT = 1_000
 GATHER_SECONDS = 0.004

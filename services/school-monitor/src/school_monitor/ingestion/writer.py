@@ -1,0 +1,236 @@
+"""Every statement of the ingestion pipeline, and the one lock order they follow.
+
+Concurrent transactions (batches, group commits, the offline sweep, several replicas)
+lock rows in the same order, so that they queue instead of deadlocking:
+
+1. the schools' rows, by id, at the start (`lock_school_states`), before anything is
+   written: every later write of a school's data happens under its row lock;
+2. the new raw rows, by UUID (`insert_new`);
+3. the schools' own derived rows: school_daily by (school, day), the schools' status
+   columns, the alerts;
+4. last, the countries' rows, shared by every transaction of a country: country_daily by
+   (country, day), then country_stats by country. A concurrent transaction waits for
+   them only at its very end.
+
+`write_deltas` writes steps 3 and 4 in that order; each statement sorts its rows
+(`in_lock_order`). The statements take their column lists from the ORM tables.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date
+from operator import attrgetter
+from typing import Any, TypeVar
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from school_monitor.bulk import BulkStatement, Columns, column_types
+from school_monitor.ingestion.derive import (
+    FIGURES,
+    MAXIMA,
+    MINIMA,
+    STATE_COLUMNS,
+    SUMMED,
+    CountryDay,
+    DayFigures,
+    Deltas,
+    RollupBatch,
+    SchoolState,
+    StatsDelta,
+    StatusChanges,
+    country_days,
+)
+from school_monitor.measurements import storage
+from school_monitor.metrics import ALERTS_RAISED
+from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
+from school_monitor.schools.models import School
+from school_monitor.status.models import Alert
+from school_monitor.upsert import table_of
+
+Key = TypeVar("Key", bound=Any)
+
+
+def in_lock_order(keys: Iterable[Key]) -> list[Key]:
+    """The rows' keys in the order every transaction locks them: ascending."""
+    return sorted(keys)
+
+
+# 1. The schools' states. FOR NO KEY UPDATE, not FOR UPDATE: the raw rows' foreign keys
+# hold KEY SHARE locks on these rows, which FOR UPDATE would wait on (and deadlock against
+# another transaction). SQLite's transactions hold the whole database's write lock.
+_STATE_TYPES = column_types(table_of(School), STATE_COLUMNS)
+_STATE_SELECT = BulkStatement(
+    f"SELECT {', '.join(_STATE_TYPES)} FROM schools "
+    "WHERE id IN (SELECT id FROM {rows}) ORDER BY id{lock}",
+    {"id": "uuid"},
+    result_types=_STATE_TYPES,
+)
+
+
+async def lock_school_states(
+    db: AsyncSession, school_ids: Iterable[uuid.UUID]
+) -> list[SchoolState]:
+    """The schools' status columns, their rows locked until the transaction ends."""
+    ids = in_lock_order(set(school_ids))
+    if not ids:
+        return []
+    return [SchoolState(*row) for row in await _STATE_SELECT.fetch(db, {"id": ids})]
+
+
+# 2. The new raw rows.
+async def insert_new(
+    db: AsyncSession, table: storage.BulkTable, columns: Columns
+) -> set[uuid.UUID]:
+    """Inserts the rows whose UUID is not stored yet; the UUIDs it inserted."""
+    return await storage.insert_new(db, table, columns)
+
+
+# 3. The schools' derived rows.
+def _figure_updates(table: str) -> str:
+    """The SET clause adding the incoming figures (`excluded`) to a stored row."""
+    sums = [f"{n} = {table}.{n} + excluded.{n}" for n in SUMMED]
+    extremes = [
+        # The dialect's two-argument min/max, ignoring NULL on either side.
+        f"{n} = coalesce({{{function}}}({table}.{n}, excluded.{n}), {table}.{n}, excluded.{n})"
+        for names, function in ((MINIMA, "least"), (MAXIMA, "greatest"))
+        for n in names
+    ]
+    return ", ".join([*sums, *extremes])
+
+
+def _upsert_adding(
+    table: str, types: dict[str, str], key: str, updates: str, returning: str = ""
+) -> str:
+    names = ", ".join(types)
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {{rows}} WHERE true "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}{returning}"
+    )
+
+
+_SCHOOL_DAY_TYPES = column_types(
+    table_of(SchoolDaily), ("school_id", "day", "country_iso3", *FIGURES)
+)
+# The total of a row after the upsert tells whether this transaction created it: a school
+# is counted as reporting on a day once, by the transaction that adds its first data.
+_SCHOOL_DAILY_UPSERT = BulkStatement(
+    _upsert_adding(
+        "school_daily",
+        _SCHOOL_DAY_TYPES,
+        "school_id, day",
+        _figure_updates("school_daily"),
+        " RETURNING school_id, day, measurement_count + ping_count",
+    ),
+    _SCHOOL_DAY_TYPES,
+    result_types={"school_id": "uuid", "day": "date", "total": "int4"},
+)
+_UPDATED_STATE_TYPES = {name: kind for name, kind in _STATE_TYPES.items() if name != "country_iso3"}
+# Status is not master data: `updated_at` stays the time of the last edit of the school.
+_STATE_UPDATE = BulkStatement(
+    f"UPDATE schools SET {', '.join(f'{n} = t.{n}' for n in _UPDATED_STATE_TYPES if n != 'id')} "
+    "FROM {rows} WHERE schools.id = t.id",
+    _UPDATED_STATE_TYPES,
+)
+
+
+def _figure_columns(figures: list[DayFigures]) -> Columns:
+    return {name: [getattr(f, name) for f in figures] for name in FIGURES}
+
+
+async def _upsert_school_days(db: AsyncSession, batch: RollupBatch) -> set[tuple[uuid.UUID, date]]:
+    """Adds the figures to school_daily; the (school, day) rows it created."""
+    if not batch.days:
+        return set()
+    keys = in_lock_order(batch.days)
+    school_ids = [school_id for school_id, _ in keys]
+    columns: Columns = {
+        "school_id": school_ids,
+        "day": [day for _, day in keys],
+        "country_iso3": [batch.school_country[school_id] for school_id in school_ids],
+    }
+    figures = _figure_columns([batch.days[key] for key in keys])
+    returned = await _SCHOOL_DAILY_UPSERT.fetch(db, columns | figures)
+    return {
+        (school_id, day)
+        for school_id, day, total in returned
+        if total == batch.days[(school_id, day)].data_points
+    }
+
+
+async def _update_schools(db: AsyncSession, changes: StatusChanges) -> None:
+    """The schools' status columns, and the alerts their changes raise."""
+    if changes.updates:
+        updates = sorted(changes.updates, key=attrgetter("id"))  # in lock order
+        columns = {name: list(map(attrgetter(name), updates)) for name in _UPDATED_STATE_TYPES}
+        await _STATE_UPDATE.fetch(db, columns)
+    if changes.alerts:
+        connection = await db.connection()
+        await connection.execute(insert(table_of(Alert)), changes.alerts)
+        for alert in changes.alerts:
+            ALERTS_RAISED.labels(alert["kind"]).inc()
+
+
+# 4. The countries' rows.
+_COUNTRY_DAY_TYPES = column_types(
+    table_of(CountryDaily), ("country_iso3", "day", "schools_reporting", *FIGURES)
+)
+_COUNTRY_DAILY_UPSERT = BulkStatement(
+    _upsert_adding(
+        "country_daily",
+        _COUNTRY_DAY_TYPES,
+        "country_iso3, day",
+        "schools_reporting = country_daily.schools_reporting + excluded.schools_reporting, "
+        + _figure_updates("country_daily"),
+    ),
+    _COUNTRY_DAY_TYPES,
+)
+_STATS_COLUMNS = tuple(StatsDelta().columns())
+_STATS_TYPES = column_types(table_of(CountryStats), ("country_iso3", *_STATS_COLUMNS))
+_STATS_UPSERT = BulkStatement(
+    _upsert_adding(
+        "country_stats",
+        _STATS_TYPES,
+        "country_iso3",
+        ", ".join(f"{n} = country_stats.{n} + excluded.{n}" for n in _STATS_COLUMNS),
+    ),
+    _STATS_TYPES,
+)
+
+
+async def _upsert_country_days(db: AsyncSession, days: list[CountryDay]) -> None:
+    if not days:
+        return
+    days = sorted(days, key=attrgetter("country_iso3", "day"))  # in lock order
+    columns: Columns = {
+        "country_iso3": [d.country_iso3 for d in days],
+        "day": [d.day for d in days],
+        "schools_reporting": [d.new_schools_reporting for d in days],
+    }
+    await _COUNTRY_DAILY_UPSERT.fetch(db, columns | _figure_columns([d.figures for d in days]))
+
+
+async def add_country_stats(db: AsyncSession, deltas: Mapping[str, StatsDelta]) -> None:
+    """Adds each country's delta to its country_stats row (created on first use)."""
+    changed = {iso3: d for iso3, d in deltas.items() if any(d.columns().values())}
+    if not changed:
+        return
+    countries = in_lock_order(changed)
+    columns: Columns = {"country_iso3": countries}
+    for name in _STATS_COLUMNS:
+        columns[name] = [getattr(changed[iso3], name) for iso3 in countries]
+    await _STATS_UPSERT.fetch(db, columns)
+
+
+async def write_deltas(db: AsyncSession, deltas: Deltas) -> None:
+    """Writes a transaction's deltas in the lock order: the schools' rows, then the
+    countries'."""
+    first_rows = await _upsert_school_days(db, deltas.rollups)
+    await _update_schools(db, deltas.status)
+    await _upsert_country_days(db, country_days(deltas.rollups, first_rows))
+    await add_country_stats(db, deltas.status.deltas)
+
+
+async def write_status_changes(db: AsyncSession, changes: StatusChanges) -> None:
+    """Writes status changes that come with no new data (the offline sweep)."""
+    await write_deltas(db, Deltas(RollupBatch(), changes))
