@@ -4,7 +4,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from functools import partial
@@ -108,6 +108,13 @@ def _reset_sqlite(dbapi_connection: Any, _record: Any, state: PoolResetState) ->
     directly, without a trip) says no transaction is open, as after a commit."""
     if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
         dbapi_connection.rollback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Runs `callback` once the session's transaction has committed, and never if it is
+    rolled back: for what must count only committed work (metrics), and not again when a
+    transaction that failed is run once more."""
+    event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)
 
 
 def ensure_sqlite_folder(url: str) -> None:

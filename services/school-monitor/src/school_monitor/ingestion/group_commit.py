@@ -4,7 +4,8 @@ Agents push one measurement at a time, many at once. Giving each its own transac
 makes the database work (and on PostgreSQL the hot per-country counter rows) the limit;
 instead, the pushes that arrive while a commit is running are stored together in the
 next transaction. Each request is answered only after the commit that holds its item, so
-an acknowledgement still means committed; a failed commit fails every request in it.
+an acknowledgement still means committed; a failed commit fails every request in it,
+after a deadlock or serialization failure has been retried a bounded number of times.
 
 On PostgreSQL two groups are in flight at a time. With one, the process would idle while
 the database works on it, since every waiting client is in that group; with two, one
@@ -18,12 +19,14 @@ from collections.abc import Sequence
 
 from c2r_common.db import Database
 from c2r_common.errors import ProblemError
+from c2r_common.transient import retry_on_conflict
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.ingestion.pipeline import ingest_many
 from school_monitor.ingestion.submission import Submission
 from school_monitor.measurements.schemas import IngestReport
 
 MAX_SUBMISSIONS_PER_COMMIT = 1_000
+COMMIT_ATTEMPTS = 3
 GATHER_SECONDS = 0.004
 GATHER_POLL_SECONDS = 0.0005
 
@@ -88,12 +91,19 @@ class GroupCommitter:
             await asyncio.sleep(GATHER_POLL_SECONDS)
 
     async def _commit(self, group: Sequence[Pending]) -> None:
-        try:
+        submissions = [submission for submission, _ in group]
+
+        async def store() -> list[IngestReport | ProblemError]:
             # The session factory is looked up each time: tests swap it for a rolled-back one.
             async with self.database.sessionmaker() as session:
-                outcomes = await ingest_many(session, self.settings, [s for s, _ in group])
+                outcomes = await ingest_many(session, self.settings, submissions)
                 await session.commit()
-        except Exception as failure:  # answered as a 500 by each waiting request
+                return outcomes
+
+        try:
+            # A deadlock rolls the whole group back: run it again before failing anyone.
+            outcomes = await retry_on_conflict(store, COMMIT_ATTEMPTS)
+        except Exception as failure:  # each waiting request answers it (503 if transient)
             for _, future in group:
                 if not future.done():
                     future.set_exception(failure)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.db import claim_write_lock, utcnow
+from c2r_common.db import after_commit, claim_write_lock, utcnow
 from c2r_common.errors import ProblemError
 from school_monitor.agents.service import note_agent_seen
 from school_monitor.bulk import Columns
@@ -85,7 +85,7 @@ async def ingest_many(
         _report(outcome, stored, claimed, tally) if isinstance(outcome, Screened) else outcome
         for outcome in checked
     ]
-    tally.publish()
+    after_commit(db, tally.publish)
     return outcomes
 
 

@@ -19,12 +19,14 @@ lock rows in the same order, so that they queue instead of deadlocking:
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from c2r_common.db import after_commit
 from school_monitor.bulk import BulkStatement, Columns, column_types
 from school_monitor.ingestion.derive import (
     FIGURES,
@@ -167,8 +169,12 @@ async def _update_schools(db: AsyncSession, changes: StatusChanges) -> None:
     if changes.alerts:
         connection = await db.connection()
         await connection.execute(insert(table_of(Alert)), changes.alerts)
-        for alert in changes.alerts:
-            ALERTS_RAISED.labels(alert["kind"]).inc()
+        after_commit(db, partial(_count_alerts, changes.alerts))
+
+
+def _count_alerts(alerts: list[dict[str, Any]]) -> None:
+    for alert in alerts:
+        ALERTS_RAISED.labels(alert["kind"]).inc()
 
 
 # 4. The countries' rows.

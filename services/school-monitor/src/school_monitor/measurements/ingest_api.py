@@ -11,12 +11,13 @@ from typing import Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal, Scope, authenticate
 from c2r_common.bodies import located_in_body, read_json_body
+from c2r_common.db import Database
 from c2r_common.errors import ProblemError
-from c2r_common.idempotency import run_idempotent
+from c2r_common.idempotency import IdempotentResult, run_idempotent
+from c2r_common.transient import retry_on_conflict
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.db import IdempotencyRecord
 from school_monitor.ingestion import pipeline
@@ -36,6 +37,7 @@ from school_monitor.measurements.validation import validate_items
 from school_monitor.metrics import INGEST_LATENCY
 
 Item = MeasurementIn | PingIn
+BATCH_ATTEMPTS = 3
 BATCH_MODELS: dict[type[BaseModel], type[MeasurementBatchIn] | type[PingBatchIn]] = {
     MeasurementIn: MeasurementBatchIn,
     PingIn: PingBatchIn,
@@ -98,30 +100,39 @@ def _batch_items(
 
 async def push_batch(
     request: Request,
-    db: AsyncSession,
     principal: Principal,
     settings: SchoolMonitorSettings,
     model: type[MeasurementIn] | type[PingIn],
     idempotency_key: str | None,
 ) -> Any:
+    """Stores a batch in a transaction of its own (with its idempotency record), run again
+    after a deadlock or serialization failure; answered once committed."""
     started = time.perf_counter()
     body = await request.body()
     items, problems, received = _batch_items(body, model)
+    database: Database = request.app.state.database
 
-    async def create() -> IngestReport:
-        report = await pipeline.ingest(db, principal, settings, items, problems, received)
-        if report.rejected and not report.stored and not report.duplicates:
-            raise _refusal(report)
-        return report
+    async def store() -> IdempotentResult:
+        async with database.sessionmaker() as db:
 
-    result = await run_idempotent(
-        db,
-        IdempotencyRecord,
-        scope=f"{model.KIND}-batch:{principal.subject}",
-        key=idempotency_key,
-        payload=body,
-        status_code=200,
-        create=create,
-    )
+            async def create() -> IngestReport:
+                report = await pipeline.ingest(db, principal, settings, items, problems, received)
+                if report.rejected and not report.stored and not report.duplicates:
+                    raise _refusal(report)
+                return report
+
+            result = await run_idempotent(
+                db,
+                IdempotencyRecord,
+                scope=f"{model.KIND}-batch:{principal.subject}",
+                key=idempotency_key,
+                payload=body,
+                status_code=200,
+                create=create,
+            )
+            await db.commit()
+            return result
+
+    result = await retry_on_conflict(store, BATCH_ATTEMPTS)
     INGEST_LATENCY.labels(model.KIND).observe(time.perf_counter() - started)
     return result.response()

@@ -53,10 +53,9 @@ async def push_measurement_batch(
     request: Request,
     principal: Pusher,
     settings: SettingsDep,
-    db: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await push_batch(request, db, principal, settings, MeasurementIn, idempotency_key)
+    return await push_batch(request, principal, settings, MeasurementIn, idempotency_key)
 
 
 @measurements_router.get(
@@ -97,7 +96,6 @@ async def push_ping_batch(
     request: Request,
     principal: Pusher,
     settings: SettingsDep,
-    db: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await push_batch(request, db, principal, settings, PingIn, idempotency_key)
+    return await push_batch(request, principal, settings, PingIn, idempotency_key)
