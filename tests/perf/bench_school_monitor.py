@@ -1,4 +1,4 @@
-"""Benchmarks of school-monitor (issue 3 §8), each figure a ratio against a baseline
+"""Benchmarks of school-monitor, each figure a ratio against a baseline
 measured in the same run, on the real service started with uvicorn in its own process.
 
     .venv/bin/python tests/perf/bench_school_monitor.py [--db sqlite|postgresql|both] [--quick]
@@ -19,7 +19,14 @@ What is measured, per database:
    generate_series / a recursive CTE: the raw bulk path, far faster than HTTP), then the
    derived tables the service maintains on ingest (school_daily, country_daily,
    country_stats, the schools' status columns) are filled from them once;
-4. the service's resident memory (VmRSS), sampled every 100 ms throughout.
+4. the service's resident memory (VmRSS), sampled every 100 ms throughout;
+5. on PostgreSQL, batch ingestion shared out over two service processes on the one
+   database (replicas), for the same schools and country at once.
+
+After every phase `school-monitor rollups verify` recomputes every derived figure from the
+raw rows: a figure counts only with verify at zero differences. Every guarantee of the
+production path is in the measured path: one transaction per batch or group commit,
+acknowledgement after commit, de-duplication by UUID, the production schema and indexes.
 
 The load generator is one Python process (httpx.AsyncClient) on the same 2-core machine as
 the server: it competes with the server for CPU, which lowers absolute figures; the ratios
@@ -361,6 +368,11 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
+# The raw baselines' rows carry no derived figures: they are deleted after each baseline, so
+# that verify (every derived figure recomputed from the raw rows) holds after every phase.
+RAW_SOURCE = "bench-raw-baseline"
+
+
 def raw_rows(schools: list[str], now: datetime, count: int) -> list[tuple[Any, ...]]:
     """Rows equivalent to the HTTP phase's measurements, with new UUIDs."""
     school_uuids = [uuid.UUID(s) for s in schools]
@@ -373,7 +385,7 @@ def raw_rows(schools: list[str], now: datetime, count: int) -> list[tuple[Any, .
             0.5 + (n % 400) / 10,
             0.2 + (n % 100) / 10,
             20.0 + n % 200,
-            "DailyCheckApp",
+            RAW_SOURCE,
         )
         for n in range(count)
     ]
@@ -394,25 +406,45 @@ async def bench_batch_ingest(
         schools = await school_ids(http, INGEST_COUNTRY, sizes.ingest_schools)
     now = datetime.now(UTC)
     batches = sizes.ingest_measurements // 1000
-    bodies = []
-    for b in range(batches):  # serialised before the clock starts: the client is not measured
-        # A batch covers SCHOOLS_PER_BATCH schools (a relay forwarding several agents'
-        # backlogs); each school's row is locked and updated once per batch.
-        first = (b * SCHOOLS_PER_BATCH) % len(schools)
-        items = [
-            measurement_item(
-                schools[(first + i % SCHOOLS_PER_BATCH) % len(schools)],
-                now - timedelta(seconds=i),
-                i,
-            )
-            for i in range(1000)
-        ]
-        bodies.append(json.dumps({"items": items}).encode())
+    # Serialised before the clock starts: the client is not measured.
+    bodies = batch_bodies(schools, now, batches)
     # The floor: the same raw insert committed every 1,000 rows, as acknowledging after
     # commit requires, into the same empty table as the HTTP phase then starts with.
     floor_rate = await raw_insert_rate(backend, raw_rows(schools, now, batches * 1000), 1000)
     await backend.empty_measurements()
     connections = 4
+    stored, retries, http_seconds = await post_batches(
+        [service.base_url], bodies, admin_token, connections
+    )
+    http_rate = stored / http_seconds
+
+    differences = await asyncio.to_thread(verify_differences, backend.url)
+    # Raw baseline: the same number of equivalent rows, straight into the same table.
+    raw_rate = await raw_insert_rate(backend, raw_rows(schools, now, batches * 1000))
+    await backend.execute(f"DELETE FROM measurements WHERE source = '{RAW_SOURCE}'")
+    return {
+        "measurements": stored,
+        "batch_size": 1000,
+        "schools_per_batch": SCHOOLS_PER_BATCH,
+        "connections": connections,
+        "retried_503": retries,
+        "http_per_second": round(http_rate),
+        "raw_bulk_per_second": round(raw_rate),
+        "raw_bulk_method": "COPY" if backend.name == "postgresql" else "executemany, one txn",
+        "ratio_to_raw": round(http_rate / raw_rate, 3),
+        "raw_committed_per_batch_per_second": round(floor_rate),
+        "ratio_to_raw_committed_per_batch": round(http_rate / floor_rate, 3),
+        "target_per_second": 50_000,
+        "target_ratio_to_raw": 0.25,
+        "verify_differences": differences,
+    }
+
+
+async def post_batches(
+    base_urls: list[str], bodies: list[bytes], admin_token: str, connections: int
+) -> tuple[int, int, float]:
+    """Posts the batches over `connections` connections shared out over the services;
+    (measurements stored, 503s retried, seconds)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -430,32 +462,76 @@ async def bench_batch_ingest(
             response.raise_for_status()
             stored += response.json()["stored"]
 
-    limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(
-        base_url=service.base_url, headers=headers(admin_token), limits=limits
-    ) as http:
+    per_service = max(1, connections // len(base_urls))
+    limits = httpx.Limits(max_connections=per_service)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers=headers(admin_token), limits=limits)
+            )
+            for url in base_urls
+        ]
         started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(connections)))
-        http_seconds = time.perf_counter() - started
-    http_rate = stored / http_seconds
+        await asyncio.gather(*(worker(http) for http in clients for _ in range(per_service)))
+        return stored, retries, time.perf_counter() - started
 
-    # Raw baseline: the same number of equivalent rows, straight into the same table.
-    raw_rate = await raw_insert_rate(backend, raw_rows(schools, now, batches * 1000))
+
+def batch_bodies(schools: list[str], now: datetime, batches: int) -> list[bytes]:
+    """Batches of 1,000, each over SCHOOLS_PER_BATCH schools (a relay forwarding several
+    agents' backlogs): each school's row is locked and updated once per batch."""
+    bodies = []
+    for b in range(batches):
+        first = (b * SCHOOLS_PER_BATCH) % len(schools)
+        items = [
+            measurement_item(
+                schools[(first + i % SCHOOLS_PER_BATCH) % len(schools)],
+                now - timedelta(seconds=i),
+                i,
+            )
+            for i in range(1000)
+        ]
+        bodies.append(json.dumps({"items": items}).encode())
+    return bodies
+
+
+async def bench_two_processes(
+    backend: Backend, admin_token: str, sizes: Sizes, first: Service
+) -> dict[str, Any]:
+    """Batch ingestion shared out over two service processes on one database (replicas),
+    for the same schools and country at once; verified afterwards."""
+    second = Service(backend.url)
+    second.start()
+    try:
+        await second.wait_ready()
+        async with httpx.AsyncClient(base_url=first.base_url, headers=headers(admin_token)) as http:
+            schools = await school_ids(http, INGEST_COUNTRY, sizes.ingest_schools)
+        bodies = batch_bodies(schools, datetime.now(UTC), sizes.ingest_measurements // 2000)
+        stored, retries, seconds = await post_batches(
+            [first.base_url, second.base_url], bodies, admin_token, 4
+        )
+    finally:
+        second.stop()
     return {
+        "processes": 2,
         "measurements": stored,
-        "batch_size": 1000,
-        "schools_per_batch": SCHOOLS_PER_BATCH,
-        "connections": connections,
         "retried_503": retries,
-        "http_per_second": round(http_rate),
-        "raw_bulk_per_second": round(raw_rate),
-        "raw_bulk_method": "COPY" if backend.name == "postgresql" else "executemany, one txn",
-        "ratio_to_raw": round(http_rate / raw_rate, 3),
-        "raw_committed_per_batch_per_second": round(floor_rate),
-        "ratio_to_raw_committed_per_batch": round(http_rate / floor_rate, 3),
-        "target_per_second": 50_000,
-        "target_ratio_to_raw": 0.25,
+        "http_per_second": round(stored / seconds),
+        "max_rss_mb_second_process": round(max(second.rss_samples, default=0.0), 1),
     }
+
+
+def verify_differences(database_url: str) -> int:
+    """What `school-monitor rollups verify` finds: every derived figure recomputed from the
+    raw rows and compared; the number of differences (0 when exact)."""
+    env = os.environ | {"C2R_SCHOOLS_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "school_monitor", "rollups", "verify"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"verify failed: {done.stderr}")
+    if done.returncode == 0:
+        return 0
+    print(done.stdout[-2000:], file=sys.stderr)
+    return max(1, sum(1 for line in done.stdout.splitlines() if line.strip()))
 
 
 class RawHttpClient:
@@ -787,17 +863,34 @@ async def run_for(kind: str, sizes: Sizes, only: set[str]) -> dict[str, Any]:
             )
             print(f"[{kind}] single pushes ...", file=sys.stderr)
             single = await bench_single_pushes(service, token, sizes) if "single" in only else {}
+            if single:
+                single["verify_differences"] = await asyncio.to_thread(
+                    verify_differences, backend.url
+                )
+            replicas: dict[str, Any] = {}
+            if kind == "postgresql" and "replicas" in only:
+                print(f"[{kind}] batch ingestion through two processes ...", file=sys.stderr)
+                replicas = await bench_two_processes(backend, token, sizes, service)
+                replicas["verify_differences"] = await asyncio.to_thread(
+                    verify_differences, backend.url
+                )
             print(f"[{kind}] country summary (loading) ...", file=sys.stderr)
             summary = (
                 await bench_country_summary(service, backend, token, sizes)
                 if "summary" in only
                 else {}
             )
+            if summary:
+                print(f"[{kind}] verify after the summary load ...", file=sys.stderr)
+                summary["verify_differences"] = await asyncio.to_thread(
+                    verify_differences, backend.url
+                )
         finally:
             service.stop()
         return {
             "batch_ingest": batch,
             "single_push": single,
+            "two_processes": replicas,
             "country_summary": summary,
             "memory": {
                 "max_rss_mb": round(max(service.rss_samples, default=0.0), 1),
@@ -871,6 +964,27 @@ def table(results: dict[str, Any]) -> Iterator[str]:
                 f"{verdict(c['endpoint_p95_ms'] < 25 and c['speedup_vs_raw'] >= 100)}",
             ),
             (
+                "batch ingest through 2 processes, msr/s",
+                f"{r['two_processes'].get('http_per_second', 'n/a')}",
+                f"1 process {b['http_per_second']:,}/s",
+                "",
+            ),
+            (
+                "verify: differences after each phase",
+                ", ".join(
+                    str(phase.get("verify_differences", "-"))
+                    for phase in (b, s, r["two_processes"], c)
+                ),
+                "batch, single, 2 processes, summary",
+                "0: "
+                + verdict(
+                    all(
+                        not phase.get("verify_differences")
+                        for phase in (b, s, r["two_processes"], c)
+                    )
+                ),
+            ),
+            (
                 "service max RSS MB",
                 f"{m['max_rss_mb']}",
                 f"{m['samples']} samples",
@@ -886,7 +1000,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
     parser.add_argument(
-        "--only", default="batch,single,summary", help="comma-separated subset (for tuning)"
+        "--only",
+        default="batch,single,replicas,summary",
+        help="comma-separated subset (for tuning)",
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
