@@ -1,54 +1,137 @@
 """Periodic work: the offline sweep (a school turns offline by staying silent, which no
-request reveals) and the refresh of the metric gauges from the counters."""
+request reveals) and the refresh of the metric gauges from the counters.
+
+Several replicas may serve one database. Each round runs under the round lock
+(c2r_common.singleton.run_alone), so two replicas never sweep at the same time; a replica
+whose round finds the lock taken skips it, as the other is doing that very work. The
+domain gauges describe the database, not the process: only the replica holding the
+gauge leadership exports them, the others export no such series at all, so a sum over
+replicas counts every school once (see the README's metrics section).
+"""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, utcnow
 from c2r_common.settings import Environment
+from c2r_common.singleton import Leadership, run_alone
 from school_monitor.agents.models import Agent
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.ingestion.pipeline import sweep_offline
 from school_monitor.metrics import AGENTS_SEEN_24H, SCHOOLS_BY_STATUS
+from school_monitor.retention.service import maintain_storage
 from school_monitor.rollups.models import CountryStats
 
 logger = logging.getLogger("school_monitor.background")
 STATUSES = ("good", "moderate", "bad", "unknown")
+ROUND_LOCK = "school-monitor:background-round"
+GAUGE_LEADERSHIP = "school-monitor:domain-gauges"
+# A leader silent for this many rounds is ended by the server and another takes over.
+LEADERSHIP_ROUNDS = 3
 
 
-async def run_once(database: Database, settings: SchoolMonitorSettings) -> int:
-    """One round: marks silent schools offline, then refreshes the gauges."""
-    async with database.sessionmaker() as session:
+@dataclass
+class GaugeValues:
+    """The domain gauges as read in one round's transaction, applied once it committed."""
+
+    schools: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, status)
+    agents_seen_24h: int = 0
+
+
+async def run_once(
+    database: Database, settings: SchoolMonitorSettings, *, exports_gauges: bool = True
+) -> int:
+    """One round, unless another replica is running one: marks silent schools offline and,
+    on the replica that exports them, refreshes the gauges; returns how many went offline."""
+
+    async def round_work(session: AsyncSession) -> tuple[int, GaugeValues | None]:
         went_offline = await sweep_offline(session, settings, utcnow())
-        await session.commit()
-    async with database.sessionmaker() as session:
-        await refresh_gauges(session)
+        return went_offline, (await read_gauges(session) if exports_gauges else None)
+
+    done = await run_alone(database.sessionmaker, ROUND_LOCK, round_work)
+    if done.result is None:
+        return 0
+    went_offline, gauges = done.result
+    if gauges is not None:
+        export_gauges(gauges)
+    await maintain_storage(database, settings)  # partitions, retention, UUID keys
     return went_offline
 
 
-async def refresh_gauges(session: AsyncSession) -> None:
+async def read_gauges(session: AsyncSession) -> GaugeValues:
+    values = GaugeValues()
     for row in await session.scalars(select(CountryStats)):
         for status in STATUSES:
-            SCHOOLS_BY_STATUS.labels(row.country_iso3, status).set(getattr(row, status))
+            values.schools[(row.country_iso3, status)] = getattr(row, status)
     since = utcnow() - timedelta(hours=24)
     seen = await session.scalar(select(func.count()).where(Agent.last_seen_at >= since))
-    AGENTS_SEEN_24H.set(seen or 0)
+    values.agents_seen_24h = seen or 0
+    return values
+
+
+def export_gauges(values: GaugeValues) -> None:
+    for (country, status), count in values.schools.items():
+        SCHOOLS_BY_STATUS.labels(country, status).set(count)
+    for labels in _exported_labels() - values.schools.keys():
+        SCHOOLS_BY_STATUS.remove(*labels)  # a country no longer in the counters
+    AGENTS_SEEN_24H.set(values.agents_seen_24h)
+    _register(AGENTS_SEEN_24H)
+
+
+def _exported_labels() -> set[tuple[str, str]]:
+    return {
+        (sample.labels["country"], sample.labels["status"])
+        for metric in SCHOOLS_BY_STATUS.collect()
+        for sample in metric.samples
+    }
+
+
+def withdraw_gauges() -> None:
+    """Exports no domain series at all: not zeros, which would read as "no school is good"
+    on this replica and fire alerts. A gauge without labels has no series to remove, so it
+    leaves the registry until this replica leads again."""
+    SCHOOLS_BY_STATUS.clear()
+    with contextlib.suppress(KeyError):  # already withdrawn
+        REGISTRY.unregister(AGENTS_SEEN_24H)
+
+
+def _register(collector: object) -> None:
+    with contextlib.suppress(ValueError):  # already registered
+        REGISTRY.register(collector)  # type: ignore[arg-type]
+
+
+async def run_round(
+    database: Database, settings: SchoolMonitorSettings, leadership: Leadership
+) -> int:
+    """A round of the loop: the sweep on every replica (one at a time), the gauges on the
+    leader only; a replica that lost the lead withdraws its gauges at once."""
+    leads = await leadership.check()
+    if not leads:
+        withdraw_gauges()
+    return await run_once(database, settings, exports_gauges=leads)
 
 
 async def _loop(database: Database, settings: SchoolMonitorSettings) -> None:
-    while True:
-        try:
-            await run_once(database, settings)
-        except Exception:  # the loop must outlive a database hiccup
-            logger.exception("background round failed")
-        await asyncio.sleep(settings.background_interval_seconds)
+    interval = settings.background_interval_seconds
+    leadership = Leadership(database.engine, GAUGE_LEADERSHIP, interval * LEADERSHIP_ROUNDS + 5)
+    try:
+        while True:
+            try:
+                await run_round(database, settings, leadership)
+            except Exception:  # the loop must outlive a database hiccup
+                logger.exception("background round failed")
+            await asyncio.sleep(interval)
+    finally:
+        await leadership.aclose()
 
 
 @contextlib.asynccontextmanager
