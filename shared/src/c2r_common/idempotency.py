@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from c2r_common.db import UTCDateTime, utcnow
+from c2r_common.db import UTCDateTime, claim_write_lock, utcnow
 from c2r_common.errors import ProblemError
 
 IdempotencyKey = Annotated[
@@ -88,6 +88,10 @@ async def run_idempotent(
     if key is None:
         return IdempotentResult(status_code, jsonable_encoder(await create()), replayed=False)
     request_hash = fingerprint(payload)
+    # The key is read, then the effect and the key written: on SQLite the write lock is
+    # taken before that read, so that a concurrent writer's commit makes this request wait
+    # instead of failing (a stale read snapshot cannot be upgraded to a write).
+    await claim_write_lock(session)
     stored = await session.scalar(select(model).where(model.scope == scope, model.key == key))
     if stored is not None:
         return _replay(stored, request_hash)

@@ -49,6 +49,13 @@ class SchoolMonitorSettings(ServiceSettings):
         description="how long the scanned parts of a country summary (medians, schools "
         "reporting in 24 h) are reused before being read again from the indexes (0: never)",
     )
+    import_chunk_rows: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description="CSV import rows committed per transaction: a write made during an "
+        "import waits for one chunk at most",
+    )
     extra_generic_hardware_ids: list[str] = Field(
         default_factory=list, description="hardware ids refused besides the built-in list"
     )

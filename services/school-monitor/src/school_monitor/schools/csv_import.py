@@ -1,30 +1,45 @@
 """Bulk import of school master data from a CSV with Giga's column names.
 
-Rows are validated one by one (bad rows reported with their line number, good rows kept)
-and written in chunks with set-based statements: one SELECT of the chunk's existing Giga
-ids, one multi-row INSERT of the new schools, one executemany UPDATE of the known ones.
+The file is read row by row and imported in chunks of `chunk_rows` rows, each chunk in a
+transaction of its own, committed before the next chunk is read. Only one chunk's rows
+are ever parsed at a time, and the write lock (SQLite's one lock, PostgreSQL's row locks)
+is held for one chunk at a time: an agent pushing measurements during a large import
+waits for one chunk, not for the whole file.
+
+A chunk is written with set-based statements: one SELECT of its existing Giga ids, one
+multi-row INSERT of the new schools, one executemany UPDATE of the known ones, the tags,
+and the country counters of the schools it created, in the same transaction, so the
+counters are exact after every commit.
+
+An import that stops part-way (a database failure) keeps its committed chunks and says
+how far it got (`ImportStopped`). Rows are upserted by `school_id_giga`, so sending the
+same file again is safe: the committed rows are updated with the same values, the others
+created, and no counter counts a school twice.
 """
 
 import csv
-import io
+import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from c2r_common.auth import Principal
 from c2r_common.db import claim_write_lock, utcnow
+from c2r_common.errors import RETRY_AFTER_SECONDS, ProblemError
+from c2r_common.transient import is_transient
 from school_monitor.rollups.service import StatsDelta, apply_stats
 from school_monitor.schools.models import School
 from school_monitor.schools.schemas import ImportProblem, ImportReport, SchoolIn
 from school_monitor.schools.service import replace_tags
 from school_monitor.upsert import table_of
 
-CHUNK_ROWS = 2_000
+logger = logging.getLogger("school_monitor.import")
 
 # Giga's column -> our field. Several spellings of the country column exist in the wild.
 COLUMNS = {
@@ -48,20 +63,83 @@ COLUMNS = {
 }
 TRUTHY = {"yes", "true", "1", "y"}
 FALSY = {"no", "false", "0", "n"}
+# A chunk whose new Giga ids another writer inserted meanwhile (PostgreSQL) fails on the
+# unique index; run again, it finds them and updates them instead.
+CHUNK_ATTEMPTS = 2
 
+Row = dict[str, str]
 Progress = Callable[[int], None]
+RejectedRow = Callable[[ImportProblem, Row], None]  # the problem and the file's row
+
+
+class ImportStopped(ProblemError):
+    """The import failed part-way; `report` covers the chunks committed before.
+
+    Rows after `report.committed_through_line` were not imported. Sending the file again
+    is safe (an upsert by Giga id).
+    """
+
+    def __init__(self, report: ImportReport, cause: BaseException) -> None:
+        transient = is_transient(cause)
+        committed = report.created + report.updated
+        super().__init__(
+            503 if transient else 500,
+            f"The import stopped after line {report.committed_through_line}: "
+            f"{committed} rows committed ({report.created} created, {report.updated} "
+            "updated), the rest not imported. Send the file again to finish it: rows are "
+            "upserted by school_id_giga, so the committed ones are only updated.",
+            problem_type="import-stopped",
+            extra={"committed_rows": committed, "report": report.model_dump(mode="json")},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if transient else None,
+        )
+        self.report = report
+
+
+@dataclass
+class Chunk:
+    """Rows read since the previous commit: the valid schools and the rejected rows."""
+
+    last_line: int = 1
+    rows: int = 0
+    schools: list[tuple[int, Row, SchoolIn]] = field(default_factory=list)
+    rejected: list[tuple[ImportProblem, Row]] = field(default_factory=list)
+
+
+@dataclass
+class Written:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[ImportProblem, Row]] = field(default_factory=list)
 
 
 @dataclass
 class ImportRun:
     default_country: str | None
     columns: dict[str, str]
+    on_rejected: RejectedRow | None = None
     report: ImportReport = field(
         default_factory=lambda: ImportReport(
-            rows=0, created=0, updated=0, rejected=[], unknown_columns=[]
+            rows=0,
+            created=0,
+            updated=0,
+            committed_through_line=1,
+            rejected=[],
+            unknown_columns=[],
         )
     )
     seen: dict[str, int] = field(default_factory=dict)  # giga id -> line first seen
+
+    def committed(self, chunk: Chunk, written: Written) -> None:
+        """Counts a chunk into the report once its transaction committed."""
+        report = self.report
+        report.rows += chunk.rows
+        report.created += written.created
+        report.updated += written.updated
+        report.committed_through_line = chunk.last_line
+        for problem, row in [*chunk.rejected, *written.rejected]:
+            report.rejected.append(problem)
+            if self.on_rejected is not None:
+                self.on_rejected(problem, row)
 
 
 def _cell(field_name: str, raw: str) -> Any:
@@ -84,7 +162,7 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _parse_row(run: ImportRun, line: int, row: dict[str, str]) -> SchoolIn | None:
+def _parse_row(run: ImportRun, chunk: Chunk, line: int, row: Row) -> None:
     values: dict[str, Any] = {}
     for column, field_name in run.columns.items():
         cell = _cell(field_name, row.get(column) or "")
@@ -94,22 +172,37 @@ def _parse_row(run: ImportRun, line: int, row: dict[str, str]) -> SchoolIn | Non
     try:
         school = SchoolIn.model_validate(values)
     except ValidationError as exc:
-        run.report.rejected.append(ImportProblem(line=line, reason=_reason(exc)))
-        return None
+        chunk.rejected.append((ImportProblem(line=line, reason=_reason(exc)), row))
+        return
     first = run.seen.setdefault(school.giga_id, line)
     if first != line:
         reason = f"school_id_giga {school.giga_id} repeats line {first}"
-        run.report.rejected.append(ImportProblem(line=line, reason=reason))
-        return None
-    return school
+        chunk.rejected.append((ImportProblem(line=line, reason=reason), row))
+        return
+    chunk.schools.append((line, row, school))
 
 
-def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    reader = csv.DictReader(io.StringIO(text))
+def _chunks(run: ImportRun, rows: Iterator[tuple[int, Row]], chunk_rows: int) -> Iterator[Chunk]:
+    """The file's rows parsed `chunk_rows` at a time, lazily: the next chunk is read only
+    when the previous one has been written."""
+    chunk = Chunk()
+    for line, row in rows:
+        chunk.rows += 1
+        chunk.last_line = line
+        _parse_row(run, chunk, line, row)
+        if chunk.rows >= chunk_rows:
+            yield chunk
+            chunk = Chunk(last_line=line)
+    if chunk.rows:
+        yield chunk
+
+
+def _reader(lines: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, Row]]]:
+    reader = csv.DictReader(lines)
     header = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
 
-    def numbered() -> Iterator[tuple[int, dict[str, str]]]:
+    def numbered() -> Iterator[tuple[int, Row]]:
         for row in reader:
             yield reader.line_num, row
 
@@ -117,64 +210,79 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
 
 
 async def import_schools(
-    db: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     principal: Principal,
-    text: str,
+    lines: Iterable[str],
     default_country: str | None,
+    *,
+    chunk_rows: int,
     progress: Progress | None = None,
+    on_rejected: RejectedRow | None = None,
 ) -> ImportReport:
-    await claim_write_lock(db)
-    header, rows = _rows(text)
+    """Imports the CSV read from `lines` (a text file or any iterable of its lines),
+    committing every `chunk_rows` rows; raises ImportStopped if it fails part-way."""
+    header, rows = _reader(lines)
     columns = {c: COLUMNS[c.lower()] for c in header if c.lower() in COLUMNS}
-    run = ImportRun(default_country=default_country, columns=columns)
+    run = ImportRun(default_country=default_country, columns=columns, on_rejected=on_rejected)
     run.report.unknown_columns = [c for c in header if c.lower() not in COLUMNS]
-    chunk: list[tuple[int, SchoolIn]] = []
-    for line, row in rows:
-        run.report.rows += 1
-        school = _parse_row(run, line, row)
-        if school is not None:
-            chunk.append((line, school))
-        if len(chunk) >= CHUNK_ROWS:
-            await _write_chunk(db, principal, run, chunk)
-            chunk = []
+    try:
+        for chunk in _chunks(run, rows, chunk_rows):
+            run.committed(chunk, await _commit_chunk(sessions, principal, run, chunk))
             if progress is not None:
                 progress(run.report.rows)
-    await _write_chunk(db, principal, run, chunk)
-    if progress is not None:
-        progress(run.report.rows)
-    run.report.rejected.sort(key=lambda problem: problem.line)
-    return run.report
+    except Exception as exc:
+        logger.warning("school import stopped after line %d", run.report.committed_through_line)
+        raise ImportStopped(_sorted(run.report), exc) from exc
+    return _sorted(run.report)
+
+
+def _sorted(report: ImportReport) -> ImportReport:
+    report.rejected.sort(key=lambda problem: problem.line)
+    return report
+
+
+async def _commit_chunk(
+    sessions: async_sessionmaker[AsyncSession], principal: Principal, run: ImportRun, chunk: Chunk
+) -> Written:
+    if not chunk.schools:
+        return Written()
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            async with sessions() as session:
+                # Before the chunk's first read: a SQLite transaction that read first could
+                # not write after another writer committed (c2r_common.db).
+                await claim_write_lock(session)
+                written = await _write_chunk(session, principal, run, chunk)
+                await session.commit()
+                return written
+        except IntegrityError:
+            if attempt == CHUNK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def _write_chunk(
-    db: AsyncSession, principal: Principal, run: ImportRun, chunk: list[tuple[int, SchoolIn]]
-) -> None:
-    if not chunk:
-        return
+    db: AsyncSession, principal: Principal, run: ImportRun, chunk: Chunk
+) -> Written:
     statement = select(School.giga_id, School.id, School.country_iso3).where(
-        School.giga_id.in_([school.giga_id for _, school in chunk])
+        School.giga_id.in_([school.giga_id for _, _, school in chunk.schools])
     )
     existing = {row.giga_id: (row.id, row.country_iso3) for row in await db.execute(statement)}
     fields = sorted({f for f in run.columns.values() if f not in {"tags", "giga_id"}})
+    written = Written()
     new_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     tags: dict[uuid.UUID, list[str]] = {}
     deltas: dict[str, StatsDelta] = {}
     now = utcnow()
-    for line, school in chunk:
-        if not principal.can_access_country(school.country_iso3):
-            reason = f"this token does not give access to country {school.country_iso3}"
-            run.report.rejected.append(ImportProblem(line=line, reason=reason))
+    for line, row, school in chunk.schools:
+        refusal = _refusal(principal, school, existing.get(school.giga_id))
+        if refusal is not None:
+            written.rejected.append((ImportProblem(line=line, reason=refusal), row))
             continue
-        values = school.model_dump(include=set(fields))
         if school.giga_id in existing:
-            school_id, country = existing[school.giga_id]
-            if country != school.country_iso3:
-                reason = (
-                    f"school {school.giga_id} is registered in {country}, not {school.country_iso3}"
-                )
-                run.report.rejected.append(ImportProblem(line=line, reason=reason))
-                continue
+            school_id = existing[school.giga_id][0]
+            values = school.model_dump(include=set(fields))
             updates.append({"_id": school_id, "updated_at": now, **values})
         else:
             school_id = uuid.uuid4()
@@ -184,6 +292,33 @@ async def _write_chunk(
             delta.unknown += 1
         if "tags" in run.columns:
             tags[school_id] = school.tags
+    await _write_rows(db, fields, new_rows, updates)
+    await replace_tags(db, tags)
+    await apply_stats(db, deltas)
+    written.created, written.updated = len(new_rows), len(updates)
+    return written
+
+
+def _refusal(
+    principal: Principal, school: SchoolIn, existing: tuple[uuid.UUID, str] | None
+) -> str | None:
+    if not principal.can_access_country(school.country_iso3):
+        return f"this token does not give access to country {school.country_iso3}"
+    if existing is not None and existing[1] != school.country_iso3:
+        return f"school {school.giga_id} is registered in {existing[1]}, not {school.country_iso3}"
+    return None
+
+
+async def _write_rows(
+    db: AsyncSession,
+    fields: list[str],
+    new_rows: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+) -> None:
+    # One lock order for every transaction (PostgreSQL): concurrent imports of overlapping
+    # files then wait for each other instead of deadlocking.
+    new_rows.sort(key=lambda row: row["giga_id"])
+    updates.sort(key=lambda row: row["_id"])
     table = table_of(School)
     connection = await db.connection()
     if new_rows:
@@ -192,10 +327,6 @@ async def _write_chunk(
         assignments: dict[str, Any] = {name: bindparam(name) for name in [*fields, "updated_at"]}
         changes = update(table).where(table.c.id == bindparam("_id")).values(assignments)
         await connection.execute(changes, updates)
-    await replace_tags(db, tags)
-    await apply_stats(db, deltas)
-    run.report.created += len(new_rows)
-    run.report.updated += len(updates)
 
 
 def _new_school_row(school: SchoolIn, school_id: uuid.UUID, now: Any) -> dict[str, Any]:

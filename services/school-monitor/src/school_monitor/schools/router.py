@@ -1,9 +1,11 @@
+import io
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
-from c2r_common.db import SessionDep, utcnow
+from c2r_common.db import Database, SessionDep, utcnow
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from c2r_common.schemas import ConnectivityStatus
@@ -17,7 +19,6 @@ from school_monitor.schools import csv_import, service
 from school_monitor.schools.dependencies import (
     ReadableSchool,
     Reader,
-    WritableSchool,
     Writer,
     csv_text,
 )
@@ -103,8 +104,11 @@ async def schools_geojson(
     summary="Import school master data from a CSV with Giga's columns (upsert by Giga id)",
     description="Send the file as `text/csv` or as the `file` field of a multipart form. "
     "Bad rows are reported by line number and reason while good rows are imported; "
-    "unknown columns are listed and ignored.",
-    responses=problem_responses(413, 415, 422),
+    "unknown columns are listed and ignored. Rows are committed in chunks "
+    "(`import_chunk_rows`): an import that stops part-way answers 503 (or 500) with "
+    "`committed_rows` and the `report` of the committed chunks; sending the same file "
+    "again is safe, since rows are upserted by `school_id_giga`.",
+    responses=problem_responses(413, 415, 422, 500, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -123,15 +127,21 @@ async def schools_geojson(
 )
 async def import_schools(
     principal: Writer,
+    request: Request,
     text: Annotated[str, Depends(csv_text)],
-    db: SessionDep,
+    settings: SettingsDep,
     country: Annotated[
         str | None,
         Query(pattern="^[A-Za-z]{3}$", description="country of rows without a country column"),
     ] = None,
 ) -> ImportReport:
+    database: Database = request.app.state.database  # a transaction per chunk, not per request
     return await csv_import.import_schools(
-        db, principal, text, country.upper() if country else None
+        database.sessionmaker,
+        principal,
+        io.StringIO(text),
+        country.upper() if country else None,
+        chunk_rows=settings.import_chunk_rows,
     )
 
 
@@ -151,8 +161,10 @@ async def get_school(school: ReadableSchool) -> SchoolOut:
     summary="Update a school's master data or tags",
     responses=problem_responses(404, 422),
 )
-async def update_school(school: WritableSchool, data: SchoolUpdate, db: SessionDep) -> SchoolOut:
-    return SchoolOut.model_validate(await service.update_school(db, school, data))
+async def update_school(
+    principal: Writer, school_id: uuid.UUID, data: SchoolUpdate, db: SessionDep
+) -> SchoolOut:
+    return SchoolOut.model_validate(await service.update_school(db, principal, school_id, data))
 
 
 @router.get(

@@ -139,8 +139,12 @@ class ImportProblem(BaseModel):
 
 class ImportReport(BaseModel):
     rows: int = Field(description="data rows read")
-    created: int
-    updated: int
+    created: int = Field(description="schools created (committed)")
+    updated: int = Field(description="schools updated (committed)")
+    committed_through_line: int = Field(
+        description="every row up to this line is committed or rejected; when an import "
+        "stops part-way, the rows after it were not imported"
+    )
     rejected: list[ImportProblem]
     unknown_columns: list[str] = Field(description="columns ignored because they are not known")
 

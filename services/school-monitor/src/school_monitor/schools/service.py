@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.db import claim_write_lock
 from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
@@ -32,6 +33,7 @@ class SchoolFilters:
 
 
 async def create_school(db: AsyncSession, data: SchoolIn) -> School:
+    await claim_write_lock(db)
     school = School(
         **data.model_dump(exclude={"tags"}),
         connectivity_status=ConnectivityStatus.UNKNOWN.value,
@@ -55,7 +57,15 @@ async def get_school(db: AsyncSession, school_id: uuid.UUID) -> School:
     return school
 
 
-async def update_school(db: AsyncSession, school: School, data: SchoolUpdate) -> School:
+async def update_school(
+    db: AsyncSession, principal: Principal, school_id: uuid.UUID, data: SchoolUpdate
+) -> School:
+    """Updates the school's master data; the write lock is claimed before the school is
+    read (SQLite: a transaction that read first could not write after another writer
+    committed, and would be answered 503 instead of waiting)."""
+    await claim_write_lock(db)
+    school = await get_school(db, school_id)
+    principal.require_country(school.country_iso3)
     changes = data.model_dump(exclude_unset=True)
     tags = changes.pop("tags", None)
     for name, value in changes.items():
