@@ -1,10 +1,6 @@
 """verify recomputes every derived value from the raw rows; rebuild repairs them while
 ingestion goes on."""
 
-import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,13 +8,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import delete, insert, update
 
 from c2r_common.db import Database
 from c2r_common.testing import TokenFactory
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.integrity.figures import ABSENT, PRESENT, ROW, Difference
+from school_monitor.integrity.rebuild import rebuild
 from school_monitor.integrity.verify import verify
+from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
+from school_monitor.schools.models import School
 
 NOW = datetime.now(UTC)
 DAYS_AGO = [NOW - timedelta(days=n, minutes=3) for n in (0, 1, 2)]
@@ -46,7 +45,8 @@ def _ping(school_id: str, at: datetime, connected: bool) -> dict[str, Any]:
 
 
 async def _school(http: httpx.AsyncClient, admin: dict[str, str], country: str) -> str:
-    body = {"giga_id": f"giga-{uuid.uuid4().hex[:12]}", "name": "GS Verify", "country_iso3": country}
+    giga_id = f"giga-{uuid.uuid4().hex[:12]}"
+    body = {"giga_id": giga_id, "name": "GS Verify", "country_iso3": country}
     response = await http.post("/v1/schools", json=body, headers=admin)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -75,7 +75,8 @@ async def _ingest_everything(http: httpx.AsyncClient, admin: dict[str, str]) -> 
     await _post(http, "/v1/measurements/batch", {"items": batch[:3]}, admin)  # a retry
     tied_at = NOW - timedelta(minutes=1)
     for download in (5.0, 30.0):  # two measurements of the same moment
-        await _post(http, "/v1/measurements", _measurement(schools["rwa"], tied_at, download), admin)
+        tied = _measurement(schools["rwa"], tied_at, download)
+        await _post(http, "/v1/measurements", tied, admin)
     single = _measurement(schools["ken"], NOW - timedelta(days=1, minutes=1), 8.0)
     await _post(http, "/v1/measurements", single, admin)
     await _post(http, "/v1/measurements", single, admin)  # a duplicate push
@@ -97,13 +98,135 @@ async def _verify(app: FastAPI, country: str | None = None) -> list[Difference]:
         return await verify(session, settings, country)
 
 
-async def _execute(app: FastAPI, statement: str, **values: Any) -> None:
+async def _execute(app: FastAPI, statement: Any) -> None:
     database: Database = app.state.database
-    sqlite = database.engine.dialect.name == "sqlite"
-    values = {k: v.hex if sqlite and isinstance(v, uuid.UUID) else v for k, v in values.items()}
     async with database.sessionmaker() as session:
-        await session.execute(text(statement), values)
+        await session.execute(statement)
         await session.commit()
+
+
+async def _rebuild(app: FastAPI, country: str | None = None) -> Any:
+    async with app.state.database.sessionmaker() as session:
+        return await rebuild(session, app.state.settings, country)
+
+
+TODAY = NOW.date()
+
+
+def _corruptions(schools: dict[str, str]) -> list[tuple[Any, str, tuple[str, ...], str, Any]]:
+    """(statement, table, key, column, the value it stores) for every kind of derived value."""
+    rwa, ken = uuid.UUID(schools["rwa"]), uuid.UUID(schools["ken"])
+    pinged = uuid.UUID(schools["rwa_pings"])
+    day = (SchoolDaily.school_id == rwa) & (SchoolDaily.day == TODAY)
+    ping_day = (SchoolDaily.school_id == pinged) & (SchoolDaily.day == TODAY)
+    country_day = (CountryDaily.country_iso3 == "RWA") & (CountryDaily.day == TODAY)
+    school_key = (schools["rwa"], TODAY.isoformat())
+    cases: list[tuple[Any, str, tuple[str, ...], str, Any]] = []
+    for column, value in (
+        ("measurement_count", 7),
+        ("download_sum", 1.5),
+        ("upload_min", 0.01),
+        ("latency_max", 999.0),
+        ("country_iso3", "KEN"),
+    ):
+        cases.append(
+            (
+                update(SchoolDaily).where(day).values({column: value}),
+                "school_daily",
+                school_key,
+                column,
+                value,
+            )
+        )
+    for column, value in (("ping_count", 9), ("ping_connected_count", 0)):
+        cases.append(
+            (
+                update(SchoolDaily).where(ping_day).values({column: value}),
+                "school_daily",
+                (schools["rwa_pings"], TODAY.isoformat()),
+                column,
+                value,
+            )
+        )
+    cases.append((delete(SchoolDaily).where(day), "school_daily", school_key, ROW, ABSENT))
+    stray = {"school_id": ken, "day": TODAY - timedelta(days=9), "country_iso3": "KEN"}
+    stray |= {"measurement_count": 1, "download_sum": 1.0, "upload_sum": 1.0, "latency_sum": 1.0}
+    stray |= {"ping_count": 0, "ping_connected_count": 0}
+    cases.append(
+        (
+            insert(SchoolDaily).values(stray),
+            "school_daily",
+            (schools["ken"], stray["day"].isoformat()),
+            ROW,
+            PRESENT,
+        )
+    )
+    for column, value in (
+        ("schools_reporting", 5),
+        ("download_sum", 0.0),
+        ("download_max", 1e6),
+        ("latency_min", 0.0),
+        ("ping_connected_count", 42),
+    ):
+        cases.append(
+            (
+                update(CountryDaily).where(country_day).values({column: value}),
+                "country_daily",
+                ("RWA", TODAY.isoformat()),
+                column,
+                value,
+            )
+        )
+    cases.append(
+        (
+            delete(CountryDaily).where(country_day),
+            "country_daily",
+            ("RWA", TODAY.isoformat()),
+            ROW,
+            ABSENT,
+        )
+    )
+    for column, value in (
+        ("schools_total", 40),
+        ("good", 3),
+        ("moderate", 0),
+        ("unknown", 2),
+        ("with_data", 0),
+        ("download_sum", 123.0),
+        ("latency_sum", 0.5),
+    ):
+        cases.append(
+            (
+                update(CountryStats)
+                .where(CountryStats.country_iso3 == "RWA")
+                .values({column: value}),
+                "country_stats",
+                ("RWA",),
+                column,
+                value,
+            )
+        )
+    later = NOW + timedelta(hours=3)
+    for column, value in (
+        ("latest_download_mbps", 99.0),
+        ("latest_upload_mbps", 0.0),
+        ("latest_latency_ms", 1.0),
+        ("last_measurement_at", later),
+        ("last_ping_at", later),
+        ("last_seen_at", later),
+        ("connectivity_status", "bad"),
+        ("is_online", False),
+    ):
+        cases.append(
+            (
+                update(School).where(School.id == rwa).values({column: value}),
+                "schools",
+                (schools["rwa"],),
+                column,
+                value,
+            )
+        )
+    return cases
 
 
 @pytest.fixture
@@ -117,3 +240,17 @@ async def test_verify_finds_nothing_after_ordinary_ingestion(
     await _ingest_everything(client, admin)
     assert await _verify(app) == []
     assert await _verify(app, "KEN") == []
+
+
+async def test_each_corrupted_value_is_reported_alone_and_repaired_by_rebuild(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    schools = await _ingest_everything(client, admin)
+    for statement, table, key, column, value in _corruptions(schools):
+        await _execute(app, statement)
+        [difference] = await _verify(app)
+        assert (difference.table, difference.key, difference.column) == (table, key, column)
+        assert difference.stored == value
+        report = await _rebuild(app)
+        assert [(c.table, c.key, c.column) for c in report.changes] == [(table, key, column)]
+        assert await _verify(app) == [], (table, column)
