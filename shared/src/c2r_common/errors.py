@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from c2r_common.context import current_request_id
-from c2r_common.transient import is_retryable_conflict, is_transient
+from c2r_common.transient import is_transient
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://c2r.itu.int/problems/"
@@ -138,7 +138,6 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 RETRY_AFTER_SECONDS = 1
-_RETRY_WITH_SAME_KEY = "retry the request (with the same Idempotency-Key for a create)."
 
 # What a database failure can come out of the stack as: SQLAlchemy's wrapped driver errors
 # and pool timeout, and the drivers' own errors or socket errors where nothing wrapped them
@@ -148,6 +147,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     PoolTimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     sqlite3.Error,
     OSError,
 )
@@ -170,15 +170,11 @@ def _transient_failure_response(request: Request, exc: BaseException) -> JSONRes
         type(cause).__name__,
         cause,
     )
-    what = (
-        "Another write was in progress"
-        if is_retryable_conflict(exc)
-        else "The database is unavailable for a moment"
-    )
     return problem_response(
         request,
         HTTPStatus.SERVICE_UNAVAILABLE,
-        detail=f"{what}; {_RETRY_WITH_SAME_KEY}",
+        detail="The database could not serve the request now (a competing write, or a brief "
+        "outage); retry the request (with the same Idempotency-Key for a create).",
         problem_type="retry",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

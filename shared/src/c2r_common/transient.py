@@ -44,9 +44,11 @@ CONNECTION_EXCEPTION_CLASS = "08"  # connection lost, refused, does not exist
 # client, which sending again reproduces.
 PROTOCOL_VIOLATION = "08P01"
 
-# asyncpg's InterfaceError covers client-side misuse too (wrong argument count): only
-# these messages mean the connection itself is gone or unusable for now.
-_UNUSABLE_CONNECTION_MESSAGES = ("connection is closed", "another operation is in progress")
+# asyncpg's InterfaceError and InternalClientError cover client-side misuse too (a wrong
+# argument count): only these messages mean the connection itself is gone or unusable for
+# now. "another operation (2) is in progress" is what a statement sent just as the
+# server's FATAL "terminating connection" arrives gets, before asyncpg sees it closed.
+_UNUSABLE_CONNECTION_MESSAGES = ("connection is closed", "is in progress", "not connected")
 
 # OSErrors of a socket that could not reach, or lost, the database server.
 _NETWORK_ERRNOS = frozenset(
@@ -76,12 +78,14 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def is_retryable_conflict(exc: BaseException) -> bool:
-    """True if `exc` is a deadlock or a serialization failure: the database rolled the
-    whole transaction back, so re-running that transaction from its start is safe.
+    """True if `exc` is a deadlock or a serialization failure: the transaction wrote
+    nothing that will be kept, so re-running it from its start (a new session) is safe.
 
-    A lost connection is not: a COMMIT that was sent may have been applied.
+    On PostgreSQL, SQLSTATE 40P01 or 40001. On SQLite, SQLITE_BUSY_SNAPSHOT: a transaction
+    that read, then tried to write after another one committed (its serialization
+    failure). A lost connection is not one: a COMMIT that was sent may have been applied.
     """
-    return any(_sqlstate(link) in CONFLICT_SQLSTATES for link in _chain(exc))
+    return any(_is_conflict(link) for link in _chain(exc))
 
 
 async def retry_on_conflict(
@@ -139,7 +143,7 @@ def _is_transient_itself(exc: BaseException) -> bool:
         return True  # SQLAlchemy saw the connection die under the statement
     if isinstance(exc, PoolTimeoutError):
         return True  # every pooled connection in use for the whole pool_timeout
-    if isinstance(exc, asyncpg.InterfaceError):
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
         return any(message in str(exc) for message in _UNUSABLE_CONNECTION_MESSAGES)
     if isinstance(exc, sqlite3.Error):
         return _is_sqlite_busy(exc)
@@ -147,6 +151,12 @@ def _is_transient_itself(exc: BaseException) -> bool:
         return _is_network_failure(exc)
     sqlstate = _sqlstate(exc)
     return sqlstate is not None and _is_transient_sqlstate(sqlstate, str(exc))
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT"
+    return _sqlstate(exc) in CONFLICT_SQLSTATES
 
 
 def _sqlstate(exc: BaseException) -> str | None:
