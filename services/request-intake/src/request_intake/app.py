@@ -4,9 +4,11 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.db import utcnow
+from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
 from request_intake.background import Periodic
 from request_intake.calls.router import router as calls_router
@@ -18,30 +20,45 @@ from request_intake.reports.router import router as reports_router
 from request_intake.sessions.router import router as sessions_router
 from request_intake.sla.policy import SlaPolicy, app_sla_policy
 from request_intake.sla.router import router as sla_router
-from request_intake.sla.service import refresh_overdue_gauge
+from request_intake.sla.service import export_overdue_gauge, refresh_overdue_gauge
 
 SERVICE_NAME = "request-intake"
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
 SLA_METRICS_SECONDS = 30.0
+SLA_METRICS_LOCK = "request-intake:sla-metrics"
+SLA_GAUGE_LEADERSHIP = "request-intake:sla-gauge"
 
 
-async def _refresh_sla_metrics(app: FastAPI, sessionmaker: Sessionmaker) -> None:
-    async with sessionmaker() as db:
+async def _refresh_sla_metrics(
+    app: FastAPI, sessionmaker: Sessionmaker, leadership: Leadership
+) -> None:
+    """Only the gauge leader among the replicas exports the overdue gauge, refreshed under
+    the round lock; the others export no such series (see the README's metrics)."""
+    leads = await leadership.check()
+    export_overdue_gauge(leads)
+    if not leads:
+        return
+
+    async def refresh(db: AsyncSession) -> None:
         await refresh_overdue_gauge(db, app_clock(app)(), app_sla_policy(app))
+
+    await run_alone(sessionmaker, SLA_METRICS_LOCK, refresh)
 
 
 async def _relay_pass(relay: OutboxRelay, sessionmaker: Sessionmaker) -> bool:
     return (await relay.run_once(sessionmaker)).more_due
 
 
-def _background_work(app: FastAPI, settings: IntakeSettings, relay: OutboxRelay) -> list[Periodic]:
+def _background_work(
+    app: FastAPI, settings: IntakeSettings, relay: OutboxRelay, leadership: Leadership
+) -> list[Periodic]:
     # Bound to the engine's own sessions, whatever the app's sessionmaker later becomes.
     sessionmaker = app.state.database.sessionmaker
     work = []
     if settings.sla_metrics_enabled:
-        refresh = partial(_refresh_sla_metrics, app, sessionmaker)
+        refresh = partial(_refresh_sla_metrics, app, sessionmaker, leadership)
         work.append(Periodic("sla-metrics", SLA_METRICS_SECONDS, refresh))
     if settings.outbox_relay_enabled:
         relay_pass = partial(_relay_pass, relay, sessionmaker)
@@ -55,7 +72,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: IntakeSettings = app.state.settings
     relay = OutboxRelay.for_settings(app, settings)
     app.state.outbox_relay = relay
-    work = _background_work(app, settings, relay)
+    # A leader silent for 3 rounds is ended by the server and another replica takes over.
+    idle_timeout = SLA_METRICS_SECONDS * 3 + 5
+    leadership = Leadership(app.state.database.engine, SLA_GAUGE_LEADERSHIP, idle_timeout)
+    work = _background_work(app, settings, relay, leadership)
     for periodic in work:
         periodic.start()
     try:
@@ -64,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for periodic in work:
             await periodic.stop()
         await relay.aclose()
+        await leadership.aclose()
 
 
 SPEC = ServiceSpec(

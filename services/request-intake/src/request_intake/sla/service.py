@@ -55,8 +55,27 @@ async def overdue_by_stage(
     return counts
 
 
+class _GaugeExport:
+    """Whether this process exports the overdue gauge. It describes the database, not the
+    process: with several replicas only the gauge leader exports it (app.py), so that a sum
+    over replicas counts each request once. Process-wide, like the gauge itself."""
+
+    enabled = True
+
+
+def export_overdue_gauge(enabled: bool) -> None:
+    """Starts or stops exporting; stopping removes the series (not zeros, which would say
+    "nothing overdue" on this replica)."""
+    _GaugeExport.enabled = enabled
+    if not enabled:
+        OVERDUE_REQUESTS.clear()
+
+
 async def refresh_overdue_gauge(db: AsyncSession, now: datetime, sla: SlaPolicy) -> None:
-    """The metric counts every request, whoever asked for the refresh."""
+    """The metric counts every request, whoever asked for the refresh; a replica that does
+    not export the gauge leaves it absent."""
+    if not _GaugeExport.enabled:
+        return
     for stage, count in (await overdue_by_stage(db, now, sla)).items():
         OVERDUE_REQUESTS.labels(stage).set(count)
 
