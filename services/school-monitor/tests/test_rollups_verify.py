@@ -1,6 +1,10 @@
 """verify recomputes every derived value from the raw rows; rebuild repairs them while
 ingestion goes on."""
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,3 +258,101 @@ async def test_each_corrupted_value_is_reported_alone_and_repaired_by_rebuild(
         report = await _rebuild(app)
         assert [(c.table, c.key, c.column) for c in report.changes] == [(table, key, column)]
         assert await _verify(app) == [], (table, column)
+
+
+async def _batches(
+    http: httpx.AsyncClient, admin: dict[str, str], school_ids: list[str], rounds: int
+) -> None:
+    for round_ in range(rounds):
+        items = [
+            _measurement(school_id, DAYS_AGO[(round_ + n) % 3], 1.0 + (round_ * 7 + n) % 40)
+            for n, school_id in enumerate(school_ids)
+        ]
+        items += [
+            _ping(school_id, NOW - timedelta(minutes=round_), round_ % 2 == 0)
+            for school_id in school_ids
+        ]
+        await _post(http, "/v1/measurements/batch", {"items": items[: len(school_ids)]}, admin)
+        await _post(http, "/v1/pings/batch", {"items": items[len(school_ids) :]}, admin)
+
+
+async def test_rebuild_beside_concurrent_ingestion_loses_and_doubles_nothing(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    countries = ["RWA", "KEN"] * 6
+    school_ids = [await _school(committing_client, admin, iso3) for iso3 in countries]
+    await _batches(committing_client, admin, school_ids, 2)
+    # Wrong figures everywhere rebuild has to touch while the batches keep coming.
+    await _execute(committing_app, update(SchoolDaily).values(measurement_count=0))
+    await _execute(committing_app, update(CountryDaily).values(download_min=0.0, ping_count=1))
+    await _execute(committing_app, update(CountryStats).values(good=50, download_sum=0.0))
+    await _execute(committing_app, update(School).values(latest_download_mbps=0.0))
+    assert len(await _verify(committing_app)) > 20
+
+    async def rebuild_in_small_chunks() -> Any:
+        async with committing_app.state.database.sessionmaker() as session:
+            return await rebuild(session, committing_app.state.settings, chunk_size=2)
+
+    halves = [school_ids[::2], school_ids[1::2]]
+    report, *_ = await asyncio.gather(
+        rebuild_in_small_chunks(),
+        *(_batches(committing_client, admin, half, 6) for half in halves),
+    )
+    assert report.schools == len(school_ids)
+    assert await _verify(committing_app) == []
+
+
+async def test_endpoints_verify_and_rebuild_for_admins_only(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], auth_headers: TokenFactory
+) -> None:
+    schools = await _ingest_everything(client, admin)
+    reader = auth_headers("schools:read")
+    refused = await client.get("/v1/connectivity/rollups/verify", headers=reader)
+    assert refused.status_code == 403
+    clean = await client.get("/v1/connectivity/rollups/verify?country=RWA", headers=admin)
+    assert clean.status_code == 200, clean.text
+    assert clean.json() == {"country": "RWA", "exact": True, "differences": []}
+    rwa = uuid.UUID(schools["rwa"])
+    await _execute(app, update(School).where(School.id == rwa).values(latest_upload_mbps=0.0))
+    found = (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()
+    assert found["exact"] is False
+    assert [(d["table"], d["key"], d["column"], d["stored"]) for d in found["differences"]] == [
+        ("schools", [schools["rwa"]], "latest_upload_mbps", 0.0)
+    ]
+    untouched = await client.post("/v1/connectivity/rollups/rebuild?country=KEN", headers=admin)
+    assert (untouched.status_code, untouched.json()["changes"]) == (200, [])
+    repaired = await client.post("/v1/connectivity/rollups/rebuild?country=rwa", headers=admin)
+    assert repaired.status_code == 200, repaired.text
+    assert [c["column"] for c in repaired.json()["changes"]] == ["latest_upload_mbps"]
+    unknown = await client.get("/v1/connectivity/rollups/verify?country=XXX", headers=admin)
+    assert unknown.status_code == 404
+    assert (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()["exact"]
+
+
+def _cli(url: str, action: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "C2R_SCHOOLS_DATABASE_URL": url,
+        "C2R_SCHOOLS_COUNTRY_BENCHMARKS_MBPS": '{"KEN": 10}',  # as the tests' settings
+    }
+    command = [sys.executable, "-m", "school_monitor", "rollups", action]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_cli_verify_exits_1_with_the_differences_and_0_after_rebuild(
+    committing_app: FastAPI, committing_client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    schools = await _ingest_everything(committing_client, admin)
+    url = committing_app.state.database.url
+    assert (await asyncio.to_thread(_cli, url, "verify")).returncode == 0
+    ken = uuid.UUID(schools["ken"])
+    await _execute(committing_app, update(School).where(School.id == ken).values(last_ping_at=NOW))
+    found = await asyncio.to_thread(_cli, url, "verify")
+    assert found.returncode == 1, found.stderr
+    assert found.stdout.splitlines() == [
+        f"schools[{schools['ken']}].last_ping_at: stored {NOW!r}, "
+        f"expected {(await _verify(committing_app))[0].expected!r}"
+    ]
+    repaired = await asyncio.to_thread(_cli, url, "rebuild")
+    assert repaired.returncode == 0, repaired.stderr
+    assert "1 values repaired" in repaired.stdout
+    assert (await asyncio.to_thread(_cli, url, "verify")).returncode == 0

@@ -1,4 +1,5 @@
-"""`school-monitor serve|migrate|seed` (shared) and `school-monitor import-schools FILE`."""
+"""`school-monitor serve|migrate|seed` (shared), `school-monitor import-schools FILE` and
+`school-monitor rollups verify|rebuild`."""
 
 import argparse
 import asyncio
@@ -16,6 +17,7 @@ from c2r_common.db import Database
 from c2r_common.settings import ServiceSettings
 from school_monitor.app import ALEMBIC_INI, SERVICE_NAME, create_app
 from school_monitor.config import get_settings
+from school_monitor.integrity.cli import rollups_command
 from school_monitor.schools.csv_import import ImportStopped, import_schools
 from school_monitor.schools.schemas import ImportProblem, ImportReport
 from school_monitor.seed import seed
@@ -26,6 +28,8 @@ OPERATOR = Principal(subject="cli:import-schools", scopes=frozenset({Scope.ADMIN
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "import-schools":
         sys.exit(import_schools_command(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "rollups":
+        sys.exit(rollups_command(sys.argv[2:], prog=f"{SERVICE_NAME} rollups"))
     app_factory = cast(Callable[[ServiceSettings], FastAPI], create_app)
     run_service_cli(
         SERVICE_NAME, get_settings, app_factory, ALEMBIC_INI, default_port=8103, seed=seed

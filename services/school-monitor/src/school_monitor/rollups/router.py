@@ -8,6 +8,9 @@ from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import ProblemError, problem_responses
 from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
 from c2r_common.schemas import CountryConnectivitySummary
+from school_monitor.integrity.rebuild import rebuild
+from school_monitor.integrity.schemas import DifferenceOut, RebuildOut, VerifyOut
+from school_monitor.integrity.verify import verify
 from school_monitor.measurements.dependencies import SettingsDep
 from school_monitor.rollups import queries
 from school_monitor.rollups.schemas import CountryDailyOut, RegionConnectivitySummary
@@ -16,6 +19,7 @@ router = APIRouter(
     prefix="/v1/connectivity", tags=["connectivity"], responses=problem_responses(401, 403)
 )
 Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
+Admin = Annotated[Principal, Depends(require_scopes(Scope.ADMIN))]
 REGION_SLUGS = {
     region.value.lower().replace(" & ", "-").replace(" ", "-"): region for region in ItuRegion
 }
@@ -94,3 +98,39 @@ async def region_summary(
         if c.itu_region is itu_region and principal.can_access_country(c.iso3)
     ]
     return await queries.region_summary(db, itu_region.value, iso3s, utcnow())
+
+
+async def optional_country(
+    country: Annotated[
+        str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO alpha-3; all if absent")
+    ] = None,
+) -> str | None:
+    return None if country is None else await known_country(country)
+
+
+OptionalCountry = Annotated[str | None, Depends(optional_country)]
+
+
+@router.get(
+    "/rollups/verify",
+    response_model=VerifyOut,
+    summary="Every derived figure recomputed from the raw rows, and each one that differs",
+    responses=problem_responses(404, 422, 503),
+)
+async def verify_rollups(
+    _admin: Admin, country: OptionalCountry, db: SessionDep, settings: SettingsDep
+) -> VerifyOut:
+    differences = [DifferenceOut.of(d) for d in await verify(db, settings, country)]
+    return VerifyOut(country=country, exact=not differences, differences=differences)
+
+
+@router.post(
+    "/rollups/rebuild",
+    response_model=RebuildOut,
+    summary="Repair of every derived figure from the raw rows, while ingestion goes on",
+    responses=problem_responses(404, 422, 503),
+)
+async def rebuild_rollups(
+    _admin: Admin, country: OptionalCountry, db: SessionDep, settings: SettingsDep
+) -> RebuildOut:
+    return RebuildOut.of(country, await rebuild(db, settings, country))

@@ -1,0 +1,43 @@
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from school_monitor.integrity.figures import Difference
+from school_monitor.integrity.rebuild import RebuildReport
+
+
+class DifferenceOut(BaseModel):
+    table: str = Field(description="school_daily, country_daily, country_stats or schools")
+    key: list[str] = Field(description="the row's primary key")
+    column: str = Field(description="the column, or `row` for a row missing or in excess")
+    stored: Any
+    expected: Any = Field(description="what the raw rows say")
+
+    @classmethod
+    def of(cls, difference: Difference) -> "DifferenceOut":
+        return cls(
+            table=difference.table,
+            key=list(difference.key),
+            column=difference.column,
+            stored=difference.stored,
+            expected=difference.expected,
+        )
+
+
+class VerifyOut(BaseModel):
+    country: str | None
+    exact: bool = Field(description="no derived value differs from the raw rows")
+    differences: list[DifferenceOut]
+
+
+class RebuildOut(BaseModel):
+    country: str | None
+    schools: int = Field(description="schools recomputed")
+    changes: list[DifferenceOut] = Field(
+        description="each value rewritten: `stored` as it was, `expected` as it is now"
+    )
+
+    @classmethod
+    def of(cls, country: str | None, report: RebuildReport) -> "RebuildOut":
+        changes = [DifferenceOut.of(change) for change in report.changes]
+        return cls(country=country, schools=report.schools, changes=changes)
