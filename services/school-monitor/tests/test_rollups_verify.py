@@ -153,14 +153,15 @@ def _corruptions(schools: dict[str, str]) -> list[tuple[Any, str, tuple[str, ...
             )
         )
     cases.append((delete(SchoolDaily).where(day), "school_daily", school_key, ROW, ABSENT))
-    stray = {"school_id": ken, "day": TODAY - timedelta(days=9), "country_iso3": "KEN"}
+    stray_day = TODAY - timedelta(days=9)
+    stray: dict[str, Any] = {"school_id": ken, "day": stray_day, "country_iso3": "KEN"}
     stray |= {"measurement_count": 1, "download_sum": 1.0, "upload_sum": 1.0, "latency_sum": 1.0}
     stray |= {"ping_count": 0, "ping_connected_count": 0}
     cases.append(
         (
             insert(SchoolDaily).values(stray),
             "school_daily",
-            (schools["ken"], stray["day"].isoformat()),
+            (schools["ken"], stray_day.isoformat()),
             ROW,
             PRESENT,
         )
@@ -211,7 +212,7 @@ def _corruptions(schools: dict[str, str]) -> list[tuple[Any, str, tuple[str, ...
             )
         )
     later = NOW + timedelta(hours=3)
-    for column, value in (
+    status_values: tuple[tuple[str, Any], ...] = (
         ("latest_download_mbps", 99.0),
         ("latest_upload_mbps", 0.0),
         ("latest_latency_ms", 1.0),
@@ -220,7 +221,8 @@ def _corruptions(schools: dict[str, str]) -> list[tuple[Any, str, tuple[str, ...
         ("last_seen_at", later),
         ("connectivity_status", "bad"),
         ("is_online", False),
-    ):
+    )
+    for column, value in status_values:
         cases.append(
             (
                 update(School).where(School.id == rwa).values({column: value}),
@@ -343,7 +345,6 @@ async def test_cli_verify_exits_1_with_the_differences_and_0_after_rebuild(
 ) -> None:
     schools = await _ingest_everything(committing_client, admin)
     url = committing_app.state.database.url
-    assert (await asyncio.to_thread(_cli, url, "verify")).returncode == 0
     ken = uuid.UUID(schools["ken"])
     await _execute(committing_app, update(School).where(School.id == ken).values(last_ping_at=NOW))
     found = await asyncio.to_thread(_cli, url, "verify")
