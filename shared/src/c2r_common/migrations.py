@@ -34,11 +34,18 @@ async def applied_revisions(connection: AsyncConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _configure_and_run(connection: Connection, metadata: MetaData) -> None:
+# Alembic's include_name hook: (name, type of object, parent names) -> compared or not.
+IncludeName = Callable[..., bool]
+
+
+def _configure_and_run(
+    connection: Connection, metadata: MetaData, include_name: IncludeName | None = None
+) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_name=include_name,
         # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
     )
@@ -46,7 +53,7 @@ def _configure_and_run(connection: Connection, metadata: MetaData) -> None:
         context.run_migrations()
 
 
-async def _run_online(metadata: MetaData) -> None:
+async def _run_online(metadata: MetaData, include_name: IncludeName | None) -> None:
     config = context.config
     _ensure_sqlite_folder(config.get_main_option("sqlalchemy.url") or "")
     engine = async_engine_from_config(
@@ -55,29 +62,34 @@ async def _run_online(metadata: MetaData) -> None:
         poolclass=pool.NullPool,
     )
     async with engine.connect() as connection:
-        await connection.run_sync(_configure_and_run, metadata)
+        await connection.run_sync(_configure_and_run, metadata, include_name)
     await engine.dispose()
 
 
-def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:
+def run_env(
+    metadata: MetaData, default_url: Callable[[], str], include_name: IncludeName | None = None
+) -> None:
     """The body of every service's migrations/env.py.
 
     `default_url` gives the service's configured database when alembic is run by hand
     (`alembic -c alembic.ini ...`) rather than through the service's `migrate` command.
+    `include_name` leaves out of autogenerate's comparison (`alembic check`) the objects a
+    service manages outside the models, such as the partitions of a partitioned table.
     """
     if not context.config.get_main_option("sqlalchemy.url"):
         context.config.set_main_option("sqlalchemy.url", default_url().replace("%", "%%"))
     existing = context.config.attributes.get("connection")
     if existing is not None:  # called with a live connection (tests)
-        _configure_and_run(existing, metadata)
+        _configure_and_run(existing, metadata, include_name)
         return
     if context.is_offline_mode():
         context.configure(
             url=context.config.get_main_option("sqlalchemy.url"),
             target_metadata=metadata,
             literal_binds=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
         return
-    asyncio.run(_run_online(metadata))
+    asyncio.run(_run_online(metadata, include_name))

@@ -1,7 +1,8 @@
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from c2r_common.settings import ServiceSettings, load_settings
+from school_monitor.retention.rules import retention_covers_window, shortest_retention_months
 
 
 class SchoolMonitorSettings(ServiceSettings):
@@ -59,6 +60,33 @@ class SchoolMonitorSettings(ServiceSettings):
     extra_generic_hardware_ids: list[str] = Field(
         default_factory=list, description="hardware ids refused besides the built-in list"
     )
+
+    raw_retention_months: int = Field(
+        0,
+        ge=0,
+        description="whole months of raw measurements and ping checks kept before the "
+        "current one (PostgreSQL drops their monthly partitions, SQLite deletes the rows); "
+        "rollups, country figures and the schools' status are kept whatever this is. Must "
+        "reach past max_measurement_age_days (0: raw rows are kept forever)",
+    )
+    partitions_ahead_months: int = Field(
+        3,
+        ge=1,
+        description="monthly partitions of measurements and pings created ahead of the "
+        "current month (PostgreSQL)",
+    )
+
+    @model_validator(mode="after")
+    def _retention_reaches_past_the_acceptance_window(self) -> "SchoolMonitorSettings":
+        # A retry of an accepted item must always find its row (and so be a duplicate).
+        if not retention_covers_window(self.raw_retention_months, self.max_measurement_age_days):
+            shortest = shortest_retention_months(self.max_measurement_age_days)
+            raise ValueError(
+                f"raw_retention_months={self.raw_retention_months} would remove rows inside "
+                f"the acceptance window of max_measurement_age_days="
+                f"{self.max_measurement_age_days}: use at least {shortest}, or 0 to keep all"
+            )
+        return self
 
     def benchmark_for(self, iso3: str) -> float:
         return self.country_benchmarks_mbps.get(iso3.upper(), self.benchmark_download_mbps)

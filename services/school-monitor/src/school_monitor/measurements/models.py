@@ -10,7 +10,13 @@ from school_monitor.db import Base
 
 
 class Measurement(Base):
-    """One speed test, keyed by the client's UUID so that a retry is never stored twice."""
+    """One speed test, keyed by the client's UUID so that a retry is never stored twice.
+
+    On PostgreSQL the table is partitioned by month of `measured_at` (the migration of
+    2026-12-01; school_monitor.retention creates and drops the partitions) and its primary
+    key is (uuid, measured_at): the UUID is unique through `MeasurementKey`. SQLite keeps
+    one table with the UUID as its primary key.
+    """
 
     __tablename__ = "measurements"
     __table_args__ = (Index(None, "school_id", "measured_at", "uuid"),)
@@ -32,7 +38,11 @@ class Measurement(Base):
 
 
 class Ping(Base):
-    """One connectivity check, keyed by the client's UUID (Giga's `app_local_uuid`)."""
+    """One connectivity check, keyed by the client's UUID (Giga's `app_local_uuid`).
+
+    Partitioned like `Measurement` on PostgreSQL, by month of `checked_at`; UUIDs unique
+    through `PingKey`.
+    """
 
     __tablename__ = "pings"
     __table_args__ = (Index(None, "school_id", "checked_at", "uuid"),)
@@ -46,6 +56,30 @@ class Ping(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(50))
     agent_id: Mapped[UUID | None] = mapped_column()
+
+
+class MeasurementKey(Base):
+    """PostgreSQL: the UUID of every measurement stored in the acceptance window, unique
+    across the monthly partitions of `measurements` (a partitioned table's unique index
+    must hold the partition key). Keys older than the window are pruned: a retry of such
+    an item is refused as out of window anyway. Empty on SQLite, whose `measurements`
+    primary key is the UUID."""
+
+    __tablename__ = "measurement_keys"
+    __table_args__ = (Index(None, "stored_at"),)
+
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the row's received_at
+
+
+class PingKey(Base):
+    """The same as `MeasurementKey`, for `pings`."""
+
+    __tablename__ = "ping_keys"
+    __table_args__ = (Index(None, "stored_at"),)
+
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FailedMeasurement(Base):

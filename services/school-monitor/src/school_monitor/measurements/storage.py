@@ -4,11 +4,18 @@ Like the statements of school_monitor.bulk, these run as driver-level SQL in the
 session's transaction with values already in the form the ORM stores them
 in; the SQLite insert differs, because executemany beats one JSON parameter at this size:
 
-- PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING
-  RETURNING uuid, each column one array parameter that asyncpg encodes in C;
-- SQLite: the transaction already holds the database's write lock (`claim_write_lock`),
-  so no other writer can store a UUID between looking up which UUIDs are stored and
-  inserting the others with executemany; the inserted row count is checked all the same.
+- PostgreSQL: `measurements` and `pings` are partitioned by month, and a unique index of a
+  partitioned table must hold the partition key, so the UUID alone cannot be unique there.
+  Each kind has a key table that is not partitioned (`measurement_keys`, `ping_keys`:
+  the UUID as primary key and when it was stored). One statement inserts the batch's
+  UUIDs there with ON CONFLICT (uuid) DO NOTHING, and the raw rows of the UUIDs it
+  inserted into the partitioned table; each column is one array parameter that asyncpg
+  encodes in C. The keys are kept for the acceptance window (school_monitor.retention):
+  a retry of an older item is refused as out of window before it gets here.
+- SQLite: one table per kind whose primary key is the UUID. The transaction already holds
+  the database's write lock (`claim_write_lock`), so no other writer can store a UUID
+  between looking up which UUIDs are stored and inserting the others with executemany;
+  the inserted row count is checked all the same.
 """
 
 import json
@@ -32,15 +39,26 @@ class BulkTable:
 
     name: str
     column_types: dict[str, str]
-    moment_column: str  # the item's `moment`: when it was measured or checked
+    moment_column: str  # the item's `moment`: when it was measured or checked; on
+    # PostgreSQL the partition key
+    key_table: str  # PostgreSQL: the UUIDs stored, across every partition
 
     @cached_property
     def postgresql_insert(self) -> BulkStatement:
         names = ", ".join(self.column_types)
+        # The key insert waits for a concurrent transaction that inserted the same UUID and
+        # does nothing if that one commits: exact across sessions and across months. Both
+        # inserts go in UUID order, one lock order for every batch. The raw insert's own
+        # ON CONFLICT (its primary key is the UUID and the moment) only guards against a
+        # row whose key was pruned being offered again, which the acceptance window stops.
         return BulkStatement(
-            f"INSERT INTO {self.name} ({names}) SELECT {names} FROM {{rows}} "
-            "ORDER BY uuid "  # one lock order for every batch
-            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
+            f"WITH batch AS (SELECT * FROM {{rows}}), "
+            f"new AS (INSERT INTO {self.key_table} (uuid, stored_at) "
+            "SELECT uuid, received_at FROM batch ORDER BY uuid "
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid) "
+            f"INSERT INTO {self.name} ({names}) SELECT {names} FROM batch "
+            "WHERE uuid IN (SELECT uuid FROM new) ORDER BY uuid "
+            "ON CONFLICT DO NOTHING RETURNING uuid",
             self.column_types,
             result_types={"uuid": "uuid"},
         )
@@ -74,6 +92,7 @@ MEASUREMENTS = BulkTable(
         "raw_result": "json",
     },
     moment_column="measured_at",
+    key_table="measurement_keys",
 )
 PINGS = BulkTable(
     "pings",
@@ -89,6 +108,7 @@ PINGS = BulkTable(
         "agent_id": "uuid",
     },
     moment_column="checked_at",
+    key_table="ping_keys",
 )
 
 
