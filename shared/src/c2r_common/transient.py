@@ -112,7 +112,15 @@ async def retry_on_conflict(
             if attempt == attempts or not is_retryable_conflict(exc):
                 raise
             delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
-            logger.info("transaction conflict (%s), run %d again in %.3f s", exc, attempt, delay)
+            cause = getattr(exc, "orig", None) or exc  # without SQLAlchemy's statement text
+            logger.info(
+                "attempt %d of %d lost a conflict (%s: %s); running it again in %.3f s",
+                attempt,
+                attempts,
+                type(cause).__name__,
+                cause,
+                delay,
+            )
             await asyncio.sleep(delay)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
