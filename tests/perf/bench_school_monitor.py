@@ -21,7 +21,10 @@ What is measured, per database:
    country_stats, the schools' status columns) are filled from them once;
 4. the service's resident memory (VmRSS), sampled every 100 ms throughout;
 5. on PostgreSQL, batch ingestion shared out over two service processes on the one
-   database (replicas), for the same schools and country at once.
+   database (replicas), for the same schools and country at once;
+6. single pushes by 8 agents (device tokens) while a 100,000-row CSV import runs through
+   the API: their p99, against the same pushes without an import (the import commits in
+   chunks, so a push waits for one chunk at most).
 
 After every phase `school-monitor rollups verify` recomputes every derived figure from the
 raw rows: a figure counts only with verify at zero differences. Every guarantee of the
@@ -845,6 +848,77 @@ async def bench_country_summary(
     }
 
 
+IMPORT_ROWS = {FULL: 100_000, QUICK: 10_000}
+IMPORT_AGENTS = 8
+
+
+async def bench_push_during_import(
+    service: Service, admin_token: str, sizes: Sizes
+) -> dict[str, Any]:
+    rows = IMPORT_ROWS[sizes]
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers(admin_token)) as http:
+        schools = await school_ids(http, INGEST_COUNTRY, IMPORT_AGENTS)
+        tokens = []
+        for n, school in enumerate(schools):
+            body = {"school_id": school, "hardware_id": f"bench-import-{n}-{uuid.uuid4().hex}"}
+            tokens.append((await http.post("/v1/agents", json=body)).json()["token"])
+    device_headers = [headers(token) for token in tokens]
+    lines = ["school_id_giga,school_name,admin1,latitude,longitude,country_iso3_code"]
+    lines += [f"bench-uga-{i:07d},School {i},Region {i % 5},1.0,32.0,UGA" for i in range(rows)]
+    csv_body = "\n".join(lines).encode()
+
+    async def push(http: RawHttpClient, number: int, sent: int) -> int:
+        item = measurement_item(schools[number], datetime.now(UTC), sent)
+        del item["school_id"]  # the device token names the school
+        body = json.dumps(item).encode()
+        return await http.request("POST", "/v1/measurements", device_headers[number], body)
+
+    await closed_loop(service.port, IMPORT_AGENTS, 1.0, push)  # warm-up
+    quiet = await closed_loop(service.port, IMPORT_AGENTS, 3.0, push)
+    connections = [RawHttpClient(service.port) for _ in range(IMPORT_AGENTS)]
+    for connection in connections:
+        await connection.connect()
+    during: list[float] = []
+
+    async def agent(number: int, importing: asyncio.Task[httpx.Response]) -> None:
+        sent = 0
+        while not importing.done():
+            began = time.perf_counter()
+            await push(connections[number], number, sent)
+            during.append(time.perf_counter() - began)
+            sent += 1
+
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers(admin_token)) as http:
+        started = time.perf_counter()
+        importing = asyncio.create_task(
+            http.post(
+                "/v1/schools/import",
+                content=csv_body,
+                headers={"Content-Type": "text/csv"},
+                timeout=600,
+            )
+        )
+        await asyncio.gather(*(agent(n, importing) for n in range(IMPORT_AGENTS)))
+        response = await importing
+        import_seconds = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    response.raise_for_status()
+    return {
+        "import_rows": rows,
+        "import_created": response.json()["created"],
+        "import_seconds": round(import_seconds, 1),
+        "import_rows_per_second": round(rows / import_seconds),
+        "agents": IMPORT_AGENTS,
+        "pushes_during_import": len(during),
+        "push_p50_ms": round(percentile(during, 50) * 1000, 1),
+        "push_p99_ms": round(percentile(during, 99) * 1000, 1),
+        "push_max_ms": round(max(during) * 1000, 1),
+        "quiet_push_p99_ms": round(percentile(quiet, 99) * 1000, 1),
+        "target_p99_ms": 500,
+    }
+
+
 # --- driver --------------------------------------------------------------------------------
 
 
@@ -885,6 +959,13 @@ async def run_for(kind: str, sizes: Sizes, only: set[str]) -> dict[str, Any]:
                 summary["verify_differences"] = await asyncio.to_thread(
                     verify_differences, backend.url
                 )
+            during_import: dict[str, Any] = {}
+            if "import" in only:
+                print(f"[{kind}] pushes during a CSV import ...", file=sys.stderr)
+                during_import = await bench_push_during_import(service, token, sizes)
+                during_import["verify_differences"] = await asyncio.to_thread(
+                    verify_differences, backend.url
+                )
         finally:
             service.stop()
         return {
@@ -892,6 +973,7 @@ async def run_for(kind: str, sizes: Sizes, only: set[str]) -> dict[str, Any]:
             "single_push": single,
             "two_processes": replicas,
             "country_summary": summary,
+            "push_during_import": during_import,
             "memory": {
                 "max_rss_mb": round(max(service.rss_samples, default=0.0), 1),
                 "samples": len(service.rss_samples),
@@ -991,6 +1073,15 @@ def table(results: dict[str, Any]) -> Iterator[str]:
                 f"<250 MB: {verdict(m['max_rss_mb'] < 250)}",
             ),
         ]
+        if i := r.get("push_during_import"):
+            rows.append(
+                (
+                    f"pushes during a {i['import_rows']:,}-row import, p99 ms",
+                    f"{i['push_p99_ms']} (p50 {i['push_p50_ms']})",
+                    f"no import: p99 {i['quiet_push_p99_ms']} ms",
+                    f"<500 ms: {verdict(i['push_p99_ms'] < 500)}",
+                )
+            )
         for figure, value, baseline, target in rows:
             yield f"{kind:<11} {figure:<46} {value:>14} {baseline:>26}  {target}"
 
@@ -1001,7 +1092,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
     parser.add_argument(
         "--only",
-        default="batch,single,replicas,summary",
+        default="batch,single,replicas,summary,import",
         help="comma-separated subset (for tuning)",
     )
     args = parser.parse_args()

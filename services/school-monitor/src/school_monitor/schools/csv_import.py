@@ -17,10 +17,11 @@ same file again is safe: the committed rows are updated with the same values, th
 created, and no counter counts a school twice.
 """
 
+import asyncio
 import csv
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,13 @@ COLUMNS = {
 }
 TRUTHY = {"yes", "true", "1", "y"}
 FALSY = {"no", "false", "0", "n"}
+PARSE_SLICE_ROWS = 25
+# SQLite has one write lock, and a writer waiting for it does not queue: SQLite's busy
+# handler polls, at intervals that grow to 100 ms (25 ms in its first 130 ms of waiting).
+# An import that claimed the lock again right after each commit would win nearly every
+# time; it leaves the lock free for this long instead, so that a writer that arrived during
+# the last chunk gets its turn.
+SQLITE_TURN_SECONDS = 0.03
 # A chunk whose new Giga ids another writer inserted meanwhile (PostgreSQL) fails on the
 # unique index; run again, it finds them and updates them instead.
 CHUNK_ATTEMPTS = 2
@@ -182,9 +190,13 @@ def _parse_row(run: ImportRun, chunk: Chunk, line: int, row: Row) -> None:
     chunk.schools.append((line, row, school))
 
 
-def _chunks(run: ImportRun, rows: Iterator[tuple[int, Row]], chunk_rows: int) -> Iterator[Chunk]:
+async def _chunks(
+    run: ImportRun, rows: Iterator[tuple[int, Row]], chunk_rows: int
+) -> AsyncIterator[Chunk]:
     """The file's rows parsed `chunk_rows` at a time, lazily: the next chunk is read only
-    when the previous one has been written."""
+    when the previous one has been written. Parsing lets the event loop run every
+    PARSE_SLICE_ROWS rows: the requests served meanwhile (and their transactions, which
+    need the loop for each statement) are not held up by a whole chunk's parsing."""
     chunk = Chunk()
     for line, row in rows:
         chunk.rows += 1
@@ -193,6 +205,8 @@ def _chunks(run: ImportRun, rows: Iterator[tuple[int, Row]], chunk_rows: int) ->
         if chunk.rows >= chunk_rows:
             yield chunk
             chunk = Chunk(last_line=line)
+        elif chunk.rows % PARSE_SLICE_ROWS == 0:
+            await asyncio.sleep(0)
     if chunk.rows:
         yield chunk
 
@@ -226,7 +240,7 @@ async def import_schools(
     run = ImportRun(default_country=default_country, columns=columns, on_rejected=on_rejected)
     run.report.unknown_columns = [c for c in header if c.lower() not in COLUMNS]
     try:
-        for chunk in _chunks(run, rows, chunk_rows):
+        async for chunk in _chunks(run, rows, chunk_rows):
             run.committed(chunk, await _commit_chunk(sessions, principal, run, chunk))
             if progress is not None:
                 progress(run.report.rows)
@@ -254,6 +268,8 @@ async def _commit_chunk(
                 await claim_write_lock(session)
                 written = await _write_chunk(session, principal, run, chunk)
                 await session.commit()
+                if session.get_bind().dialect.name == "sqlite":
+                    await asyncio.sleep(SQLITE_TURN_SECONDS)
                 return written
         except IntegrityError:
             if attempt == CHUNK_ATTEMPTS:
