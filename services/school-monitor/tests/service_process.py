@@ -1,0 +1,262 @@
+"""What the fault and concurrency tests share: the real service in a process of its own
+(under uvicorn, to be SIGKILLed or frozen), the service in this process on a database of
+the test's own, the agents' payloads, what is stored, and `verify` as the oracle."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from c2r_common.auth import mint_token
+from c2r_common.db import Database
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET, Environment
+from school_monitor.app import create_app
+from school_monitor.config import SchoolMonitorSettings
+from school_monitor.integrity.figures import Difference
+from school_monitor.integrity.verify import verify
+from school_monitor.measurements.models import Measurement, Ping
+
+# The machine is shared and slow at times: waits are generous, assertions are on outcomes.
+READY_TIMEOUT_SECONDS = 90.0
+WAIT_TIMEOUT_SECONDS = 30.0
+POLL_SECONDS = 0.02
+
+ADMIN = {
+    "Authorization": "Bearer "
+    + mint_token(DEVELOPMENT_JWT_SECRET, subject="fault-tests", scopes=["admin"])
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServiceProcess:
+    """The real service under uvicorn, in its own process, on `url`. Its log goes to
+    `log_path`, so that a failing test can show what the service said."""
+
+    def __init__(self, url: str, log_path: Path, **settings: str) -> None:
+        self.env = os.environ | {
+            "C2R_SCHOOLS_DATABASE_URL": url,
+            "C2R_SCHOOLS_LOG_LEVEL": "WARNING",
+        }
+        self.env |= {f"C2R_SCHOOLS_{name.upper()}": value for name, value in settings.items()}
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "school_monitor", "serve", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=subprocess.DEVNULL, stderr=log
+            )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def wait_ready(self) -> None:
+        deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_SECONDS
+        async with httpx.AsyncClient(base_url=self.base_url) as http:
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.process is not None
+                assert self.process.poll() is None, self.log()
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"the service did not become ready:\n{self.log()}")
+
+    def freeze(self) -> None:
+        """SIGSTOP: every thread stops where it is, an open transaction stays open."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def process_continue(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=WAIT_TIMEOUT_SECONDS)
+
+    def kill_if_running(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+@asynccontextmanager
+async def service_processes(
+    url: str, folder: Path, count: int = 1, **settings: str
+) -> AsyncIterator[list[ServiceProcess]]:
+    """`count` service processes on one database, started together, killed at the end."""
+    processes = [ServiceProcess(url, folder / f"service-{n}.log", **settings) for n in range(count)]
+    try:
+        for process in processes:
+            process.start()
+        await asyncio.gather(*(process.wait_ready() for process in processes))
+        yield processes
+    finally:
+        for process in processes:
+            process.kill_if_running()
+
+
+def app_settings(url: str, **overrides: Any) -> SchoolMonitorSettings:
+    """The settings the tests run the service with, in a process of its own or in this
+    one: no background loop, so that only the test's own requests write."""
+    values: dict[str, Any] = {
+        "database_url": url,
+        "environment": Environment.TEST,
+        "background_interval_seconds": 0,
+    }
+    return SchoolMonitorSettings(**(values | overrides))
+
+
+@asynccontextmanager
+async def running_app(url: str, **overrides: Any) -> AsyncIterator[FastAPI]:
+    """The service in this process on `url`, every commit real."""
+    app = create_app(app_settings(url, **overrides))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=ADMIN
+    ) as http:
+        yield http
+
+
+async def differences(app: FastAPI) -> list[Difference]:
+    """The oracle: every derived value that differs from what the raw rows say."""
+    database: Database = app.state.database
+    async with database.sessionmaker() as session:
+        return await verify(session, app.state.settings)
+
+
+async def stored_uuids(app: FastAPI, model: type[Measurement] | type[Ping]) -> list[uuid.UUID]:
+    """Every stored UUID of the table, as often as it is stored."""
+    database: Database = app.state.database
+    async with database.sessionmaker() as session:
+        return list((await session.scalars(select(model.uuid))).all())
+
+
+async def count_stored(app: FastAPI, uuids: Iterable[str]) -> int:
+    wanted = {uuid.UUID(u) for u in uuids}
+    return len(wanted.intersection(await stored_uuids(app, Measurement)))
+
+
+# The agents' side.
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def measurement(
+    school_id: str, at: datetime | None = None, download: float = 25.0
+) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "school_id": school_id,
+        "measured_at": (at or ago(minutes=1)).isoformat(),
+        "download_mbps": download,
+        "upload_mbps": download / 2,
+        "latency_ms": 100.0 - min(download, 90.0),
+    }
+
+
+def ping(school_id: str, at: datetime | None = None, connected: bool = True) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "school_id": school_id,
+        "timestamp": (at or ago(minutes=1)).isoformat(),
+        "is_connected": connected,
+        "latency_ms": 30.0,
+    }
+
+
+async def create_school(http: httpx.AsyncClient, country: str = "RWA") -> str:
+    giga_id = f"fault-{uuid.uuid4().hex[:12]}"
+    body = {"giga_id": giga_id, "name": "GS Fault", "country_iso3": country}
+    response = await http.post("/v1/schools", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def register_agent(http: httpx.AsyncClient, school_id: str) -> dict[str, str]:
+    """A device token for the school: its Authorization header."""
+    body = {"school_id": school_id, "hardware_id": f"hw-{uuid.uuid4().hex}"}
+    response = await http.post("/v1/agents", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def post_batch(
+    http: httpx.AsyncClient, items: list[dict[str, Any]], path: str = "/v1/measurements/batch"
+) -> httpx.Response:
+    return await http.post(path, json={"items": items}, headers=ADMIN)
+
+
+def assert_retry_later(response: httpx.Response) -> None:
+    """A transient failure's answer: 503 problem+json with Retry-After."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert int(response.headers["retry-after"]) > 0
+
+
+# PostgreSQL from outside the service: the tests' own sessions.
+async def pg_connect(url: str, **server_settings: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        server_settings=server_settings,
+    )
+
+
+async def wait_until_blocked_by(monitor: asyncpg.Connection, blocker_pid: int) -> int:
+    """The pid of a backend of the monitor's database waiting for a lock `blocker_pid`
+    holds, once there is one."""
+    query = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND $1 = ANY(pg_blocking_pids(pid)) ORDER BY backend_start LIMIT 1"
+    )
+    return int(await poll(lambda: monitor.fetchval(query, blocker_pid), "a session blocked"))
+
+
+async def poll(probe: Any, what: str, within: float = WAIT_TIMEOUT_SECONDS) -> Any:
+    """Awaits `probe()` until it returns something truthy (within `within` s); that value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if found := await probe():
+            return found
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"waited {within} s for {what}")
