@@ -3,14 +3,17 @@
 the test's own, the agents' payloads, what is stored, and `verify` as the oracle."""
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -260,3 +263,136 @@ async def poll(probe: Any, what: str, within: float = WAIT_TIMEOUT_SECONDS) -> A
             return found
         await asyncio.sleep(POLL_SECONDS)
     raise AssertionError(f"waited {within} s for {what}")
+
+
+# Agents pushing under load while faults happen, and what they were told.
+RETRY_PAUSE_SECONDS = 0.05  # agents wait Retry-After; the tests need the answers sooner
+GIVE_UP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    sent_at: float
+    answered_at: float
+    status: int
+    retry_after: str | None
+    content_type: str
+    body: str
+
+
+@dataclass
+class Ledger:
+    """Every item the agents sent, those acknowledged (200/201), and every answer."""
+
+    sent: set[str] = field(default_factory=set)
+    acknowledged: set[str] = field(default_factory=set)
+    answers: list[Answer] = field(default_factory=list)
+
+    def unexpected(self) -> list[Answer]:
+        """Answers other than an acknowledgement or a 503 with Retry-After."""
+        return [
+            a
+            for a in self.answers
+            if a.status not in {200, 201}
+            and not (
+                a.status == 503
+                and a.retry_after is not None
+                and a.content_type.startswith("application/problem+json")
+            )
+        ]
+
+
+Request = tuple[str, dict[str, Any], dict[str, str], list[str]]  # path, body, headers, uuids
+
+
+async def send_until_acknowledged(
+    http: httpx.AsyncClient, request: Request, ledger: Ledger
+) -> None:
+    """Sends the request, and again with the same body while answered 503, as an agent
+    does; records every answer. Any other answer ends it unacknowledged."""
+    path, body, headers, uuids = request
+    ledger.sent.update(uuids)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + GIVE_UP_SECONDS
+    while loop.time() < give_up:
+        sent_at = loop.time()
+        response = await http.post(path, json=body, headers=headers)
+        answer = Answer(
+            sent_at,
+            loop.time(),
+            response.status_code,
+            response.headers.get("retry-after"),
+            response.headers.get("content-type", ""),
+            response.text[:500],
+        )
+        ledger.answers.append(answer)
+        if response.status_code in {200, 201}:
+            ledger.acknowledged.update(uuids)
+            return
+        if response.status_code != 503:
+            return
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+    raise AssertionError(f"{path} still answered 503 after {GIVE_UP_SECONDS} s")
+
+
+async def push_until(
+    stop: asyncio.Event,
+    http: httpx.AsyncClient,
+    ledger: Ledger,
+    next_request: Callable[[], Request],
+) -> None:
+    """One agent: a request after another until `stop`, each until acknowledged."""
+    while not stop.is_set():
+        await send_until_acknowledged(http, next_request(), ledger)
+
+
+def batch_request(schools: list[str], size: int = 40) -> Request:
+    items = [measurement(schools[n % len(schools)], download=float(n % 60)) for n in range(size)]
+    return "/v1/measurements/batch", {"items": items}, ADMIN, [i["uuid"] for i in items]
+
+
+def single_request(device: dict[str, str], school: str, n: int) -> Request:
+    if n % 3 == 2:
+        item = ping(school, connected=n % 2 == 0)
+        return "/v1/pings", item, device, [item["uuid"]]
+    item = measurement(school, download=float(n % 40))
+    return "/v1/measurements", item, device, [item["uuid"]]
+
+
+async def start_agents(
+    http: httpx.AsyncClient, stop: asyncio.Event, ledger: Ledger, batches: int, singles: int
+) -> list["asyncio.Task[None]"]:
+    """Agents of Rwandan schools pushing until `stop`: `batches` relays sending batches,
+    and `singles` devices pushing single measurements and ping checks."""
+    schools = [await create_school(http) for _ in range(max(singles, 2))]
+    devices = [await register_agent(http, school) for school in schools[:singles]]
+    agents = [
+        asyncio.create_task(push_until(stop, http, ledger, lambda: batch_request(schools)))
+        for _ in range(batches)
+    ]
+    for device, school in zip(devices, schools, strict=False):
+        counter = itertools.count()
+        agents.append(
+            asyncio.create_task(
+                push_until(
+                    stop,
+                    http,
+                    ledger,
+                    lambda d=device, s=school, c=counter: single_request(d, s, next(c)),
+                )
+            )
+        )
+    return agents
+
+
+async def assert_nothing_lost_or_doubled(app: FastAPI, ledger: Ledger) -> None:
+    """Every acknowledged item is stored exactly once, nothing unsent is stored, every
+    answer was an acknowledgement or a 503 with Retry-After, and verify finds nothing."""
+    assert ledger.unexpected() == []
+    stored = [str(u) for u in await stored_uuids(app, Measurement)]
+    stored += [str(u) for u in await stored_uuids(app, Ping)]
+    doubled = [u for u, times in Counter(stored).items() if times > 1]
+    assert doubled == []
+    assert ledger.acknowledged - set(stored) == set(), "acknowledged but not stored"
+    assert set(stored) - ledger.sent == set()
+    assert await differences(app) == []

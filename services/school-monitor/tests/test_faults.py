@@ -25,9 +25,11 @@ import pytest
 from fastapi import FastAPI
 from service_process import (
     ADMIN,
+    Ledger,
     ServiceProcess,
     ago,
     asgi_client,
+    assert_nothing_lost_or_doubled,
     assert_retry_later,
     count_stored,
     create_school,
@@ -38,6 +40,7 @@ from service_process import (
     post_batch,
     running_app,
     service_processes,
+    start_agents,
     stored_uuids,
     wait_until_blocked_by,
 )
@@ -56,7 +59,7 @@ LOCK_COUNTRY_STATS = "SELECT 1 FROM country_stats WHERE country_iso3 = $1 FOR UP
 
 
 @pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+async def own_database(tmp_path: Path) -> AsyncIterator[str]:
     """A migrated database of the test's own (a file of its own on SQLite)."""
     async with fresh_database(ALEMBIC_INI, "faults", tmp_path) as url:
         yield url
@@ -144,13 +147,13 @@ async def resend_and_check(app: FastAPI, schools: list[str], seeded: int, batch:
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("held", ["country_daily", "country_stats"])
 async def test_another_session_sees_nothing_of_a_batch_held_at_its_countrys_row(
-    database_url: str, held: str
+    own_database: str, held: str
 ) -> None:
-    async with running_app(database_url) as app, asgi_client(app) as http:
+    async with running_app(own_database) as app, asgi_client(app) as http:
         seeded_at, at = moments()
         schools, first = await seed(http, seeded_at)
-        holder = await RowHolder.open(database_url)
-        monitor = await pg_connect(database_url)
+        holder = await RowHolder.open(own_database)
+        monitor = await pg_connect(own_database)
         try:
             if held == "country_daily":
                 await holder.lock(LOCK_COUNTRY_DAY, "RWA", at.date())
@@ -178,17 +181,17 @@ async def test_another_session_sees_nothing_of_a_batch_held_at_its_countrys_row(
 # 2. A batch stopped in its transaction, then its process SIGKILLed.
 @pytest.mark.postgresql_only
 async def test_a_batch_held_at_its_countrys_row_then_killed_stores_nothing_until_resent(
-    database_url: str, tmp_path: Path
+    own_database: str, tmp_path: Path
 ) -> None:
     async with (
-        service_processes(database_url, tmp_path, background_interval_seconds="0") as [server],
-        running_app(database_url) as app,
+        service_processes(own_database, tmp_path, background_interval_seconds="0") as [server],
+        running_app(own_database) as app,
         httpx.AsyncClient(base_url=server.base_url, timeout=60) as http,
     ):
         seeded_at, at = moments()
         schools, first = await seed(http, seeded_at)
-        holder = await RowHolder.open(database_url)
-        monitor = await pg_connect(database_url)
+        holder = await RowHolder.open(own_database)
+        monitor = await pg_connect(own_database)
         try:
             await holder.lock(LOCK_COUNTRY_DAY, "RWA", at.date())
             batch = later_batch(schools, at)
@@ -312,13 +315,13 @@ FREEZE_ATTEMPTS = 10
 
 
 async def test_a_batch_frozen_in_its_transaction_is_unseen_and_lost_whole_when_killed(
-    database_url: str, tmp_path: Path
+    own_database: str, tmp_path: Path
 ) -> None:
     async with (
-        service_processes(database_url, tmp_path, background_interval_seconds="0") as [server],
-        running_app(database_url) as app,
+        service_processes(own_database, tmp_path, background_interval_seconds="0") as [server],
+        running_app(own_database) as app,
         httpx.AsyncClient(base_url=server.base_url, timeout=60) as http,
-        TransactionProbe(database_url) as probe,
+        TransactionProbe(own_database) as probe,
     ):
         seeded_at, at = moments()
         schools, first = await seed(http, seeded_at)
@@ -357,12 +360,12 @@ async def released(probe: TransactionProbe) -> bool:
 
 # 4. A real deadlock, the service's transaction its victim.
 @pytest.fixture
-async def short_deadlock_timeout(database_url: str) -> str:
+async def short_deadlock_timeout(own_database: str) -> str:
     """The service's sessions look for a deadlock after 20 ms of waiting; the test's own
     after 60 s (RowHolder): in a deadlock between them, the service's is rolled back."""
-    name = make_url(database_url).database
+    name = make_url(own_database).database
     await pg_admin(f"ALTER DATABASE \"{name}\" SET deadlock_timeout = '20ms'")
-    return database_url
+    return own_database
 
 
 @dataclass
@@ -443,3 +446,36 @@ async def test_a_batch_deadlocked_is_run_again_or_answered_503_and_never_half_st
             assert len(await stored_uuids(app, Measurement)) == len(first)
             assert await differences(app) == []
             await resend_and_check(app, schools, len(first), batch)
+
+
+# 5. Connections terminated under load.
+TERMINATION_ROUNDS = 15
+TERMINATE_EVERY_SECONDS = 0.2
+TERMINATE_SERVICE_BACKENDS = (
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+@pytest.mark.postgresql_only
+async def test_connections_terminated_under_load_lose_and_double_no_acknowledged_write(
+    own_database: str,
+) -> None:
+    async with running_app(own_database) as app, asgi_client(app) as http:
+        ledger, stop = Ledger(), asyncio.Event()
+        agents = await start_agents(http, stop, ledger, batches=2, singles=6)
+        monitor = await pg_connect(own_database)
+        terminated = 0
+        try:
+            await poll(lambda: asyncio.sleep(0, len(ledger.acknowledged)), "a first ack")
+            for _ in range(TERMINATION_ROUNDS):
+                await asyncio.sleep(TERMINATE_EVERY_SECONDS)
+                terminated += await monitor.fetchval(TERMINATE_SERVICE_BACKENDS)
+        finally:
+            stop.set()
+            await monitor.close()
+            await asyncio.gather(*agents)
+        assert terminated >= TERMINATION_ROUNDS  # every round found the service connected
+        assert any(answer.status == 503 for answer in ledger.answers)
+        assert ledger.acknowledged == ledger.sent  # each agent went on until acknowledged
+        await assert_nothing_lost_or_doubled(app, ledger)
