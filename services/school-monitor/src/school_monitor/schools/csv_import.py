@@ -34,7 +34,8 @@ from c2r_common.auth import Principal
 from c2r_common.db import claim_write_lock, utcnow
 from c2r_common.errors import RETRY_AFTER_SECONDS, ProblemError
 from c2r_common.transient import is_transient
-from school_monitor.rollups.service import StatsDelta, apply_stats
+from school_monitor.ingestion.derive import StatsDelta
+from school_monitor.ingestion.writer import add_country_stats
 from school_monitor.schools.models import School
 from school_monitor.schools.schemas import ImportProblem, ImportReport, SchoolIn
 from school_monitor.schools.service import replace_tags
@@ -310,7 +311,7 @@ async def _write_chunk(
             tags[school_id] = school.tags
     await _write_rows(db, fields, new_rows, updates)
     await replace_tags(db, tags)
-    await apply_stats(db, deltas)
+    await add_country_stats(db, deltas)
     written.created, written.updated = len(new_rows), len(updates)
     return written
 

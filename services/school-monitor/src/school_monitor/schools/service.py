@@ -11,7 +11,8 @@ from c2r_common.db import claim_write_lock
 from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.schemas import ConnectivityStatus
-from school_monitor.rollups.service import StatsDelta, apply_stats
+from school_monitor.ingestion.derive import StatsDelta
+from school_monitor.ingestion.writer import add_country_stats
 from school_monitor.schools.models import School, SchoolTag
 from school_monitor.schools.schemas import (
     GeoJsonFeature,
@@ -46,7 +47,7 @@ async def create_school(db: AsyncSession, data: SchoolIn) -> School:
             await db.flush()
     except IntegrityError:
         raise ProblemError(409, f"A school with Giga id {data.giga_id} exists already.") from None
-    await apply_stats(db, {school.country_iso3: StatsDelta(schools_total=1, unknown=1)})
+    await add_country_stats(db, {school.country_iso3: StatsDelta(schools_total=1, unknown=1)})
     return school
 
 
