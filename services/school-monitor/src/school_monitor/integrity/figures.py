@@ -10,9 +10,10 @@ definitions in the README.
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from school_monitor.retention.rules import raw_cutoff
 from school_monitor.status.classification import classify
 
 Row = dict[str, Any]
@@ -48,6 +49,12 @@ REL_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-6
 # Replicas' clocks may disagree a little about when a school was last seen.
 CLOCK_SKEW = timedelta(minutes=1)
+# The retention cutoff is taken this much later than now: another replica's background
+# round may run on a clock ahead of ours, and a run may go on past the moment the cutoff
+# moves to the next month; rows removed by such a round must not be taken for rows that
+# never were (rebuild would delete the rollups they left). A later cutoff only means a
+# little less is checked.
+CUTOFF_MARGIN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,53 @@ class _Undetermined:
 
 
 UNDETERMINED: Any = _Undetermined()
+
+
+def complete_since(now: datetime, retention_months: int, max_age: timedelta) -> datetime | None:
+    """The first instant from which every raw row is still stored (None: all are kept),
+    given `raw_retention_months`: the start of the day after the one the retention cutoff
+    (`retention.rules.raw_cutoff`) falls in. Days before it, rollups kept without their
+    raw rows, are neither checked nor rewritten.
+
+    The cutoff's own day counts as removed too. Today the cutoff is a month's first
+    instant, so that day is in fact whole; but it is whole only while the cutoff stays on
+    a midnight and every store compares moments at it exactly (SQLite compares text), and
+    a day wrongly taken as whole is one whose kept rollups rebuild would delete. One day
+    less of checking is the cheaper mistake.
+    """
+    cutoff = raw_cutoff(now + CUTOFF_MARGIN, retention_months, max_age)
+    if cutoff is None:
+        return None
+    day = cutoff.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def is_checked_day(day: date, since: datetime | None) -> bool:
+    """Whether a school-day or country-day is complete in the raw rows (see
+    `complete_since`)."""
+    return since is None or day >= since.date()
+
+
+def kept_moment(
+    stored: datetime | None, found: datetime | None, since: datetime | None
+) -> Any:  # a moment, None or UNDETERMINED
+    """What a school's stored latest moment (of a test, a check, a sighting) should be,
+    given the latest raw row found. A stored moment before `since` may be that of a row
+    the retention removed: it is accepted (`UNDETERMINED`) unless a later row is found,
+    which ingestion would have stored instead. A row found before `since` proves nothing
+    more: of the rows at its moment some may be gone."""
+    if since is None or stored is None or stored >= since:
+        return found
+    if found is not None and found > stored:
+        return found
+    return UNDETERMINED
+
+
+def settled(expected: Mapping[str, Any], stored: Mapping[str, Any]) -> Row:
+    """The expected row with each value the rows do not determine taken as stored."""
+    return {
+        name: stored[name] if value is UNDETERMINED else value for name, value in expected.items()
+    }
 
 
 def _least(a: float | None, b: float | None) -> float | None:
@@ -188,20 +242,32 @@ def expected_status(
     benchmark_mbps: float,
     now: datetime,
     offline_after: timedelta,
+    since: datetime | None = None,
 ) -> Row:
     """A school's status columns as ingestion maintains them. `status_changed_at` is the
-    moment of the last change, which the rows do not record: it is not verified."""
-    download, upload, latency = chosen_latest(stored, truth.latest_candidates)
-    last_seen_at = _later(truth.last_measurement_at, truth.last_connected_at)
+    moment of the last change, which the rows do not record: it is not verified.
+
+    With raw rows complete only from `since` (retention), latest values stored from before
+    it are accepted where no later row contradicts them (`kept_moment`); the status and
+    the online state must still follow from what is then stored."""
+    last_measurement_at = kept_moment(
+        stored["last_measurement_at"], truth.last_measurement_at, since
+    )
+    latest: tuple[Any, ...] = (UNDETERMINED,) * len(LATEST)
+    download = stored["latest_download_mbps"]
+    if last_measurement_at is not UNDETERMINED:
+        latest = chosen_latest(stored, truth.latest_candidates)
+        download = latest[0]
+    found_seen = _later(truth.last_measurement_at, truth.last_connected_at)
+    last_seen_at = kept_moment(stored["last_seen_at"], found_seen, since)
+    seen = stored["last_seen_at"] if last_seen_at is UNDETERMINED else last_seen_at
     return {
-        "last_measurement_at": truth.last_measurement_at,
-        "latest_download_mbps": download,
-        "latest_upload_mbps": upload,
-        "latest_latency_ms": latency,
-        "last_ping_at": truth.last_ping_at,
+        "last_measurement_at": last_measurement_at,
+        **dict(zip(LATEST, latest, strict=True)),
+        "last_ping_at": kept_moment(stored["last_ping_at"], truth.last_ping_at, since),
         "last_seen_at": last_seen_at,
         "connectivity_status": classify(download, benchmark_mbps).value,
-        "is_online": expected_online(last_seen_at, now, offline_after),
+        "is_online": expected_online(seen, now, offline_after),
     }
 
 

@@ -21,6 +21,11 @@ difference is right only if the country rows were consistent with the wrong scho
 by differences at all. Totals under the lock are exact whatever was wrong where.
 
 A repair raises no alerts (nothing happened at the school) and leaves `updated_at` alone.
+
+With `raw_retention_months`, the days before `figures.complete_since` (computed once per
+run) are left as they are, school-days and country-days alike: their raw rows may be gone,
+and these rollups are what the retention keeps. A school's latest values accepted from
+before it (`figures.kept_moment`) are kept as stored.
 """
 
 import uuid
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, func, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import claim_write_lock, utcnow
@@ -55,9 +60,15 @@ from school_monitor.integrity.figures import (
     compare_row,
     country_day_key,
     empty_stats,
+    settled,
 )
 from school_monitor.integrity.sources import COUNTRY_DAILY, COUNTRY_STATS, SCHOOL_DAILY
-from school_monitor.integrity.verify import SchoolChunk, chunk_differences, read_chunk
+from school_monitor.integrity.verify import (
+    SchoolChunk,
+    chunk_differences,
+    raw_rows_complete_since,
+    read_chunk,
+)
 from school_monitor.schools.models import School
 from school_monitor.upsert import dialect_insert, table_of
 
@@ -79,21 +90,26 @@ async def rebuild(
     settings: SchoolMonitorSettings,
     country: str | None = None,
     chunk_size: int = CHUNK_SCHOOLS,
+    now: datetime | None = None,
 ) -> RebuildReport:
     """Makes every derived value (of `country`, or all) what the raw rows say, committing
-    after each chunk of schools and each country."""
+    after each chunk of schools and each country. `now` fixes the clock (tests move it);
+    without it each chunk reads the time when its schools are locked."""
     country = country.upper() if country else None
     report = RebuildReport()
     await db.rollback()  # each step is a transaction of its own
+    since = raw_rows_complete_since(settings, now or utcnow())
     after: uuid.UUID | None = None
     while True:
-        after = await _repair_school_chunk(db, settings, after, country, chunk_size, report)
+        after = await _repair_school_chunk(
+            db, settings, _Pass(after, country, chunk_size, since, now), report
+        )
         await db.commit()
         if after is None:
             break
     for iso3 in await _countries(db, country):
-        await _delete_orphan_days(db, iso3, report)
-        await _repair_country_days(db, iso3, report)
+        await _delete_orphan_days(db, iso3, since, report)
+        await _repair_country_days(db, iso3, since, report)
         await _repair_country_stats(db, iso3, report)
         await db.commit()
     return report
@@ -102,22 +118,30 @@ async def rebuild(
 # -- pass 1: schools --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """Where pass 1 is: after which school, of which country, how many at a time, from
+    when the raw rows are complete, on which clock (None: the current time)."""
+
+    after: uuid.UUID | None
+    country: str | None
+    size: int
+    since: datetime | None
+    now: datetime | None
+
+
 async def _repair_school_chunk(
-    db: AsyncSession,
-    settings: SchoolMonitorSettings,
-    after: uuid.UUID | None,
-    country: str | None,
-    size: int,
-    report: RebuildReport,
+    db: AsyncSession, settings: SchoolMonitorSettings, step: _Pass, report: RebuildReport
 ) -> uuid.UUID | None:
     """Repairs the next chunk of schools; returns the last id, None when none is left."""
     await claim_write_lock(db)
-    ids: list[uuid.UUID] = list((await db.scalars(_next_ids(after, country, size))).all())
+    next_ids = _next_ids(step.after, step.country, step.size)
+    ids: list[uuid.UUID] = list((await db.scalars(next_ids)).all())
     if not ids:
         return None
     states = await _lock_schools(db, ids)
-    now = utcnow()
-    chunk = await read_chunk(db, settings, states, now)
+    now = step.now or utcnow()
+    chunk = await read_chunk(db, settings, states, now, step.since)
     changes = chunk_differences(chunk)
     report.schools += len(states)
     report.changes += changes
@@ -192,8 +216,8 @@ def _new_states(
     for school_id, expected in chunk.expected_states.items():
         if str(school_id) not in changed:
             continue
-        state = dict(expected)
-        if state["is_online"] is UNDETERMINED:
+        state = settled(expected, chunk.states[school_id])
+        if expected["is_online"] is UNDETERMINED:
             seen = state["last_seen_at"]
             state["is_online"] = seen is not None and seen >= online_since
         new_states[school_id] = state
@@ -240,10 +264,12 @@ async def _countries(db: AsyncSession, country: str | None) -> list[str]:
     return sorted(found)
 
 
-async def _delete_orphan_days(db: AsyncSession, iso3: str, report: RebuildReport) -> None:
+async def _delete_orphan_days(
+    db: AsyncSession, iso3: str, since: datetime | None, report: RebuildReport
+) -> None:
     """school_daily rows of no school: no ingest can touch them (it locks the school)."""
     await claim_write_lock(db)
-    orphans = await sources.orphan_school_days(db, iso3)
+    orphans = await sources.orphan_school_days(db, iso3, since)
     if not orphans:
         return
     for key, row in sorted(orphans.items()):
@@ -256,7 +282,12 @@ async def _delete_orphan_days(db: AsyncSession, iso3: str, report: RebuildReport
     await db.execute(statement)
 
 
-def _country_day_totals(iso3: str) -> Any:
+def _kept_days(column: Any, since: datetime | None) -> Any:
+    """The days rebuild may rewrite: all, or from `since`'s day on (retention)."""
+    return true() if since is None else column >= since.date()
+
+
+def _country_day_totals(iso3: str, since: datetime | None) -> Any:
     sd = SCHOOL_DAILY.c
     return (
         select(
@@ -266,12 +297,14 @@ def _country_day_totals(iso3: str) -> Any:
             *(func.min(sd[name]).label(name) for name in MINIMA),
             *(func.max(sd[name]).label(name) for name in MAXIMA),
         )
-        .where(sd.country_iso3 == iso3)
+        .where(sd.country_iso3 == iso3, _kept_days(sd.day, since))
         .group_by(sd.day)
     )
 
 
-async def _repair_country_days(db: AsyncSession, iso3: str, report: RebuildReport) -> None:
+async def _repair_country_days(
+    db: AsyncSession, iso3: str, since: datetime | None, report: RebuildReport
+) -> None:
     """Sets the country's days to the totals of its school-days, under the rows' locks."""
     await claim_write_lock(db)
     dialect = sources.dialect_of(db)
@@ -279,7 +312,8 @@ async def _repair_country_days(db: AsyncSession, iso3: str, report: RebuildRepor
     # Every day with school data gets a row first, so that it can be locked: one that an
     # ingest creates meanwhile is then an update of ours, after our commit.
     zeros = dict.fromkeys((*COUNTS, *SUMS), 0)
-    days = select(SCHOOL_DAILY.c.day).where(SCHOOL_DAILY.c.country_iso3 == iso3).distinct()
+    sd = SCHOOL_DAILY.c
+    days = select(sd.day).where(sd.country_iso3 == iso3, _kept_days(sd.day, since)).distinct()
     present = list((await db.scalars(days)).all())
     created: set[date] = set()
     if present:
@@ -289,11 +323,15 @@ async def _repair_country_days(db: AsyncSession, iso3: str, report: RebuildRepor
         ]
         insert = dialect_insert(dialect, COUNTRY_DAILY).values(rows).on_conflict_do_nothing()
         created = set((await db.scalars(insert.returning(cd.day))).all())
-    locked = select(COUNTRY_DAILY).where(cd.country_iso3 == iso3).order_by(cd.day).with_for_update()
+    locked = (
+        select(COUNTRY_DAILY)
+        .where(cd.country_iso3 == iso3, _kept_days(cd.day, since))
+        .order_by(cd.day)
+        .with_for_update()
+    )
     stored = {row["day"]: dict(row) for row in (await db.execute(locked)).mappings()}
-    totals = {
-        row["day"]: dict(row) for row in (await db.execute(_country_day_totals(iso3))).mappings()
-    }
+    summed = await db.execute(_country_day_totals(iso3, since))
+    totals = {row["day"]: dict(row) for row in summed.mappings()}
     rewrite, gone = [], []
     for day, row in stored.items():
         key = country_day_key(iso3, day)

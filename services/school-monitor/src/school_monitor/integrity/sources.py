@@ -1,13 +1,18 @@
 """The set-based reads behind verify and rebuild: the raw rows aggregated per school and
 day, the latest data of each school, and the stored derived rows, for a chunk of schools
-at a time (portable SQL: SQLite and PostgreSQL)."""
+at a time (portable SQL: SQLite and PostgreSQL).
+
+`since` (`figures.complete_since`, None without retention) leaves out the days before it,
+of raw rows and of stored rollups alike: the retention may have removed their raw rows.
+The schools' latest data is read from every raw row still there (a later one found
+contradicts a stored moment, see `figures.kept_moment`)."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, cast, func, select, type_coerce
+from sqlalchemy import Date, Select, and_, case, cast, func, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, Label
 
@@ -57,10 +62,21 @@ def school_chunk(after: uuid.UUID | None, country: str | None, size: int) -> Sel
     return statement
 
 
+def _from(column: Any, since: datetime | None) -> ColumnElement[bool]:
+    """Moments from `since` on (every one when None): on PostgreSQL the partitions
+    before it are not even scanned."""
+    return true() if since is None else column >= since
+
+
+def _days_from(column: Any, since: datetime | None) -> ColumnElement[bool]:
+    return true() if since is None else column >= since.date()
+
+
 async def expected_school_days(
-    db: AsyncSession, countries: dict[uuid.UUID, str]
+    db: AsyncSession, countries: dict[uuid.UUID, str], since: datetime | None = None
 ) -> dict[SchoolDayKey, Row]:
-    """Every school-day of these schools that has data, as its row should be."""
+    """Every school-day of these schools that has data, from `since`'s day on, as its
+    row should be."""
     dialect = dialect_of(db)
     ids = list(countries)
     tests: dict[SchoolDayKey, Row] = {}
@@ -79,7 +95,7 @@ async def expected_school_days(
         ]
     measured = (
         select(Measurement.school_id, m_day, *aggregates)
-        .where(Measurement.school_id.in_(ids))
+        .where(Measurement.school_id.in_(ids), _from(Measurement.measured_at, since))
         .group_by(Measurement.school_id, m_day)
     )
     for row in (await db.execute(measured)).mappings():
@@ -93,7 +109,7 @@ async def expected_school_days(
             func.count().label("ping_count"),
             connected.label("ping_connected_count"),
         )
-        .where(Ping.school_id.in_(ids))
+        .where(Ping.school_id.in_(ids), _from(Ping.checked_at, since))
         .group_by(Ping.school_id, p_day)
     )
     for row in (await db.execute(checked)).mappings():
@@ -148,13 +164,22 @@ async def school_truths(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid
     return truths
 
 
-async def stored_school_days(db: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[SchoolDayKey, Row]:
-    return await _school_days(db, SCHOOL_DAILY.c.school_id.in_(ids))
+async def stored_school_days(
+    db: AsyncSession, ids: Sequence[uuid.UUID], since: datetime | None = None
+) -> dict[SchoolDayKey, Row]:
+    return await _school_days(
+        db, and_(SCHOOL_DAILY.c.school_id.in_(ids), _days_from(SCHOOL_DAILY.c.day, since))
+    )
 
 
-async def orphan_school_days(db: AsyncSession, country: str | None) -> dict[SchoolDayKey, Row]:
-    """school_daily rows of no registered school (nothing can have produced them)."""
-    condition: ColumnElement[bool] = ~SCHOOL_DAILY.c.school_id.in_(select(School.id))
+async def orphan_school_days(
+    db: AsyncSession, country: str | None, since: datetime | None = None
+) -> dict[SchoolDayKey, Row]:
+    """school_daily rows of no registered school (nothing can have produced them); of
+    the days before `since` none, as of every other school-day."""
+    condition: ColumnElement[bool] = and_(
+        ~SCHOOL_DAILY.c.school_id.in_(select(School.id)), _days_from(SCHOOL_DAILY.c.day, since)
+    )
     if country is not None:
         condition = and_(condition, SCHOOL_DAILY.c.country_iso3 == country)
     return await _school_days(db, condition)
@@ -166,8 +191,10 @@ async def _school_days(db: AsyncSession, condition: ColumnElement[bool]) -> dict
     return {(row["school_id"], row["day"]): _columns(row, SCHOOL_DAY_COLUMNS) for row in rows}
 
 
-async def stored_country_days(db: AsyncSession, country: str | None) -> dict[tuple[str, date], Row]:
-    statement = select(COUNTRY_DAILY)
+async def stored_country_days(
+    db: AsyncSession, country: str | None, since: datetime | None = None
+) -> dict[tuple[str, date], Row]:
+    statement = select(COUNTRY_DAILY).where(_days_from(COUNTRY_DAILY.c.day, since))
     if country is not None:
         statement = statement.where(COUNTRY_DAILY.c.country_iso3 == country)
     return {

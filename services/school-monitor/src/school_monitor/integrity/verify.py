@@ -11,6 +11,12 @@ chunk and the country rows (countries times days).
 Not verified, because the rows do not determine them: `status_changed_at` (the moment of
 a change), and `is_online` of a school silent for longer than `offline_after_minutes`
 (offline once the sweep has run, online until then); see `figures.expected_online`.
+
+With `raw_retention_months`, the raw rows are complete only from `figures.complete_since`
+on, computed once per run: the school-days and country-days before it are not verified,
+and a school's latest moments stored from before it are accepted unless a later raw row
+contradicts them (`figures.kept_moment`). country_stats, folded from the schools' status,
+is verified whole.
 """
 
 import uuid
@@ -32,10 +38,12 @@ from school_monitor.integrity.figures import (
     Difference,
     Row,
     compare_row,
+    complete_since,
     country_day_key,
     expected_status,
     is_empty_stats,
     school_day_key,
+    settled,
 )
 
 CHUNK_SCHOOLS = 1000
@@ -55,19 +63,29 @@ class SchoolChunk:
         return {school_id: state["country_iso3"] for school_id, state in self.states.items()}
 
 
+def raw_rows_complete_since(settings: SchoolMonitorSettings, now: datetime) -> datetime | None:
+    """From when on the raw rows are all still stored, under the settings' retention."""
+    max_age = timedelta(days=settings.max_measurement_age_days)
+    return complete_since(now, settings.raw_retention_months, max_age)
+
+
 async def read_chunk(
-    db: AsyncSession, settings: SchoolMonitorSettings, states: dict[uuid.UUID, Row], now: datetime
+    db: AsyncSession,
+    settings: SchoolMonitorSettings,
+    states: dict[uuid.UUID, Row],
+    now: datetime,
+    since: datetime | None,
 ) -> SchoolChunk:
     chunk = SchoolChunk(states)
     ids = list(states)
-    chunk.expected_days = await sources.expected_school_days(db, chunk.countries)
-    chunk.stored_days = await sources.stored_school_days(db, ids)
+    chunk.expected_days = await sources.expected_school_days(db, chunk.countries, since)
+    chunk.stored_days = await sources.stored_school_days(db, ids, since)
     truths = await sources.school_truths(db, ids)
     offline_after = timedelta(minutes=settings.offline_after_minutes)
     for school_id, state in states.items():
         benchmark = settings.benchmark_for(state["country_iso3"])
         chunk.expected_states[school_id] = expected_status(
-            state, truths[school_id], benchmark, now, offline_after
+            state, truths[school_id], benchmark, now, offline_after, since
         )
     return chunk
 
@@ -97,7 +115,8 @@ def add_to_totals(totals: CountryTotals, chunk: SchoolChunk) -> None:
     for (school_id, day), figures in chunk.expected_days.items():
         totals.add_day(chunk.countries[school_id], day, figures)
     for school_id, state in chunk.expected_states.items():
-        totals.add_school(chunk.countries[school_id], state)
+        # Values accepted as stored count as stored: country_stats is verified whole.
+        totals.add_school(chunk.countries[school_id], settled(state, chunk.states[school_id]))
 
 
 async def next_schools(
@@ -145,32 +164,34 @@ async def begin_snapshot(db: AsyncSession) -> None:
 
 
 async def verify(
-    db: AsyncSession, settings: SchoolMonitorSettings, country: str | None = None
+    db: AsyncSession,
+    settings: SchoolMonitorSettings,
+    country: str | None = None,
+    now: datetime | None = None,
 ) -> list[Difference]:
     """Every derived value that differs from what the raw rows say, in a stable order
     (schools' rows chunk by chunk, then the countries'); [] when all is exact.
 
-    `country` (ISO alpha-3) limits it to that country's schools and rows. The session is
-    left in its transaction; the caller ends it.
+    `country` (ISO alpha-3) limits it to that country's schools and rows; `now` is the
+    clock (tests move it). The session is left in its transaction; the caller ends it.
     """
     country = country.upper() if country else None
     await begin_snapshot(db)
     totals = CountryTotals()
     differences: list[Difference] = []
     after: uuid.UUID | None = None
-    now: datetime | None = None
-    while True:
-        states = await next_schools(db, after, country, CHUNK_SCHOOLS)
-        # Taken once the snapshot exists: no ingestion it shows ran later than this.
-        now = now or utcnow()
-        if not states:
-            break
-        chunk = await read_chunk(db, settings, states, now)
+    states = await next_schools(db, after, country, CHUNK_SCHOOLS)
+    # Taken once the snapshot exists: no ingestion it shows ran later than this.
+    now = now or utcnow()
+    since = raw_rows_complete_since(settings, now)
+    while states:
+        chunk = await read_chunk(db, settings, states, now, since)
         differences += chunk_differences(chunk)
         add_to_totals(totals, chunk)
         after = list(states)[-1]  # in the database's order of ids
-    for key, row in sorted((await sources.orphan_school_days(db, country)).items()):
+        states = await next_schools(db, after, country, CHUNK_SCHOOLS)
+    for key, row in sorted((await sources.orphan_school_days(db, country, since)).items()):
         differences += compare_row("school_daily", school_day_key(*key), row, None, ())
-    stored_days = await sources.stored_country_days(db, country)
+    stored_days = await sources.stored_country_days(db, country, since)
     stored_stats = await sources.stored_country_stats(db, country)
     return differences + country_differences(totals, stored_days, stored_stats)
