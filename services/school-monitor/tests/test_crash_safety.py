@@ -1,12 +1,7 @@
 """A process killed mid-batch loses no acknowledged measurement and stores none twice."""
 
 import asyncio
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from service_process import ServiceProcess
 
 from c2r_common.auth import mint_token
 from c2r_common.migrations import upgrade_to_head
@@ -25,56 +21,14 @@ BATCH = 250
 ACKS_BEFORE_KILL = 10 * BATCH
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """The real service under uvicorn, in its own process."""
-
-    def __init__(self, url: str, port: int) -> None:
-        self.env = os.environ | {
-            "C2R_SCHOOLS_DATABASE_URL": url,
-            "C2R_SCHOOLS_LOG_LEVEL": "WARNING",
-        }
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "school_monitor", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
-async def wait_ready(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(200):
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the service did not become ready")
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
+def server(tmp_path: Path) -> Iterator[tuple[ServiceProcess, Path]]:
     path = tmp_path / "crash.db"
     url = f"sqlite+aiosqlite:///{path}"
     upgrade_to_head(ALEMBIC_INI, url)
-    running = Server(url, free_port())
+    running = ServiceProcess(url, tmp_path / "service.log")
     yield running, path
-    if running.process is not None and running.process.poll() is None:
-        running.kill()
+    running.kill_if_running()
 
 
 def batch(school_id: str) -> list[dict[str, Any]]:
@@ -123,14 +77,14 @@ def stored_uuids(path: Path) -> list[str]:
 
 
 async def test_killed_process_loses_no_acknowledged_measurement(
-    server: tuple[Server, Path],
+    server: tuple[ServiceProcess, Path],
 ) -> None:
     running, path = server
-    base = f"http://127.0.0.1:{running.port}"
+    base = running.base_url
     token = mint_token(DEVELOPMENT_JWT_SECRET, subject="crash-test", scopes=["admin"])
     headers = {"Authorization": f"Bearer {token}"}
     running.start()
-    await wait_ready(base)
+    await running.wait_ready()
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         school = {"giga_id": f"crash-{uuid.uuid4().hex[:8]}", "name": "S", "country_iso3": "RWA"}
         school_id = (await http.post("/v1/schools", json=school)).json()["id"]
@@ -155,7 +109,7 @@ async def test_killed_process_loses_no_acknowledged_measurement(
 
     # The agents retry everything they sent after the restart: nothing is stored twice.
     running.start()
-    await wait_ready(base)
+    await running.wait_ready()
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         every = [item for uuids in sent for item in uuids]
         taken = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
