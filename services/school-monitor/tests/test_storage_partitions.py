@@ -26,7 +26,7 @@ from c2r_common.migrations import alembic_config, upgrade_to_head
 from c2r_common.testing import ServiceUnderTest, TokenFactory, fresh_database
 from school_monitor.app import ALEMBIC_INI
 from school_monitor.config import SchoolMonitorSettings
-from school_monitor.measurements import storage
+from school_monitor.ingestion import writer
 from school_monitor.measurements.models import Measurement, MeasurementKey, Ping
 from school_monitor.measurements.validation import FUTURE_TOLERANCE, time_problem
 from school_monitor.models import Base
@@ -57,7 +57,7 @@ async def _committed_school(database: Database, country: str = "RWA") -> uuid.UU
 
 def _columns(
     school_id: uuid.UUID, uuids: list[uuid.UUID], moment: datetime, received: datetime
-) -> storage.Columns:
+) -> writer.Columns:
     count = len(uuids)
     rows = {
         "uuid": uuids,
@@ -69,15 +69,15 @@ def _columns(
         "latency_ms": [40.0] * count,
         "source": ["native"] * count,
     }
-    return {name: rows.get(name, [None] * count) for name in storage.MEASUREMENTS.column_types}
+    return {name: rows.get(name, [None] * count) for name in writer.MEASUREMENTS.column_types}
 
 
 async def _store(
-    database: Database, columns: storage.Columns, table: storage.BulkTable = storage.MEASUREMENTS
+    database: Database, columns: writer.Columns, table: writer.BulkTable = writer.MEASUREMENTS
 ) -> set[uuid.UUID]:
     async with database.sessionmaker() as session:
         await claim_write_lock(session)
-        stored = await storage.insert_new(session, table, columns)
+        stored = await writer.insert_new(session, table, columns)
         await session.commit()
     return stored
 
@@ -194,7 +194,7 @@ async def test_the_same_uuid_from_two_sessions_at_once_is_stored_once(
 
     async with database.sessionmaker() as first:
         await claim_write_lock(first)
-        assert len(await storage.insert_new(first, storage.MEASUREMENTS, columns)) == 2
+        assert len(await writer.insert_new(first, writer.MEASUREMENTS, columns)) == 2
         second = asyncio.create_task(second_session())
         await asyncio.sleep(0.3)
         # PostgreSQL: waiting on the first one's keys; SQLite: on the write lock.
@@ -204,7 +204,7 @@ async def test_the_same_uuid_from_two_sessions_at_once_is_stored_once(
     assert await _count(database, Measurement) == 2
 
 
-async def _partition_names(database: Database, table: storage.BulkTable) -> set[str]:
+async def _partition_names(database: Database, table: writer.BulkTable) -> set[str]:
     async with database.sessionmaker() as session:
         return await partitions_of(session, table)
 
@@ -226,7 +226,7 @@ async def test_partitions_are_created_for_the_window_and_months_ahead(
         tables = await _scalars(database, "SELECT name FROM sqlite_master WHERE type = 'table'")
         assert not [t for t in tables if t.startswith(("measurements_", "pings_"))]
         return
-    for table in storage.MEASUREMENTS, storage.PINGS:
+    for table in writer.MEASUREMENTS, writer.PINGS:
         wanted = {m.partition_name(table.name) for m in rules.months_needed(later, window, 3)}
         at_migration = {m.partition_name(table.name) for m in rules.months_needed(now, window, 3)}
         assert wanted | at_migration | {f"{table.name}_default"} <= await _partition_names(
@@ -303,7 +303,7 @@ async def test_retention_removes_old_raw_rows_and_leaves_rollups_and_the_country
             report.dropped
         )
         assert month.partition_name("measurements") not in await _partition_names(
-            database, storage.MEASUREMENTS
+            database, writer.MEASUREMENTS
         )
     else:
         assert report.rows_deleted == 5
@@ -364,9 +364,9 @@ async def test_old_keys_and_rows_go_in_bounded_statements(committing_app: FastAP
     for _ in range(4):
         async with database.sessionmaker() as session:
             if _is_postgresql(database):  # the keys; partitions go whole
-                removed.append(await prune_keys(session, storage.MEASUREMENTS, after_all, 2))
+                removed.append(await prune_keys(session, writer.MEASUREMENTS, after_all, 2))
             else:  # the rows themselves, oldest stored first
-                table = storage.MEASUREMENTS
+                table = writer.MEASUREMENTS
                 removed.append(await delete_old_sqlite_rows(session, table, after_all, 2))
             await session.commit()
 

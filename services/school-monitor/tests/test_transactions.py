@@ -9,8 +9,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from c2r_common.db import Database, claim_write_lock
+from school_monitor.ingestion import writer
 from school_monitor.ingestion.writer import lock_school_states
-from school_monitor.measurements import storage
 from school_monitor.measurements.models import Measurement
 from school_monitor.schools.models import School
 
@@ -23,7 +23,7 @@ async def _committed_school(database: Database) -> uuid.UUID:
     return school.id
 
 
-def _measurement_columns(school_id: uuid.UUID, count: int) -> storage.Columns:
+def _measurement_columns(school_id: uuid.UUID, count: int) -> writer.Columns:
     now = datetime.now(UTC)
     rows = {
         "uuid": [uuid.uuid4() for _ in range(count)],
@@ -35,7 +35,7 @@ def _measurement_columns(school_id: uuid.UUID, count: int) -> storage.Columns:
         "latency_ms": [40.0] * count,
         "source": ["native"] * count,
     }
-    return {name: rows.get(name, [None] * count) for name in storage.MEASUREMENTS.column_types}
+    return {name: rows.get(name, [None] * count) for name in writer.MEASUREMENTS.column_types}
 
 
 async def _stored_measurements(database: Database) -> int:
@@ -50,8 +50,8 @@ async def test_bulk_inserts_are_seen_by_another_session_only_after_the_commit(
     school_id = await _committed_school(database)
     async with database.sessionmaker() as session:
         await lock_school_states(session, [school_id])
-        inserted = await storage.insert_new(
-            session, storage.MEASUREMENTS, _measurement_columns(school_id, 5)
+        inserted = await writer.insert_new(
+            session, writer.MEASUREMENTS, _measurement_columns(school_id, 5)
         )
         assert len(inserted) == 5
         assert await _stored_measurements(database) == 0
@@ -59,7 +59,7 @@ async def test_bulk_inserts_are_seen_by_another_session_only_after_the_commit(
     assert await _stored_measurements(database) == 0
 
     async with database.sessionmaker() as session:
-        await storage.insert_new(session, storage.MEASUREMENTS, _measurement_columns(school_id, 3))
+        await writer.insert_new(session, writer.MEASUREMENTS, _measurement_columns(school_id, 3))
         await session.commit()
     assert await _stored_measurements(database) == 3
 
@@ -92,7 +92,7 @@ async def test_the_schools_locked_at_the_start_stay_locked_until_the_transaction
     async with database.sessionmaker() as session:
         await claim_write_lock(session)
         await lock_school_states(session, [school_id])
-        await storage.insert_new(session, storage.MEASUREMENTS, _measurement_columns(school_id, 1))
+        await writer.insert_new(session, writer.MEASUREMENTS, _measurement_columns(school_id, 1))
         assert await _lock_is_held(database, school_id)
         await session.commit()
     assert not await _lock_is_held(database, school_id)

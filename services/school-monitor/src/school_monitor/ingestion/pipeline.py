@@ -29,7 +29,6 @@ from school_monitor.ingestion.submission import (
     first_of_each_uuid,
     screen_all,
 )
-from school_monitor.measurements import storage
 from school_monitor.measurements.schemas import IngestReport, ItemProblem, MeasurementIn, PingIn
 from school_monitor.metrics import (
     MEASUREMENTS_DUPLICATE,
@@ -108,14 +107,14 @@ async def _insert_new(
     db: AsyncSession, accepted: list[tuple[Item, uuid.UUID, Any]], now: datetime
 ) -> set[uuid.UUID]:
     stored: set[uuid.UUID] = set()
-    for table, kind in ((storage.MEASUREMENTS, MeasurementIn), (storage.PINGS, PingIn)):
+    for table, kind in ((writer.MEASUREMENTS, MeasurementIn), (writer.PINGS, PingIn)):
         entries = [entry for entry in accepted if isinstance(entry[0], kind)]
         stored |= await writer.insert_new(db, table, _columns(table, entries, now))
     return stored
 
 
 def _columns(
-    table: storage.BulkTable, entries: Sequence[tuple[Item, uuid.UUID, Any]], now: datetime
+    table: writer.BulkTable, entries: Sequence[tuple[Item, uuid.UUID, Any]], now: datetime
 ) -> Columns:
     """The rows of `table` for the items, column by column: the item's own fields, and
     what the request adds (school, agent, time received)."""

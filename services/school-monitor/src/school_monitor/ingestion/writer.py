@@ -16,10 +16,12 @@ lock rows in the same order, so that they queue instead of deadlocking:
 (`in_lock_order`). The statements take their column lists from the ORM tables.
 """
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import cached_property, partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -27,7 +29,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import after_commit
-from school_monitor.bulk import BulkStatement, Columns, column_types
+from school_monitor.bulk import BulkStatement, Columns, column_types, converted, sqlite_driver
 from school_monitor.ingestion.derive import (
     FIGURES,
     MAXIMA,
@@ -43,12 +45,12 @@ from school_monitor.ingestion.derive import (
     StatusChanges,
     country_days,
 )
-from school_monitor.measurements import storage
+from school_monitor.measurements.models import Measurement, Ping
 from school_monitor.metrics import ALERTS_RAISED
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
 from school_monitor.schools.models import School
 from school_monitor.status.models import Alert
-from school_monitor.upsert import table_of
+from school_monitor.upsert import dialect_name, table_of
 
 Key = TypeVar("Key", bound=Any)
 
@@ -80,12 +82,111 @@ async def lock_school_states(
     return [SchoolState(*row) for row in await _STATE_SELECT.fetch(db, {"id": ids})]
 
 
-# 2. The new raw rows.
-async def insert_new(
-    db: AsyncSession, table: storage.BulkTable, columns: Columns
+# 2. The new raw rows, de-duplicated by the client's UUID. The insert differs by database:
+#
+# - PostgreSQL: `measurements` and `pings` are partitioned by month, and a unique index of
+#   a partitioned table must hold the partition key, so the UUID alone cannot be unique
+#   there. Each kind has a key table that is not partitioned (`measurement_keys`,
+#   `ping_keys`: the UUID as primary key and when it was stored). One statement inserts
+#   the batch's UUIDs there with ON CONFLICT (uuid) DO NOTHING, and the raw rows of the
+#   UUIDs it inserted into the partitioned table; each column is one array parameter that
+#   asyncpg encodes in C. The keys are kept for the acceptance window
+#   (school_monitor.retention): a retry of an older item is refused as out of window
+#   before it gets here.
+# - SQLite: one table per kind whose primary key is the UUID. The transaction already
+#   holds the database's write lock (`claim_write_lock`), so no other writer can store a
+#   UUID between looking up which UUIDs are stored and inserting the others with
+#   executemany (which beats one JSON parameter at this size); the inserted row count is
+#   checked all the same.
+
+
+@dataclass(frozen=True)
+class BulkTable:
+    """A table written in bulk: its name and its columns with their PostgreSQL types.
+
+    The first column is the client's UUID, the primary key that de-duplicates.
+    """
+
+    name: str
+    column_types: dict[str, str]
+    moment_column: str  # the item's `moment`: when it was measured or checked; on
+    # PostgreSQL the partition key
+    key_table: str  # PostgreSQL: the UUIDs stored, across every partition
+
+    @cached_property
+    def postgresql_insert(self) -> BulkStatement:
+        names = ", ".join(self.column_types)
+        # The key insert waits for a concurrent transaction that inserted the same UUID and
+        # does nothing if that one commits: exact across sessions and across months. Both
+        # inserts go in UUID order, one lock order for every batch. The raw insert's own
+        # ON CONFLICT (its primary key is the UUID and the moment) only guards against a
+        # row whose key was pruned being offered again, which the acceptance window stops.
+        return BulkStatement(
+            f"WITH batch AS (SELECT * FROM {{rows}}), "
+            f"new AS (INSERT INTO {self.key_table} (uuid, stored_at) "
+            "SELECT uuid, received_at FROM batch ORDER BY uuid "
+            "ON CONFLICT (uuid) DO NOTHING RETURNING uuid) "
+            f"INSERT INTO {self.name} ({names}) SELECT {names} FROM batch "
+            "WHERE uuid IN (SELECT uuid FROM new) ORDER BY uuid "
+            "ON CONFLICT DO NOTHING RETURNING uuid",
+            self.column_types,
+            result_types={"uuid": "uuid"},
+        )
+
+    @cached_property
+    def sqlite_stored_uuids(self) -> str:
+        return f"SELECT uuid FROM {self.name} WHERE uuid IN (SELECT value FROM json_each(?))"
+
+    @cached_property
+    def sqlite_insert(self) -> str:
+        marks = ", ".join("?" for _ in self.column_types)
+        return f"INSERT INTO {self.name} ({', '.join(self.column_types)}) VALUES ({marks})"
+
+
+MEASUREMENTS = BulkTable(
+    "measurements",
+    column_types(table_of(Measurement)),
+    moment_column="measured_at",
+    key_table="measurement_keys",
+)
+PINGS = BulkTable(
+    "pings",
+    column_types(table_of(Ping)),
+    moment_column="checked_at",
+    key_table="ping_keys",
+)
+
+
+async def insert_new(db: AsyncSession, table: BulkTable, columns: Columns) -> set[uuid.UUID]:
+    """Inserts the rows whose UUID is not stored yet; returns the UUIDs it inserted.
+
+    `columns` holds one list per column of `table`, all of the same length, with no UUID
+    twice.
+    """
+    if not columns["uuid"]:
+        return set()
+    dialect = dialect_name(db)
+    if dialect == "postgresql":
+        return {inserted for (inserted,) in await table.postgresql_insert.fetch(db, columns)}
+    values = converted(dialect, table.column_types, columns)
+    async with sqlite_driver(db, table.sqlite_insert) as driver:
+        return await _insert_new_sqlite(driver, table, columns["uuid"], values)
+
+
+async def _insert_new_sqlite(
+    driver: Any, table: BulkTable, uuids: list[uuid.UUID], values: list[list[Any]]
 ) -> set[uuid.UUID]:
-    """Inserts the rows whose UUID is not stored yet; the UUIDs it inserted."""
-    return await storage.insert_new(db, table, columns)
+    rows = list(zip(*values, strict=True))
+    keys = values[0]
+    found = await driver.execute_fetchall(table.sqlite_stored_uuids, (json.dumps(keys),))
+    stored_before = {key for (key,) in found}
+    if stored_before:
+        rows = [row for row in rows if row[0] not in stored_before]
+    cursor = await driver.executemany(table.sqlite_insert, rows)
+    if cursor.rowcount != len(rows):
+        raise RuntimeError(f"{table.name}: {cursor.rowcount} of {len(rows)} rows inserted")
+    pairs = zip(uuids, keys, strict=True)
+    return {value for value, key in pairs if key not in stored_before}
 
 
 # 3. The schools' derived rows.

@@ -36,7 +36,7 @@ from c2r_common.db import Database, claim_write_lock, utcnow
 from c2r_common.transient import is_transient
 from school_monitor.bulk import sqlite_datetime
 from school_monitor.config import SchoolMonitorSettings
-from school_monitor.measurements.storage import MEASUREMENTS, PINGS, BulkTable
+from school_monitor.ingestion.writer import MEASUREMENTS, PINGS, BulkTable
 from school_monitor.retention import rules
 from school_monitor.retention.rules import Month
 
