@@ -347,8 +347,10 @@ async def push_until(
 
 
 def batch_request(schools: list[str], size: int = 40) -> Request:
+    """A relay's batch, with the Idempotency-Key its re-sends keep."""
     items = [measurement(schools[n % len(schools)], download=float(n % 60)) for n in range(size)]
-    return "/v1/measurements/batch", {"items": items}, ADMIN, [i["uuid"] for i in items]
+    headers = ADMIN | {"Idempotency-Key": str(uuid.uuid4())}
+    return "/v1/measurements/batch", {"items": items}, headers, [i["uuid"] for i in items]
 
 
 def single_request(device: dict[str, str], school: str, n: int) -> Request:
@@ -359,30 +361,26 @@ def single_request(device: dict[str, str], school: str, n: int) -> Request:
     return "/v1/measurements", item, device, [item["uuid"]]
 
 
-async def start_agents(
-    http: httpx.AsyncClient, stop: asyncio.Event, ledger: Ledger, batches: int, singles: int
-) -> list["asyncio.Task[None]"]:
-    """Agents of Rwandan schools pushing until `stop`: `batches` relays sending batches,
-    and `singles` devices pushing single measurements and ping checks."""
-    schools = [await create_school(http) for _ in range(max(singles, 2))]
-    devices = [await register_agent(http, school) for school in schools[:singles]]
-    agents = [
-        asyncio.create_task(push_until(stop, http, ledger, lambda: batch_request(schools)))
-        for _ in range(batches)
-    ]
-    for device, school in zip(devices, schools, strict=False):
-        counter = itertools.count()
-        agents.append(
-            asyncio.create_task(
-                push_until(
-                    stop,
-                    http,
-                    ledger,
-                    lambda d=device, s=school, c=counter: single_request(d, s, next(c)),
-                )
-            )
-        )
+Agent = Callable[[], Request]  # an agent's next request
+
+
+async def agents_of_new_schools(http: httpx.AsyncClient, relays: int, devices: int) -> list[Agent]:
+    """Rwandan schools and their agents: `relays` sending batches for all of them, and
+    `devices` (one per school, with a device token) pushing single measurements and
+    ping checks."""
+    schools = [await create_school(http) for _ in range(max(devices, 2))]
+    agents: list[Agent] = [lambda: batch_request(schools)] * relays
+    for school in schools[:devices]:
+        device, counter = await register_agent(http, school), itertools.count()
+        agents.append(lambda d=device, s=school, c=counter: single_request(d, s, next(c)))
     return agents
+
+
+def start_agents(
+    http: httpx.AsyncClient, stop: asyncio.Event, ledger: Ledger, agents: list[Agent]
+) -> list["asyncio.Task[None]"]:
+    """Every agent pushing until `stop`."""
+    return [asyncio.create_task(push_until(stop, http, ledger, agent)) for agent in agents]
 
 
 async def assert_nothing_lost_or_doubled(app: FastAPI, ledger: Ledger) -> None:

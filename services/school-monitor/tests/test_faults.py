@@ -27,6 +27,7 @@ from service_process import (
     ADMIN,
     Ledger,
     ServiceProcess,
+    agents_of_new_schools,
     ago,
     asgi_client,
     assert_nothing_lost_or_doubled,
@@ -53,6 +54,10 @@ from school_monitor.measurements.models import Measurement
 SCHOOLS = 4
 ITEMS_PER_SCHOOL = 25
 
+# The sessions of the database other than the test's own monitor: the service's.
+OTHER_CLIENTS = (
+    "datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
 LOCK_SCHOOL = "SELECT 1 FROM schools WHERE id = $1 FOR UPDATE"
 LOCK_COUNTRY_DAY = "SELECT 1 FROM country_daily WHERE country_iso3 = $1 AND day = $2 FOR UPDATE"
 LOCK_COUNTRY_STATS = "SELECT 1 FROM country_stats WHERE country_iso3 = $1 FOR UPDATE"
@@ -254,7 +259,8 @@ class TransactionProbe:
                 server.freeze()
                 # A statement sent before the freeze may still run, a COMMIT among them:
                 # wait for the backend to be idle, then see whether it is still in there.
-                return bool(await poll(self._pg_settled, "the frozen backend to settle"))
+                settled = await poll(self._pg_settled, "the frozen backend to settle")
+                return bool(settled == "inside")
             await asyncio.sleep(0.001)
         return False
 
@@ -262,8 +268,8 @@ class TransactionProbe:
         assert self.monitor is not None
         states = ["idle in transaction", "active"] if active_too else ["idle in transaction"]
         query = (
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND state = ANY($1)"
+            f"SELECT count(*) FROM pg_stat_activity WHERE {OTHER_CLIENTS} "
+            "AND backend_xid IS NOT NULL AND state = ANY($1)"
         )
         return bool(await self.monitor.fetchval(query, states))
 
@@ -272,7 +278,7 @@ class TransactionProbe:
         query = (
             "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE "
             "state = 'idle in transaction' AND backend_xid IS NOT NULL) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            f"WHERE {OTHER_CLIENTS}"
         )
         active, writing = await self.monitor.fetchrow(query)
         if active:
@@ -453,7 +459,7 @@ TERMINATION_ROUNDS = 15
 TERMINATE_EVERY_SECONDS = 0.2
 TERMINATE_SERVICE_BACKENDS = (
     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    f"WHERE {OTHER_CLIENTS}"
 )
 
 
@@ -463,7 +469,8 @@ async def test_connections_terminated_under_load_lose_and_double_no_acknowledged
 ) -> None:
     async with running_app(own_database) as app, asgi_client(app) as http:
         ledger, stop = Ledger(), asyncio.Event()
-        agents = await start_agents(http, stop, ledger, batches=2, singles=6)
+        agents = await agents_of_new_schools(http, relays=2, devices=6)
+        pushing = start_agents(http, stop, ledger, agents)
         monitor = await pg_connect(own_database)
         terminated = 0
         try:
@@ -474,7 +481,7 @@ async def test_connections_terminated_under_load_lose_and_double_no_acknowledged
         finally:
             stop.set()
             await monitor.close()
-            await asyncio.gather(*agents)
+            await asyncio.gather(*pushing)
         assert terminated >= TERMINATION_ROUNDS  # every round found the service connected
         assert any(answer.status == 503 for answer in ledger.answers)
         assert ledger.acknowledged == ledger.sent  # each agent went on until acknowledged
