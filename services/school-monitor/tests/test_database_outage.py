@@ -98,8 +98,9 @@ async def watch_until_accepting(cluster: Cluster) -> float:
     return asyncio.get_running_loop().time()
 
 
+@pytest.mark.parametrize("shutdown", ["fast", "immediate"])  # a clean stop, and a crash
 async def test_an_outage_is_answered_503_then_recovered_and_no_acknowledged_write_is_lost(
-    cluster: Cluster, own_database: str
+    cluster: Cluster, own_database: str, shutdown: str
 ) -> None:
     loop = asyncio.get_running_loop()
     async with running_app(own_database) as app, asgi_client(app) as http:
@@ -111,7 +112,7 @@ async def test_an_outage_is_answered_503_then_recovered_and_no_acknowledged_writ
         pushing = start_agents(http, stop, ledger, agents)
         try:
             await poll(lambda: asyncio.sleep(0, len(ledger.acknowledged) > 100), "the load")
-            await asyncio.to_thread(cluster.ctl, "stop", "-m", "fast")
+            await asyncio.to_thread(cluster.ctl, "stop", "-m", shutdown)
             down_at = loop.time()
             pushing += start_agents(http, stop, ledger, late_agents)
             await asyncio.sleep(OUTAGE_SECONDS)
