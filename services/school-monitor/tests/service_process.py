@@ -254,6 +254,17 @@ async def wait_until_blocked_by(monitor: asyncpg.Connection, blocker_pid: int) -
     return int(await poll(lambda: monitor.fetchval(query, blocker_pid), "a session blocked"))
 
 
+async def wait_until(
+    condition: Callable[[], bool], what: str, within: float = WAIT_TIMEOUT_SECONDS
+) -> None:
+    """Waits until `condition()` holds (what other tasks of this test do makes it hold)."""
+
+    async def probe() -> bool:
+        return condition()
+
+    await poll(probe, what, within)
+
+
 async def poll(probe: Any, what: str, within: float = WAIT_TIMEOUT_SECONDS) -> Any:
     """Awaits `probe()` until it returns something truthy (within `within` s); that value."""
     loop = asyncio.get_running_loop()

@@ -24,6 +24,7 @@ from service_process import (
     poll,
     running_app,
     start_agents,
+    wait_until,
 )
 
 from c2r_common.migrations import upgrade_to_head
@@ -111,7 +112,7 @@ async def test_an_outage_is_answered_503_then_recovered_and_no_acknowledged_writ
         late_agents = await agents_of_new_schools(http, relays=0, devices=2)
         pushing = start_agents(http, stop, ledger, agents)
         try:
-            await poll(lambda: asyncio.sleep(0, len(ledger.acknowledged) > 100), "the load")
+            await wait_until(lambda: len(ledger.acknowledged) > 100, "the load")
             await asyncio.to_thread(cluster.ctl, "stop", "-m", shutdown)
             down_at = loop.time()
             pushing += start_agents(http, stop, ledger, late_agents)
@@ -119,8 +120,8 @@ async def test_an_outage_is_answered_503_then_recovered_and_no_acknowledged_writ
             accepting = asyncio.create_task(watch_until_accepting(cluster))
             await asyncio.to_thread(cluster.ctl, "start")
             accepting_at = await accepting
-            await poll(
-                lambda: asyncio.sleep(0, acknowledged_after(ledger, accepting_at)),
+            await wait_until(
+                lambda: acknowledged_after(ledger, accepting_at),
                 "an acknowledgement after the restart",
             )
             await asyncio.sleep(AFTER_RECOVERY_SECONDS)

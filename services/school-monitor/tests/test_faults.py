@@ -44,6 +44,7 @@ from service_process import (
     service_processes,
     start_agents,
     stored_uuids,
+    wait_until,
     wait_until_blocked_by,
 )
 from sqlalchemy.engine import make_url
@@ -475,7 +476,7 @@ async def test_connections_terminated_under_load_lose_and_double_no_acknowledged
         monitor = await pg_connect(own_database)
         terminated = 0
         try:
-            await poll(lambda: asyncio.sleep(0, len(ledger.acknowledged)), "a first ack")
+            await wait_until(lambda: len(ledger.acknowledged) > 0, "a first ack")
             for _ in range(TERMINATION_ROUNDS):
                 await asyncio.sleep(TERMINATE_EVERY_SECONDS)
                 terminated += await monitor.fetchval(TERMINATE_SERVICE_BACKENDS)
@@ -526,14 +527,14 @@ async def test_writes_held_up_under_load_are_acknowledged_only_once_committed(
         agents = await agents_of_new_schools(http, relays=2, devices=6)
         pushing = start_agents(http, stop, ledger, agents)
         try:
-            await poll(lambda: asyncio.sleep(0, len(ledger.acknowledged) > 50), "the load")
+            await wait_until(lambda: len(ledger.acknowledged) > 50, "the load")
             async with writes_held(own_database):
                 held_at = loop.time()
                 await asyncio.sleep(HOLD_SECONDS)
                 acknowledged_while_held = len(ledger.acknowledged)
                 released_at = loop.time()
-            await poll(
-                lambda: asyncio.sleep(0, len(ledger.acknowledged) > acknowledged_while_held),
+            await wait_until(
+                lambda: len(ledger.acknowledged) > acknowledged_while_held,
                 "an acknowledgement after the release",
             )
         finally:
