@@ -49,6 +49,27 @@ async def test_ingest_metrics_count_by_source_and_reason(
     assert grew("c2r_school_monitor_ingest_duration_seconds_count", kind="measurement") == 2
 
 
+
+async def test_a_batch_refused_whole_counts_its_rejections_and_nothing_else(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str], measurement: Any
+) -> None:
+    school = await make_school()
+    before = (await client.get("/metrics")).text
+    items = [measurement(school["id"], download_mbps=-1, source="MLab"), measurement()]
+    response = await client.post("/v1/measurements/batch", json={"items": items}, headers=admin)
+    assert response.status_code == 422
+    after = (await client.get("/metrics")).text
+    rejected = "c2r_school_monitor_measurements_rejected_total"
+    grown = {
+        key: count - samples(before).get(key, 0.0)
+        for key, count in samples(after).items()
+        if key[0] == rejected and count != samples(before).get(key, 0.0)
+    }
+    assert grown == {
+        (rejected, (("kind", "unparsed"), ("reason", "invalid"), ("source", "other"))): 1.0,
+        (rejected, (("kind", "measurement"), ("reason", "invalid"), ("source", "native"))): 1.0,
+    }
+
 async def test_schools_by_status_and_agents_seen_gauges(
     app: FastAPI,
     client: httpx.AsyncClient,

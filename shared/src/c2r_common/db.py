@@ -110,11 +110,31 @@ def _reset_sqlite(dbapi_connection: Any, _record: Any, state: PoolResetState) ->
         dbapi_connection.rollback()
 
 
+_AFTER_COMMIT = "c2r_after_commit"
+
+
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Runs `callback` once the session's transaction has committed, and never if it is
-    rolled back: for what must count only committed work (metrics), and not again when a
-    transaction that failed is run once more."""
-    event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)
+    rolled back: for what must count only committed work (metrics, caches), and not again
+    when a transaction that failed is run once more."""
+    callbacks: list[Callable[[], None]] | None = session.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        callbacks = session.info[_AFTER_COMMIT] = []
+        event.listen(session.sync_session, "after_commit", _run_after_commit)
+        event.listen(session.sync_session, "after_soft_rollback", _drop_after_commit)
+    callbacks.append(callback)
+
+
+def _run_after_commit(session: Any) -> None:
+    callbacks = session.info[_AFTER_COMMIT]
+    pending, callbacks[:] = list(callbacks), []
+    for callback in pending:
+        callback()
+
+
+def _drop_after_commit(session: Any, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint rolled back leaves the rest pending
+        session.info[_AFTER_COMMIT].clear()
 
 
 def ensure_sqlite_folder(url: str) -> None:

@@ -10,8 +10,9 @@ after a deadlock or serialization failure has been retried a bounded number of t
 On PostgreSQL two groups are in flight at a time. With one, the process would idle while
 the database works on it, since every waiting client is in that group; with two, one
 group's requests are parsed and screened and its rows written while the other's
-statements and commit run. The two transactions meet only on their country's rows, which
-are written last (see ingestion.writer).
+statements and commit run. The two transactions meet on their country's rows, which
+are written last (see ingestion.writer), and on the rows of a school or a UUID they both
+carry, which the lock order keeps from deadlocking.
 """
 
 import asyncio

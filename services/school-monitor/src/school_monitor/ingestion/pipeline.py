@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
@@ -141,7 +142,9 @@ async def _note_agents(db: AsyncSession, screened: list[Screened]) -> None:
         version = next((i.app_version for i, _ in accepted.items if i.app_version), None)
         claims = accepted.submission.principal.claims
         if await note_agent_seen(db, agent_id, claims.get("last_seen_at"), version):
-            claims["last_seen_at"] = utcnow()  # a cached device principal stays current
+            # A cached device principal stays current, once the update is committed: a
+            # transaction run again must update the agent again.
+            after_commit(db, partial(claims.__setitem__, "last_seen_at", utcnow()))
 
 
 @dataclass

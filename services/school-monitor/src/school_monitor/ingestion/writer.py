@@ -5,7 +5,8 @@ lock rows in the same order, so that they queue instead of deadlocking:
 
 1. the schools' rows, by id, at the start (`lock_school_states`), before anything is
    written: every later write of a school's data happens under its row lock;
-2. the new raw rows, by UUID (`insert_new`);
+2. the new raw rows, by UUID (`insert_new`), then the agents' rows (last seen): an
+   agent pushes for its one school, already locked in step 1;
 3. the schools' own derived rows: school_daily by (school, day), the schools' status
    columns, the alerts;
 4. last, the countries' rows, shared by every transaction of a country: country_daily by

@@ -114,22 +114,37 @@ async def push_batch(
 
     async def store() -> IdempotentResult:
         async with database.sessionmaker() as db:
+            refusal: list[ProblemError] = []
 
             async def create() -> IngestReport:
-                report = await pipeline.ingest(db, principal, settings, items, problems, received)
+                try:
+                    report = await pipeline.ingest(
+                        db, principal, settings, items, problems, received
+                    )
+                except ProblemError as refused:
+                    refusal.append(refused)
+                    raise
                 if report.rejected and not report.stored and not report.duplicates:
-                    raise _refusal(report)
+                    refusal.append(_refusal(report))
+                    raise refusal[-1]
                 return report
 
-            result = await run_idempotent(
-                db,
-                IdempotencyRecord,
-                scope=f"{model.KIND}-batch:{principal.subject}",
-                key=idempotency_key,
-                payload=body,
-                status_code=200,
-                create=create,
-            )
+            try:
+                result = await run_idempotent(
+                    db,
+                    IdempotencyRecord,
+                    scope=f"{model.KIND}-batch:{principal.subject}",
+                    key=idempotency_key,
+                    payload=body,
+                    status_code=200,
+                    create=create,
+                )
+            except ProblemError as failure:
+                if refusal and failure is refusal[-1]:
+                    # Refused whole, the batch has written nothing: the commit publishes
+                    # its rejections to the metrics, as a group commit does for pushes.
+                    await db.commit()
+                raise
             await db.commit()
             return result
 

@@ -14,10 +14,15 @@ PostgreSQL (`measurements` and `pings` partitioned by month, see the migration o
   rollups, the country counters and the schools' status columns are other tables and stay);
 - UUID keys older than the acceptance window are deleted in bounded batches, each in its
   own short transaction.
-Creating and dropping a partition locks its parent table briefly (ACCESS EXCLUSIVE): the
-DDL waits at most `DDL_LOCK_TIMEOUT` for the ingest transactions under way and is tried
-again next round otherwise, so ingestion is never held up for longer. The DDL runs under a
-transaction-level advisory lock: one replica at a time.
+Creating and dropping a partition locks its parent table (ACCESS EXCLUSIVE) until the
+transaction ends, and ingest statements on that table queue behind the DDL while it waits:
+so each table's DDL runs in a short transaction of its own, waits at most
+`DDL_LOCK_TIMEOUT` for the transactions under way (a long `rollups verify` among them) and
+is tried again next round otherwise. Near a month boundary ingestion can therefore be held
+up for that long, once per table and round; moving rows out of the DEFAULT partition
+(empty while upkeep runs) adds to it. The DDL runs under a transaction-level advisory lock:
+one replica at a time. A table whose DDL fails is logged and left for the next round; the
+other table and the key pruning go on.
 
 SQLite (one table per kind): no partitions and no keys; with `raw_retention_months`, raw
 rows past the retention are deleted in bounded batches, oldest stored first.
@@ -88,12 +93,15 @@ async def maintain_storage(
                 report.rows_deleted += await _delete_old_sqlite_rows(database, table, cutoff)
         return report
     months = rules.months_needed(now, max_age, settings.partitions_ahead_months)
-    try:
-        await _partition_ddl(database, months, cutoff, report)
-    except DBAPIError as failure:
-        if not is_transient(failure):
-            raise
-        logger.warning("partition upkeep postponed to the next round: %s", failure.orig)
+    for table in TABLES:
+        try:
+            await _partition_ddl(database, table, months, cutoff, report)
+        except DBAPIError as failure:
+            # One table's DDL failing must not stop the other's, nor the key pruning.
+            if is_transient(failure):
+                logger.warning("%s: partition upkeep postponed: %s", table.name, failure.orig)
+            else:
+                logger.exception("%s: partition upkeep failed", table.name)
     key_cutoff = rules.key_cutoff(now, max_age)
     for table in TABLES:
         report.keys_pruned += await _prune_all_keys(database, table, key_cutoff)
@@ -101,15 +109,20 @@ async def maintain_storage(
 
 
 async def _partition_ddl(
-    database: Database, months: list[Month], cutoff: datetime | None, report: UpkeepReport
+    database: Database,
+    table: BulkTable,
+    months: list[Month],
+    cutoff: datetime | None,
+    report: UpkeepReport,
 ) -> None:
+    """One table's partitions created and dropped in a short transaction of its own: its
+    ACCESS EXCLUSIVE lock is held only that long, and never together with the other's."""
     async with database.sessionmaker() as session:
         if not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({UPKEEP_LOCK_ID})")):
             return  # another replica is at it
         await session.execute(text(f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
-        for table in TABLES:
-            await ensure_partitions(session, table, months, report)
-            await drop_expired_partitions(session, table, cutoff, report)
+        await ensure_partitions(session, table, months, report)
+        await drop_expired_partitions(session, table, cutoff, report)
         await session.commit()
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from c2r_common.auth import Principal
 from c2r_common.db import claim_write_lock, utcnow
 from c2r_common.errors import RETRY_AFTER_SECONDS, ProblemError
-from c2r_common.transient import is_transient
+from c2r_common.transient import is_retryable_conflict, is_transient
 from school_monitor.ingestion.derive import StatsDelta
 from school_monitor.ingestion.writer import add_country_stats
 from school_monitor.schools.models import School
@@ -272,8 +272,11 @@ async def _commit_chunk(
                 if session.get_bind().dialect.name == "sqlite":
                     await asyncio.sleep(SQLITE_TURN_SECONDS)
                 return written
-        except IntegrityError:
-            if attempt == CHUNK_ATTEMPTS:
+        except Exception as failure:
+            # A school created meanwhile by another writer, or a deadlock: the chunk is one
+            # transaction, safe to run again.
+            again = isinstance(failure, IntegrityError) or is_retryable_conflict(failure)
+            if attempt == CHUNK_ATTEMPTS or not again:
                 raise
     raise AssertionError("unreachable: the last attempt returns or raises")
 
