@@ -49,7 +49,6 @@ async def test_ingest_metrics_count_by_source_and_reason(
     assert grew("c2r_school_monitor_ingest_duration_seconds_count", kind="measurement") == 2
 
 
-
 async def test_a_batch_refused_whole_counts_its_rejections_and_nothing_else(
     client: httpx.AsyncClient, make_school: Any, admin: dict[str, str], measurement: Any
 ) -> None:
@@ -69,6 +68,7 @@ async def test_a_batch_refused_whole_counts_its_rejections_and_nothing_else(
         (rejected, (("kind", "unparsed"), ("reason", "invalid"), ("source", "other"))): 1.0,
         (rejected, (("kind", "measurement"), ("reason", "invalid"), ("source", "native"))): 1.0,
     }
+
 
 async def test_schools_by_status_and_agents_seen_gauges(
     app: FastAPI,
