@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = REPO_ROOT / "shared" / "src" / "c2r_common" / "reference"
 # The CSV lives beside the repo (not inside it), so the default is relative to the repo root
 # rather than to the current directory.
-DEFAULT_CSV = REPO_ROOT / ".." / "shared" / "reference" / "unsd-m49-overview.csv"
+DEFAULT_CSV = REPO_ROOT / "shared" / "reference-source" / "unsd-m49-overview.csv"
 DEFAULT_OUTPUT = REFERENCE_DIR / "countries.json"
 ITU_REGIONS_FILE = REFERENCE_DIR / "itu_regions.json"
 

@@ -17,7 +17,8 @@ from c2r_common.reference import (
     reference_source,
 )
 
-M49_CSV = Path(__file__).parents[2].parent / "shared/reference/unsd-m49-overview.csv"
+# The UN M49 overview the reference data is built from, kept in the repository.
+M49_CSV = Path(__file__).parents[1] / "reference-source" / "unsd-m49-overview.csv"
 
 
 def _country(iso3: str) -> Country:
