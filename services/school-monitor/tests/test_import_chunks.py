@@ -184,7 +184,9 @@ async def test_an_import_stopped_part_way_says_what_it_committed_and_a_resend_co
     # SQLite: a lock not obtained within 100 ms fails the chunk (5 s, six times, in service).
     monkeypatch.setattr(c2r_common.db, "SQLITE_BUSY_TIMEOUT_MS", 100)
     monkeypatch.setattr(c2r_common.db, "_WRITE_LOCK_ATTEMPTS", 1)
-    prefix, rows = f"stop-{uuid.uuid4().hex[:6]}", 40 * CHUNK
+    # Enough chunks that the import is still running when the writers are held off, even
+    # on a loaded machine (PostgreSQL commits a chunk in milliseconds).
+    prefix, rows = f"stop-{uuid.uuid4().hex[:6]}", 400 * CHUNK
     body = _csv(prefix, rows)
     async with _app_with_chunks(service_under_test, tmp_path, CHUNK) as app, _client(app) as http:
         database: Database = app.state.database
