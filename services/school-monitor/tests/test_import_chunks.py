@@ -150,17 +150,19 @@ async def test_a_push_during_a_large_import_is_answered_before_the_import_ends(
 
 
 async def _import_backend_waiting_for_a_lock(database: Database) -> int:
-    async with database.sessionmaker() as session:
-        for _ in range(400):
+    for _ in range(1_000):
+        # A session of its own each time: within a transaction PostgreSQL keeps serving
+        # the first snapshot of pg_stat_activity it read.
+        async with database.sessionmaker() as session:
             pid = await session.scalar(
                 text(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
                 )
             )
-            if pid is not None:
-                return int(pid)
-            await asyncio.sleep(0.01)
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.01)
     raise AssertionError("the import never waited for the lock")
 
 
