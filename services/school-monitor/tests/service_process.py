@@ -27,9 +27,11 @@ from sqlalchemy.engine import make_url
 from c2r_common.auth import mint_token
 from c2r_common.db import Database
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET, Environment
+from c2r_common.testing import asgi_client
 from school_monitor.app import create_app
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.integrity.figures import Difference
+from school_monitor.integrity.rebuild import RebuildReport, rebuild
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.models import Measurement, Ping
 
@@ -147,19 +149,52 @@ async def running_app(url: str, **overrides: Any) -> AsyncIterator[FastAPI]:
 
 
 @asynccontextmanager
-async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", headers=ADMIN
-    ) as http:
+async def admin_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app, ADMIN) as http:
         yield http
 
 
-async def differences(app: FastAPI) -> list[Difference]:
+async def differences(
+    app: FastAPI, country: str | None = None, now: datetime | None = None
+) -> list[Difference]:
     """The oracle: every derived value that differs from what the raw rows say."""
     database: Database = app.state.database
     async with database.sessionmaker() as session:
-        return await verify(session, app.state.settings)
+        return await verify(session, app.state.settings, country, now=now)
+
+
+async def rebuilt(
+    app: FastAPI, country: str | None = None, now: datetime | None = None
+) -> RebuildReport:
+    database: Database = app.state.database
+    async with database.sessionmaker() as session:
+        return await rebuild(session, app.state.settings, country, now=now)
+
+
+async def execute(app: FastAPI, statement: Any) -> None:
+    """Runs and commits one statement, as an operator's direct UPDATE would."""
+    database: Database = app.state.database
+    async with database.sessionmaker() as session:
+        await session.execute(statement)
+        await session.commit()
+
+
+async def assert_found_alone_and_repaired(
+    app: FastAPI,
+    statement: Any,
+    where: tuple[str, tuple[Any, ...], str],
+    stored: Any,
+    now: datetime | None = None,
+) -> None:
+    """After the corrupting `statement`, verify reports exactly that one value (table, key,
+    column) as `stored`, rebuild changes exactly it, and verify is clean again."""
+    await execute(app, statement)
+    [difference] = await differences(app, now=now)
+    assert (difference.table, difference.key, difference.column) == where
+    assert difference.stored == stored
+    report = await rebuilt(app, now=now)
+    assert [(c.table, c.key, c.column) for c in report.changes] == [where]
+    assert await differences(app, now=now) == [], where
 
 
 async def stored_uuids(app: FastAPI, model: type[Measurement] | type[Ping]) -> list[uuid.UUID]:

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from service_process import (
     ADMIN,
     RETRY_PAUSE_SECONDS,
+    admin_client,
     ago,
-    asgi_client,
     create_school,
     differences,
     measurement,
@@ -164,7 +164,7 @@ async def test_concurrent_batches_and_single_pushes_add_up_exactly(own_database:
     # Two group commits in flight where the database allows it (PostgreSQL).
     async with (
         running_app(own_database, group_commits_in_flight=2) as app,
-        asgi_client(app) as http,
+        admin_client(app) as http,
     ):
         tally = await run_rounds([http, http], http)
         await assert_every_item_stored_and_counted_once(app, tally)

@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from service_process import (
     Ledger,
+    admin_client,
     agents_of_new_schools,
-    asgi_client,
     assert_nothing_lost_or_doubled,
     free_port,
     poll,
@@ -104,7 +104,7 @@ async def test_an_outage_is_answered_503_then_recovered_and_no_acknowledged_writ
     cluster: Cluster, own_database: str, shutdown: str
 ) -> None:
     loop = asyncio.get_running_loop()
-    async with running_app(own_database) as app, asgi_client(app) as http:
+    async with running_app(own_database) as app, admin_client(app) as http:
         ledger, stop = Ledger(), asyncio.Event()
         agents = await agents_of_new_schools(http, relays=2, devices=6)
         # Devices whose tokens this process has not verified yet: they first push during

@@ -28,9 +28,9 @@ from service_process import (
     ADMIN,
     Ledger,
     ServiceProcess,
+    admin_client,
     agents_of_new_schools,
     ago,
-    asgi_client,
     assert_nothing_lost_or_doubled,
     assert_retry_later,
     count_stored,
@@ -141,7 +141,7 @@ async def has_written(monitor: asyncpg.Connection, pid: int) -> bool:
 
 async def resend_and_check(app: FastAPI, schools: list[str], seeded: int, batch: list[Any]) -> None:
     """The agent sends the lost batch again: all of it is stored, with its rollups."""
-    async with asgi_client(app) as http:
+    async with admin_client(app) as http:
         response = await post_batch(http, batch)
         assert response.status_code == 200, response.text
         assert response.json()["stored"] == len(batch)
@@ -156,7 +156,7 @@ async def resend_and_check(app: FastAPI, schools: list[str], seeded: int, batch:
 async def test_another_session_sees_nothing_of_a_batch_held_at_its_countrys_row(
     own_database: str, held: str
 ) -> None:
-    async with running_app(own_database) as app, asgi_client(app) as http:
+    async with running_app(own_database) as app, admin_client(app) as http:
         seeded_at, at = moments()
         schools, first = await seed(http, seeded_at)
         holder = await RowHolder.open(own_database)
@@ -417,7 +417,7 @@ async def test_a_batch_deadlocked_is_run_again_or_answered_503_and_never_half_st
 ) -> None:
     url = short_deadlock_timeout
     caplog.set_level(logging.INFO, logger="c2r.transient")
-    async with running_app(url) as app, asgi_client(app) as http:
+    async with running_app(url) as app, admin_client(app) as http:
         seeded_at, at = moments()
         schools, first = await seed(http, seeded_at)
         monitor = await pg_connect(url)
@@ -469,7 +469,7 @@ TERMINATE_SERVICE_BACKENDS = (
 async def test_connections_terminated_under_load_lose_and_double_no_acknowledged_write(
     own_database: str,
 ) -> None:
-    async with running_app(own_database) as app, asgi_client(app) as http:
+    async with running_app(own_database) as app, admin_client(app) as http:
         ledger, stop = Ledger(), asyncio.Event()
         agents = await agents_of_new_schools(http, relays=2, devices=6)
         pushing = start_agents(http, stop, ledger, agents)
@@ -522,7 +522,7 @@ async def test_writes_held_up_under_load_are_acknowledged_only_once_committed(
     own_database: str,
 ) -> None:
     loop = asyncio.get_running_loop()
-    async with running_app(own_database) as app, asgi_client(app) as http:
+    async with running_app(own_database) as app, admin_client(app) as http:
         ledger, stop = Ledger(), asyncio.Event()
         agents = await agents_of_new_schools(http, relays=2, devices=6)
         pushing = start_agents(http, stop, ledger, agents)

@@ -16,11 +16,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from service_process import assert_found_alone_and_repaired, differences, execute, rebuilt
 from sqlalchemy import func, select, update
 
 from c2r_common.db import Database
-from c2r_common.testing import ServiceUnderTest, TokenFactory, fresh_database
-from school_monitor.app import ALEMBIC_INI
+from c2r_common.testing import (
+    ServiceUnderTest,
+    TokenFactory,
+    app_on_fresh_database,
+    asgi_client,
+)
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.integrity.figures import (
     STATUS_COLUMNS,
@@ -29,8 +34,7 @@ from school_monitor.integrity.figures import (
     complete_since,
     kept_moment,
 )
-from school_monitor.integrity.rebuild import RebuildReport, rebuild
-from school_monitor.integrity.verify import verify
+from school_monitor.integrity.rebuild import RebuildReport
 from school_monitor.measurements.models import Measurement, Ping
 from school_monitor.retention import rules
 from school_monitor.retention.service import maintain_storage
@@ -54,20 +58,15 @@ async def retained_app(
     service_under_test: ServiceUnderTest, tmp_path: Path
 ) -> AsyncIterator[FastAPI]:
     """Real commits, 120 days accepted and five months of raw rows kept."""
-    async with fresh_database(ALEMBIC_INI, "school_monitor_retained", tmp_path) as url:
-        base = service_under_test.make_settings(url).model_dump()
-        settings = SchoolMonitorSettings.model_validate(
-            base | {"max_measurement_age_days": MAX_AGE_DAYS, "raw_retention_months": 5}
-        )
-        application = service_under_test.create_app(settings)
-        async with application.router.lifespan_context(application):
-            yield application
+    async with app_on_fresh_database(
+        service_under_test, tmp_path, max_measurement_age_days=MAX_AGE_DAYS, raw_retention_months=5
+    ) as application:
+        yield application
 
 
 @pytest.fixture
 async def http(retained_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=retained_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with asgi_client(retained_app) as client:
         yield client
 
 
@@ -131,19 +130,11 @@ async def _ingest_both_sides(http: httpx.AsyncClient, admin: dict[str, str]) -> 
 
 
 async def _verify(app: FastAPI) -> list[Difference]:
-    async with app.state.database.sessionmaker() as session:
-        return await verify(session, app.state.settings, now=LATER)
+    return await differences(app, now=LATER)
 
 
 async def _rebuild(app: FastAPI) -> RebuildReport:
-    async with app.state.database.sessionmaker() as session:
-        return await rebuild(session, app.state.settings, now=LATER)
-
-
-async def _execute(app: FastAPI, statement: Any) -> None:
-    async with app.state.database.sessionmaker() as session:
-        await session.execute(statement)
-        await session.commit()
+    return await rebuilt(app, now=LATER)
 
 
 async def _derived(app: FastAPI) -> list[list[Any]]:
@@ -224,13 +215,9 @@ async def test_a_corrupted_value_after_the_cutoffs_day_is_still_found_and_repair
          ("country_stats", ("RWA",), "good", 5)),
     ]  # fmt: skip
     for statement, (table, key, column, value) in cases:
-        await _execute(retained_app, statement)
-        [difference] = await _verify(retained_app)
-        assert (difference.table, difference.key, difference.column) == (table, key, column)
-        assert difference.stored == value
-        report = await _rebuild(retained_app)
-        assert [(c.table, c.key, c.column) for c in report.changes] == [(table, key, column)]
-        assert await _verify(retained_app) == [], (table, column)
+        await assert_found_alone_and_repaired(
+            retained_app, statement, (table, key, column), value, now=LATER
+        )
 
 
 async def test_a_corrupted_rollup_before_the_cutoffs_day_is_by_design_not_reported(
@@ -241,16 +228,16 @@ async def test_a_corrupted_rollup_before_the_cutoffs_day_is_by_design_not_report
     leaves it as it is rather than destroy what the retention keeps."""
     admin = auth_headers("admin")
     schools = await _retained(retained_app, http, admin)
-    await _execute(
+    await execute(
         retained_app,
         update(SchoolDaily).where(_day(schools["both"], OLD)).values(measurement_count=70),
     )
-    await _execute(
+    await execute(
         retained_app,
         update(SchoolDaily).where(_day(schools["both"], ON_CUTOFF_DAY)).values(download_sum=0.0),
     )
     old_country_day = (CountryDaily.country_iso3 == "KEN") & (CountryDaily.day == OLD.date())
-    await _execute(retained_app, update(CountryDaily).where(old_country_day).values(ping_count=9))
+    await execute(retained_app, update(CountryDaily).where(old_country_day).values(ping_count=9))
     corrupted = await _derived(retained_app)
 
     assert await _verify(retained_app) == []
@@ -267,7 +254,7 @@ async def test_a_latest_value_accepted_as_stored_shows_only_in_its_countrys_stat
     admin = auth_headers("admin")
     schools = await _retained(retained_app, http, admin)
     old_only = uuid.UUID(schools["old_only"])
-    await _execute(
+    await execute(
         retained_app, update(School).where(School.id == old_only).values(latest_download_mbps=30.0)
     )
 

@@ -12,14 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from service_process import assert_found_alone_and_repaired, differences, execute
 from sqlalchemy import delete, insert, update
 
-from c2r_common.db import Database
 from c2r_common.testing import TokenFactory
-from school_monitor.config import SchoolMonitorSettings
 from school_monitor.integrity.figures import ABSENT, PRESENT, ROW, Difference
 from school_monitor.integrity.rebuild import rebuild
-from school_monitor.integrity.verify import verify
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
 from school_monitor.schools.models import School
 
@@ -96,22 +94,7 @@ async def _ingest_everything(http: httpx.AsyncClient, admin: dict[str, str]) -> 
 
 
 async def _verify(app: FastAPI, country: str | None = None) -> list[Difference]:
-    database: Database = app.state.database
-    settings: SchoolMonitorSettings = app.state.settings
-    async with database.sessionmaker() as session:
-        return await verify(session, settings, country)
-
-
-async def _execute(app: FastAPI, statement: Any) -> None:
-    database: Database = app.state.database
-    async with database.sessionmaker() as session:
-        await session.execute(statement)
-        await session.commit()
-
-
-async def _rebuild(app: FastAPI, country: str | None = None) -> Any:
-    async with app.state.database.sessionmaker() as session:
-        return await rebuild(session, app.state.settings, country)
+    return await differences(app, country)
 
 
 TODAY = NOW.date()
@@ -253,13 +236,7 @@ async def test_each_corrupted_value_is_reported_alone_and_repaired_by_rebuild(
 ) -> None:
     schools = await _ingest_everything(client, admin)
     for statement, table, key, column, value in _corruptions(schools):
-        await _execute(app, statement)
-        [difference] = await _verify(app)
-        assert (difference.table, difference.key, difference.column) == (table, key, column)
-        assert difference.stored == value
-        report = await _rebuild(app)
-        assert [(c.table, c.key, c.column) for c in report.changes] == [(table, key, column)]
-        assert await _verify(app) == [], (table, column)
+        await assert_found_alone_and_repaired(app, statement, (table, key, column), value)
 
 
 async def _batches(
@@ -285,10 +262,10 @@ async def test_rebuild_beside_concurrent_ingestion_loses_and_doubles_nothing(
     school_ids = [await _school(committing_client, admin, iso3) for iso3 in countries]
     await _batches(committing_client, admin, school_ids, 2)
     # Wrong figures everywhere rebuild has to touch while the batches keep coming.
-    await _execute(committing_app, update(SchoolDaily).values(measurement_count=0))
-    await _execute(committing_app, update(CountryDaily).values(download_min=0.0, ping_count=1))
-    await _execute(committing_app, update(CountryStats).values(good=50, download_sum=0.0))
-    await _execute(committing_app, update(School).values(latest_download_mbps=0.0))
+    await execute(committing_app, update(SchoolDaily).values(measurement_count=0))
+    await execute(committing_app, update(CountryDaily).values(download_min=0.0, ping_count=1))
+    await execute(committing_app, update(CountryStats).values(good=50, download_sum=0.0))
+    await execute(committing_app, update(School).values(latest_download_mbps=0.0))
     assert len(await _verify(committing_app)) > 20
 
     async def rebuild_in_small_chunks() -> Any:
@@ -315,7 +292,7 @@ async def test_endpoints_verify_and_rebuild_for_admins_only(
     assert clean.status_code == 200, clean.text
     assert clean.json() == {"country": "RWA", "exact": True, "differences": []}
     rwa = uuid.UUID(schools["rwa"])
-    await _execute(app, update(School).where(School.id == rwa).values(latest_upload_mbps=0.0))
+    await execute(app, update(School).where(School.id == rwa).values(latest_upload_mbps=0.0))
     found = (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()
     assert found["exact"] is False
     assert [(d["table"], d["key"], d["column"], d["stored"]) for d in found["differences"]] == [
@@ -346,7 +323,7 @@ async def test_cli_verify_exits_1_with_the_differences_and_0_after_rebuild(
     schools = await _ingest_everything(committing_client, admin)
     url = committing_app.state.database.url
     ken = uuid.UUID(schools["ken"])
-    await _execute(committing_app, update(School).where(School.id == ken).values(last_ping_at=NOW))
+    await execute(committing_app, update(School).where(School.id == ken).values(last_ping_at=NOW))
     found = await asyncio.to_thread(_cli, url, "verify")
     assert found.returncode == 1, found.stderr
     assert found.stdout.splitlines() == [

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import asyncpg
@@ -137,8 +138,36 @@ async def db_rollback(app: FastAPI) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def client(app: FastAPI, db_rollback: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as http:
+        yield http
+
+
+@asynccontextmanager
+async def app_on_fresh_database(
+    service_under_test: ServiceUnderTest, folder: Path, **overrides: Any
+) -> AsyncIterator[FastAPI]:
+    """The app on a database of its own and without the per-test rollback, its settings
+    those of the suite with `overrides` (validated like any settings): every commit is
+    real, for the tests of what commits when, seen from another session."""
+    slug = service_under_test.name.replace("-", "_")
+    async with fresh_database(service_under_test.alembic_ini, slug, folder) as url:
+        settings = service_under_test.make_settings(url)
+        if overrides:
+            settings = settings.model_validate(settings.model_dump() | overrides)
+        application = service_under_test.create_app(settings)
+        async with application.router.lifespan_context(application):
+            yield application
+
+
+@asynccontextmanager
+async def asgi_client(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app itself; a server error is answered, not raised."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as http:
         yield http
 
 
@@ -146,19 +175,14 @@ async def client(app: FastAPI, db_rollback: None) -> AsyncIterator[httpx.AsyncCl
 async def committing_app(
     service_under_test: ServiceUnderTest, tmp_path: Path
 ) -> AsyncIterator[FastAPI]:
-    """The app on a database of its own and without the per-test rollback: every commit is
-    real, for the tests of what commits when, seen from another session."""
-    slug = service_under_test.name.replace("-", "_")
-    async with fresh_database(service_under_test.alembic_ini, slug, tmp_path) as url:
-        application = service_under_test.create_app(service_under_test.make_settings(url))
-        async with application.router.lifespan_context(application):
-            yield application
+    """`app_on_fresh_database` with the suite's settings."""
+    async with app_on_fresh_database(service_under_test, tmp_path) as application:
+        yield application
 
 
 @pytest.fixture
 async def committing_client(committing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=committing_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(committing_app) as http:
         yield http
 
 
