@@ -29,11 +29,14 @@ from c2r_common.db import Database
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET, Environment
 from c2r_common.testing import asgi_client
 from school_monitor.app import create_app
+from school_monitor.bulk import Columns
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.ingestion.writer import MEASUREMENTS
 from school_monitor.integrity.figures import Difference
 from school_monitor.integrity.rebuild import RebuildReport, rebuild
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.models import Measurement, Ping
+from school_monitor.schools.models import School
 
 # The machine is shared and slow at times: waits are generous, assertions are on outcomes.
 READY_TIMEOUT_SECONDS = 90.0
@@ -440,3 +443,30 @@ async def assert_nothing_lost_or_doubled(app: FastAPI, ledger: Ledger) -> None:
     assert ledger.acknowledged - set(stored) == set(), "acknowledged but not stored"
     assert set(stored) - ledger.sent == set()
     assert await differences(app) == []
+
+
+async def committed_school(database: Database, country: str = "RWA") -> uuid.UUID:
+    """A school committed in a transaction of its own."""
+    school = School(giga_id=f"giga-{uuid.uuid4().hex[:12]}", name="GS", country_iso3=country)
+    async with database.sessionmaker() as session:
+        session.add(school)
+        await session.commit()
+    return school.id
+
+
+def measurement_columns(
+    school_id: uuid.UUID, uuids: list[uuid.UUID], moment: datetime, received: datetime
+) -> Columns:
+    """Rows for the writer's bulk measurement insert, column by column."""
+    count = len(uuids)
+    rows = {
+        "uuid": uuids,
+        "school_id": [school_id] * count,
+        "measured_at": [moment] * count,
+        "received_at": [received] * count,
+        "download_mbps": [25.0] * count,
+        "upload_mbps": [10.0] * count,
+        "latency_ms": [40.0] * count,
+        "source": ["native"] * count,
+    }
+    return {name: rows.get(name, [None] * count) for name in MEASUREMENTS.column_types}

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from service_process import committed_school, measurement_columns
 from sqlalchemy import Connection, func, select, text
 
 from c2r_common.db import Database, claim_write_lock
@@ -38,38 +39,12 @@ from school_monitor.retention.service import (
     partitions_of,
     prune_keys,
 )
-from school_monitor.schools.models import School
 
 BEFORE_PARTITIONING = "9f7362d87b3c"
 
 
 def _is_postgresql(database: Database) -> bool:
     return database.engine.dialect.name == "postgresql"
-
-
-async def _committed_school(database: Database, country: str = "RWA") -> uuid.UUID:
-    school = School(giga_id=f"giga-{uuid.uuid4().hex[:12]}", name="GS Kept", country_iso3=country)
-    async with database.sessionmaker() as session:
-        session.add(school)
-        await session.commit()
-    return school.id
-
-
-def _columns(
-    school_id: uuid.UUID, uuids: list[uuid.UUID], moment: datetime, received: datetime
-) -> writer.Columns:
-    count = len(uuids)
-    rows = {
-        "uuid": uuids,
-        "school_id": [school_id] * count,
-        "measured_at": [moment] * count,
-        "received_at": [received] * count,
-        "download_mbps": [25.0] * count,
-        "upload_mbps": [10.0] * count,
-        "latency_ms": [40.0] * count,
-        "source": ["native"] * count,
-    }
-    return {name: rows.get(name, [None] * count) for name in writer.MEASUREMENTS.column_types}
 
 
 async def _store(
@@ -185,9 +160,9 @@ async def test_the_same_uuid_from_two_sessions_at_once_is_stored_once(
     committing_app: FastAPI,
 ) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     now = datetime.now(UTC)
-    columns = _columns(school_id, [uuid.uuid4(), uuid.uuid4()], now, now)
+    columns = measurement_columns(school_id, [uuid.uuid4(), uuid.uuid4()], now, now)
 
     async def second_session() -> set[uuid.UUID]:
         return await _store(database, columns)
@@ -240,7 +215,7 @@ async def test_a_row_of_a_month_without_partition_is_kept_and_moved_into_it_when
     committing_app: FastAPI,
 ) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     now = datetime.now(UTC)
     month = rules.Month(rules.month_start(now))
     name = month.partition_name("measurements")
@@ -249,7 +224,9 @@ async def test_a_row_of_a_month_without_partition_is_kept_and_moved_into_it_when
             await session.execute(text(f"DROP TABLE {name}"))
             await session.commit()
 
-    assert len(await _store(database, _columns(school_id, [uuid.uuid4()], now, now))) == 1
+    assert (
+        len(await _store(database, measurement_columns(school_id, [uuid.uuid4()], now, now))) == 1
+    )
     report = await maintain_storage(database, _with(committing_app), now=now)
 
     if not _is_postgresql(database):
@@ -314,12 +291,12 @@ async def test_retention_never_removes_a_month_an_item_can_still_be_accepted_int
     committing_app: FastAPI,
 ) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     now = datetime.now(UTC)
     # Two months back: a retention of one month would remove that month, but 62 days are
     # accepted (a setting the validation refuses with this retention, forced here).
     oldest_accepted = now - timedelta(days=61)
-    await _store(database, _columns(school_id, [uuid.uuid4()], oldest_accepted, now))
+    await _store(database, measurement_columns(school_id, [uuid.uuid4()], oldest_accepted, now))
     forced = _with(committing_app, raw_retention_months=1, max_measurement_age_days=62)
 
     await maintain_storage(database, forced, now)
@@ -333,10 +310,10 @@ async def test_key_pruning_keeps_every_retry_inside_the_window_a_duplicate(
     database: Database = committing_app.state.database
     settings = _with(committing_app)
     max_age = timedelta(days=settings.max_measurement_age_days)
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     stored_at = datetime.now(UTC)
     moment = stored_at + FUTURE_TOLERANCE  # the latest moment accepted: pruned the latest
-    columns = _columns(school_id, [uuid.uuid4()], moment, stored_at)
+    columns = measurement_columns(school_id, [uuid.uuid4()], moment, stored_at)
     assert len(await _store(database, columns)) == 1
     prunable_at = stored_at + max_age + FUTURE_TOLERANCE + rules.KEY_MARGIN
 
@@ -355,9 +332,11 @@ async def test_key_pruning_keeps_every_retry_inside_the_window_a_duplicate(
 
 async def test_old_keys_and_rows_go_in_bounded_statements(committing_app: FastAPI) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     now = datetime.now(UTC)
-    await _store(database, _columns(school_id, [uuid.uuid4() for _ in range(5)], now, now))
+    await _store(
+        database, measurement_columns(school_id, [uuid.uuid4() for _ in range(5)], now, now)
+    )
     after_all = now + timedelta(days=1)
 
     removed = []
@@ -384,9 +363,11 @@ async def test_the_migration_downgrades_and_upgrades_with_the_rows(tmp_path: Pat
     async with fresh_database(ALEMBIC_INI, "school_monitor_mig", tmp_path) as url:
         database = Database(url)
         try:
-            school_id = await _committed_school(database)
+            school_id = await committed_school(database)
             now = datetime.now(UTC)
-            await _store(database, _columns(school_id, [uuid.uuid4(), uuid.uuid4()], now, now))
+            await _store(
+                database, measurement_columns(school_id, [uuid.uuid4(), uuid.uuid4()], now, now)
+            )
             postgresql = _is_postgresql(database)
             await database.engine.dispose()  # no pooled connection in the way of the DDL
             config = alembic_config(ALEMBIC_INI, url)

@@ -2,9 +2,10 @@
 another session sees nothing of it before the commit, and its row locks hold until then."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from service_process import committed_school, measurement_columns
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -12,30 +13,11 @@ from c2r_common.db import Database, claim_write_lock
 from school_monitor.ingestion import writer
 from school_monitor.ingestion.writer import lock_school_states
 from school_monitor.measurements.models import Measurement
-from school_monitor.schools.models import School
-
-
-async def _committed_school(database: Database) -> uuid.UUID:
-    school = School(giga_id=f"giga-{uuid.uuid4().hex[:12]}", name="GS Locked", country_iso3="RWA")
-    async with database.sessionmaker() as session:
-        session.add(school)
-        await session.commit()
-    return school.id
 
 
 def _measurement_columns(school_id: uuid.UUID, count: int) -> writer.Columns:
     now = datetime.now(UTC)
-    rows = {
-        "uuid": [uuid.uuid4() for _ in range(count)],
-        "school_id": [school_id] * count,
-        "measured_at": [now - timedelta(minutes=n) for n in range(count)],
-        "received_at": [now] * count,
-        "download_mbps": [25.0] * count,
-        "upload_mbps": [10.0] * count,
-        "latency_ms": [40.0] * count,
-        "source": ["native"] * count,
-    }
-    return {name: rows.get(name, [None] * count) for name in writer.MEASUREMENTS.column_types}
+    return measurement_columns(school_id, [uuid.uuid4() for _ in range(count)], now, now)
 
 
 async def _stored_measurements(database: Database) -> int:
@@ -47,7 +29,7 @@ async def test_bulk_inserts_are_seen_by_another_session_only_after_the_commit(
     committing_app: FastAPI,
 ) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     async with database.sessionmaker() as session:
         await lock_school_states(session, [school_id])
         inserted = await writer.insert_new(
@@ -88,7 +70,7 @@ async def test_the_schools_locked_at_the_start_stay_locked_until_the_transaction
     committing_app: FastAPI,
 ) -> None:
     database: Database = committing_app.state.database
-    school_id = await _committed_school(database)
+    school_id = await committed_school(database)
     async with database.sessionmaker() as session:
         await claim_write_lock(session)
         await lock_school_states(session, [school_id])

@@ -29,6 +29,7 @@ rows past the retention are deleted in bounded batches, oldest stored first.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -224,15 +225,7 @@ async def prune_keys(
 
 
 async def _prune_all_keys(database: Database, table: BulkTable, cutoff: datetime) -> int:
-    total = 0
-    for _ in range(BATCHES_PER_ROUND):
-        async with database.sessionmaker() as session:
-            pruned = await prune_keys(session, table, cutoff)
-            await session.commit()
-        total += pruned
-        if pruned < KEY_PRUNE_BATCH_ROWS:
-            break
-    return total
+    return await _in_batches(database, lambda session: prune_keys(session, table, cutoff))
 
 
 async def delete_old_sqlite_rows(
@@ -258,10 +251,18 @@ async def delete_old_sqlite_rows(
 
 
 async def _delete_old_sqlite_rows(database: Database, table: BulkTable, cutoff: datetime) -> int:
+    return await _in_batches(
+        database, lambda session: delete_old_sqlite_rows(session, table, cutoff)
+    )
+
+
+async def _in_batches(database: Database, batch: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    """Runs `batch` (a bounded delete) in short transactions of its own, until one deletes
+    nothing or BATCHES_PER_ROUND have run; the rows deleted in all."""
     total = 0
     for _ in range(BATCHES_PER_ROUND):
         async with database.sessionmaker() as session:
-            deleted = await delete_old_sqlite_rows(session, table, cutoff)
+            deleted = await batch(session)
             await session.commit()
         total += deleted
         if deleted == 0:
