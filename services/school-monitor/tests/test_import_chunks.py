@@ -202,3 +202,22 @@ async def test_an_import_stopped_part_way_says_what_it_committed_and_a_resend_co
         assert (again.json()["created"], again.json()["updated"]) == (rows - committed, committed)
         assert await _committed(database, prefix) == rows
         assert await _counters(database, "RWA") == (rows, rows)
+
+
+async def test_a_line_that_cannot_be_read_stops_the_import_with_422_after_the_chunks_before(
+    service_under_test: ServiceUnderTest, tmp_path: Path, admin: dict[str, str]
+) -> None:
+    prefix, good = f"long-{uuid.uuid4().hex[:6]}", 3 * CHUNK
+    # A field over the csv module's limit (131,072 characters) after three whole chunks.
+    body = _csv(prefix, good) + f"{prefix}-long,{'x' * 200_000},RWA\n"
+    async with (
+        app_on_fresh_database(service_under_test, tmp_path, import_chunk_rows=CHUNK) as app,
+        asgi_client(app) as http,
+    ):
+        response = await http.post("/v1/schools/import", content=body, headers=admin | CSV_HEADERS)
+        problem = response.json()
+        assert response.status_code == 422, response.text
+        assert problem["type"].endswith("/import-stopped")
+        assert "Retry-After" not in response.headers
+        assert "field larger than field limit" in problem["detail"]
+        assert problem["committed_rows"] == good == await _committed(app.state.database, prefix)

@@ -92,16 +92,32 @@ class ImportStopped(ProblemError):
         transient = is_transient(cause)
         committed = report.created + report.updated
         super().__init__(
-            503 if transient else 500,
+            _stopped_status(cause),
             f"The import stopped after line {report.committed_through_line}: "
             f"{committed} rows committed ({report.created} created, {report.updated} "
-            "updated), the rest not imported. Send the file again to finish it: rows are "
-            "upserted by school_id_giga, so the committed ones are only updated.",
+            f"updated), the rest not imported. {_what_to_do(cause)} Rows are upserted by "
+            "school_id_giga, so sending the file again only updates the committed ones.",
             problem_type="import-stopped",
             extra={"committed_rows": committed, "report": report.model_dump(mode="json")},
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if transient else None,
         )
         self.report = report
+
+
+def _stopped_status(cause: BaseException) -> int:
+    """503 for a passing database failure, 422 for a file that cannot be read further (a
+    malformed line, a field over the csv module's limit), else the refusal's own status."""
+    if is_transient(cause):
+        return 503
+    if isinstance(cause, csv.Error):
+        return 422
+    return cause.status_code if isinstance(cause, ProblemError) else 500
+
+
+def _what_to_do(cause: BaseException) -> str:
+    if isinstance(cause, csv.Error):
+        return f"The next line cannot be read ({cause}): fix it, then send the file again."
+    return "Send the file again to finish it."
 
 
 @dataclass
