@@ -323,6 +323,46 @@ async def test_sqlite_write_transaction_runs_begin_lock_claim_its_write_and_comm
     ]
 
 
+async def test_the_write_lock_is_claimed_once_per_transaction(sqlite_engine: AsyncEngine) -> None:
+    await create_tables(sqlite_engine, "alembic_version (version_num TEXT)")
+    statements = await _traced_statements(sqlite_engine)
+    claim = "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"
+
+    async with async_sessionmaker(sqlite_engine)() as session:
+        await claim_write_lock(session)
+        await claim_write_lock(session)  # e.g. an idempotent create, then its effect
+        await session.commit()
+        await claim_write_lock(session)  # a new transaction claims it again
+        await session.commit()
+
+    assert statements == ["BEGIN", claim, "COMMIT", "BEGIN", claim, "COMMIT"]
+
+
+async def test_writers_of_one_process_take_the_write_lock_in_arrival_order(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    await create_tables(sqlite_engine, "alembic_version (version_num TEXT)")
+    sessions = async_sessionmaker(sqlite_engine)
+    turns: list[str] = []
+
+    async def transaction(name: str) -> None:
+        async with sessions() as session:
+            await claim_write_lock(session)
+            turns.append(name)
+            await asyncio.sleep(0.02)
+            await session.commit()
+
+    async def greedy() -> None:  # claims again the moment it has committed, like an import
+        for n in range(5):
+            await transaction(f"greedy-{n}")
+
+    first = asyncio.create_task(greedy())
+    await asyncio.sleep(0.005)  # during greedy-0
+    await asyncio.gather(first, transaction("waiting"))
+    # SQLite's busy handler polls: without the queue, greedy won the lock back every time.
+    assert turns.index("waiting") == 1
+
+
 async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
     sqlite_engine: AsyncEngine,
 ) -> None:

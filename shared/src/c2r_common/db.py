@@ -4,16 +4,17 @@ import asyncio
 import logging
 import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import AdaptedConnection, Connection, Dialect, make_url
+from sqlalchemy.engine import AdaptedConnection, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -199,6 +200,11 @@ def _check_if_idle(
 # A write that changes nothing, on the table every service's database has.
 _NO_OP_WRITE = "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"
 _WRITE_LOCK_ATTEMPTS = 6  # each waits the connection's busy timeout
+# session.info: the transaction that holds the write lock, its queue, and whether the
+# session's listener that leaves the queue is installed.
+_WRITE_LOCK_HELD_BY = "c2r_write_lock_held_by"
+_WRITE_QUEUE = "c2r_write_queue"
+_LEAVES_QUEUE = "c2r_leaves_write_queue"
 
 
 async def claim_write_lock(session: AsyncSession) -> None:
@@ -208,10 +214,19 @@ async def claim_write_lock(session: AsyncSession) -> None:
     snapshot if another writer committed meanwhile: it fails at once with "database is
     locked" instead of waiting. A write statement first makes it wait for the lock like
     BEGIN IMMEDIATE. PostgreSQL needs nothing of the kind.
+
+    Within a process the claimants queue for the lock in arrival order (`_WriterQueue`) and
+    hold their place until their transaction ends.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
         return
     connection = await session.connection()
+    transaction = session.sync_session.get_transaction()  # what the session's events name
+    assert transaction is not None  # begun by session.connection()
+    if session.info.get(_WRITE_LOCK_HELD_BY) is transaction:
+        return  # claimed already in this transaction (an idempotent create, then its effect)
+    await _WriterQueue.of(bind.engine).join(session, transaction)
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     for attempt in range(_WRITE_LOCK_ATTEMPTS):
@@ -219,11 +234,62 @@ async def claim_write_lock(session: AsyncSession) -> None:
             await driver.execute(_NO_OP_WRITE)  # one trip to aiosqlite's thread, not three
             return
         except sqlite3.OperationalError as exc:
-            # Nothing was written yet, so waiting again is safe: SQLite's busy handler is
-            # not fair, and under a steady stream of writers one can wait past its timeout.
+            # Nothing was written yet, so waiting again is safe: a writer of another
+            # process, outside the queue, can hold the lock past one busy timeout.
             if "locked" not in str(exc) or attempt == _WRITE_LOCK_ATTEMPTS - 1:
                 # As SQLAlchemy would have raised it: a lock not obtained is answered 503.
                 raise OperationalError(_NO_OP_WRITE, None, exc) from exc
+
+
+class _WriterQueue:
+    """The writers of one SQLite database in this process, served in arrival order.
+
+    SQLite's busy handler polls: a writer that commits and claims again at once (the next
+    chunk of a CSV import, the next group commit) would win the lock back from writers
+    that have waited for a while, again and again. An asyncio.Lock hands the lock on in
+    arrival order instead; its place is held from the claim until the claiming
+    transaction ends (commit, rollback or close). Writers of other processes meet only
+    SQLite's own lock.
+    """
+
+    _queues: ClassVar["weakref.WeakKeyDictionary[Engine, _WriterQueue]"] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> "_WriterQueue":
+        queue = cls._queues.get(engine)
+        if queue is None:
+            queue = cls._queues[engine] = cls()
+        return queue
+
+    async def join(self, session: AsyncSession, transaction: Any) -> None:
+        """Waits for this session's turn, as long as SQLite's own lock would be waited for."""
+        patience = _WRITE_LOCK_ATTEMPTS * SQLITE_BUSY_TIMEOUT_MS / 1000
+        try:
+            await asyncio.wait_for(self._lock.acquire(), patience)
+        except TimeoutError as exc:
+            locked = sqlite3.OperationalError("database is locked (writers queued before)")
+            raise OperationalError(_NO_OP_WRITE, None, locked) from exc
+        session.info[_WRITE_LOCK_HELD_BY] = transaction
+        session.info[_WRITE_QUEUE] = self
+        if not session.info.get(_LEAVES_QUEUE):
+            session.info[_LEAVES_QUEUE] = True
+            event.listen(session.sync_session, "after_transaction_end", _leave_writer_queue)
+
+    def leave(self) -> None:
+        self._lock.release()
+
+
+def _leave_writer_queue(session: Any, transaction: Any) -> None:
+    """The claiming transaction ended: the next writer's turn."""
+    if session.info.get(_WRITE_LOCK_HELD_BY) is not transaction:
+        return  # a savepoint, or a transaction that claimed nothing
+    del session.info[_WRITE_LOCK_HELD_BY]
+    session.info.pop(_WRITE_QUEUE).leave()
 
 
 # SQLite copies its write-ahead log back into the database file (a checkpoint) once the

@@ -66,12 +66,6 @@ COLUMNS = {
 TRUTHY = {"yes", "true", "1", "y"}
 FALSY = {"no", "false", "0", "n"}
 PARSE_SLICE_ROWS = 25
-# SQLite has one write lock, and a writer waiting for it does not queue: SQLite's busy
-# handler polls, at intervals that grow to 100 ms (25 ms in its first 130 ms of waiting).
-# An import that claimed the lock again right after each commit would win nearly every
-# time; it leaves the lock free for this long instead, so that a writer that arrived during
-# the last chunk gets its turn.
-SQLITE_TURN_SECONDS = 0.03
 # A chunk whose new Giga ids another writer inserted meanwhile (PostgreSQL) fails on the
 # unique index; run again, it finds them and updates them instead.
 CHUNK_ATTEMPTS = 2
@@ -285,8 +279,6 @@ async def _commit_chunk(
                 await claim_write_lock(session)
                 written = await _write_chunk(session, principal, run, chunk)
                 await session.commit()
-                if session.get_bind().dialect.name == "sqlite":
-                    await asyncio.sleep(SQLITE_TURN_SECONDS)
                 return written
         except Exception as failure:
             # A school created meanwhile by another writer, or a deadlock: the chunk is one
