@@ -153,12 +153,6 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
-    if is_transient(exc):
-        return _transient_failure_response(request, exc)
-    return _internal_error_response(request)
-
-
 def _transient_failure_response(request: Request, exc: BaseException) -> JSONResponse:
     """503 with Retry-After: the request lost a race or found the database out of reach
     for a moment, and sending it again shortly may succeed."""
@@ -180,10 +174,14 @@ def _transient_failure_response(request: Request, exc: BaseException) -> JSONRes
     )
 
 
-async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Also reached by a transient failure that escaped the handlers above: raised from a
-    # middleware (this handler runs in Starlette's outermost ServerErrorMiddleware),
-    # grouped by a task group, or chained as the cause of another error.
+async def _handle_failure(request: Request, exc: Exception) -> JSONResponse:
+    """A transient database failure answered 503, anything else 500.
+
+    Registered for the database errors, so that they are answered inside the middleware
+    stack like any handled error, and for Exception, where Starlette's outermost
+    ServerErrorMiddleware also meets a transient failure raised from a middleware, grouped
+    by a task group, or chained as the cause of another error.
+    """
     if is_transient(exc):
         return _transient_failure_response(request, exc)
     return _internal_error_response(request)
@@ -202,9 +200,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(RequestValidationError, _handle_validation)
-    for database_error in DATABASE_ERRORS:
-        app.add_exception_handler(database_error, _handle_database_error)
-    app.add_exception_handler(Exception, _handle_unexpected)
+    for failure in (*DATABASE_ERRORS, Exception):
+        app.add_exception_handler(failure, _handle_failure)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
