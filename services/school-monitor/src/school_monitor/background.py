@@ -58,7 +58,7 @@ async def run_once(
         return went_offline, (await read_gauges(session) if exports_gauges else None)
 
     done = await run_alone(database.sessionmaker, ROUND_LOCK, round_work)
-    if done.result is None:
+    if not done.ran or done.result is None:  # another replica is running the round
         return 0
     went_offline, gauges = done.result
     if gauges is not None:

@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, claim_write_lock, utcnow
+from c2r_common.singleton import try_lock_for_transaction
 from c2r_common.transient import is_transient
 from school_monitor.bulk import sqlite_datetime
 from school_monitor.config import SchoolMonitorSettings
@@ -50,7 +51,7 @@ logger = logging.getLogger("school_monitor.retention")
 
 TABLES = (MEASUREMENTS, PINGS)
 DDL_LOCK_TIMEOUT = "2s"
-UPKEEP_LOCK_ID = 0x5C4D_0001  # pg_try_advisory_xact_lock: partition DDL, one replica at a time
+UPKEEP_LOCK = "school-monitor:partition-upkeep"  # the DDL, one replica at a time
 KEY_PRUNE_BATCH_ROWS = 10_000
 SQLITE_SCAN_ROWS = 10_000
 BATCHES_PER_ROUND = 20  # per table: 200,000 rows a round, far above a day's share
@@ -119,7 +120,7 @@ async def _partition_ddl(
     """One table's partitions created and dropped in a short transaction of its own: its
     ACCESS EXCLUSIVE lock is held only that long, and never together with the other's."""
     async with database.sessionmaker() as session:
-        if not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({UPKEEP_LOCK_ID})")):
+        if not await try_lock_for_transaction(session, UPKEEP_LOCK):
             return  # another replica is at it
         await session.execute(text(f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
         await ensure_partitions(session, table, months, report)
