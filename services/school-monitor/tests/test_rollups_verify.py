@@ -290,11 +290,17 @@ async def test_endpoints_verify_and_rebuild_for_admins_only(
     assert refused.status_code == 403
     clean = await client.get("/v1/connectivity/rollups/verify?country=RWA", headers=admin)
     assert clean.status_code == 200, clean.text
-    assert clean.json() == {"country": "RWA", "exact": True, "differences": []}
+    assert clean.json() == {
+        "country": "RWA",
+        "exact": True,
+        "differences_total": 0,
+        "differences": [],
+    }
     rwa = uuid.UUID(schools["rwa"])
     await execute(app, update(School).where(School.id == rwa).values(latest_upload_mbps=0.0))
     found = (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()
     assert found["exact"] is False
+    assert found["differences_total"] == 1
     assert [(d["table"], d["key"], d["column"], d["stored"]) for d in found["differences"]] == [
         ("schools", [schools["rwa"]], "latest_upload_mbps", 0.0)
     ]
@@ -305,6 +311,27 @@ async def test_endpoints_verify_and_rebuild_for_admins_only(
     assert [c["column"] for c in repaired.json()["changes"]] == ["latest_upload_mbps"]
     unknown = await client.get("/v1/connectivity/rollups/verify?country=XXX", headers=admin)
     assert unknown.status_code == 404
+    assert (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()["exact"]
+
+
+async def test_the_endpoints_list_up_to_limit_values_and_always_the_totals(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    schools = await _ingest_everything(client, admin)
+    rwa = uuid.UUID(schools["rwa"])
+    await execute(
+        app,
+        update(School)
+        .where(School.id == rwa)
+        .values(latest_upload_mbps=0.0, latest_latency_ms=0.0),
+    )
+    found = await client.get("/v1/connectivity/rollups/verify?limit=1", headers=admin)
+    assert found.status_code == 200, found.text
+    assert (found.json()["differences_total"], len(found.json()["differences"])) == (2, 1)
+    too_many = await client.get("/v1/connectivity/rollups/verify?limit=1001", headers=admin)
+    assert too_many.status_code == 422
+    repaired = await client.post("/v1/connectivity/rollups/rebuild?limit=1", headers=admin)
+    assert (repaired.json()["changes_total"], len(repaired.json()["changes"])) == (2, 1)
     assert (await client.get("/v1/connectivity/rollups/verify", headers=admin)).json()["exact"]
 
 

@@ -27,17 +27,33 @@ class DifferenceOut(BaseModel):
 class VerifyOut(BaseModel):
     country: str | None
     exact: bool = Field(description="no derived value differs from the raw rows")
-    differences: list[DifferenceOut]
+    differences_total: int = Field(description="how many values differ in all")
+    differences: list[DifferenceOut] = Field(description="the first `limit` of them")
+
+    @classmethod
+    def of(cls, country: str | None, differences: list[Difference], limit: int) -> "VerifyOut":
+        return cls(
+            country=country,
+            exact=not differences,
+            differences_total=len(differences),
+            differences=[DifferenceOut.of(d) for d in differences[:limit]],
+        )
 
 
 class RebuildOut(BaseModel):
     country: str | None
     schools: int = Field(description="schools recomputed")
+    changes_total: int = Field(description="how many values were rewritten in all")
     changes: list[DifferenceOut] = Field(
-        description="each value rewritten: `stored` as it was, `expected` as it is now"
+        description="the first `limit` values rewritten: `stored` as it was, `expected` as "
+        "it is now"
     )
 
     @classmethod
-    def of(cls, country: str | None, report: RebuildReport) -> "RebuildOut":
-        changes = [DifferenceOut.of(change) for change in report.changes]
-        return cls(country=country, schools=report.schools, changes=changes)
+    def of(cls, country: str | None, report: RebuildReport, limit: int) -> "RebuildOut":
+        return cls(
+            country=country,
+            schools=report.schools,
+            changes_total=len(report.changes),
+            changes=[DifferenceOut.of(change) for change in report.changes[:limit]],
+        )

@@ -9,7 +9,7 @@ from c2r_common.errors import ProblemError, problem_responses
 from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
 from c2r_common.schemas import CountryConnectivitySummary
 from school_monitor.integrity.rebuild import rebuild
-from school_monitor.integrity.schemas import DifferenceOut, RebuildOut, VerifyOut
+from school_monitor.integrity.schemas import RebuildOut, VerifyOut
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.dependencies import SettingsDep
 from school_monitor.rollups import queries
@@ -109,6 +109,9 @@ async def optional_country(
 
 
 OptionalCountry = Annotated[str | None, Depends(optional_country)]
+# A report, not a collection to page through: the totals are always given, the values
+# themselves up to `limit` (all of them through `school-monitor rollups verify`).
+ListedValues = Annotated[int, Query(ge=1, le=1000, description="values listed at most")]
 
 
 @router.get(
@@ -118,10 +121,13 @@ OptionalCountry = Annotated[str | None, Depends(optional_country)]
     responses=problem_responses(404, 422, 503),
 )
 async def verify_rollups(
-    _admin: Admin, country: OptionalCountry, db: SessionDep, settings: SettingsDep
+    _admin: Admin,
+    country: OptionalCountry,
+    db: SessionDep,
+    settings: SettingsDep,
+    limit: ListedValues = 100,
 ) -> VerifyOut:
-    differences = [DifferenceOut.of(d) for d in await verify(db, settings, country)]
-    return VerifyOut(country=country, exact=not differences, differences=differences)
+    return VerifyOut.of(country, await verify(db, settings, country), limit)
 
 
 @router.post(
@@ -131,6 +137,10 @@ async def verify_rollups(
     responses=problem_responses(404, 422, 503),
 )
 async def rebuild_rollups(
-    _admin: Admin, country: OptionalCountry, db: SessionDep, settings: SettingsDep
+    _admin: Admin,
+    country: OptionalCountry,
+    db: SessionDep,
+    settings: SettingsDep,
+    limit: ListedValues = 100,
 ) -> RebuildOut:
-    return RebuildOut.of(country, await rebuild(db, settings, country))
+    return RebuildOut.of(country, await rebuild(db, settings, country), limit)
