@@ -15,29 +15,23 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from c2r_common.settings import Environment
-from c2r_common.testing import TokenFactory, fresh_database
-from school_monitor.app import ALEMBIC_INI, create_app
-from school_monitor.config import SchoolMonitorSettings
+from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
 
 SCHOOLS, PUSHES_PER_SCHOOL = 8, 5
 
 
 @pytest.fixture
-async def committing_client(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with fresh_database(ALEMBIC_INI, "group_commit", tmp_path) as url:
-        settings = SchoolMonitorSettings(
-            database_url=url,
-            environment=Environment.TEST,
-            group_commits_in_flight=2,
-            background_interval_seconds=0,
-        )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield app, client
+async def two_in_flight(
+    service_under_test: ServiceUnderTest, tmp_path: Path
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with (
+        app_on_fresh_database(
+            service_under_test, tmp_path, group_commits_in_flight=2, background_interval_seconds=0
+        ) as app,
+        asgi_client(app) as client,
+    ):
+        yield app, client
 
 
 async def register_schools(
@@ -68,9 +62,9 @@ def push(
 
 
 async def test_group_commits_in_flight_together_add_up_exactly(
-    committing_client: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+    two_in_flight: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
 ) -> None:
-    app, client = committing_client
+    app, client = two_in_flight
     schools = await register_schools(client, auth_headers("admin"))
     taken = datetime.now(UTC) - timedelta(minutes=1)
     # One push per device first, so that the concurrent ones find their token cached.
@@ -101,3 +95,30 @@ async def test_group_commits_in_flight_together_add_up_exactly(
         stats = await session.get(CountryStats, "RWA")
         assert stats is not None
         assert (stats.schools_total, stats.good, stats.unknown) == (SCHOOLS, SCHOOLS, 0)
+
+
+async def test_a_measurement_and_a_ping_with_one_uuid_in_one_group_are_both_stored(
+    two_in_flight: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+) -> None:
+    app, client = two_in_flight
+    [(_, device)] = (await register_schools(client, auth_headers("admin")))[:1]
+    taken = datetime.now(UTC) - timedelta(minutes=1)
+    # The device's token verified once: the two pushes then reach the same group commit.
+    assert (await push(client, device, taken, 25.0)).status_code == 201
+    shared = str(uuid.uuid4())
+    measurement = {
+        "uuid": shared,
+        "measured_at": taken.isoformat(),
+        "download_mbps": 25.0,
+        "upload_mbps": 5.0,
+        "latency_ms": 30.0,
+    }
+    ping = {"uuid": shared, "timestamp": taken.isoformat(), "is_connected": True}
+    pushed = await asyncio.gather(
+        client.post("/v1/measurements", json=measurement, headers=device),
+        client.post("/v1/pings", json=ping, headers=device),
+    )
+    assert [response.status_code for response in pushed] == [201, 201]
+    async with app.state.database.sessionmaker() as session:
+        [daily] = (await session.scalars(select(SchoolDaily))).all()
+    assert (daily.measurement_count, daily.ping_count) == (2, 1)

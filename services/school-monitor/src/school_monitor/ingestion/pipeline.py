@@ -24,10 +24,12 @@ from school_monitor.ingestion import writer
 from school_monitor.ingestion.derive import derive, offline_changes
 from school_monitor.ingestion.submission import (
     Item,
+    ItemKey,
     Screened,
     Submission,
     TimeWindow,
     first_of_each_uuid,
+    item_key,
     screen_all,
 )
 from school_monitor.measurements.schemas import IngestReport, ItemProblem, MeasurementIn, PingIn
@@ -77,9 +79,9 @@ async def ingest_many(
     accepted = first_of_each_uuid(screened)
     stored = await _insert_new(db, accepted, now)
     await _note_agents(db, screened)
-    new_items = [(item, school_id) for item, school_id, _ in accepted if item.uuid in stored]
+    new_items = [(i, school_id) for i, school_id, _ in accepted if item_key(i) in stored]
     await writer.write_deltas(db, derive(settings, new_items, states, now))
-    claimed: set[uuid.UUID] = set()
+    claimed: set[ItemKey] = set()
     tally = IngestTally()
     outcomes = [
         _report(outcome, stored, claimed, tally) if isinstance(outcome, Screened) else outcome
@@ -106,11 +108,13 @@ async def sweep_offline(db: AsyncSession, settings: SchoolMonitorSettings, now: 
 
 async def _insert_new(
     db: AsyncSession, accepted: list[tuple[Item, uuid.UUID, Any]], now: datetime
-) -> set[uuid.UUID]:
-    stored: set[uuid.UUID] = set()
+) -> set[ItemKey]:
+    """Inserts the items not stored yet; the keys of those it inserted."""
+    stored: set[ItemKey] = set()
     for table, kind in ((writer.MEASUREMENTS, MeasurementIn), (writer.PINGS, PingIn)):
         entries = [entry for entry in accepted if isinstance(entry[0], kind)]
-        stored |= await writer.insert_new(db, table, _columns(table, entries, now))
+        inserted = await writer.insert_new(db, table, _columns(table, entries, now))
+        stored |= {(kind.KIND, inserted_uuid) for inserted_uuid in inserted}
     return stored
 
 
@@ -166,13 +170,14 @@ class IngestTally:
 
 
 def _report(
-    accepted: Screened, stored: set[uuid.UUID], claimed: set[uuid.UUID], tally: IngestTally
+    accepted: Screened, stored: set[ItemKey], claimed: set[ItemKey], tally: IngestTally
 ) -> IngestReport:
-    """One request's report; `claimed` keeps a UUID sent twice from being counted twice."""
+    """One request's report; `claimed` keeps an item sent twice from being counted twice."""
     stored_here = 0
     for item, _ in accepted.items:
-        if item.uuid in stored and item.uuid not in claimed:
-            claimed.add(item.uuid)
+        key = item_key(item)
+        if key in stored and key not in claimed:
+            claimed.add(key)
             stored_here += 1
             tally.ingested[(item.KIND, item.source)] += 1
         else:

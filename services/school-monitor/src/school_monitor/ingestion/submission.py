@@ -127,14 +127,22 @@ def screen_all(
     return checked
 
 
+# A measurement and a ping are keyed apart: each kind's UUIDs are its own table's keys.
+ItemKey = tuple[str, uuid.UUID]
+
+
+def item_key(item: Item) -> ItemKey:
+    return item.KIND, item.uuid
+
+
 def first_of_each_uuid(screened: Sequence[Screened]) -> list[tuple[Item, uuid.UUID, Any]]:
-    """(item, school, agent) of every accepted item, a UUID sent twice counted once: the
+    """(item, school, agent) of every accepted item, an item sent twice counted once: the
     first one."""
-    first_seen: dict[uuid.UUID, tuple[Item, uuid.UUID, Any]] = {}
+    first_seen: dict[ItemKey, tuple[Item, uuid.UUID, Any]] = {}
     for accepted in screened:
         agent_id = accepted.submission.agent_id
         for item, school_id in accepted.items:
-            first_seen.setdefault(item.uuid, (item, school_id, agent_id))
+            first_seen.setdefault(item_key(item), (item, school_id, agent_id))
     return list(first_seen.values())
 
 
