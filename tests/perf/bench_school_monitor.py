@@ -7,7 +7,8 @@ Prints a table and writes build/bench/school-monitor.json. Not collected by pyte
 
 What is measured, per database:
 1. batch ingestion through HTTP, batches of 1,000, several connections in parallel, against
-   a raw bulk insert of equivalent rows into the same table (PostgreSQL COPY; SQLite
+   a raw bulk insert of equivalent rows into the same table (PostgreSQL COPY of the rows and
+   of their UUIDs into the key table, as the service writes both; SQLite
    executemany in one transaction) -- same schema, same indexes, same database; and against
    the floor of what acknowledging after commit allows: the same raw insert committed every
    1,000 rows, into the same empty table as the HTTP phase starts with;
@@ -69,6 +70,9 @@ OUT_DIR = ROOT / "build" / "bench"
 PG_SERVER = os.environ.get("C2R_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 INGEST_COUNTRY, SUMMARY_COUNTRY, IMPORT_COUNTRY = "RWA", "NER", "UGA"
 SCHOOLS_PER_BATCH = 100
+# The raw baselines' rows carry no derived figures: they are deleted after each baseline, so
+# that verify (every derived figure recomputed from the raw rows) holds after every phase.
+RAW_SOURCE = "bench-raw-baseline"
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,10 @@ class Backend:
     async def empty_measurements(self) -> None:
         raise NotImplementedError
 
+    async def remove_raw_baseline(self) -> None:
+        """Deletes the rows a raw baseline inserted (they have no derived figures)."""
+        await self.execute(f"DELETE FROM measurements WHERE source = '{RAW_SOURCE}'")
+
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
@@ -176,6 +184,7 @@ class Backend:
         pass
 
 
+KEY_COLUMNS = ["uuid", "stored_at"]  # PostgreSQL's measurement_keys
 MEASUREMENT_COLUMNS = (
     "uuid",
     "school_id",
@@ -265,18 +274,29 @@ class PostgresBackend(Backend):
     async def bulk_insert_measurements(
         self, rows: list[tuple[Any, ...]], per_commit: int | None = None
     ) -> None:
+        # Like the service, each row's UUID goes into the key table that keeps them
+        # unique across the monthly partitions, in the same transaction.
         connection = await self._conn()
         step = per_commit or len(rows)
         for start in range(0, len(rows), step):
+            part = rows[start : start + step]
             async with connection.transaction():
                 await connection.copy_records_to_table(
-                    "measurements",
-                    records=rows[start : start + step],
-                    columns=list(MEASUREMENT_COLUMNS),
+                    "measurement_keys", records=[(r[0], r[3]) for r in part], columns=KEY_COLUMNS
+                )
+                await connection.copy_records_to_table(
+                    "measurements", records=part, columns=list(MEASUREMENT_COLUMNS)
                 )
 
     async def empty_measurements(self) -> None:
-        await self.execute("TRUNCATE measurements")
+        await self.execute("TRUNCATE measurements, measurement_keys")
+
+    async def remove_raw_baseline(self) -> None:
+        await self.execute(
+            "WITH raw AS (DELETE FROM measurements WHERE source = "
+            f"'{RAW_SOURCE}' RETURNING uuid) "
+            "DELETE FROM measurement_keys WHERE uuid IN (SELECT uuid FROM raw)"
+        )
 
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in await (await self._conn()).fetch(sql, *args)]
@@ -371,11 +391,6 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-# The raw baselines' rows carry no derived figures: they are deleted after each baseline, so
-# that verify (every derived figure recomputed from the raw rows) holds after every phase.
-RAW_SOURCE = "bench-raw-baseline"
-
-
 def raw_rows(schools: list[str], now: datetime, count: int) -> list[tuple[Any, ...]]:
     """Rows equivalent to the HTTP phase's measurements, with new UUIDs."""
     school_uuids = [uuid.UUID(s) for s in schools]
@@ -424,7 +439,7 @@ async def bench_batch_ingest(
     differences = await asyncio.to_thread(verify_differences, backend.url)
     # Raw baseline: the same number of equivalent rows, straight into the same table.
     raw_rate = await raw_insert_rate(backend, raw_rows(schools, now, batches * 1000))
-    await backend.execute(f"DELETE FROM measurements WHERE source = '{RAW_SOURCE}'")
+    await backend.remove_raw_baseline()
     return {
         "measurements": stored,
         "batch_size": 1000,
