@@ -91,6 +91,31 @@ async def test_validation_errors_name_the_field(
     assert [e["field"] for e in body["errors"]] == ["query.limit"]  # type: ignore[attr-defined]
 
 
+async def test_openapi_types_every_error_as_the_problem_json_it_sends(
+    client: httpx.AsyncClient, list_path: str, auth_headers: TokenFactory
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    errors = [
+        (f"{method} {path} {status}", response)
+        for path, operations in document["paths"].items()
+        if path not in {"/healthz", "/readyz"}  # the probes answer their own Health body
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.startswith(("4", "5"))
+    ]
+    assert errors
+    for where, response in errors:
+        assert response["content"] == problem_content, where
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert {"type", "title", "status", "errors"} <= set(schemas["Problem"]["properties"])
+    # The 422 the list endpoint documents is the one it answers: a Problem with errors.
+    assert "422" in document["paths"][list_path]["get"]["responses"]
+    refused = await client.get(list_path, params={"limit": 0}, headers=auth_headers("admin"))
+    assert set(assert_problem(refused, 422)) <= set(schemas["Problem"]["properties"])
+
+
 async def test_request_id_is_kept_or_generated(client: httpx.AsyncClient) -> None:
     kept = await client.get("/healthz", headers={"X-Request-ID": "trace-abc.123"})
     assert kept.headers["x-request-id"] == "trace-abc.123"

@@ -1,5 +1,6 @@
 """RFC 9457 problem details for every error a service returns."""
 
+import json
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -204,13 +205,68 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(failure, _handle_failure)
 
 
+_SCHEMAS_REF = "#/components/schemas/"
+# What FastAPI documents by itself for a request that fails validation, and its parts.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def problem_content() -> dict[str, Any]:
+    """The `content` of an error response: the Problem schema under problem+json."""
+    return {PROBLEM_JSON: {"schema": {"$ref": f"{_SCHEMAS_REF}Problem"}}}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting problem+json errors of an endpoint."""
+    """OpenAPI `responses=` entries documenting problem+json errors of an endpoint.
+
+    No `model`: FastAPI would put it under application/json, which no error is sent as.
+    The Problem schema itself is added to the document by `install_problem_openapi`.
+    """
     return {
-        status: {
-            "model": Problem,
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_JSON: {}},
-        }
+        status: {"description": HTTPStatus(status).phrase, "content": problem_content()}
         for status in statuses
     }
+
+
+def _is_problem_response(status: str, response: dict[str, Any]) -> bool:
+    content = response.get("content", {})
+    reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    named = reference.removeprefix(_SCHEMAS_REF)
+    return status.startswith(("4", "5")) and (
+        PROBLEM_JSON in content or named in ("Problem", *_FASTAPI_VALIDATION_SCHEMAS)
+    )
+
+
+def _problem_schemas() -> dict[str, Any]:
+    schema = Problem.model_json_schema(ref_template=_SCHEMAS_REF + "{model}")
+    return {**schema.pop("$defs", {}), "Problem": schema}
+
+
+def type_errors_as_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Every error response of `document` typed as the problem+json the server sends.
+
+    FastAPI's own 422 (a `detail` list under application/json) is replaced too: the
+    validation handler answers a Problem whose `errors` name the fields.
+    """
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if _is_problem_response(status, response):
+                    response["content"] = problem_content()
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_problem_schemas())
+    for name in _FASTAPI_VALIDATION_SCHEMAS:  # the whole first, then its parts
+        if f'"{_SCHEMAS_REF}{name}"' not in json.dumps(document):
+            schemas.pop(name, None)
+    return document
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """The app's OpenAPI document with its errors typed by `type_errors_as_problems`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = type_errors_as_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
