@@ -46,7 +46,10 @@ async def register_agent(
 
 
 @router.get(
-    "", response_model=Page[AgentOut], summary="List agents", responses=problem_responses(422)
+    "",
+    response_model=Page[AgentOut],
+    summary="List agents",
+    responses=problem_responses(404, 422),  # 404: no such school_id
 )
 async def list_agents(
     principal: Registrar,

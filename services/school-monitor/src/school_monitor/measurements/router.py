@@ -30,6 +30,10 @@ pings_router = APIRouter(
     prefix="/v1/pings", tags=["pings"], responses=problem_responses(401, 403, 413, 422)
 )
 Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
+# A single push retried after its acknowledgement was lost is answered 200, not 201.
+REPEATED_PUSH: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestAck, "description": "Its UUID was stored before: nothing new stored"}
+}
 
 
 @measurements_router.post(
@@ -38,6 +42,7 @@ Reader = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_READ))]
     status_code=201,
     summary="Push one measurement (200 when its UUID was stored before)",
     openapi_extra=json_body_openapi(MeasurementIn) | BEARER_SECURITY,
+    responses=REPEATED_PUSH,
 )
 async def push_measurement(request: Request) -> Response:
     return await push_one(request, MeasurementIn)
@@ -81,6 +86,7 @@ async def list_failed_measurements(
     status_code=201,
     summary="Push one ping check (200 when its UUID was stored before)",
     openapi_extra=json_body_openapi(PingIn) | BEARER_SECURITY,
+    responses=REPEATED_PUSH,
 )
 async def push_ping(request: Request) -> Response:
     return await push_one(request, PingIn)
