@@ -6,9 +6,12 @@ from fastapi import FastAPI
 
 from c2r_common.app import ServiceSpec, build_app
 from school_monitor.agents.auth import DeviceTokenVerifier
+from school_monitor.agents.deployment_keys.auth import DeploymentKeyVerifier
+from school_monitor.agents.deployment_keys.router import router as deployment_keys_router
 from school_monitor.agents.router import router as agents_router
 from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.gigameter.enrollment.router import router as giga_enrollment_router
 from school_monitor.gigameter.router import router as giga_meter_router
 from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
@@ -26,6 +29,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.group_committer = GroupCommitter(app.state.database, app.state.settings)
     app.state.summary_scan_cache = ScanCache(app.state.settings.summary_scan_seconds)
     app.state.extra_verifiers.append(DeviceTokenVerifier(app.state.settings))
+    app.state.extra_verifiers.append(DeploymentKeyVerifier(app.state.settings))
     try:
         async with run_background_loop(app):
             yield
@@ -44,7 +48,10 @@ SPEC = ServiceSpec(
         measurements_router,
         pings_router,
         giga_meter_router,
+        giga_enrollment_router,
         schools_router,
+        # Before the agents' /{agent_id} routes, which would take "deployment-keys" for an id.
+        deployment_keys_router,
         agents_router,
         connectivity_router,
         alerts_router,

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from c2r_common.db import UTCDateTime, utcnow
@@ -12,7 +12,11 @@ class Agent(Base):
     """A measuring device registered for one school; only its token's hash is kept."""
 
     __tablename__ = "agents"
-    __table_args__ = (Index(None, "school_id", "id"), Index(None, "last_seen_at"))
+    __table_args__ = (
+        Index(None, "school_id", "id"),
+        Index(None, "last_seen_at"),
+        Index(None, "hardware_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
@@ -23,4 +27,29 @@ class Agent(Base):
     app_version: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the device registered itself with a deployment key (a Giga Meter agent):
+    # such a device never receives its token and pushes with the key.
+    deployment_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("deployment_keys.id", ondelete="SET NULL")
+    )
+
+
+class DeploymentKey(Base):
+    """A bearer key compiled into an agent build, valid for the schools of its countries.
+
+    Only its hash is kept. The agents that carry it cannot be told apart by the key, so a
+    push with it is accepted only for a device registered with it (see gigameter.credentials).
+    """
+
+    __tablename__ = "deployment_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    countries: Mapped[list[str]] = mapped_column(JSON)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,77 @@
+"""Deployment keys as bearer credentials, beside device tokens and the platform's JWTs."""
+
+import time
+import uuid
+
+from fastapi import Request
+
+from c2r_common.auth import Principal
+from c2r_common.db import Database, utcnow
+from school_monitor.agents.deployment_keys.keys import hash_key, may_be_deployment_key
+from school_monitor.agents.deployment_keys.service import find_active_key
+from school_monitor.agents.models import DeploymentKey
+from school_monitor.config import SchoolMonitorSettings
+
+DEPLOYMENT_KEY_KIND = "deployment_key"
+# A key carries no platform scope: a key copied out of an agent build must not open the
+# native API. Only the Giga Meter routes accept it (school_monitor.gigameter.credentials).
+DEPLOYMENT_KEY_SCOPE = "giga:agent"
+
+
+def key_principal(record: DeploymentKey) -> Principal:
+    return Principal(
+        subject=f"deployment-key:{record.id}",
+        scopes=frozenset({DEPLOYMENT_KEY_SCOPE}),
+        countries=frozenset(record.countries),
+        kind=DEPLOYMENT_KEY_KIND,
+        claims={"deployment_key_id": record.id, "expires_at": record.expires_at},
+    )
+
+
+class DeploymentKeyVerifier:
+    """Resolves deployment keys to principals limited to the key's countries.
+
+    Anything that is not a key (a JWT, a device token) is left to the other verifiers; an
+    unknown string of a key's shape is too, so that it gets the JWT verifier's 401. A found
+    key is remembered for `device_token_cache_seconds`, like device tokens: every agent of a
+    country pushes with the same key.
+    """
+
+    def __init__(self, settings: SchoolMonitorSettings) -> None:
+        self.ttl = settings.device_token_cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def __call__(self, request: Request, token: str) -> Principal | None:
+        if not may_be_deployment_key(token):
+            return None
+        key_hash = hash_key(token)
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > time.monotonic() and _unexpired(cached[1]):
+            return cached[1]
+        database: Database = request.app.state.database
+        async with database.sessionmaker() as session:
+            record = await find_active_key(session, token)
+        if record is None:
+            self._cache.pop(key_hash, None)
+            return None
+        principal = key_principal(record)
+        if self.ttl > 0:
+            self._cache[key_hash] = (time.monotonic() + self.ttl, principal)
+        return principal
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for key_hash, (_, principal) in list(self._cache.items()):
+            if principal.claims.get("deployment_key_id") == key_id:
+                del self._cache[key_hash]
+
+
+def _unexpired(principal: Principal) -> bool:
+    expires_at = principal.claims.get("expires_at")
+    return expires_at is None or expires_at > utcnow()
+
+
+def deployment_key_verifier(request: Request) -> DeploymentKeyVerifier | None:
+    for verifier in getattr(request.app.state, "extra_verifiers", []):
+        if isinstance(verifier, DeploymentKeyVerifier):
+            return verifier
+    return None
