@@ -1,0 +1,33 @@
+"""The rules that set a positive_data_acceptance failure aside stay narrow: a refusal of
+schema-valid data by a rule a schema could state is still a failure."""
+
+from schemathesis_hooks import is_semantic_refusal
+
+
+def _problem(*errors: tuple[str, str], detail: str = "invalid") -> dict[str, object]:
+    items = [{"field": field, "message": message} for field, message in errors]
+    return {"type": "https://c2r.itu.int/problems/validation", "detail": detail} | (
+        {"errors": items} if items else {}
+    )
+
+
+def test_an_unissued_cursor_or_an_unknown_reference_is_set_aside() -> None:
+    assert is_semantic_refusal(422, _problem(("query.cursor", "malformed cursor")))
+    assert is_semantic_refusal(422, _problem(("body.partner_id", "unknown partner")))
+    assert is_semantic_refusal(412, {"type": "https://c2r.itu.int/problems/precondition-failed"})
+
+
+def test_a_refusal_the_schema_could_state_is_kept() -> None:
+    pattern = ("body.tags.0", "String should match pattern '^[a-z0-9]+$'")
+    assert not is_semantic_refusal(422, _problem(pattern))
+    assert not is_semantic_refusal(422, _problem(("body.focal_point", "may not be null")))
+
+
+def test_one_field_problem_outside_the_rules_keeps_the_whole_refusal() -> None:
+    problem = _problem(("body.partner_id", "unknown partner"), ("body.year", "too large"))
+    assert not is_semantic_refusal(422, problem)
+
+
+def test_other_statuses_and_bodies_are_kept() -> None:
+    assert not is_semantic_refusal(400, _problem(("query.cursor", "malformed cursor")))
+    assert not is_semantic_refusal(422, ["not", "a", "problem"])
