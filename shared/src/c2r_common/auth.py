@@ -5,6 +5,7 @@ alpha-3 codes): a Member State focal point sees only its own countries, staff to
 without the claim see all. `admin` grants every scope.
 """
 
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -62,6 +63,58 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+# Keys of the identity provider are fetched again at most this often, whatever tokens
+# arrive: a stream of tokens naming unknown `kid`s must not become a stream of fetches.
+JWKS_REFETCH_SECONDS = 60.0
+# Known keys are fetched again after this long, so that a key the provider withdrew stops
+# being trusted.
+JWKS_LIFESPAN_SECONDS = 300.0
+# RFC 7519 NumericDate claims, here required to be plain integers: PyJWT would take "123".
+_NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+
+
+class JwksKeys:
+    """The signing keys of a JWKS URL, by `kid`: fetched on first use, again for an unknown
+    `kid` or once they are older than `lifespan_seconds`, but never more often than every
+    `refetch_seconds` (a failed fetch counts too, so a down endpoint is not hammered)."""
+
+    def __init__(
+        self,
+        url: str,
+        refetch_seconds: float = JWKS_REFETCH_SECONDS,
+        lifespan_seconds: float = JWKS_LIFESPAN_SECONDS,
+    ) -> None:
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=False)  # the cache is this class
+        self.refetch_seconds = refetch_seconds
+        self.lifespan_seconds = lifespan_seconds
+        self.keys: dict[str | None, Any] = {}
+        self.fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def key_for(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        with self._lock:
+            if (kid not in self.keys or self._stale()) and self._may_fetch():
+                self._fetch()
+            key = self.keys.get(kid)
+        if key is None:
+            raise _unauthorized("The token is not valid: its key is not the identity provider's.")
+        return key
+
+    def _age(self) -> float:
+        return float("inf") if self.fetched_at is None else time.monotonic() - self.fetched_at
+
+    def _stale(self) -> bool:
+        return self._age() >= self.lifespan_seconds
+
+    def _may_fetch(self) -> bool:
+        return self._age() >= self.refetch_seconds
+
+    def _fetch(self) -> None:
+        self.fetched_at = time.monotonic()
+        self.keys = {key.key_id: key.key for key in self.client.get_signing_keys(refresh=True)}
+
+
 class TokenVerifier:
     """Verifies JWTs with an HS256 secret or keys from a JWKS URL; checks iss, aud and exp."""
 
@@ -70,11 +123,11 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-        self.jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self.jwks = JwksKeys(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
 
     def _key(self, token: str) -> Any:
         if self.jwks is not None:
-            return self.jwks.get_signing_key_from_jwt(token).key
+            return self.jwks.key_for(token)
         if self.secret is None:
             raise _unauthorized("No key is configured to verify tokens.")
         return self.secret
@@ -93,7 +146,15 @@ class TokenVerifier:
             raise _unauthorized("The token has expired.") from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
             raise _unauthorized(f"The token is not valid: {exc}") from None
+        _require_integer_dates(claims)
         return principal_from_claims(claims)
+
+
+def _require_integer_dates(claims: dict[str, Any]) -> None:
+    for name in _NUMERIC_DATE_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _unauthorized(f"The token is not valid: {name} must be an integer.")
 
 
 def _countries_claim(claims: dict[str, Any]) -> frozenset[str] | None:
@@ -109,13 +170,40 @@ def _countries_claim(claims: dict[str, Any]) -> frozenset[str] | None:
     return frozenset(code.upper() for code in countries)
 
 
+def _scope_claim(claims: dict[str, Any]) -> frozenset[str]:
+    """OAuth 2 scopes are separated by ASCII spaces (RFC 6749 3.3), nothing else: a scope
+    with a non-breaking space in it is one unknown scope, not two known ones."""
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise _unauthorized("The scope claim must be a string.")
+    return frozenset(name for name in scope.split(" ") if name)
+
+
+def _device_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """A device-kind token names its school (and maybe its agent) by UUID, as school-monitor's
+    device tokens do; the claims are given the same types as theirs."""
+    parsed = dict(claims)
+    for name, required in (("school_id", True), ("agent_id", False)):
+        if name not in claims and not required:
+            continue
+        value = claims.get(name)
+        try:
+            parsed[name] = uuid.UUID(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed[name] = None
+        if parsed[name] is None:
+            raise _unauthorized(f"A device token must carry its {name} as a UUID.")
+    return parsed
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    kind = str(claims.get("kind", "user"))
     return Principal(
         subject=str(claims["sub"]),
-        scopes=frozenset(str(claims.get("scope", "")).split()),
+        scopes=_scope_claim(claims),
         countries=_countries_claim(claims),
-        kind=str(claims.get("kind", "user")),
-        claims=claims,
+        kind=kind,
+        claims=_device_claims(claims) if kind == "device" else claims,
     )
 
 
