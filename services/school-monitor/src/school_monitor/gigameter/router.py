@@ -1,48 +1,116 @@
-from fastapi import APIRouter, Response
+"""The Giga Meter agent's write calls, at the paths, with the bodies and the answers its
+released versions use (upload.service.ts, sync.service.ts)."""
 
-from c2r_common.db import SessionDep, utcnow
-from c2r_common.errors import FieldProblem, ProblemError, problem_responses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from c2r_common.auth import BEARER_SECURITY, authenticate
+from c2r_common.bodies import json_body_openapi
+from c2r_common.db import Database, utcnow
+from c2r_common.errors import problem_responses
 from school_monitor.gigameter import service
-from school_monitor.gigameter.schemas import GigaMeterAck, GigaMeterMeasurement
-from school_monitor.measurements.dependencies import Pusher, SettingsDep
+from school_monitor.gigameter.credentials import GigaWriter
+from school_monitor.gigameter.schemas import GigaMeterAck, GigaMeterMeasurement, PingRecords
+from school_monitor.measurements.dependencies import SettingsDep
 
 router = APIRouter(
-    prefix="/api/v1/measurements",
+    prefix="/api/v1",
     tags=["giga-meter"],
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
+
+
+def _ack(data: dict[str, Any], status_code: int) -> Response:
+    ack = GigaMeterAck(success=True, data=data, timestamp=utcnow(), message="success")
+    return Response(ack.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.post(
-    "",
+    "/measurements",
     response_model=GigaMeterAck,
     status_code=201,
-    summary="Giga Meter-compatible push: kbps converted to Mbps, stored as a native measurement",
-    description="An unknown `giga_id_school` or a `country_code` that does not match the "
-    "school is acknowledged but recorded as failed (see GET /v1/measurements/failed).",
+    summary="Giga Meter push of one speed test: stored with the pushes arriving meanwhile "
+    "(group commit), 200 when it was stored before",
+    description="Speeds in kbps are stored in Mbps. An unknown `giga_id_school` (or one of "
+    "another country than the caller's) answers 400 and is recorded as failed; a "
+    "`country_code` that is not the school's country is stored for the school and flagged "
+    "(GET /v1/measurements/flags). A `?key=` query parameter of old builds is ignored.",
+    openapi_extra=json_body_openapi(GigaMeterMeasurement) | BEARER_SECURITY,
 )
-async def push_giga_meter_measurement(
-    principal: Pusher,
+async def push_giga_meter_measurement(request: Request) -> Response:
+    # Resolved without dependency injection, like the native single push: the agents'
+    # hottest path.
+    principal = service.require_writer(await authenticate(request))
+    state = request.app.state
+    outcome = await service.push_one(
+        state.database,
+        state.group_committer,
+        service.write_grants(state),
+        principal,
+        await request.body(),
+    )
+    data = {
+        "status": outcome.status,
+        "uuid": str(outcome.measurement_uuid),
+        "school_id": str(outcome.school_id),
+    }
+    return _ack(data, 201 if outcome.status == "stored" else 200)
+
+
+@router.post(
+    "/measurements/multiple",
+    response_model=GigaMeterAck,
+    status_code=201,
+    summary="Giga Meter offline backlog: up to 5,000 speed tests in one transaction",
+    description="A JSON array of Giga Meter measurements (v2 agents send 5 at a time). "
+    "New ones are stored, those stored before acknowledged, and those that cannot be "
+    "(unknown school, invalid, out of the acceptance window) recorded as failed; 400 when "
+    "none could be stored.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": GigaMeterMeasurement.model_json_schema()}
+                }
+            },
+        }
+    },
+)
+async def push_giga_meter_backlog(
+    request: Request, principal: GigaWriter, settings: SettingsDep
+) -> Response:
+    database: Database = request.app.state.database
+    outcome = await service.push_backlog(
+        database, service.write_grants(request.app.state), principal, settings, await request.body()
+    )
+    data = {"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed}
+    return _ack(data, 201)
+
+
+@router.post(
+    "/connectivity/{giga_id_school}",
+    response_model=list[dict[str, Any]],
+    status_code=201,
+    summary="Giga Meter ping records of one school, stored in one transaction",
+    description="`{records: [...]}` as the agent's sync service sends them; answered with "
+    "the records. A batch sent again is acknowledged and its records stored once. 400 for "
+    "an unknown school (or one of another country than the caller's).",
+    openapi_extra=json_body_openapi(PingRecords),
+)
+async def push_giga_meter_ping_records(
+    giga_id_school: Annotated[str, Path(max_length=64)],
+    request: Request,
+    principal: GigaWriter,
     settings: SettingsDep,
-    payload: GigaMeterMeasurement,
-    db: SessionDep,
-    response: Response,
-) -> GigaMeterAck:
-    status, data, report = await service.ingest_giga_meter(db, principal, settings, payload)
-    if report is not None and report.rejected:
-        errors = [
-            FieldProblem(field=service.giga_field(error.field), message=error.message)
-            for problem in report.rejected
-            for error in problem.errors
-        ]
-        raise ProblemError(
-            422, "The measurement was refused.", problem_type="validation", errors=errors
-        )
-    if status != "stored":
-        response.status_code = 200
-    return GigaMeterAck(
-        success=status != "failed",
-        data={"status": status, **data},
-        timestamp=utcnow(),
-        message="success" if status != "failed" else "recorded as failed",
+) -> Any:
+    database: Database = request.app.state.database
+    return await service.push_ping_records(
+        database,
+        service.write_grants(request.app.state),
+        principal,
+        settings,
+        giga_id_school,
+        await request.body(),
     )

@@ -1,16 +1,58 @@
-"""The Giga Meter (formerly Daily Check App) measurement payload, as its agents send it."""
+"""The Giga Meter (formerly Daily Check App) payloads, as its released agents send them.
 
+Field names are the wire's. The agent's inputs are looser than our native ones, and each
+looseness is read the way the agent means it: `Latency` may be a string, "NaN" or null
+(v1.0.x computes it with toFixed, which gives "NaN" when the ndt7 result lacks BBR data),
+`UUID` and `country_code` may be empty. Everything else is checked as strictly as a native
+push: a boolean or a non-finite number where a speed belongs is refused.
+"""
+
+import math
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_RECORDS = 5_000
+
+
+def _number(value: Any) -> Any:
+    """JSON numbers and numeric strings; never a boolean (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, float | int) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, str) and not math.isfinite(_parsed(value)):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _parsed(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0  # not a number at all: the float validator names it
+
+
+def _latency(value: Any) -> Any:
+    """A number of milliseconds, a numeric string, or "NaN"/null for "not measured"."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("nan", "")):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return _number(value)
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Latency = Annotated[float | None, BeforeValidator(_latency)]
 
 
 class GigaMeterMeasurement(BaseModel):
-    """Field names as on the wire: speeds in kbps, latency in ms, ISO alpha-2 country."""
+    """One speed test: speeds in kbps, latency in ms, ISO alpha-2 country (or empty)."""
 
     model_config = ConfigDict(
-        extra="allow",
+        extra="ignore",
         populate_by_name=True,
         json_schema_extra={
             "examples": [
@@ -21,14 +63,14 @@ class GigaMeterMeasurement(BaseModel):
                     "DeviceType": "windows",
                     "Download": 23456.7,
                     "Upload": 8123.4,
-                    "Latency": 41,
+                    "Latency": "41",
                     "Results": {"NDTResult.S2C": {}, "NDTResult.C2S": {}},
                     "ClientInfo": {"IP": "197.243.0.1", "ASN": "AS36924", "Country": "RW"},
                     "ServerInfo": {"FQDN": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org"},
                     "giga_id_school": "5f2c0a3e-rwa-0001",
                     "school_id": "RW-100234",
                     "country_code": "RW",
-                    "app_version": "4.1.2",
+                    "app_version": "1.0.10",
                     "source": "DailyCheckApp",
                 }
             ]
@@ -36,22 +78,37 @@ class GigaMeterMeasurement(BaseModel):
     )
 
     timestamp: datetime = Field(alias="Timestamp")
-    uuid: str = Field(alias="UUID", min_length=1, max_length=64)
-    download_kbps: float = Field(alias="Download", ge=0)
-    upload_kbps: float = Field(alias="Upload", ge=0)
-    latency_ms: float = Field(alias="Latency", ge=0)
+    uuid: str = Field(
+        "",
+        alias="UUID",
+        max_length=64,
+        description="the ndt7 test's UUID; empty: an id is derived from the measurement",
+    )
+    download_kbps: Number = Field(alias="Download", ge=0)
+    upload_kbps: Number = Field(alias="Upload", ge=0)
+    latency_ms: Latency = Field(
+        None,
+        alias="Latency",
+        description='ms; a string, "NaN" or null is accepted: app versions from 1.0.9 on '
+        "have it taken from the ndt7 result (MinRTT of the download)",
+    )
     results: dict[str, Any] | None = Field(None, alias="Results")
     client_info: dict[str, Any] | None = Field(None, alias="ClientInfo")
     server_info: dict[str, Any] | None = Field(None, alias="ServerInfo")
     browser_id: str | None = Field(None, alias="BrowserID", max_length=200)
     device_type: str | None = Field(None, alias="DeviceType", max_length=100)
     notes: str | None = Field(None, alias="Notes", max_length=2000)
-    giga_id_school: str = Field(min_length=1, max_length=64)
+    giga_id_school: str = Field(max_length=64)
     school_id: str | None = Field(None, max_length=64, description="government school id")
-    country_code: str = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2")
+    country_code: str | None = Field(
+        None,
+        max_length=3,
+        description="ISO alpha-2 (or alpha-3); v1.0.10 sends its IP address's country, "
+        "which may differ from the school's: stored for the school, and flagged",
+    )
     ip_address: str | None = Field(None, max_length=64)
     app_version: str | None = Field(None, max_length=50)
-    source: str = Field("DailyCheckApp", max_length=50)
+    source: str = Field("DailyCheckApp", min_length=1, max_length=50)
 
 
 class GigaMeterAck(BaseModel):
@@ -61,3 +118,34 @@ class GigaMeterAck(BaseModel):
     data: dict[str, Any]
     timestamp: datetime
     message: str
+
+
+class PingRecord(BaseModel):
+    """One connectivity check of the agent's ping service, as its sync service sends it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    timestamp: datetime
+    isConnected: bool
+    errorMessage: str | None = Field(None, max_length=500)
+    giga_id_school: str | None = Field(None, max_length=64, description="ignored: the path's")
+    app_local_uuid: str = Field(min_length=1, max_length=64)
+    browserId: str | None = Field(None, max_length=200)
+    latency: Latency = Field(None, description="ms; null when not connected")
+
+
+class PingRecords(BaseModel):
+    records: list[PingRecord] = Field(max_length=MAX_RECORDS)
+
+
+class MeasurementFlagOut(BaseModel):
+    """A data-quality flag on a stored measurement."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    measurement_uuid: uuid.UUID
+    kind: str = Field(description="country_mismatch: the agent named another country")
+    school_id: uuid.UUID
+    country_iso3: str = Field(description="the school's country")
+    detail: str
+    created_at: datetime

@@ -1,154 +1,547 @@
-"""Giga Meter payloads become native measurements; the ones that cannot (wrong school id,
-country mismatch) are recorded as failed, with the reason, and listable."""
+"""Giga Meter writes through the one ingestion pipeline of the native paths: a single push
+joins the group commit (school_monitor.ingestion.group_commit), a backlog or a batch of
+ping records runs as one set-based transaction of its own, run again after a deadlock.
 
+What cannot become a measurement is recorded as failed, with the reason, once per client
+UUID. A caller writes only for its countries: a Giga id of another country is answered
+exactly as an unknown one, and a failed record is filed under the sender's country only
+when the sender may write for it (school_monitor.measurements.models.FailedMeasurement).
+"""
+
+import time
 import uuid
-from datetime import UTC
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
-from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+import pydantic_core
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.auth import Principal
-from c2r_common.db import claim_write_lock
+from c2r_common.auth import Principal, Scope
+from c2r_common.bodies import located_in_body
+from c2r_common.db import Database, after_commit, claim_write_lock
 from c2r_common.errors import FieldProblem, ProblemError
-from c2r_common.reference import country_by_iso2
+from c2r_common.transient import retry_on_conflict
 from school_monitor.config import SchoolMonitorSettings
-from school_monitor.gigameter.schemas import GigaMeterMeasurement
+from school_monitor.gigameter import rules
+from school_monitor.gigameter.credentials import (
+    WriteGrant,
+    WriteRefused,
+    authorize_giga_write,
+    is_deployment_key,
+)
+from school_monitor.gigameter.schemas import (
+    MAX_RECORDS,
+    GigaMeterMeasurement,
+    PingRecords,
+)
 from school_monitor.ingestion import pipeline
+from school_monitor.ingestion.group_commit import GroupCommitter
+from school_monitor.ingestion.submission import Flag, Submission
 from school_monitor.measurements.models import FailedMeasurement
-from school_monitor.measurements.schemas import IngestReport, MeasurementIn
+from school_monitor.measurements.schemas import ItemProblem, MeasurementIn
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
-from school_monitor.schools.models import School
+from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
-KBPS_PER_MBPS = 1000.0
-# Giga Meter UUIDs are usually RFC 4122, but older app versions sent other strings; those
-# get a stable UUID derived from the string, so that their retries still de-duplicate.
-LEGACY_UUID_NAMESPACE = uuid.UUID("5d1f4a2e-6c0b-4e0e-9b7a-9a3c2f1e8d10")
-
-
-class Failure(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+BATCH_ATTEMPTS = 3
+UNKNOWN_SCHOOL = "unknown_school"
+# Upstream's words, which operators of existing agents know from their logs.
+UNKNOWN_SCHOOL_DETAIL = "Failed to add measurement with error: PCDC school does not exist"
+SCHOOL_DOES_NOT_EXIST = "School does not exist"
 
 
-def client_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return uuid.uuid5(LEGACY_UUID_NAMESPACE, value)
+# --- who may write for which school -----------------------------------------------------
 
 
-async def find_school(db: AsyncSession, payload: GigaMeterMeasurement) -> School:
-    giga_id = payload.giga_id_school.strip()
-    statement = select(School).where(
-        or_(School.giga_id == giga_id, func.lower(School.giga_id) == giga_id.lower())
-    )
-    school = (await db.scalars(statement.limit(1))).first()
-    if school is None:
-        raise Failure("unknown_school", f"No school with Giga id {giga_id!r}.")
-    country = country_by_iso2(payload.country_code)
-    if country is None:
-        raise Failure("country_mismatch", f"Unknown country code {payload.country_code!r}.")
-    if country.iso3 != school.country_iso3:
-        raise Failure(
-            "country_mismatch",
-            f"country_code {payload.country_code.upper()} ({country.iso3}) does not match the "
-            f"school's country {school.country_iso3}.",
+def require_writer(principal: Principal) -> Principal:
+    """The writers of the Giga Meter routes (credentials.GigaWriter), for the single push,
+    which resolves its caller without dependency injection."""
+    if is_deployment_key(principal) or principal.has_scope(Scope.MEASUREMENTS_WRITE):
+        return principal
+    raise ProblemError(403, "This needs a deployment key or a token with measurements:write.")
+
+
+GrantKey = tuple[Principal, str, tuple[str, ...]]
+
+
+class WriteGrants:
+    """The grants of credentials.authorize_giga_write, remembered for `ttl` seconds: an
+    agent pushing every few minutes costs no lookup of its school and device each time.
+
+    Like a cached device token, a revoked device or a deleted school is honoured within
+    that time (a school deleted meanwhile is refused by the pipeline all the same, which
+    locks its row). Refusals are not remembered: a school or device registered a moment
+    ago is found at once.
+    """
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._grants: dict[GrantKey, tuple[float, WriteGrant]] = {}
+
+    async def grant(
+        self,
+        database: Database,
+        principal: Principal,
+        giga_id: str,
+        device_ids: Iterable[str | None] = (),
+    ) -> WriteGrant:
+        """The grant, or WriteRefused."""
+        key = (principal, giga_id, tuple(sorted({d for d in device_ids if d})))
+        cached = self._grants.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        async with database.sessionmaker() as session:
+            found = await authorize_giga_write(
+                session, principal, giga_id_school=giga_id, device_ids=key[2]
+            )
+        if self.ttl > 0:
+            if len(self._grants) >= self.MAX_ENTRIES:
+                self._grants.clear()
+            self._grants[key] = (time.monotonic() + self.ttl, found)
+        return found
+
+
+def write_grants(app_state: Any) -> WriteGrants:
+    if not hasattr(app_state, "giga_write_grants"):
+        settings: SchoolMonitorSettings = app_state.settings
+        app_state.giga_write_grants = WriteGrants(settings.device_token_cache_seconds)
+    grants: WriteGrants = app_state.giga_write_grants
+    return grants
+
+
+# --- failed records -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A payload that could not become a measurement: what its record keeps of it."""
+
+    client_uuid: str
+    giga_id_school: str
+    country_code: str | None
+    source: str
+    raw: dict[str, Any]
+    reason: str
+    detail: str
+
+    @classmethod
+    def of(
+        cls, payload: GigaMeterMeasurement, raw: dict[str, Any], reason: str, detail: str
+    ) -> "Failure":
+        client_uuid = str(rules.measurement_uuid(payload))
+        return cls(
+            client_uuid,
+            payload.giga_id_school,
+            payload.country_code,
+            payload.source,
+            raw,
+            reason,
+            detail,
         )
-    return school
+
+    @classmethod
+    def unreadable(cls, raw: dict[str, Any], detail: str) -> "Failure":
+        """A payload that does not even parse: what can be read of it is kept."""
+        sent = raw.get("UUID")
+        client_uuid = sent if isinstance(sent, str) and sent.strip() else str(rules.raw_uuid(raw))
+        giga_id, code = raw.get("giga_id_school"), raw.get("country_code")
+        return cls(
+            client_uuid[:64],
+            giga_id if isinstance(giga_id, str) else "",
+            code if isinstance(code, str) else None,
+            "DailyCheckApp",
+            raw,
+            "invalid",
+            detail[:2000],
+        )
 
 
-# Native field -> the Giga Meter field it came from, to name the field a client sent.
-GIGA_FIELDS = {
-    "download_mbps": "Download",
-    "upload_mbps": "Upload",
-    "latency_ms": "Latency",
-    "measured_at": "Timestamp",
-    "uuid": "UUID",
-    "server": "ServerInfo",
-    "app_version": "app_version",
-    "source": "source",
-}
+def filed_under(principal: Principal, country_code: str | None) -> str | None:
+    """The country whose readers see a failed record: the one the sender named, if the
+    sender may write for it."""
+    country = rules.country_of(country_code)
+    if country is None or not principal.can_access_country(country.iso3):
+        return None
+    return country.iso3
 
 
-def giga_field(native: str) -> str:
-    name = native.removeprefix("body.").split(".")[0]
-    return f"body.{GIGA_FIELDS.get(name, name)}"
+@cache
+def _failure_insert(dialect: str) -> Any:
+    insert = dialect_insert(dialect, table_of(FailedMeasurement))
+    return insert.on_conflict_do_nothing(index_elements=["client_uuid"])
 
 
-def to_native(payload: GigaMeterMeasurement, school: School) -> MeasurementIn:
-    """The native measurement, or a 422 naming the Giga Meter field that is implausible."""
+async def record_failures(
+    db: AsyncSession, principal: Principal, failures: Sequence[Failure]
+) -> None:
+    """One failed record per client UUID, in the session's transaction."""
+    if not failures:
+        return
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "client_uuid": f.client_uuid,
+            "giga_id_school": f.giga_id_school[:64],
+            "country_code": (f.country_code or "").strip().upper()[:8] or None,
+            "country_iso3": filed_under(principal, f.country_code),
+            "reason": f.reason,
+            "detail": f.detail,
+            "payload": f.raw,
+        }
+        for f in failures
+    ]
+    connection = await db.connection()
+    await connection.execute(_failure_insert(dialect_name(db)), rows)
+
+    def count() -> None:
+        for f in failures:
+            MEASUREMENTS_REJECTED.labels("measurement", f.reason, source_label(f.source)).inc()
+
+    after_commit(db, count)
+
+
+async def record_failures_now(
+    database: Database, principal: Principal, failures: Sequence[Failure]
+) -> None:
+    """The failed records in a transaction of their own, committed before answering."""
+
+    async def store() -> None:
+        async with database.sessionmaker() as db:
+            await claim_write_lock(db)
+            await record_failures(db, principal, failures)
+            await db.commit()
+
+    await retry_on_conflict(store, BATCH_ATTEMPTS)
+
+
+def refused(refusal: WriteRefused, where: str = "body") -> ProblemError:
+    """Upstream's 400: the same answer for an unknown Giga id and another country's."""
+    if refusal.reason == UNKNOWN_SCHOOL:
+        field, detail = f"{where}.giga_id_school", UNKNOWN_SCHOOL_DETAIL
+    else:
+        field, detail = f"{where}.BrowserID", f"Failed to add measurement: {refusal.detail}"
+    return ProblemError(
+        400,
+        detail,
+        title="Unknown school" if refusal.reason == UNKNOWN_SCHOOL else "Unregistered device",
+        problem_type=refusal.reason.replace("_", "-"),
+        errors=[FieldProblem(field=field, message=refusal.detail)],
+    )
+
+
+def device_ids(payload: GigaMeterMeasurement, raw: dict[str, Any]) -> list[str | None]:
+    """What a payload carries to name its device: the user_id that registration
+    answered (sent back as BrowserID) and, from v2 on, the hardware id."""
+    hardware_id = raw.get("device_hardware_id")
+    return [payload.browser_id, hardware_id if isinstance(hardware_id, str) else None]
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+_MEASUREMENT = TypeAdapter(GigaMeterMeasurement)
+_RAW_LIST = TypeAdapter(list[dict[str, Any]])
+_PING_RECORDS = TypeAdapter(PingRecords)
+
+
+def parse_measurement(body: bytes) -> tuple[dict[str, Any], GigaMeterMeasurement]:
+    """The payload as sent (kept as the raw result) and as read; 422 naming the field."""
+    raw = _raw_object(body)
     try:
-        return _convert(payload, school)
+        return raw, _MEASUREMENT.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            FieldProblem(field=giga_field(".".join(map(str, e["loc"]))), message=e["msg"])
-            for e in exc.errors()
-        ]
+        raise located_in_body(exc) from None
+
+
+def _raw_object(body: bytes) -> dict[str, Any]:
+    try:
+        raw = pydantic_core.from_json(body)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
         raise ProblemError(
-            422, "The measurement is not plausible.", problem_type="validation", errors=errors
+            422,
+            "The body must be a JSON object.",
+            problem_type="validation",
+            errors=[FieldProblem(field="body", message="a JSON object is required")],
+        )
+    return raw
+
+
+def parse_backlog(body: bytes) -> list[dict[str, Any]]:
+    """The backlog as sent: a JSON array of measurement objects, at most MAX_RECORDS."""
+    try:
+        raws = _RAW_LIST.validate_json(body)
+    except ValidationError as exc:
+        raise located_in_body(exc) from None
+    if not raws or len(raws) > MAX_RECORDS:
+        raise ProblemError(
+            422,
+            f"The backlog must hold 1 to {MAX_RECORDS:,} measurements.",
+            problem_type="validation",
+            errors=[FieldProblem(field="body", message=f"{len(raws)} items")],
+        )
+    return raws
+
+
+def parse_ping_records(body: bytes) -> tuple[list[dict[str, Any]], PingRecords]:
+    raw = _raw_object(body)
+    try:
+        return list(raw.get("records") or []), _PING_RECORDS.validate_python(raw)
+    except ValidationError as exc:
+        raise located_in_body(exc) from None
+
+
+# --- single push ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    status: str  # "stored" | "duplicate"
+    measurement_uuid: uuid.UUID
+    school_id: uuid.UUID
+
+
+async def push_one(
+    database: Database,
+    committer: GroupCommitter,
+    grants: WriteGrants,
+    principal: Principal,
+    body: bytes,
+) -> PushOutcome:
+    """Stores one measurement with the pushes arriving meanwhile (group commit)."""
+    raw, payload = parse_measurement(body)
+    try:
+        grant = await grants.grant(
+            database, principal, payload.giga_id_school, device_ids(payload, raw)
+        )
+    except WriteRefused as refusal:
+        failure = Failure.of(payload, raw, refusal.reason, refusal.detail)
+        await record_failures_now(database, principal, [failure])
+        raise refused(refusal) from None
+    school = grant.school
+    item = _measurement_or_422(payload, raw, school.id)
+    flag = rules.country_flag(payload.country_code, school.country_iso3)
+    flags = {0: [flag]} if flag else {}
+    submission = Submission(grant.principal, [(0, item)], [], 1, prefix="", flags=flags)
+    report = await committer.submit(submission)
+    if report.rejected:
+        raise _refusal(report.rejected, "The measurement was refused.")
+    status = "stored" if report.stored else "duplicate"
+    return PushOutcome(status, item.uuid, school.id)
+
+
+def _measurement_or_422(
+    payload: GigaMeterMeasurement, raw: dict[str, Any], school_id: uuid.UUID
+) -> MeasurementIn:
+    try:
+        return rules.to_measurement(payload, raw, school_id)
+    except rules.ItemInvalid as invalid:
+        raise ProblemError(
+            422,
+            "The measurement is not plausible.",
+            problem_type="validation",
+            errors=invalid.errors,
         ) from None
 
 
-def _convert(payload: GigaMeterMeasurement, school: School) -> MeasurementIn:
-    measured_at = payload.timestamp
-    if measured_at.tzinfo is None:  # the app sends UTC ("Z"); a bare time is read as UTC
-        measured_at = measured_at.replace(tzinfo=UTC)
-    server = (payload.server_info or {}).get("FQDN") or (payload.server_info or {}).get("URL")
-    return MeasurementIn(
-        uuid=client_uuid(payload.uuid),
-        school_id=school.id,
-        measured_at=measured_at,
-        download_mbps=payload.download_kbps / KBPS_PER_MBPS,
-        upload_mbps=payload.upload_kbps / KBPS_PER_MBPS,
-        latency_ms=payload.latency_ms,
-        source=payload.source,
-        server=str(server)[:300] if server else None,
-        app_version=payload.app_version,
-        raw_result=jsonable_encoder(payload.model_dump(by_alias=True)),
-    )
+def _refusal(problems: Sequence[ItemProblem], detail: str) -> ProblemError:
+    errors = [
+        FieldProblem(field=_agent_field(error.field), message=error.message)
+        for problem in problems
+        for error in problem.errors
+    ]
+    return ProblemError(422, detail, problem_type="validation", errors=errors)
 
 
-async def record_failure(
-    db: AsyncSession, payload: GigaMeterMeasurement, failure: Failure
-) -> FailedMeasurement:
-    """One failed record per client UUID: a retrying agent does not pile up copies."""
-    existing = await db.scalar(
-        select(FailedMeasurement).where(FailedMeasurement.client_uuid == payload.uuid)
-    )
-    if existing is not None:
-        return existing
-    record = FailedMeasurement(
-        client_uuid=payload.uuid,
-        giga_id_school=payload.giga_id_school,
-        country_code=payload.country_code.upper(),
-        reason=failure.reason,
-        detail=failure.detail,
-        payload=jsonable_encoder(payload.model_dump(by_alias=True)),
-    )
-    db.add(record)
-    await db.flush()
-    MEASUREMENTS_REJECTED.labels("measurement", failure.reason, source_label(payload.source)).inc()
-    return record
+def _agent_field(native: str, names: dict[str, str] = rules.GIGA_FIELDS) -> str:
+    """'body.3.measured_at' -> 'body.3.Timestamp'."""
+    where, _, name = native.rpartition(".")
+    return rules.giga_field(name, where or "body", names)
 
 
-async def ingest_giga_meter(
-    db: AsyncSession,
+# --- the offline backlog ------------------------------------------------------------------------
+
+
+@dataclass
+class Backlog:
+    """A backlog sorted out: the items to store, by the principal each is stored as (a
+    key-registered device's own), with their flags; and the ones that fail."""
+
+    items: dict[Principal, list[tuple[int, MeasurementIn]]]
+    flags: dict[int, list[Flag]]
+    failures: dict[int, Failure]
+
+    def submissions(self) -> list[Submission]:
+        return [
+            Submission(principal, items, [], len(items), "body", self.flags)
+            for principal, items in self.items.items()
+        ]
+
+
+@dataclass(frozen=True)
+class BacklogOutcome:
+    stored: int
+    duplicates: int
+    failed: list[dict[str, Any]]
+
+
+async def push_backlog(
+    database: Database,
+    grants: WriteGrants,
     principal: Principal,
     settings: SchoolMonitorSettings,
-    payload: GigaMeterMeasurement,
-) -> tuple[str, dict[str, Any], IngestReport | None]:
-    """("stored" | "duplicate" | "failed", details, the native report if any)."""
-    await claim_write_lock(db)
+    body: bytes,
+) -> BacklogOutcome:
+    """Stores a backlog in one transaction of its own; the items that cannot be stored
+    are recorded as failed in the same transaction. 400 when none was stored or known."""
+    raws = parse_backlog(body)
+    backlog = await sort_backlog(database, grants, principal, raws)
+    submissions = backlog.submissions()
+
+    async def store() -> BacklogOutcome:
+        async with database.sessionmaker() as db:
+            outcomes = await pipeline.ingest_many(db, settings, submissions)
+            stored = duplicates = 0
+            failures = dict(backlog.failures)
+            for submission, outcome in zip(submissions, outcomes, strict=True):
+                if isinstance(outcome, ProblemError):
+                    failures |= _refused_whole(submission, outcome, raws)
+                    continue
+                stored, duplicates = stored + outcome.stored, duplicates + outcome.duplicates
+                failures |= _rejected(outcome.rejected, raws)
+            await record_failures(db, principal, list(failures.values()))
+            await db.commit()
+            failed = [{"index": i, "reason": f.reason} for i, f in sorted(failures.items())]
+            return BacklogOutcome(stored, duplicates, failed)
+
+    outcome = await retry_on_conflict(store, BATCH_ATTEMPTS)
+    if not outcome.stored and not outcome.duplicates:
+        raise ProblemError(
+            400,
+            "Failed to add measurements: none of them could be stored.",
+            problem_type="validation",
+            errors=[
+                FieldProblem(field=f"body.{f['index']}", message=f["reason"])
+                for f in outcome.failed
+            ],
+        )
+    return outcome
+
+
+async def sort_backlog(
+    database: Database, grants: WriteGrants, principal: Principal, raws: list[dict[str, Any]]
+) -> Backlog:
+    backlog = Backlog({}, {}, {})
+    for index, raw in enumerate(raws):
+        try:
+            payload = _MEASUREMENT.validate_python(raw)
+        except ValidationError as exc:
+            backlog.failures[index] = _invalid(raw, index, exc)
+            continue
+        try:
+            grant = await grants.grant(
+                database, principal, payload.giga_id_school, device_ids(payload, raw)
+            )
+            item = rules.to_measurement(payload, raw, grant.school.id, f"body.{index}")
+        except WriteRefused as refusal:
+            backlog.failures[index] = Failure.of(payload, raw, refusal.reason, refusal.detail)
+            continue
+        except rules.ItemInvalid as invalid:
+            backlog.failures[index] = Failure.of(payload, raw, "invalid", str(invalid))
+            continue
+        backlog.items.setdefault(grant.principal, []).append((index, item))
+        flag = rules.country_flag(payload.country_code, grant.school.country_iso3)
+        if flag is not None:
+            backlog.flags[index] = [flag]
+    return backlog
+
+
+def _refused_whole(
+    submission: Submission, refusal: ProblemError, raws: list[dict[str, Any]]
+) -> dict[int, Failure]:
+    detail = str(refusal.detail)
+    return {
+        index: Failure.of(_MEASUREMENT.validate_python(raws[index]), raws[index], "refused", detail)
+        for index, _ in submission.items
+    }
+
+
+def _invalid(raw: dict[str, Any], index: int, exc: ValidationError) -> Failure:
+    detail = "; ".join(
+        f"body.{index}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+    )
+    return Failure.unreadable(raw, detail)
+
+
+def _rejected(problems: Sequence[ItemProblem], raws: list[dict[str, Any]]) -> dict[int, Failure]:
+    """The pipeline's refusals (out of the acceptance window...) as failed records."""
+    failures = {}
+    for problem in problems:
+        raw = raws[problem.index]
+        detail = "; ".join(f"{_agent_field(e.field)}: {e.message}" for e in problem.errors)
+        payload = _MEASUREMENT.validate_python(raw)
+        failures[problem.index] = Failure.of(payload, raw, problem.reason, detail)
+    return failures
+
+
+# --- ping records ---------------------------------------------------------------------------
+
+
+async def push_ping_records(
+    database: Database,
+    grants: WriteGrants,
+    principal: Principal,
+    settings: SchoolMonitorSettings,
+    giga_id: str,
+    body: bytes,
+) -> list[dict[str, Any]]:
+    """Stores a batch of ping records for the school of the path, in one transaction; the
+    records as sent once stored (a re-sent batch is acknowledged, its records stored once)."""
+    raws, parsed = parse_ping_records(body)
+    browsers = [record.browserId for record in parsed.records]
     try:
-        school = await find_school(db, payload)
-    except Failure as failure:
-        record = await record_failure(db, payload, failure)
-        return "failed", {"reason": record.reason, "detail": record.detail}, None
-    item = to_native(payload, school)
-    report = await pipeline.ingest(db, principal, settings, [(0, item)], [], 1, prefix="")
-    status = "stored" if report.stored else "duplicate" if report.duplicates else "rejected"
-    return status, {"uuid": str(item.uuid), "school_id": str(school.id)}, report
+        grant = await grants.grant(database, principal, giga_id, browsers)
+    except WriteRefused as refusal:
+        raise ProblemError(
+            400,
+            SCHOOL_DOES_NOT_EXIST if refusal.reason == UNKNOWN_SCHOOL else refusal.detail,
+            title="Unknown school" if refusal.reason == UNKNOWN_SCHOOL else "Unregistered device",
+            problem_type=refusal.reason.replace("_", "-"),
+            errors=[FieldProblem(field="path.giga_id_school", message=refusal.detail)],
+        ) from None
+    items = []
+    problems: list[FieldProblem] = []
+    for index, record in enumerate(parsed.records):
+        try:
+            items.append((index, rules.to_ping(record, grant.school.id, f"body.records.{index}")))
+        except rules.ItemInvalid as invalid:
+            problems += invalid.errors
+    if problems:
+        raise ProblemError(422, "Nothing was stored.", problem_type="validation", errors=problems)
+
+    async def store() -> None:
+        async with database.sessionmaker() as db:
+            report = await pipeline.ingest(
+                db, grant.principal, settings, items, [], len(items), "body.records"
+            )
+            if report.rejected:
+                await db.rollback()
+                raise _ping_refusal(report.rejected)
+            await db.commit()
+
+    if items:
+        await retry_on_conflict(store, BATCH_ATTEMPTS)
+    return raws
+
+
+def _ping_refusal(problems: Sequence[ItemProblem]) -> ProblemError:
+    errors = [
+        FieldProblem(field=_agent_field(error.field, rules.PING_FIELDS), message=error.message)
+        for problem in problems
+        for error in problem.errors
+    ]
+    return ProblemError(422, "Nothing was stored.", problem_type="validation", errors=errors)

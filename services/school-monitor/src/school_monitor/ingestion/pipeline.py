@@ -4,7 +4,7 @@ commits, then acknowledges."""
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,6 +23,7 @@ from school_monitor.config import SchoolMonitorSettings
 from school_monitor.ingestion import writer
 from school_monitor.ingestion.derive import derive, offline_changes
 from school_monitor.ingestion.submission import (
+    Flag,
     Item,
     ItemKey,
     Screened,
@@ -50,9 +51,10 @@ async def ingest(
     problems: list[ItemProblem],
     received: int,
     prefix: str = "body.items",
+    flags: Mapping[int, Sequence[Flag]] | None = None,
 ) -> IngestReport:
     """Stores the valid, new items of one request and updates everything derived from them."""
-    submission = Submission(principal, items, problems, received, prefix)
+    submission = Submission(principal, items, problems, received, prefix, flags or {})
     [outcome] = await ingest_many(db, settings, [submission])
     if isinstance(outcome, ProblemError):
         raise outcome
@@ -78,6 +80,7 @@ async def ingest_many(
     screened = [outcome for outcome in checked if isinstance(outcome, Screened)]
     accepted = first_of_each_uuid(screened)
     stored = await _insert_new(db, accepted, now)
+    await writer.insert_flags(db, _flag_columns(screened, stored, countries, now))
     await _note_agents(db, screened)
     new_items = [(i, school_id) for i, school_id, _ in accepted if item_key(i) in stored]
     await writer.write_deltas(db, derive(settings, new_items, states, now))
@@ -134,6 +137,34 @@ def _columns(
         name: added[name] if name in added else [getattr(item, name) for item in items]
         for name in table.column_types
     }
+
+
+def _flag_columns(
+    screened: list[Screened],
+    stored: set[ItemKey],
+    countries: dict[uuid.UUID, str],
+    now: datetime,
+) -> Columns:
+    """The flag rows of the newly stored items: each item's flags once, those of the
+    first submission that carried it."""
+    flagged: set[ItemKey] = set()
+    rows: list[tuple[uuid.UUID, str, uuid.UUID, str, str]] = []
+    for accepted in screened:
+        flags = accepted.submission.flags
+        if not flags:
+            continue
+        schools = {id(item): school_id for item, school_id in accepted.items}
+        for index, item in accepted.submission.items:
+            key = item_key(item)
+            if id(item) not in schools or key not in stored or key in flagged:
+                continue
+            flagged.add(key)
+            school_id = schools[id(item)]
+            for flag in flags.get(index, ()):
+                rows.append((item.uuid, flag.kind, school_id, countries[school_id], flag.detail))
+    names = ("measurement_uuid", "kind", "school_id", "country_iso3", "detail")
+    columns: Columns = {name: [row[n] for row in rows] for n, name in enumerate(names)}
+    return columns | {"created_at": [now] * len(rows)}
 
 
 async def _note_agents(db: AsyncSession, screened: list[Screened]) -> None:

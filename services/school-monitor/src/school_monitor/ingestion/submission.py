@@ -2,7 +2,7 @@
 cannot check (time window, school known and allowed). Pure: no database."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,15 +15,25 @@ from school_monitor.measurements.validation import FUTURE_TOLERANCE, time_proble
 Item = MeasurementIn | PingIn
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A data-quality flag that goes with an item: recorded if the item is newly stored."""
+
+    kind: str
+    detail: str
+
+
 @dataclass
 class Submission:
-    """The items of one request, with who sent them."""
+    """The items of one request, with who sent them, and the flags of some of them (by
+    index)."""
 
     principal: Principal
     items: Sequence[tuple[int, Item]]
     problems: list[ItemProblem]
     received: int
     prefix: str = "body.items"
+    flags: Mapping[int, Sequence[Flag]] = field(default_factory=dict)
 
     @property
     def agent_id(self) -> Any:

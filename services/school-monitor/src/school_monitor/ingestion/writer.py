@@ -5,8 +5,9 @@ lock rows in the same order, so that they queue instead of deadlocking:
 
 1. the schools' rows, by id, at the start (`lock_school_states`), before anything is
    written: every later write of a school's data happens under its row lock;
-2. the new raw rows, by UUID (`insert_new`), then the agents' rows (last seen): an
-   agent pushes for its one school, already locked in step 1;
+2. the new raw rows, by UUID (`insert_new`), then their data-quality flags (new rows of
+   the new raw rows only), then the agents' rows (last seen): an agent pushes for its one
+   school, already locked in step 1;
 3. the schools' own derived rows: school_daily by (school, day), the schools' status
    columns, the alerts;
 4. last, the countries' rows, shared by every transaction of a country: country_daily by
@@ -46,7 +47,7 @@ from school_monitor.ingestion.derive import (
     StatusChanges,
     country_days,
 )
-from school_monitor.measurements.models import Measurement, Ping
+from school_monitor.measurements.models import Measurement, MeasurementFlag, Ping
 from school_monitor.metrics import ALERTS_RAISED
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
 from school_monitor.schools.models import School
@@ -188,6 +189,23 @@ async def _insert_new_sqlite(
         raise RuntimeError(f"{table.name}: {cursor.rowcount} of {len(rows)} rows inserted")
     pairs = zip(uuids, keys, strict=True)
     return {value for value, key in pairs if key not in stored_before}
+
+
+_FLAG_TYPES = column_types(table_of(MeasurementFlag))
+# Only a newly stored item gets its flags: a flag row can meet another transaction's only
+# for a UUID whose key insert that transaction already won (step 2).
+_FLAG_INSERT = BulkStatement(
+    f"INSERT INTO measurement_flags ({', '.join(_FLAG_TYPES)}) "
+    f"SELECT {', '.join(_FLAG_TYPES)} FROM {{rows}} WHERE true "
+    "ORDER BY measurement_uuid, kind ON CONFLICT DO NOTHING",
+    _FLAG_TYPES,
+)
+
+
+async def insert_flags(db: AsyncSession, columns: Columns) -> None:
+    """Records the flags of newly stored items (one list per column of measurement_flags)."""
+    if columns["measurement_uuid"]:
+        await _FLAG_INSERT.fetch(db, columns)
 
 
 # 3. The schools' derived rows.

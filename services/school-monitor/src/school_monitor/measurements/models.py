@@ -83,16 +83,46 @@ class PingKey(Base):
 
 
 class FailedMeasurement(Base):
-    """A Giga Meter payload that could not become a measurement, and why."""
+    """A Giga Meter payload that could not become a measurement, and why.
+
+    One per client UUID (a retrying agent does not pile up copies). Filed under
+    `country_iso3`: the country the sender named, when the sender may write for it, else
+    none (seen only by callers not limited to countries), so that no caller can put a
+    record in front of another country's readers.
+    """
 
     __tablename__ = "failed_measurements"
-    __table_args__ = (Index(None, "received_at", "id"),)
+    __table_args__ = (
+        Index(None, "received_at", "id"),
+        Index(None, "client_uuid", unique=True),
+        Index(None, "country_iso3", "received_at", "id"),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     client_uuid: Mapped[str | None] = mapped_column(String(64))
     giga_id_school: Mapped[str | None] = mapped_column(String(64))
     country_code: Mapped[str | None] = mapped_column(String(8))
+    country_iso3: Mapped[str | None] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MeasurementFlag(Base):
+    """A data-quality flag on a stored measurement: it was kept, but something in it does
+    not add up (a Giga Meter agent reporting its IP address's country, not its school's).
+
+    Written in the transaction that stores the measurement, once per measurement and kind.
+    Listed to the readers of the school's country.
+    """
+
+    __tablename__ = "measurement_flags"
+    __table_args__ = (Index(None, "country_iso3", "created_at", "measurement_uuid", "kind"),)
+
+    measurement_uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50), primary_key=True)
+    school_id: Mapped[UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    country_iso3: Mapped[str] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

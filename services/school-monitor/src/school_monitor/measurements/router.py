@@ -8,6 +8,7 @@ from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey
 from c2r_common.pagination import Page, PageParams, page_params
+from school_monitor.gigameter.schemas import MeasurementFlagOut
 from school_monitor.measurements import service
 from school_monitor.measurements.dependencies import Pusher, SettingsDep
 from school_monitor.measurements.ingest_api import push_batch, push_one
@@ -78,6 +79,22 @@ async def list_failed_measurements(
     return Page(
         items=[FailedMeasurementOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )
+
+
+@measurements_router.get(
+    "/flags",
+    response_model=Page[MeasurementFlagOut],
+    summary="Data-quality flags of stored measurements (a Giga Meter agent naming its IP "
+    "address's country instead of its school's...), of the caller's countries",
+)
+async def list_measurement_flags(
+    principal: Reader,
+    db: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    kind: Annotated[str | None, Query(max_length=50, examples=["country_mismatch"])] = None,
+) -> Page[MeasurementFlagOut]:
+    rows, next_cursor = await service.list_flags(db, principal.countries, kind, page)
+    return Page(items=[MeasurementFlagOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @pings_router.post(

@@ -7,8 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.pagination import PageParams, paginate
-from c2r_common.reference import country_by_iso3
-from school_monitor.measurements.models import FailedMeasurement, Measurement
+from school_monitor.measurements.models import FailedMeasurement, Measurement, MeasurementFlag
 
 
 async def list_school_measurements(
@@ -30,11 +29,23 @@ async def list_failed(
     db: AsyncSession, countries: frozenset[str] | None, reason: str | None, page: PageParams
 ) -> tuple[list[FailedMeasurement], str | None]:
     statement = select(FailedMeasurement)
-    if countries is not None:  # failed records carry the alpha-2 code the agent sent
-        iso2 = sorted(c.iso2 for c in map(country_by_iso3, countries) if c and c.iso2)
-        statement = statement.where(FailedMeasurement.country_code.in_(iso2))
+    if countries is not None:  # the country a record is filed under, not the one it names
+        statement = statement.where(FailedMeasurement.country_iso3.in_(sorted(countries)))
     if reason is not None:
         statement = statement.where(FailedMeasurement.reason == reason)
     return await paginate(
         db, statement, (FailedMeasurement.received_at, FailedMeasurement.id), page
     )
+
+
+async def list_flags(
+    db: AsyncSession, countries: frozenset[str] | None, kind: str | None, page: PageParams
+) -> tuple[list[MeasurementFlag], str | None]:
+    """Data-quality flags of stored measurements, of the schools of `countries`."""
+    statement = select(MeasurementFlag)
+    if countries is not None:
+        statement = statement.where(MeasurementFlag.country_iso3.in_(sorted(countries)))
+    if kind is not None:
+        statement = statement.where(MeasurementFlag.kind == kind)
+    order = (MeasurementFlag.created_at, MeasurementFlag.measurement_uuid, MeasurementFlag.kind)
+    return await paginate(db, statement, order, page)
