@@ -37,6 +37,10 @@ _HOP_BY_HOP = {
     "host",
     "content-length",
 }
+# RFC 9110's idempotent methods, the ones nginx sends again (proxy_next_upstream error).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+# How a pooled connection that the service closed meanwhile fails the request sent on it.
+_CLOSED_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -120,7 +124,7 @@ class Gateway:
             content=body,
         )
         try:
-            answer = await self.http.send(outgoing, stream=True)
+            answer = await self._send_once_more_if_closed(outgoing)
         except httpx.TimeoutException:
             return _problem(
                 504, "Gateway Timeout", f"{service.name} did not answer in time.", request_id
@@ -135,6 +139,17 @@ class Gateway:
             headers=headers,
             background=BackgroundTask(answer.aclose),
         )
+
+    async def _send_once_more_if_closed(self, outgoing: httpx.Request) -> httpx.Response:
+        """The service's answer; an idempotent request whose connection turned out closed
+        is sent once more, on another connection, so that it does not fail for a dead
+        connection left in the pool. Any other request may have been acted on: not resent."""
+        try:
+            return await self.http.send(outgoing, stream=True)
+        except _CLOSED_CONNECTION:
+            if outgoing.method not in IDEMPOTENT_METHODS:
+                raise
+            return await self.http.send(outgoing, stream=True)
 
     async def aclose(self) -> None:
         await self.http.aclose()

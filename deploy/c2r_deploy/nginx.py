@@ -174,7 +174,11 @@ http {{
         proxy_connect_timeout 3s;
         proxy_send_timeout 60s;
         proxy_read_timeout 60s;
-        proxy_next_upstream off;
+        # A request whose pooled connection the service had closed is sent once more on a
+        # new one (nginx retries a cached connection even with one server); only
+        # idempotent methods: non_idempotent is deliberately not listed.
+        proxy_next_upstream error;
+        proxy_next_upstream_tries 2;
 
 {_error_pages()}
         location = /healthz {{

@@ -40,6 +40,29 @@ async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.delete("/healthz"), 405)
 
 
+async def test_a_405_allows_every_method_of_the_path(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    methods_by_path = {
+        path: {method.upper() for method in operations}
+        for path, operations in app.openapi()["paths"].items()
+    }
+    several = [path for path, methods in methods_by_path.items() if len(methods) > 1]
+    assert several, "each service has paths with more than one method"
+    checked = 0
+    for template, methods in methods_by_path.items():
+        path = re.sub(r"{[^}]+}", "00000000-0000-0000-0000-000000000001", template)
+        fitting = [t for t in methods_by_path if re.fullmatch(re.sub(r"{[^}]+}", "[^/]+", t), path)]
+        if fitting != [template]:
+            continue  # /v1/schools/geojson also fits /v1/schools/{id}: its methods too
+        refused = next(m for m in ("DELETE", "PUT", "PATCH", "POST", "GET") if m not in methods)
+        response = await client.request(refused, path)
+        assert_problem(response, 405)
+        assert set(response.headers["allow"].split(", ")) == methods, f"{refused} {template}"
+        checked += 1
+    assert checked >= len(methods_by_path) // 2
+
+
 async def test_missing_token_is_a_401_problem(client: httpx.AsyncClient, list_path: str) -> None:
     response = await client.get(list_path)
     assert_problem(response, 401)

@@ -4,12 +4,10 @@ nginx with the generated config; and the embedded default as `make run` starts i
 import asyncio
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from topology import (
@@ -18,19 +16,18 @@ from topology import (
     free_port,
     free_port_block,
     service_env,
+    start_nginx,
     stop,
     wait_for,
 )
 
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET
 from c2r_common.testing import pg_admin, pg_database_url
-from c2r_deploy.nginx import NginxRuntime, render_nginx
 from c2r_deploy.routes import load_routes
 
 
 @pytest.fixture(scope="session")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert Path(nginx).exists(), "nginx is required (Debian package nginx); `make test` installs it"
     root = tmp_path_factory.mktemp("production")
     routes = load_routes()
     secret = secrets.token_urlsafe(48)
@@ -41,11 +38,16 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     gateway_port = free_port()
     gateway = f"http://127.0.0.1:{gateway_port}"
     topology = Topology(
-        gateway, {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}, routes, secret, root
+        gateway,
+        {n: f"http://127.0.0.1:{p}" for n, p in ports.items()},
+        routes,
+        secret,
+        root,
+        database_urls={name: pg_database_url(db) for name, db in databases.items()},
     )
     try:
         for service in routes.services:
-            url = pg_database_url(databases[service.name])
+            url = topology.database_urls[service.name]
             peers = {s.name: gateway for s in routes.services if s is not service}
             env = service_env(service.env_prefix, url, secret, peers)
             with (root / f"{service.name}.log").open("wb") as log:
@@ -58,29 +60,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                 )
         for service, process in zip(routes.services, topology.processes, strict=True):
             wait_for(f"{topology.services[service.name]}/readyz", process)
-        (root / "nginx-temp").mkdir()
-        runtime = NginxRuntime(
-            pid=str(root / "nginx.pid"),
-            error_log=str(root / "nginx-error.log"),
-            access_log=str(root / "nginx-access.log"),
-            temp_dir=str(root / "nginx-temp"),
-            user=None,
-            listen=f"127.0.0.1:{gateway_port}",
-            upstreams={n: f"127.0.0.1:{p}" for n, p in ports.items()},
-        )
-        (root / "nginx.conf").write_text(render_nginx(routes, runtime))
-        nginx_command = [
-            nginx,
-            "-p",
-            str(root),
-            "-c",
-            str(root / "nginx.conf"),
-            "-g",
-            "daemon off;",
-        ]
-        with (root / "nginx-stderr.log").open("wb") as log:
-            topology.processes.append(subprocess.Popen(nginx_command, stdout=log, stderr=log))
-        wait_for(f"{gateway}/healthz", topology.processes[-1])
+        upstreams = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
+        topology.processes.append(start_nginx(root, routes, gateway_port, upstreams))
         yield topology
     finally:
         stop(topology.processes)
@@ -111,9 +92,11 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         f"http://127.0.0.1:{gateway_port}",
         {s.name: f"http://{s.upstream}" for s in routes.services},
         routes,
-        "",
+        DEVELOPMENT_JWT_SECRET,
         root,
         [process],
+        issuer="c2r-embedded",
+        database_urls={s.name: f"sqlite+aiosqlite:///{root}/{s.name}.db" for s in routes.services},
     )
     try:
         wait_for(f"{topology.gateway}/healthz", process, timeout=90)
@@ -121,3 +104,10 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
+
+
+@pytest.fixture(params=["production", "embedded"])
+def gateway(request: pytest.FixtureRequest) -> Topology:
+    """Each gateway in turn: nginx before the services on PostgreSQL, then the embedded one."""
+    topology: Topology = request.getfixturevalue(request.param)
+    return topology

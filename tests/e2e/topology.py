@@ -1,6 +1,8 @@
 """Helpers of the end-to-end tests: free ports, process start/stop, the topology handle."""
 
+import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -8,7 +10,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from c2r_common.auth import mint_token
+from c2r_deploy.nginx import NginxRuntime, render_nginx
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable
 
@@ -44,6 +50,8 @@ class Topology:
     secret: str
     logs: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    issuer: str = "c2r-e2e"
+    database_urls: dict[str, str] = field(default_factory=dict)  # service -> SQLAlchemy URL
 
     def token(self, *scopes: str, countries: list[str] | None = None) -> str:
         return mint_token(
@@ -51,12 +59,25 @@ class Topology:
             subject="e2e",
             scopes=scopes,
             countries=countries,
-            issuer="c2r-e2e",
+            issuer=self.issuer,
             audience="c2r-platform",
         )
 
     def headers(self, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*scopes)}"}
+
+    def execute(self, service: str, statement: str, **params: object) -> None:
+        """A statement on a service's database behind its back, committed."""
+
+        async def run() -> None:
+            engine = create_async_engine(self.database_urls[service])
+            try:
+                async with engine.begin() as connection:
+                    await connection.execute(text(statement), params)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(run())
 
 
 def service_env(
@@ -94,3 +115,27 @@ def free_port_block(count: int) -> int:
             for sock in sockets:
                 sock.close()
     raise RuntimeError("no block of free ports")
+
+
+def start_nginx(
+    root: Path, routes: RouteTable, port: int, upstreams: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """nginx with the config generated from `routes`, on `port`, its files under `root`."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "nginx is required (Debian package nginx); `make test` installs it"
+    (root / "nginx-temp").mkdir(exist_ok=True)
+    runtime = NginxRuntime(
+        pid=str(root / "nginx.pid"),
+        error_log=str(root / "nginx-error.log"),
+        access_log=str(root / "nginx-access.log"),
+        temp_dir=str(root / "nginx-temp"),
+        user=None,
+        listen=f"127.0.0.1:{port}",
+        upstreams=upstreams,
+    )
+    (root / "nginx.conf").write_text(render_nginx(routes, runtime))
+    command = [nginx, "-p", str(root), "-c", str(root / "nginx.conf"), "-g", "daemon off;"]
+    with (root / "nginx-stderr.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log)
+    wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    return process

@@ -10,7 +10,11 @@ from fastapi import APIRouter, FastAPI
 
 from c2r_common.auth import TokenVerifier
 from c2r_common.db import Database
-from c2r_common.errors import install_error_handlers, install_problem_openapi
+from c2r_common.errors import (
+    UnhandledErrorMiddleware,
+    install_error_handlers,
+    install_problem_openapi,
+)
 from c2r_common.health import health_router
 from c2r_common.limits import BodySizeLimitMiddleware
 from c2r_common.observability import RequestContextMiddleware, add_metrics_endpoint
@@ -59,6 +63,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.extra_verifiers = []
     install_error_handlers(app)
     install_problem_openapi(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # innermost: answered inside the others
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     add_metrics_endpoint(app)

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c2r_common.context import current_request_id
 from c2r_common.transient import is_transient
@@ -119,7 +121,26 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == HTTPStatus.NOT_FOUND and detail == "Not Found":
         detail = f"No resource at {request.url.path}"
-    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers = {**(headers or {}), "Allow": ", ".join(sorted(_allowed_methods(request)))}
+    return problem_response(request, exc.status_code, detail=detail, headers=headers)
+
+
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method the request's path answers to. Starlette's 405 names only those of the
+    first route matching the path, and FastAPI makes one route per method."""
+    return {
+        method
+        for method in _HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    }
 
 
 async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -195,6 +216,38 @@ def _internal_error_response(request: Request) -> JSONResponse:
         HTTPStatus.INTERNAL_SERVER_ERROR,
         detail="An unexpected error occurred; quote the request id when reporting it.",
     )
+
+
+class UnhandledErrorMiddleware:
+    """Answers an error that nothing inside handled, and lets it go no further.
+
+    Starlette's outermost middleware would answer it too, then raise it again for the
+    server to log; uvicorn then closes the connection without announcing it, and a gateway
+    that pooled the connection hands it, dead, to the next request — whoever sent it.
+    Answered here, the connection stays open and usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if response_started:
+                raise  # a response cut short: only closing the connection can tell the client
+            response = await _handle_failure(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
