@@ -18,6 +18,7 @@ from c2r_common.errors import (
 from c2r_common.health import health_router
 from c2r_common.limits import BodySizeLimitMiddleware
 from c2r_common.observability import RequestContextMiddleware, add_metrics_endpoint
+from c2r_common.route_statuses import declare_route_statuses
 from c2r_common.settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -63,6 +64,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.extra_verifiers = []
     install_error_handlers(app)
     install_problem_openapi(app)
+    declare_route_statuses(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: answered inside the others
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
