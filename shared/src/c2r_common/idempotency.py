@@ -2,26 +2,35 @@
 
 Same key and same body: the stored response is replayed and nothing new is created.
 Same key, other body: 422. The record is written in the same transaction as the thing it
-created, so a key is remembered exactly when its effect is committed.
+created, so a key is remembered exactly when its effect is committed. Keys are kept for
+`idempotency_retention_hours` and then pruned by a background job, once across replicas.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from c2r_common.db import UTCDateTime, claim_write_lock, utcnow
+from c2r_common.db import Database, UTCDateTime, claim_write_lock, utcnow
 from c2r_common.errors import ProblemError
+from c2r_common.settings import Environment, ServiceSettings
+from c2r_common.singleton import run_alone
+
+logger = logging.getLogger("c2r.idempotency")
 
 IdempotencyKey = Annotated[
     str | None,
@@ -132,3 +141,83 @@ async def _remember(
             "A request with this Idempotency-Key is being processed; retry shortly.",
             problem_type="idempotency-key-in-flight",
         ) from None
+
+
+# Records are deleted this many at a time, each batch in a short transaction of its own, so
+# that pruning never holds the table (or SQLite's write lock) for long.
+PRUNE_BATCH = 500
+
+
+def prune_lock(service: str) -> str:
+    return f"{service}:idempotency-prune"
+
+
+async def prune_batch(
+    session: AsyncSession, model: type[IdempotencyRecordMixin], cutoff: datetime
+) -> int:
+    """Deletes up to PRUNE_BATCH records created before `cutoff`; how many it deleted."""
+    await claim_write_lock(session)
+    old = select(model.scope, model.key).where(model.created_at < cutoff).limit(PRUNE_BATCH)
+    keys = [tuple(row) for row in (await session.execute(old)).all()]
+    if keys:
+        await session.execute(delete(model).where(tuple_(model.scope, model.key).in_(keys)))
+    return len(keys)
+
+
+async def prune_expired(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    model: type[IdempotencyRecordMixin],
+    *,
+    service: str,
+    retention: timedelta,
+    now: datetime | None = None,
+) -> int:
+    """Forgets the keys older than `retention` (a retry after that creates anew), batch by
+    batch, each batch under the service's prune lock: once across replicas, a replica that
+    finds the lock taken leaves the work to the one holding it. How many were deleted."""
+    cutoff = (now or utcnow()) - retention
+    deleted = 0
+    while True:
+        batch = await run_alone(
+            sessionmaker, prune_lock(service), lambda session: prune_batch(session, model, cutoff)
+        )
+        deleted += batch.result or 0
+        if not batch.ran or (batch.result or 0) < PRUNE_BATCH:
+            return deleted
+
+
+async def _prune_forever(
+    database: Database,
+    model: type[IdempotencyRecordMixin],
+    service: str,
+    settings: ServiceSettings,
+) -> None:
+    retention = timedelta(hours=settings.idempotency_retention_hours)
+    while True:
+        try:
+            # Bound to the engine's own sessions, whatever the app's sessionmaker becomes.
+            await prune_expired(database.sessionmaker, model, service=service, retention=retention)
+        except Exception:  # the loop must outlive a database hiccup
+            logger.exception("pruning idempotency records failed")
+        await asyncio.sleep(settings.idempotency_prune_seconds)
+
+
+@asynccontextmanager
+async def pruning_idempotency_records(
+    database: Database,
+    model: type[IdempotencyRecordMixin],
+    service: str,
+    settings: ServiceSettings,
+) -> AsyncIterator[None]:
+    """Prunes the service's expired keys every `idempotency_prune_seconds` while the app
+    runs; not under test, where background work would race the per-test rollback."""
+    if settings.environment is Environment.TEST or settings.idempotency_prune_seconds == 0:
+        yield
+        return
+    task = asyncio.create_task(_prune_forever(database, model, service, settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

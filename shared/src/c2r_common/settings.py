@@ -48,6 +48,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="log level of the JSON logs")
     http_timeout_seconds: float = Field(5.0, gt=0, description="timeout of calls to other services")
     http_retries: int = Field(2, ge=0, le=10, description="retries of idempotent calls")
+    idempotency_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="how long an Idempotency-Key is remembered; a retry after that creates anew",
+    )
+    idempotency_prune_seconds: float = Field(
+        600.0, ge=0, description="pause between prunings of expired idempotency keys (0: never)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from c2r_common.auth import mint_token
 from c2r_common.db import Database
+from c2r_common.idempotency import IdempotencyRecordMixin
 from c2r_common.migrations import upgrade_to_head
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET, ServiceSettings
 
@@ -207,3 +210,37 @@ def auth_headers(settings: ServiceSettings) -> TokenFactory:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+async def check_expired_keys_pruned(
+    service_under_test: ServiceUnderTest,
+    model: type[IdempotencyRecordMixin],
+    folder: Path,
+    timeout_seconds: float = 20.0,
+) -> None:
+    """The service's own app, run as outside tests (background work on), forgets an expired
+    Idempotency-Key and keeps a fresh one; looked at from a session of its own."""
+    overrides = {
+        "environment": "development",
+        "idempotency_retention_hours": 1.0,
+        "idempotency_prune_seconds": 0.05,
+    }
+    async with app_on_fresh_database(service_under_test, folder, **overrides) as app:
+        database: Database = app.state.database
+        async with database.sessionmaker() as session:
+            for key, age in (("expired", timedelta(hours=2)), ("fresh", timedelta(0))):
+                record = model()
+                record.scope, record.key, record.request_hash = "test", key, ""
+                record.status_code, record.response_body = 201, "{}"
+                record.created_at = datetime.now(UTC) - age
+                session.add(record)
+            await session.commit()
+        with anyio.fail_after(timeout_seconds):
+            while (keys := await _stored_keys(database, model)) != {"fresh"}:
+                assert "fresh" in keys
+                await anyio.sleep(0.05)
+
+
+async def _stored_keys(database: Database, model: type[IdempotencyRecordMixin]) -> set[str]:
+    async with database.sessionmaker() as session:
+        return set(await session.scalars(select(model.key)))

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from assessment_api.assessments.router import router as assessments_router
+from assessment_api.background import pruning_idempotency_keys
 from assessment_api.config import AssessmentSettings
 from assessment_api.connectivity.reader import SchoolMonitorReader
 from assessment_api.countries.router import router as countries_router
@@ -41,10 +42,12 @@ def school_monitor_reader(settings: AssessmentSettings) -> SchoolMonitorReader:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """One pooled client to school-monitor for the life of the app."""
+    """One pooled client to school-monitor and the pruning of expired idempotency keys,
+    for the life of the app."""
     app.state.school_monitor = school_monitor_reader(app.state.settings)
     try:
-        yield
+        async with pruning_idempotency_keys(app):
+            yield
     finally:
         await app.state.school_monitor.aclose()
 

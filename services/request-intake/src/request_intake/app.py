@@ -10,7 +10,7 @@ from c2r_common.app import ServiceSpec, build_app
 from c2r_common.db import utcnow
 from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
-from request_intake.background import Periodic
+from request_intake.background import Periodic, pruning_idempotency_keys
 from request_intake.calls.router import router as calls_router
 from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
@@ -79,7 +79,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     for periodic in work:
         periodic.start()
     try:
-        yield
+        async with pruning_idempotency_keys(app):
+            yield
     finally:
         for periodic in work:
             await periodic.stop()

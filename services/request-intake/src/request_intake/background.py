@@ -4,7 +4,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
+from fastapi import FastAPI
+
+from c2r_common.db import Database
+from c2r_common.idempotency import pruning_idempotency_records
+from request_intake.db import IdempotencyRecord
+
+SERVICE = "request-intake"
 logger = logging.getLogger("request_intake.background")
 
 
@@ -44,3 +52,10 @@ class Periodic:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval_seconds)
+
+
+def pruning_idempotency_keys(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    """The pruning of expired idempotency keys (requests, outbox deliveries) while the app
+    runs, once across replicas (c2r_common.idempotency)."""
+    database: Database = app.state.database
+    return pruning_idempotency_records(database, IdempotencyRecord, SERVICE, app.state.settings)

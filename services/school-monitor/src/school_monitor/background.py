@@ -1,5 +1,6 @@
 """Periodic work: the offline sweep (a school turns offline by staying silent, which no
-request reveals) and the refresh of the metric gauges from the counters.
+request reveals), the refresh of the metric gauges from the counters, and the pruning of
+expired idempotency keys (c2r_common.idempotency, under a prune lock of its own).
 
 Several replicas may serve one database. Each round runs under the round lock
 (c2r_common.singleton.run_alone), so two replicas never sweep at the same time; a replica
@@ -22,10 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, utcnow
+from c2r_common.idempotency import pruning_idempotency_records
 from c2r_common.settings import Environment
 from c2r_common.singleton import Leadership, run_alone
 from school_monitor.agents.models import Agent
 from school_monitor.config import SchoolMonitorSettings
+from school_monitor.db import IdempotencyRecord
 from school_monitor.ingestion.pipeline import sweep_offline
 from school_monitor.metrics import AGENTS_SEEN_24H, SCHOOLS_BY_STATUS
 from school_monitor.retention.service import maintain_storage
@@ -33,6 +36,7 @@ from school_monitor.rollups.models import CountryStats
 
 logger = logging.getLogger("school_monitor.background")
 STATUSES = ("good", "moderate", "bad", "unknown")
+SERVICE = "school-monitor"
 ROUND_LOCK = "school-monitor:background-round"
 GAUGE_LEADERSHIP = "school-monitor:domain-gauges"
 # A leader silent for this many rounds is ended by the server and another takes over.
@@ -136,6 +140,17 @@ async def _loop(database: Database, settings: SchoolMonitorSettings) -> None:
 
 @contextlib.asynccontextmanager
 async def run_background_loop(app: FastAPI) -> AsyncIterator[None]:
+    """The rounds and the pruning of expired idempotency keys, for the app's lifetime."""
+    database: Database = app.state.database
+    async with (
+        pruning_idempotency_records(database, IdempotencyRecord, SERVICE, app.state.settings),
+        _run_rounds(app),
+    ):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _run_rounds(app: FastAPI) -> AsyncIterator[None]:
     """Runs the loop for the app's lifetime; not under test, where each test drives
     `run_once` itself inside its rolled-back transaction."""
     settings: SchoolMonitorSettings = app.state.settings
