@@ -32,6 +32,7 @@ def _ack(data: dict[str, Any], status_code: int) -> Response:
     status_code=201,
     summary="Giga Meter push of one speed test: stored with the pushes arriving meanwhile "
     "(group commit), 200 when it was stored before",
+    responses={200: {"model": GigaMeterAck, "description": "Stored before (same UUID)"}},
     description="Speeds in kbps are stored in Mbps. An unknown `giga_id_school` (or one of "
     "another country than the caller's) answers 400 and is recorded as failed; a "
     "`country_code` that is not the school's country is stored for the school and flagged "
