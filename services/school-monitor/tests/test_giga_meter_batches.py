@@ -119,7 +119,8 @@ async def test_a_backlog_for_another_countrys_school_stores_nothing_and_files_no
 async def test_a_backlog_that_is_no_array_of_objects_is_refused(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    for body in ({"items": []}, [], [1, 2]):
+    bodies: list[Any] = [{"items": []}, [], [1, 2]]
+    for body in bodies:
         response = await client.post(BACKLOG, json=body, headers=admin)
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")

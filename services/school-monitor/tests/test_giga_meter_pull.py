@@ -38,7 +38,8 @@ async def pull_like_giga_maps(
 ) -> tuple[list[DailyCheckAppMeasurementData], int]:
     """sync_dailycheckapp_realtime_data: page after page until an empty list; the rows
     and the number of requests."""
-    rows, page_no = [], 0
+    rows: list[DailyCheckAppMeasurementData] = []
+    page_no = 0
     while True:
         params = {
             "page": str(page_no),
