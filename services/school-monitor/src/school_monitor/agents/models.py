@@ -16,6 +16,7 @@ class Agent(Base):
         Index(None, "school_id", "id"),
         Index(None, "last_seen_at"),
         Index(None, "hardware_id"),
+        Index(None, "mac_address"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -28,6 +29,10 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a Giga Meter agent reports at registration and reads back on a reinstall: the
+    # id of its installation (upstream's `mac_address`) and its operating system.
+    mac_address: Mapped[str | None] = mapped_column(String(200))
+    os: Mapped[str | None] = mapped_column(String(100))
     # Set when the device registered itself with a deployment key (a Giga Meter agent):
     # such a device never receives its token and pushes with the key.
     deployment_key_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -8,6 +8,7 @@ every measurement push a few milliseconds.
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -49,6 +50,10 @@ GENERIC_HARDWARE_IDS = frozenset(
         "00-00-00-00-00-00",
         "ff:ff:ff:ff:ff:ff",
         "02:00:00:00:00:00",
+        # Giga Meter's own blocklist (giga-meter-backend, common/hardware-id.utils.ts).
+        "no_uuid_available",
+        "fefefefe-fefe-fefe-fefe-fefefefefefe",
+        "12345678-1234-1234-1234-123456789abc",
     }
 )
 
@@ -66,32 +71,97 @@ def is_generic_hardware_id(hardware_id: str, extra: list[str]) -> bool:
     return normalised in GENERIC_HARDWARE_IDS or normalised in {e.lower() for e in extra}
 
 
-async def register_agent(
-    db: AsyncSession, data: AgentIn, school: School, generic_ids: list[str]
-) -> tuple[Agent, str]:
-    if is_generic_hardware_id(data.hardware_id, generic_ids):
+def refuse_generic_hardware_id(
+    hardware_id: str, generic_ids: list[str], field: str = "body.hardware_id"
+) -> None:
+    if is_generic_hardware_id(hardware_id, generic_ids):
         raise ProblemError(
             422,
             "This hardware id is shared by many devices; register the device with its own id.",
             problem_type="validation",
-            errors=[FieldProblem(field="body.hardware_id", message="generic hardware id")],
+            errors=[FieldProblem(field=field, message="generic hardware id")],
         )
+
+
+def _issue_token(agent: Agent) -> str:
     token = new_token()
-    agent = Agent(
-        school_id=school.id,
-        hardware_id=data.hardware_id.strip(),
-        name=data.name,
-        app_version=data.app_version,
-        token_hash=hash_token(token),
-        token_hint=token[: len(TOKEN_PREFIX) + 6],
-    )
+    agent.token_hash = hash_token(token)
+    agent.token_hint = token[: len(TOKEN_PREFIX) + 6]
+    return token
+
+
+async def _add_agent(db: AsyncSession, agent: Agent) -> None:
     db.add(agent)
     try:
         async with db.begin_nested():
             await db.flush()
     except IntegrityError:  # a token hash collision: astronomically unlikely
         raise ProblemError(409, "Could not issue a unique token; retry.") from None
+
+
+async def register_agent(
+    db: AsyncSession, data: AgentIn, school: School, generic_ids: list[str]
+) -> tuple[Agent, str]:
+    refuse_generic_hardware_id(data.hardware_id, generic_ids)
+    agent = Agent(
+        school_id=school.id,
+        hardware_id=data.hardware_id.strip(),
+        name=data.name,
+        app_version=data.app_version,
+    )
+    token = _issue_token(agent)
+    await _add_agent(db, agent)
     return agent, token
+
+
+@dataclass(frozen=True)
+class EnrolledDevice:
+    """What a self-registering agent (Giga Meter) tells about itself."""
+
+    hardware_id: str
+    mac_address: str | None
+    os: str | None
+    app_version: str | None
+
+
+async def enrol_device(
+    db: AsyncSession, school: School, device: EnrolledDevice, deployment_key_id: uuid.UUID | None
+) -> tuple[Agent, bool]:
+    """The school's active agent with this hardware id, or a new one: (agent, created).
+
+    A registration repeated by the same device (a reinstall, a retry) finds its agent
+    again instead of adding one. The device pushes with its deployment key, so the token
+    issued here is never shown: only its hash is kept, as for every agent.
+    """
+    existing = await active_agents(db, device.hardware_id, school_id=school.id)
+    if existing:
+        _note_reported(existing[0], device)
+        await db.flush()
+        return existing[0], False
+    new = Agent(school_id=school.id, hardware_id=device.hardware_id)
+    new.deployment_key_id = deployment_key_id
+    _note_reported(new, device)
+    _issue_token(new)
+    await _add_agent(db, new)
+    return new, True
+
+
+def _note_reported(agent: Agent, device: EnrolledDevice) -> None:
+    agent.mac_address = device.mac_address or agent.mac_address
+    agent.os = device.os or agent.os
+    agent.app_version = device.app_version or agent.app_version
+
+
+async def active_agents(
+    db: AsyncSession, hardware_id: str, school_id: uuid.UUID | None = None
+) -> list[Agent]:
+    """Unrevoked agents with this hardware id, the latest registered first."""
+    statement = select(Agent).where(
+        Agent.hardware_id == hardware_id.strip(), Agent.revoked_at.is_(None)
+    )
+    if school_id is not None:
+        statement = statement.where(Agent.school_id == school_id)
+    return list((await db.scalars(statement.order_by(Agent.created_at.desc()))).all())
 
 
 async def get_agent(db: AsyncSession, agent_id: uuid.UUID) -> Agent:
