@@ -2,6 +2,7 @@
 
 from school_monitor.agents.models import Agent
 from school_monitor.db import Base, IdempotencyRecord
+from school_monitor.gigameter.enrollment.models import FlaggedSchool
 from school_monitor.measurements.models import FailedMeasurement, Measurement, Ping
 from school_monitor.rollups.models import CountryDaily, CountryStats, SchoolDaily
 from school_monitor.schools.models import School, SchoolTag
@@ -14,6 +15,7 @@ __all__ = [
     "CountryDaily",
     "CountryStats",
     "FailedMeasurement",
+    "FlaggedSchool",
     "IdempotencyRecord",
     "Measurement",
     "Ping",
