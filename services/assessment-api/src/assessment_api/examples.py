@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assessment_api import flows
 from assessment_api.assessments import service as assessments
 from assessment_api.assessments.models import Assessment
 from assessment_api.assessments.schemas import (
@@ -86,7 +87,7 @@ async def _assessment(
 
 async def _move(db: AsyncSession, assessment: Assessment, *statuses: AssessmentStatus) -> None:
     for status in statuses:
-        await assessments.transition(db, assessment, TransitionIn(to=status), SEEDER)
+        await flows.transition(db, assessment, TransitionIn(to=status), SEEDER)
 
 
 async def seed_assessments(db: AsyncSession) -> None:

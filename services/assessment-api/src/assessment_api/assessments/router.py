@@ -3,7 +3,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
-from assessment_api.assessments import service, workflow
+from assessment_api import flows
+from assessment_api.assessments import service
 from assessment_api.assessments.dependencies import (
     Mover,
     ReadableAssessment,
@@ -132,7 +133,7 @@ async def transition_assessment(
 ) -> AssessmentOut:
     assessment = await service.get(db, assessment_id, principal)
     check_if_match(if_match, assessment.revision, "assessment")
-    moved = await workflow.move(db, assessment, data, principal, reader)
+    moved = await flows.move(db, assessment, data, principal, reader)
     return _with_etag(response, service.to_out(moved))
 
 

@@ -20,7 +20,6 @@ from assessment_api.assessments.schemas import (
     TranslationOut,
     TranslationStatus,
 )
-from assessment_api.indicators.models import IndicatorValue
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.models import Methodology
 from c2r_common.auth import Principal
@@ -184,31 +183,6 @@ async def update_title(
     return assessment
 
 
-async def missing_required_indicators(db: AsyncSession, assessment: Assessment) -> list[str]:
-    definition = methodologies.definition_of(
-        await methodologies.get_version(db, assessment.methodology_version)
-    )
-    present = set(
-        await db.scalars(
-            select(IndicatorValue.indicator_code).where(
-                IndicatorValue.assessment_id == assessment.id
-            )
-        )
-    )
-    return [i.code for i in definition.indicators() if i.required and i.code not in present]
-
-
-async def ensure_required_indicators(db: AsyncSession, assessment: Assessment) -> None:
-    missing = await missing_required_indicators(db, assessment)
-    if missing:
-        raise ProblemError(
-            409,
-            f"Required indicators are missing: {', '.join(missing)}.",
-            problem_type="required-indicators-missing",
-            extra={"missing_indicators": missing},
-        )
-
-
 def check_transition(assessment: Assessment, target: AssessmentStatus, who: Principal) -> None:
     current = AssessmentStatus(assessment.status)
     allowed = lifecycle.allowed_from(current)
@@ -228,9 +202,9 @@ def check_transition(assessment: Assessment, target: AssessmentStatus, who: Prin
 async def transition(
     db: AsyncSession, assessment: Assessment, data: TransitionIn, principal: Principal
 ) -> Assessment:
+    """Records and applies a move; completion's preconditions on the indicator values are
+    checked by the flows that call this (assessment_api.flows)."""
     check_transition(assessment, data.to, principal)
-    if data.to is AssessmentStatus.COMPLETED:
-        await ensure_required_indicators(db, assessment)
     record(
         db,
         assessment,
