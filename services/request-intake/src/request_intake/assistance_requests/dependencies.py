@@ -3,18 +3,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from c2r_common.auth import Principal, Scope, require_any_scope
+from c2r_common.auth import Principal, require_any_scope
 from c2r_common.db import SessionDep
 from request_intake.assistance_requests import service
 from request_intake.assistance_requests.models import AssistanceRequest
+from request_intake.scopes import READ_SCOPES
 from request_intake.sla.policy import SlaPolicy, app_sla_policy
 
-READ_SCOPES = (
-    Scope.REQUESTS_READ,
-    Scope.REQUESTS_SUBMIT,
-    Scope.REQUESTS_REVIEW,
-    Scope.REQUESTS_APPROVE,
-)
 # Focal points (limited to their countries by the token), reviewers and approvers.
 Reader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES))]
 

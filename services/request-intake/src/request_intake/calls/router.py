@@ -7,11 +7,11 @@ from c2r_common.auth import Principal, Scope, require_any_scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
-from request_intake.assistance_requests.dependencies import READ_SCOPES
 from request_intake.calls import service
 from request_intake.calls.rules import CallState
 from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
 from request_intake.clock import Now
+from request_intake.scopes import READ_SCOPES
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"], responses=problem_responses(401, 403))
 CallWriter = Annotated[Principal, Depends(require_scopes(Scope.CALLS_WRITE))]
