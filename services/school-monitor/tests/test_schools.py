@@ -193,7 +193,7 @@ async def test_geojson_feature_collection_with_status(
 async def test_seed_is_idempotent(
     app: Any, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    from school_monitor.seed import PILOT_TAG, seed
+    from school_monitor.seed import PILOT_TAG, SCHOOLS, seed
 
     await seed(app.state.database)
     await seed(app.state.database)
@@ -202,4 +202,4 @@ async def test_seed_is_idempotent(
     hosting = await client.get(
         "/v1/schools", params={"tag": "refugee-hosting", "country": "RWA"}, headers=admin
     )
-    assert any(s["giga_id"] == "c2r-seed-rwa-0001" for s in hosting.json()["items"])
+    assert any(s["giga_id"] == SCHOOLS[0].giga_id for s in hosting.json()["items"])
