@@ -9,10 +9,11 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 # System packages and the PostgreSQL cluster need root; others go through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# tests/migrations: `alembic check` of every service, so models and migrations cannot drift.
 # tests/fuzz: schemathesis against each service as a real process, on both databases
 # (PostgreSQL finds what SQLite lets through, int4 bounds and NUL bytes; SQLite is the
 # embedded default's store). About a minute and a half per database.
-SUITES := $(wildcard shared/tests services/*/tests tests/contract tests/fuzz)
+SUITES := $(wildcard shared/tests services/*/tests tests/contract tests/migrations tests/fuzz)
 DATABASES := sqlite postgresql
 SCOPES ?= admin
 COUNTRIES ?=
@@ -58,10 +59,11 @@ test-e2e: install system-deps postgres
 	@echo "== tests/e2e (three services on PostgreSQL behind nginx, and the embedded default)"
 	@$(BIN)/pytest tests/e2e -q -p no:cacheprovider
 
-lint: install  ## ruff and strict mypy
+lint: install  ## ruff, strict mypy and the import boundaries (pyproject's importlinter contracts)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: install  ## format and fix imports
 	$(BIN)/ruff format .
