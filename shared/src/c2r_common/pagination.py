@@ -9,16 +9,17 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
+from sqlalchemy import BigInteger, DateTime, Integer, Select, SmallInteger, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from c2r_common.errors import FieldProblem, ProblemError
+from c2r_common.fields import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 
 ItemT = TypeVar("ItemT")
 RowT = TypeVar("RowT")
@@ -80,15 +81,34 @@ def _malformed_cursor() -> ProblemError:
     )
 
 
-def decode_cursor(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, width: int, *, types: Sequence[type] | None = None) -> list[Any]:
+    """The `width` values of a cursor this API issued; with `types`, each value must be of
+    its type. Anything else, however forged, is a 422 naming the cursor, never a 500."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if isinstance(values, list) and len(values) == width:
-            return [_from_jsonable(v) for v in values]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            decoded = [_from_jsonable(v) for v in values]
+            if types is None or all(_is_of(v, t) for v, t in zip(decoded, types, strict=True)):
+                return decoded
+    # RecursionError: a forged cursor can nest lists deeper than the JSON parser follows.
+    except (binascii.Error, ValueError, TypeError, AttributeError, RecursionError):
         pass
     raise _malformed_cursor()
+
+
+def _is_of(value: Any, expected: type) -> bool:
+    # bool is an int in Python; a cursor's `true` is no row id.
+    return isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+
+
+# What the databases can compare an integer column with: PostgreSQL refuses a bound value
+# past the column's type (asyncpg raises before the query runs).
+_INTEGER_RANGES: tuple[tuple[type[Integer], int, int], ...] = (
+    (SmallInteger, -(2**15), 2**15 - 1),
+    (BigInteger, INT64_MIN, INT64_MAX),
+    (Integer, INT32_MIN, INT32_MAX),
+)
 
 
 def _fits_column(value: Any, column: InstrumentedAttribute[Any]) -> bool:
@@ -98,7 +118,32 @@ def _fits_column(value: Any, column: InstrumentedAttribute[Any]) -> bool:
         expected = column_type.python_type
     except NotImplementedError:
         return True
-    return value is None or isinstance(value, expected)
+    if value is None:
+        return True
+    if not _is_of(value, expected):
+        return False
+    if isinstance(column_type, Integer):
+        low, high = next(
+            (lo, hi) for kind, lo, hi in _INTEGER_RANGES if isinstance(column_type, kind)
+        )
+        return bool(low <= value <= high)
+    if isinstance(value, str):
+        return "\x00" not in value  # PostgreSQL cannot compare text with a NUL in it
+    if isinstance(column_type, DateTime) and column_type.timezone:
+        return _is_utc_expressible(value)
+    return True
+
+
+def _is_utc_expressible(moment: datetime) -> bool:
+    """An aware datetime that UTC can express (a year-9999 instant with a negative offset
+    cannot), as a timezone-aware column stores and compares it."""
+    if moment.tzinfo is None:
+        return False
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 async def paginate(
@@ -109,7 +154,7 @@ async def paginate(
 ) -> tuple[list[RowT], str | None]:
     """Rows of one page of `statement`, ascending by `order_by` (which must be unique as a
     whole, e.g. (created_at, id)), and the cursor of the next page."""
-    if params.cursor is not None:
+    if params.cursor:  # an empty `cursor=` is the first page, like no cursor
         after = decode_cursor(params.cursor, len(order_by))
         # A cursor of another list (other key types) would fail or mislead the comparison.
         if not all(_fits_column(v, c) for v, c in zip(after, order_by, strict=True)):
