@@ -45,7 +45,8 @@ async def test_daily_rollup_of_a_school(
     await push_batch(client, admin, items[:2])
     await push_batch(client, admin, items)  # a retry, plus one new
     checks = [
-        ping(school["id"], timestamp=yesterday.isoformat(), is_connected=c) for c in (1, 1, 0)
+        ping(school["id"], timestamp=yesterday.isoformat(), is_connected=c)
+        for c in (True, True, False)
     ]
     await client.post("/v1/pings/batch", json={"items": checks}, headers=admin)
     response = await client.get(f"/v1/schools/{school['id']}/daily", headers=admin)

@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from c2r_common.fields import Int32, NoNulStr, Period
 from c2r_common.schemas import CountryIso3
 
-PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|H[12]|\d{2}))?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 
 
@@ -43,9 +43,9 @@ class AssessmentCreate(BaseModel):
     )
 
     country_iso3: CountryIso3
-    period: str = Field(pattern=PERIOD_PATTERN, description="year, or year-Qn / year-Hn / year-MM")
-    title: str | None = Field(None, min_length=1, max_length=300)
-    methodology_version: int | None = Field(
+    period: Period
+    title: NoNulStr | None = Field(None, min_length=1, max_length=300)
+    methodology_version: Int32 | None = Field(
         None, ge=1, description="default: the latest published version"
     )
     source_request_id: uuid.UUID | None = Field(
@@ -54,12 +54,12 @@ class AssessmentCreate(BaseModel):
 
 
 class AssessmentUpdate(BaseModel):
-    title: str = Field(min_length=1, max_length=300)
+    title: NoNulStr = Field(min_length=1, max_length=300)
 
 
 class TransitionIn(BaseModel):
     to: AssessmentStatus
-    note: str | None = Field(None, max_length=2000)
+    note: NoNulStr | None = Field(None, max_length=2000)
 
 
 class TranslationIn(BaseModel):
@@ -95,9 +95,9 @@ class AssessmentOut(BaseModel):
 
 
 class AssessmentFilters(BaseModel):
-    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    country_iso3: NoNulStr | None = Field(None, min_length=3, max_length=3)
     status: AssessmentStatus | None = None
-    period: str | None = None
+    period: Period | None = None
     source_request_id: uuid.UUID | None = Field(
         None, description="the request-intake request an assessment was opened from"
     )

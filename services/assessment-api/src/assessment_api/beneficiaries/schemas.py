@@ -2,13 +2,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from c2r_common.fields import NoNulStr, StrictBool
 from c2r_common.reference import ItuRegion
 
 
 class BeneficiaryIn(BaseModel):
-    source: str = Field(min_length=1, max_length=300, examples=["ITU C2R country assessment"])
-    illustrative: bool = Field(False, description="true when no public source names it")
-    note: str | None = Field(None, max_length=2000)
+    source: NoNulStr = Field(min_length=1, max_length=300, examples=["ITU C2R country assessment"])
+    illustrative: StrictBool = Field(False, description="true when no public source names it")
+    note: NoNulStr | None = Field(None, max_length=2000)
 
 
 class BeneficiaryOut(BeneficiaryIn):

@@ -29,7 +29,7 @@ def list_countries(
     filters: CountryFilters, page: PageParams, beneficiaries: frozenset[str]
 ) -> tuple[list[Country], str | None]:
     """Countries matching `filters` in ISO alpha-3 order, one page after the cursor."""
-    after = decode_cursor(page.cursor, 1)[0] if page.cursor else ""
+    after = decode_cursor(page.cursor, 1, types=(str,))[0] if page.cursor else ""
     matching = [
         c for c in all_countries() if c.iso3 > after and _matches(c, filters, beneficiaries)
     ]

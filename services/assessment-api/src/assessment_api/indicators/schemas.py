@@ -3,13 +3,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from assessment_api.methodology.schemas import CODE_PATTERN, Direction, Unit
+from c2r_common.fields import DataYear, NoNulStr, StrictFloat
 
 
 class IndicatorValueIn(BaseModel):
-    value: float = Field(allow_inf_nan=False, examples=[42.5])
-    year: int = Field(ge=1990, le=2100, description="the year the value refers to")
-    source: str = Field(min_length=1, max_length=300, examples=["ITU World Telecom/ICT 2024"])
-    note: str | None = Field(None, max_length=2000)
+    value: StrictFloat = Field(examples=[42.5])
+    year: DataYear = Field(description="the year the value refers to")
+    source: NoNulStr = Field(min_length=1, max_length=300, examples=["ITU World Telecom/ICT 2024"])
+    note: NoNulStr | None = Field(None, max_length=2000)
 
 
 class BulkIndicatorValue(IndicatorValueIn):

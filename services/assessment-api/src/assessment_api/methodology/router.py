@@ -9,6 +9,7 @@ from assessment_api.methodology.schemas import (
 )
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import Int32Param
 from c2r_common.pagination import Page
 
 router = APIRouter(
@@ -38,7 +39,7 @@ async def get_latest(_: Reader, db: SessionDep) -> MethodologyOut:
     summary="One methodology version with its pillars and indicators",
     responses=problem_responses(404),
 )
-async def get_methodology(_: Reader, version: int, db: SessionDep) -> MethodologyOut:
+async def get_methodology(_: Reader, version: Int32Param, db: SessionDep) -> MethodologyOut:
     return service.to_out(await service.get_version(db, version))
 
 

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from c2r_common.fields import NoNulStr, StrictBool, StrictFloat
 from c2r_common.schemas import C2RPhase, SG1Question
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
@@ -36,31 +37,37 @@ class CountryGroup(StrEnum):
 
 
 class Target(BaseModel):
-    value: float
+    value: StrictFloat
     applies_to: CountryGroup = CountryGroup.ALL
-    source: str = Field(min_length=1, max_length=300, examples=["Broadband Commission 2025"])
+    source: NoNulStr = Field(min_length=1, max_length=300, examples=["Broadband Commission 2025"])
 
 
 class IndicatorDefinition(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str = Field(pattern=CODE_PATTERN, examples=["internet_users_pct"])
-    name: str = Field(min_length=1, max_length=200)
+    name: NoNulStr = Field(min_length=1, max_length=200)
     unit: Unit
     direction: Direction
-    goalpost_min: float = Field(description="value scoring 0 (higher is better) or 100 (lower)")
-    goalpost_max: float = Field(description="value scoring 100 (higher is better) or 0 (lower)")
-    weight: float = Field(gt=0, le=100, description="relative weight within its pillar")
+    goalpost_min: StrictFloat = Field(
+        allow_inf_nan=False, description="value scoring 0 (higher is better) or 100 (lower)"
+    )
+    goalpost_max: StrictFloat = Field(
+        allow_inf_nan=False, description="value scoring 100 (higher is better) or 0 (lower)"
+    )
+    weight: StrictFloat = Field(gt=0, le=100, description="relative weight within its pillar")
     targets: list[Target] = Field(default_factory=list, max_length=10)
-    data_source: str = Field(min_length=1, max_length=300, examples=["ITU World Telecom/ICT"])
-    required: bool = Field(False, description="an assessment cannot be completed without it")
-    live_source: str | None = Field(
+    data_source: NoNulStr = Field(min_length=1, max_length=300, examples=["ITU World Telecom/ICT"])
+    required: StrictBool = Field(False, description="an assessment cannot be completed without it")
+    live_source: NoNulStr | None = Field(
         None,
         description="'school-monitor' when the value is read live while the assessment is open",
     )
     phase: C2RPhase = Field(description="the C2R phase that addresses a gap on this indicator")
     sg1_question: SG1Question = Field(description="the ITU-D SG1 Question addressing a gap")
-    interventions: list[str] = Field(default_factory=list, max_length=20)
+    interventions: list[Annotated[NoNulStr, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
 
     @model_validator(mode="after")
     def _goalposts_in_order(self) -> Self:
@@ -73,8 +80,8 @@ class PillarDefinition(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str = Field(pattern=CODE_PATTERN, examples=["adoption"])
-    name: str = Field(min_length=1, max_length=200)
-    weight: float = Field(gt=0, le=100, description="relative weight in the overall score")
+    name: NoNulStr = Field(min_length=1, max_length=200)
+    weight: StrictFloat = Field(gt=0, le=100, description="relative weight in the overall score")
     indicators: list[IndicatorDefinition] = Field(min_length=1, max_length=100)
 
 
@@ -83,8 +90,8 @@ class MethodologyDefinition(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=5000)
+    name: NoNulStr = Field(min_length=1, max_length=200)
+    description: NoNulStr = Field("", max_length=5000)
     pillars: list[PillarDefinition] = Field(min_length=1, max_length=30)
 
     @model_validator(mode="after")

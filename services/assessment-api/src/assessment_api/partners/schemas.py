@@ -1,10 +1,11 @@
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from c2r_common.fields import NoNulStr, Omittable, StrictBool, StrictDate
 from c2r_common.reference import ItuRegion
 from c2r_common.schemas import C2RPhase, CountryIso3, known_country_code
 
@@ -30,19 +31,26 @@ class PartnerIn(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: NoNulStr = Field(min_length=1, max_length=200)
     kind: PartnerKind
     country_iso3: CountryIso3 | None = None
-    founding: bool = False
-    steering_committee: bool = Field(False, description="member of the C2R Steering Committee")
-    joined_on: date | None = None
-    source: str | None = Field(None, max_length=300)
+    founding: StrictBool = False
+    steering_committee: StrictBool = Field(
+        False, description="member of the C2R Steering Committee"
+    )
+    joined_on: StrictDate | None = None
+    source: NoNulStr | None = Field(None, max_length=300)
 
 
 class PartnerUpdate(BaseModel):
-    steering_committee: bool | None = None
-    joined_on: date | None = None
-    source: str | None = Field(None, max_length=300)
+    """A partial update: the fields given change; null clears `joined_on` and `source`."""
+
+    # A field that cannot be changed here (founding, name) is refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+    steering_committee: Omittable[StrictBool] = None
+    joined_on: StrictDate | None = None
+    source: NoNulStr | None = Field(None, max_length=300)
 
 
 class PartnerOut(PartnerIn):
@@ -61,12 +69,14 @@ class ContributionIn(BaseModel):
     partner_id: uuid.UUID
     amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2, examples=["250000.00"])
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["USD"], description="ISO 4217")
-    contributed_on: date
+    contributed_on: StrictDate
     focus_region: ItuRegion | None = None
     countries: list[str] = Field(default_factory=list, max_length=200)
     phases: list[C2RPhase] = Field(default_factory=list, description="C2R phases funded")
-    description: str | None = Field(None, max_length=2000)
-    illustrative: bool = Field(False, description="true for example data with no public source")
+    description: NoNulStr | None = Field(None, max_length=2000)
+    illustrative: StrictBool = Field(
+        False, description="true for example data with no public source"
+    )
 
     @field_validator("countries")
     @classmethod
@@ -80,7 +90,7 @@ class ContributionOut(BaseModel):
     partner_name: str
     amount: Decimal
     currency: str
-    contributed_on: date
+    contributed_on: StrictDate
     focus_region: ItuRegion | None
     countries: list[str]
     phases: list[C2RPhase]
@@ -92,7 +102,7 @@ class ContributionOut(BaseModel):
 
 class ContributionFilters(BaseModel):
     partner_id: uuid.UUID | None = None
-    country_iso3: str | None = Field(None, min_length=3, max_length=3)
+    country_iso3: NoNulStr | None = Field(None, min_length=3, max_length=3)
     focus_region: ItuRegion | None = None
 
 

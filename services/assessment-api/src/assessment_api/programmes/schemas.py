@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assessment_api.partners.schemas import ContributionOut
+from c2r_common.fields import NoNulStr, StrictDate
 from c2r_common.reference import ItuRegion
 from c2r_common.schemas import C2RPhase, SG1Question
 
@@ -25,9 +26,9 @@ class PilotStatus(StrEnum):
 
 class PhaseIn(BaseModel):
     status: PhaseStatus
-    started_on: date | None = None
-    completed_on: date | None = None
-    summary: str | None = Field(None, max_length=5000)
+    started_on: StrictDate | None = None
+    completed_on: StrictDate | None = None
+    summary: NoNulStr | None = Field(None, max_length=5000)
     sg1_questions: list[SG1Question] | None = Field(
         None, description="default: the Questions the phase usually maps to"
     )
@@ -69,13 +70,13 @@ class PhaseOut(BaseModel):
 
 
 class PilotSiteIn(BaseModel):
-    school_id: str | None = Field(
+    school_id: NoNulStr | None = Field(
         None, max_length=100, description="the school's id in school-monitor (Giga id)"
     )
-    name: str = Field(min_length=1, max_length=300)
+    name: NoNulStr = Field(min_length=1, max_length=300)
     site_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$", examples=["teacher_training_college"])
-    connected_on: date | None = None
-    note: str | None = Field(None, max_length=2000)
+    connected_on: StrictDate | None = None
+    note: NoNulStr | None = Field(None, max_length=2000)
 
 
 class PilotSiteOut(PilotSiteIn):
@@ -104,11 +105,11 @@ class PilotIn(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=5000)
+    name: NoNulStr = Field(min_length=1, max_length=300)
+    description: NoNulStr | None = Field(None, max_length=5000)
     status: PilotStatus = PilotStatus.PLANNED
-    started_on: date | None = None
-    partner_name: str | None = Field(None, max_length=200, examples=["Giga (ITU/UNICEF)"])
+    started_on: StrictDate | None = None
+    partner_name: NoNulStr | None = Field(None, max_length=200, examples=["Giga (ITU/UNICEF)"])
     sites: list[PilotSiteIn] = Field(default_factory=list, max_length=1000)
 
 

@@ -240,7 +240,7 @@ async def list_programmes(
     db: AsyncSession, page: PageParams, visible: frozenset[str] | None
 ) -> tuple[list[ProgrammeSummary], str | None]:
     """Countries with any programme activity, by ISO code (`visible`: a claim's countries)."""
-    after = decode_cursor(page.cursor, 1)[0] if page.cursor else ""
+    after = decode_cursor(page.cursor, 1, types=(str,))[0] if page.cursor else ""
     codes = [
         c for c in await _programme_countries(db) if c > after and (visible is None or c in visible)
     ]

@@ -7,6 +7,7 @@ from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.concurrency import IfMatch, check_if_match, etag
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr
 from c2r_common.idempotency import IdempotencyKey, run_idempotent
 from c2r_common.pagination import Page, PageParams, page_params
 from c2r_common.schemas import AssistanceType
@@ -70,7 +71,7 @@ async def list_requests(
     page: Paging,
     status: Annotated[Status | None, Query()] = None,
     call_id: Annotated[uuid.UUID | None, Query()] = None,
-    country_iso3: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    country_iso3: Annotated[NoNulStr | None, Query(min_length=3, max_length=3)] = None,
     assistance_type: Annotated[AssistanceType | None, Query()] = None,
     late: Annotated[bool | None, Query(description="only late (or on-time) requests")] = None,
 ) -> Page[RequestOut]:

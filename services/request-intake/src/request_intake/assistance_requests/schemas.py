@@ -1,9 +1,11 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from c2r_common.fields import Int32, NoNulStr, Omittable
 from c2r_common.schemas import AssistanceType, CountryIso3
 from request_intake.assistance_requests.workflow import Role, Status
 
@@ -20,19 +22,22 @@ class Priority(StrEnum):
     HIGH = "high"
 
 
+Outcome = Annotated[NoNulStr, Field(min_length=1, max_length=1000)]
+
+
 class FocalPoint(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(None, max_length=40)
-    position: str | None = Field(None, max_length=200)
+    name: NoNulStr = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+    phone: NoNulStr | None = Field(None, max_length=40)
+    position: NoNulStr | None = Field(None, max_length=200)
 
 
 class Attachment(BaseModel):
     """Metadata of a document kept elsewhere (the service stores no files)."""
 
-    filename: str = Field(min_length=1, max_length=255)
-    media_type: str = Field("application/pdf", max_length=100)
-    size_bytes: int = Field(ge=0, le=1_000_000_000)
+    filename: NoNulStr = Field(min_length=1, max_length=255)
+    media_type: NoNulStr = Field("application/pdf", max_length=100)
+    size_bytes: Int32 = Field(ge=0, le=1_000_000_000)
     url: HttpUrl | None = None
 
 
@@ -59,27 +64,30 @@ class RequestIn(BaseModel):
 
     call_id: uuid.UUID
     country_iso3: CountryIso3 = Field(description="the requesting Member State")
-    requesting_entity: str = Field(min_length=1, max_length=300, examples=["Ministry of ICT"])
+    requesting_entity: NoNulStr = Field(min_length=1, max_length=300, examples=["Ministry of ICT"])
     entity_type: EntityType
     focal_point: FocalPoint
     assistance_type: AssistanceType
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=20_000)
+    title: NoNulStr = Field(min_length=1, max_length=300)
+    description: NoNulStr = Field(min_length=1, max_length=20_000)
     priority: Priority = Priority.MEDIUM
-    expected_outcomes: list[str] = Field(default_factory=list, max_length=50)
+    expected_outcomes: list[Outcome] = Field(default_factory=list, max_length=50)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
 
 
 class RequestUpdate(BaseModel):
     """What a focal point may complete before review (fields left out keep their value)."""
 
-    focal_point: FocalPoint | None = None
-    title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, min_length=1, max_length=20_000)
-    priority: Priority | None = None
-    expected_outcomes: list[str] | None = Field(None, max_length=50)
-    attachments: list[Attachment] | None = Field(None, max_length=50)
-    comment: str = Field(min_length=1, max_length=5000, description="kept in the audit trail")
+    # A field that cannot be changed here (call, country, type) is refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+    focal_point: Omittable[FocalPoint] = None
+    title: Omittable[NoNulStr] = Field(None, min_length=1, max_length=300)
+    description: Omittable[NoNulStr] = Field(None, min_length=1, max_length=20_000)
+    priority: Omittable[Priority] = None
+    expected_outcomes: Omittable[list[Outcome]] = Field(None, max_length=50)
+    attachments: Omittable[list[Attachment]] = Field(None, max_length=50)
+    comment: NoNulStr = Field(min_length=1, max_length=5000, description="kept in the audit trail")
 
 
 class RequestOut(BaseModel):
@@ -111,7 +119,9 @@ class RequestOut(BaseModel):
 
 class TransitionIn(BaseModel):
     to: Status = Field(description="the status to move the request to")
-    comment: str = Field(min_length=1, max_length=5000, description="why; kept in the audit trail")
+    comment: NoNulStr = Field(
+        min_length=1, max_length=5000, description="why; kept in the audit trail"
+    )
 
 
 class EventOut(BaseModel):

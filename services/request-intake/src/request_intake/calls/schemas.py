@@ -4,6 +4,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from c2r_common.fields import Int32, LocalOrAwareDatetime, NoNulStr, Omittable
 from c2r_common.reference import ItuRegion, country_by_iso3
 from c2r_common.schemas import AssistanceType
 from request_intake.calls.rules import CallState, localize, zone
@@ -30,8 +31,8 @@ class CallIn(BaseModel):
         }
     )
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field("", max_length=20_000)
+    title: NoNulStr = Field(min_length=1, max_length=300)
+    description: NoNulStr = Field("", max_length=20_000)
     assistance_types: list[AssistanceType] = Field(
         min_length=1, description="the C2R phases plus training and workshops offered"
     )
@@ -41,13 +42,19 @@ class CallIn(BaseModel):
     eligible_countries: list[str] = Field(
         default_factory=list, description="ISO alpha-3 codes eligible besides the regions"
     )
-    time_zone: str = Field("Europe/Geneva", description="IANA time zone of the deadlines")
-    opens_at: datetime = Field(description="with an offset, or a wall-clock time in time_zone")
-    closes_at: datetime = Field(description="the deadline; submissions at this instant count")
-    grace_period_minutes: int = Field(
+    time_zone: NoNulStr = Field(
+        "Europe/Geneva", max_length=100, description="IANA time zone of the deadlines"
+    )
+    opens_at: LocalOrAwareDatetime = Field(
+        description="with an offset, or a wall-clock time in time_zone"
+    )
+    closes_at: LocalOrAwareDatetime = Field(
+        description="the deadline; submissions at this instant count"
+    )
+    grace_period_minutes: Int32 = Field(
         0, ge=0, le=MAX_GRACE_MINUTES, description="late submissions accepted and flagged"
     )
-    max_requests_per_country: int | None = Field(None, ge=1, le=1000)
+    max_requests_per_country: Int32 | None = Field(None, ge=1, le=1000)
 
     @field_validator("time_zone")
     @classmethod
@@ -73,15 +80,19 @@ class CallIn(BaseModel):
 
 
 class CallUpdate(BaseModel):
-    """Changes to a call, e.g. a deadline extended; fields left out keep their value."""
+    """Changes to a call, e.g. a deadline extended; fields left out keep their value, and
+    only `max_requests_per_country` may be null (no limit)."""
 
-    title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=20_000)
-    closes_at: datetime | None = Field(
+    # A field that cannot be changed here (opens_at, time_zone) is refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+    title: Omittable[NoNulStr] = Field(None, min_length=1, max_length=300)
+    description: Omittable[NoNulStr] = Field(None, max_length=20_000)
+    closes_at: Omittable[LocalOrAwareDatetime] = Field(
         None, description="with an offset, or a wall-clock time in the call's time zone"
     )
-    grace_period_minutes: int | None = Field(None, ge=0, le=MAX_GRACE_MINUTES)
-    max_requests_per_country: int | None = Field(None, ge=1, le=1000)
+    grace_period_minutes: Omittable[Int32] = Field(None, ge=0, le=MAX_GRACE_MINUTES)
+    max_requests_per_country: Int32 | None = Field(None, ge=1, le=1000)
 
 
 class CallOut(BaseModel):

@@ -3,13 +3,14 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from c2r_common.fields import NoNulStr, StrictBool, StrictDate
 from c2r_common.schemas import CountryIso3
 
 
 class ParticipantIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: NoNulStr = Field(min_length=1, max_length=200)
     country_iso3: CountryIso3 | None = None
-    is_member_state: bool = Field(False, description="attends on behalf of a Member State")
+    is_member_state: StrictBool = Field(False, description="attends on behalf of a Member State")
 
 
 class ParticipantOut(ParticipantIn):
@@ -31,8 +32,8 @@ class SessionIn(BaseModel):
         }
     )
 
-    title: str = Field(min_length=1, max_length=300)
-    held_on: date
+    title: NoNulStr = Field(min_length=1, max_length=300)
+    held_on: StrictDate
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=5000)
 
 

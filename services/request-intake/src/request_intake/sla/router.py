@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr
 from c2r_common.pagination import Page, PageParams, page_params
 from request_intake.assistance_requests import service as requests
 from request_intake.assistance_requests.dependencies import Reader, Sla
@@ -27,7 +28,9 @@ async def list_overdue(
     now: Now,
     sla: Sla,
     page: Annotated[PageParams, Depends(page_params)],
-    stage: Annotated[str | None, Query(description="one workflow stage, e.g. submitted")] = None,
+    stage: Annotated[
+        NoNulStr | None, Query(description="one workflow stage, e.g. submitted")
+    ] = None,
 ) -> Page[RequestOut]:
     overdue, next_cursor = await service.list_overdue(db, principal, now, sla, page, stage)
     return Page(items=[requests.to_out(r) for r in overdue], next_cursor=next_cursor)

@@ -3,6 +3,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from c2r_common.fields import NoNulStr
+
 
 class AgentIn(BaseModel):
     model_config = ConfigDict(
@@ -19,11 +21,11 @@ class AgentIn(BaseModel):
     )
 
     school_id: uuid.UUID
-    hardware_id: str = Field(
+    hardware_id: NoNulStr = Field(
         min_length=1, max_length=200, description="the device's own id (MAC, board serial)"
     )
-    name: str | None = Field(None, max_length=200)
-    app_version: str | None = Field(None, max_length=50)
+    name: NoNulStr | None = Field(None, max_length=200)
+    app_version: NoNulStr | None = Field(None, max_length=50)
 
 
 class AgentOut(BaseModel):

@@ -6,6 +6,7 @@ from c2r_common.auth import BEARER_SECURITY, Principal, Scope, require_scopes
 from c2r_common.bodies import json_body_openapi
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr
 from c2r_common.idempotency import IdempotencyKey
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.gigameter.schemas import MeasurementFlagOut
@@ -73,7 +74,7 @@ async def list_failed_measurements(
     principal: Reader,
     db: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    reason: Annotated[str | None, Query(max_length=50, examples=["unknown_school"])] = None,
+    reason: Annotated[NoNulStr | None, Query(max_length=50, examples=["unknown_school"])] = None,
 ) -> Page[FailedMeasurementOut]:
     rows, next_cursor = await service.list_failed(db, principal.countries, reason, page)
     return Page(

@@ -1,23 +1,25 @@
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from c2r_common.errors import FieldProblem
+from c2r_common.fields import NoNulStr, StrictBool, StrictFloat, UtcDatetime
 
 MAX_BATCH_ITEMS = 5_000
 MAX_MBPS = 100_000.0  # 100 Gbit/s: above any school link; more is a unit error
 MAX_MS = 60_000.0
 
 
-def _in_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-# Converted once on the way in: every later comparison, day boundary and stored value is
-# in UTC, and datetimes sharing one tzinfo compare without consulting their offsets.
-UtcDateTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+def _without_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_without_nul(k) and _without_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_without_nul(v) for v in value)
+    return True
 
 
 class MeasurementIn(BaseModel):
@@ -50,16 +52,25 @@ class MeasurementIn(BaseModel):
     school_id: UUID | None = Field(
         None, description="the school measured; a device token implies its own school"
     )
-    measured_at: UtcDateTime
-    download_mbps: float = Field(ge=0, le=MAX_MBPS)
-    upload_mbps: float = Field(ge=0, le=MAX_MBPS)
-    latency_ms: float = Field(ge=0, le=MAX_MS)
-    jitter_ms: float | None = Field(None, ge=0, le=MAX_MS)
-    packet_loss_pct: float | None = Field(None, ge=0, le=100)
-    source: str = Field("native", min_length=1, max_length=50)
-    server: str | None = Field(None, max_length=300)
-    app_version: str | None = Field(None, max_length=50)
+    # In UTC from here on: datetimes sharing one tzinfo compare without their offsets.
+    measured_at: UtcDatetime
+    download_mbps: StrictFloat = Field(ge=0, le=MAX_MBPS)
+    upload_mbps: StrictFloat = Field(ge=0, le=MAX_MBPS)
+    latency_ms: StrictFloat = Field(ge=0, le=MAX_MS)
+    jitter_ms: StrictFloat | None = Field(None, ge=0, le=MAX_MS)
+    packet_loss_pct: StrictFloat | None = Field(None, ge=0, le=100)
+    source: NoNulStr = Field("native", min_length=1, max_length=50)
+    server: NoNulStr | None = Field(None, max_length=300)
+    app_version: NoNulStr | None = Field(None, max_length=50)
     raw_result: dict[str, Any] | None = Field(None, description="the raw test result, kept as is")
+
+    @field_validator("raw_result")
+    @classmethod
+    def _raw_result_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Kept as JSON: PostgreSQL cannot hold a \u0000 in it, SQLite would; refused alike.
+        if value is not None and not _without_nul(value):
+            raise ValueError("a text in the raw result holds a NUL character")
+        return value
 
     @property
     def moment(self) -> datetime:
@@ -75,12 +86,12 @@ class PingIn(BaseModel):
 
     uuid: UUID = Field(description="the client's id of the check (app_local_uuid)")
     school_id: UUID | None = None
-    timestamp: UtcDateTime
-    is_connected: bool
-    latency_ms: float | None = Field(None, ge=0, le=MAX_MS)
-    error: str | None = Field(None, max_length=500)
-    source: str = Field("native", min_length=1, max_length=50)
-    app_version: str | None = Field(None, max_length=50)
+    timestamp: UtcDatetime
+    is_connected: StrictBool
+    latency_ms: StrictFloat | None = Field(None, ge=0, le=MAX_MS)
+    error: NoNulStr | None = Field(None, max_length=500)
+    source: NoNulStr = Field("native", min_length=1, max_length=50)
+    app_version: NoNulStr | None = Field(None, max_length=50)
 
     @property
     def moment(self) -> datetime:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import ProblemError, problem_responses
+from c2r_common.fields import StrictDate
 from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
 from c2r_common.schemas import CountryConnectivitySummary
 from school_monitor.integrity.rebuild import rebuild
@@ -36,8 +37,10 @@ Country = Annotated[str, Depends(known_country)]
 
 
 async def day_range(
-    since: Annotated[date | None, Query(description="first day (UTC); default 30 days ago")] = None,
-    until: Annotated[date | None, Query(description="last day (UTC); default today")] = None,
+    since: Annotated[
+        StrictDate | None, Query(description="first day (UTC); default 30 days ago")
+    ] = None,
+    until: Annotated[StrictDate | None, Query(description="last day (UTC); default today")] = None,
 ) -> tuple[date, date]:
     last = until or utcnow().date()
     first = since or last - timedelta(days=29)

@@ -20,6 +20,7 @@ created, and no counter counts a school twice.
 import asyncio
 import csv
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from c2r_common.auth import Principal
 from c2r_common.db import claim_write_lock, utcnow
-from c2r_common.errors import RETRY_AFTER_SECONDS, ProblemError
+from c2r_common.errors import RETRY_AFTER_SECONDS, FieldProblem, ProblemError
 from c2r_common.transient import is_retryable_conflict, is_transient
 from school_monitor.ingestion.derive import StatsDelta
 from school_monitor.ingestion.writer import add_country_stats
@@ -63,6 +64,10 @@ COLUMNS = {
     "iso3_format": "country_iso3",
     "tags": "tags",
 }
+INTEGER_FIELDS = {"num_students", "num_computers"}
+INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+DECIMAL_FIELDS = {"latitude", "longitude", "download_speed_contracted"}
+DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 TRUTHY = {"yes", "true", "1", "y"}
 FALSY = {"no", "false", "0", "n"}
 PARSE_SLICE_ROWS = 25
@@ -92,6 +97,7 @@ class ImportStopped(ProblemError):
             f"updated), the rest not imported. {_what_to_do(cause)} Rows are upserted by "
             "school_id_giga, so sending the file again only updates the committed ones.",
             problem_type="import-stopped",
+            errors=_unreadable_file(cause),
             extra={"committed_rows": committed, "report": report.model_dump(mode="json")},
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if transient else None,
         )
@@ -106,6 +112,12 @@ def _stopped_status(cause: BaseException) -> int:
     if isinstance(cause, csv.Error):
         return 422
     return cause.status_code if isinstance(cause, ProblemError) else 500
+
+
+def _unreadable_file(cause: BaseException) -> list[FieldProblem] | None:
+    if not isinstance(cause, csv.Error):
+        return None
+    return [FieldProblem(field="body", message=f"unreadable line: {cause}", type="csv")]
 
 
 def _what_to_do(cause: BaseException) -> str:
@@ -170,6 +182,12 @@ def _cell(field_name: str, raw: str) -> Any:
         return True if lowered in TRUTHY else False if lowered in FALSY else value
     if field_name == "tags":
         return [tag for tag in (t.strip() for t in value.replace(",", ";").split(";")) if tag]
+    # The schema's numbers are strict (JSON bodies); a CSV cell is text, read here. Text
+    # that is no number stays text, for validation to refuse by its column.
+    if field_name in INTEGER_FIELDS and INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    if field_name in DECIMAL_FIELDS and DECIMAL_TEXT.fullmatch(value):
+        return float(value)
     return value
 
 

@@ -3,10 +3,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from c2r_common.db import Database, SessionDep, utcnow
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr, UtcDatetime
 from c2r_common.pagination import Page, PageParams, page_params
 from c2r_common.schemas import ConnectivityStatus
 from school_monitor.measurements import service as measurement_service
@@ -38,10 +38,10 @@ router = APIRouter(prefix="/v1/schools", tags=["schools"], responses=problem_res
 
 async def school_filters(
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
-    admin1: Annotated[str | None, Query(max_length=200)] = None,
+    admin1: Annotated[NoNulStr | None, Query(max_length=200)] = None,
     status: ConnectivityStatus | None = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-    education_level: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[NoNulStr | None, Query(max_length=64)] = None,
+    education_level: Annotated[NoNulStr | None, Query(max_length=100)] = None,
     online: bool | None = None,
 ) -> service.SchoolFilters:
     return service.SchoolFilters(country, admin1, status, tag, education_level, online)
@@ -195,8 +195,8 @@ async def list_school_measurements(
     school: ReadableSchool,
     db: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    since: Annotated[AwareDatetime | None, Query(description="measured at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="measured before")] = None,
+    since: Annotated[UtcDatetime | None, Query(description="measured at or after")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="measured before")] = None,
 ) -> Page[MeasurementOut]:
     rows, next_cursor = await measurement_service.list_school_measurements(
         db, school.id, since, until, page

@@ -1,46 +1,46 @@
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
+from c2r_common.fields import Int32, NoNulStr, Omittable, StrictBool, StrictFloat
 from c2r_common.schemas import ConnectivityStatus, CountryIso3
 
-TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# A tag is stored as `^[a-z0-9][a-z0-9._-]{0,63}$`; it is accepted in any case, with
+# surrounding spaces (a spreadsheet's cells), and normalised. The pattern the OpenAPI
+# document shows is the one accepted, so that clients and fuzzers see the rule applied.
+TAG_INPUT_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*$"
 
 
-def _normalise_tag(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+def _normalise_tag(value: str) -> str:
+    return value.strip().lower()
 
 
-Tag = Annotated[
-    str, BeforeValidator(_normalise_tag), StringConstraints(pattern=TAG_PATTERN.pattern)
-]
+Tag = Annotated[str, StringConstraints(pattern=TAG_INPUT_PATTERN), AfterValidator(_normalise_tag)]
 
 
 class SchoolFields(BaseModel):
     """Master data that can change after registration (Giga's column names in brackets)."""
 
-    government_id: str | None = Field(None, max_length=64, description="school_id_govt")
-    name: str = Field(min_length=1, max_length=300, description="school_name")
-    admin1: str | None = Field(None, max_length=200)
-    admin2: str | None = Field(None, max_length=200)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    education_level: str | None = Field(None, max_length=100)
-    connectivity_type: str | None = Field(None, max_length=100)
-    electricity_availability: bool | None = None
-    num_students: int | None = Field(None, ge=0)
-    num_computers: int | None = Field(None, ge=0)
-    download_speed_contracted: float | None = Field(None, ge=0, description="Mbps")
+    government_id: NoNulStr | None = Field(None, max_length=64, description="school_id_govt")
+    name: NoNulStr = Field(min_length=1, max_length=300, description="school_name")
+    admin1: NoNulStr | None = Field(None, max_length=200)
+    admin2: NoNulStr | None = Field(None, max_length=200)
+    latitude: StrictFloat | None = Field(None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(None, ge=-180, le=180)
+    education_level: NoNulStr | None = Field(None, max_length=100)
+    connectivity_type: NoNulStr | None = Field(None, max_length=100)
+    electricity_availability: StrictBool | None = None
+    num_students: Int32 | None = Field(None, ge=0)
+    num_computers: Int32 | None = Field(None, ge=0)
+    download_speed_contracted: StrictFloat | None = Field(None, ge=0, description="Mbps")
     tags: list[Tag] = Field(
         default_factory=list,
         max_length=50,
@@ -68,35 +68,29 @@ class SchoolIn(SchoolFields):
         }
     )
 
-    giga_id: str = Field(min_length=1, max_length=64, description="school_id_giga")
+    giga_id: NoNulStr = Field(min_length=1, max_length=64, description="school_id_giga")
     country_iso3: CountryIso3
 
 
 class SchoolUpdate(BaseModel):
-    """A partial update: only the fields given change (the Giga id and country do not)."""
+    """A partial update: only the fields given change (the Giga id and country do not);
+    null clears a field, except the name and the tags (send [] to clear those)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    government_id: str | None = Field(None, max_length=64)
-    name: str | None = Field(None, min_length=1, max_length=300)
-    admin1: str | None = Field(None, max_length=200)
-    admin2: str | None = Field(None, max_length=200)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    education_level: str | None = Field(None, max_length=100)
-    connectivity_type: str | None = Field(None, max_length=100)
-    electricity_availability: bool | None = None
-    num_students: int | None = Field(None, ge=0)
-    num_computers: int | None = Field(None, ge=0)
-    download_speed_contracted: float | None = Field(None, ge=0)
-    tags: list[Tag] | None = Field(None, max_length=50)
-
-    @field_validator("name")
-    @classmethod
-    def _name_stays(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("a school keeps a name; omit the field to leave it unchanged")
-        return value
+    government_id: NoNulStr | None = Field(None, max_length=64)
+    name: Omittable[NoNulStr] = Field(None, min_length=1, max_length=300)
+    admin1: NoNulStr | None = Field(None, max_length=200)
+    admin2: NoNulStr | None = Field(None, max_length=200)
+    latitude: StrictFloat | None = Field(None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(None, ge=-180, le=180)
+    education_level: NoNulStr | None = Field(None, max_length=100)
+    connectivity_type: NoNulStr | None = Field(None, max_length=100)
+    electricity_availability: StrictBool | None = None
+    num_students: Int32 | None = Field(None, ge=0)
+    num_computers: Int32 | None = Field(None, ge=0)
+    download_speed_contracted: StrictFloat | None = Field(None, ge=0)
+    tags: Omittable[list[Tag]] = Field(None, max_length=50)
 
 
 class SchoolStatusOut(BaseModel):
