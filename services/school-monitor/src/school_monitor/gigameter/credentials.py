@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import CurrentPrincipal, Principal, Scope
@@ -73,13 +73,14 @@ def readable_countries(principal: Principal) -> frozenset[str] | None:
 
 
 async def school_by_giga_id(db: AsyncSession, giga_id: str) -> School | None:
-    """Giga ids are UUIDs that clients send in either case."""
+    """Giga ids are UUIDs that clients send in either case (upstream lower-cases them);
+    the forms compared are the id as sent, lower and upper case, so that the unique index
+    on the stored id is used (lower(giga_id) would scan every school)."""
     giga_id = giga_id.strip()
     if not giga_id or len(giga_id) > MAX_GIGA_ID_LENGTH:
         return None
-    statement = select(School).where(
-        or_(School.giga_id == giga_id, func.lower(School.giga_id) == giga_id.lower())
-    )
+    forms = sorted({giga_id, giga_id.lower(), giga_id.upper()})
+    statement = select(School).where(School.giga_id.in_(forms)).order_by(School.giga_id)
     return (await db.scalars(statement.limit(1))).first()
 
 
