@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # tests/fuzz: schemathesis against each service as a real process, on both databases
 # (PostgreSQL finds what SQLite lets through, int4 bounds and NUL bytes; SQLite is the
 # embedded default's store). About a minute and a half per database.
-SUITES := $(wildcard shared/tests services/*/tests tests/contract tests/repository tests/migrations tests/fuzz)
+SUITES := $(wildcard shared/tests services/*/tests tests/contract tests/repository tests/migrations tests/fuzz tests/deploy)
 DATABASES := sqlite postgresql
 SCOPES ?= admin
 COUNTRIES ?=
@@ -34,9 +34,9 @@ $(VENV)/.synced: uv.lock pyproject.toml shared/pyproject.toml deploy/pyproject.t
 
 install: $(VENV)/.synced  ## install the project and its tools into .venv
 
-system-deps:  ## nginx and promtool (Debian packages) for the end-to-end tests
-	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx prometheus >/dev/null; }
+system-deps:  ## nginx, promtool and amtool (Debian packages) for the end-to-end and deploy tests
+	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/amtool ] || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx prometheus prometheus-alertmanager >/dev/null; }
 
 postgres:  ## make sure the local PostgreSQL server is running
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
