@@ -63,6 +63,7 @@ import httpx
 from c2r_common.auth import mint_token
 from c2r_common.migrations import upgrade_to_head
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
+from school_monitor.gigameter.examples import agent_measurement
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = ROOT / "services" / "school-monitor" / "alembic.ini"
@@ -458,8 +459,22 @@ async def bench_batch_ingest(
     }
 
 
+@dataclass(frozen=True)
+class BatchRoute:
+    path: str
+    stored: Any  # the response's JSON -> how many were stored
+
+
+NATIVE_BATCH = BatchRoute("/v1/measurements/batch", lambda answer: answer["stored"])
+GIGA_BACKLOG = BatchRoute("/api/v1/measurements/multiple", lambda answer: answer["data"]["stored"])
+
+
 async def post_batches(
-    base_urls: list[str], bodies: list[bytes], admin_token: str, connections: int
+    base_urls: list[str],
+    bodies: list[bytes],
+    admin_token: str,
+    connections: int,
+    route: BatchRoute = NATIVE_BATCH,
 ) -> tuple[int, int, float]:
     """Posts the batches over `connections` connections shared out over the services;
     (measurements stored, 503s retried, seconds)."""
@@ -473,12 +488,12 @@ async def post_batches(
         while not queue.empty():
             body = queue.get_nowait()
             while True:  # an agent retries a batch the service asks it to retry
-                response = await http.post("/v1/measurements/batch", content=body, timeout=120)
+                response = await http.post(route.path, content=body, timeout=120)
                 if response.status_code != 503:
                     break
                 retries += 1
             response.raise_for_status()
-            stored += response.json()["stored"]
+            stored += route.stored(response.json())
 
     per_service = max(1, connections // len(base_urls))
     limits = httpx.Limits(max_connections=per_service)
@@ -939,6 +954,164 @@ async def bench_push_during_import(
     }
 
 
+# --- Giga Meter agents -------------------------------------------------------------------
+
+
+async def schools_with_giga_ids(
+    http: httpx.AsyncClient, country: str, count: int
+) -> list[tuple[str, str]]:
+    """(id, Giga id) of `count` schools of the country."""
+    found: list[tuple[str, str]] = []
+    cursor = None
+    while len(found) < count:
+        params: dict[str, Any] = {"country": country, "limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await http.get("/v1/schools", params=params)).json()
+        found += [(s["id"], s["giga_id"]) for s in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return found[:count]
+
+
+def giga_template(giga_id: str, browser_id: str, at: datetime) -> str:
+    """The agent's payload (about 1.9 KB, compact like JSON.stringify) with a placeholder
+    for its UUID: a new measurement per request costs the client a string replace."""
+    payload = agent_measurement(giga_id, measured_at=at, test_id=UUID_PLACEHOLDER)
+    payload["BrowserID"] = browser_id
+    return json.dumps(payload, separators=(",", ":"))
+
+
+UUID_PLACEHOLDER = "00000000-uuid-of-the-measurement-000000"
+
+
+def giga_body(template: str) -> bytes:
+    return template.replace(UUID_PLACEHOLDER, str(uuid.uuid4())).encode()
+
+
+async def register_agents(
+    http: httpx.AsyncClient, schools: list[tuple[str, str]], label: str
+) -> list[dict[str, Any]]:
+    agents = []
+    for n, (school_id, _) in enumerate(schools):
+        body = {"school_id": school_id, "hardware_id": f"bench-{label}-{n}-{uuid.uuid4().hex}"}
+        response = await http.post("/v1/agents", json=body)
+        response.raise_for_status()
+        agents.append(response.json())
+    return agents
+
+
+async def bench_giga_single(service: Service, admin_token: str, sizes: Sizes) -> dict[str, Any]:
+    """The Giga Meter single POST (the agent's payload, its deployment key, each client a
+    registered device) against the native single push (device tokens), 64 clients each,
+    measured in turns in the same process so that both see the same machine."""
+    clients = 64
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers(admin_token)) as http:
+        schools = await schools_with_giga_ids(http, INGEST_COUNTRY, clients)
+        agents = await register_agents(http, schools, "giga")
+        key = await http.post(
+            "/v1/agents/deployment-keys", json={"name": "bench build", "countries": ["RWA"]}
+        )
+        key.raise_for_status()
+    native_headers = [headers(agent["token"]) for agent in agents]
+    key_headers = headers(key.json()["key"])
+    taken = datetime.now(UTC) - timedelta(minutes=1)
+    templates = [
+        giga_template(giga_id, agent["id"], taken)
+        for (_, giga_id), agent in zip(schools, agents, strict=True)
+    ]
+
+    async def native(http: RawHttpClient, number: int, sent: int) -> int:
+        item = measurement_item(schools[number][0], datetime.now(UTC), sent)
+        del item["school_id"]  # the device token names the school
+        body = json.dumps(item).encode()
+        return await http.request("POST", "/v1/measurements", native_headers[number], body)
+
+    async def giga(http: RawHttpClient, number: int, sent: int) -> int:
+        body = giga_body(templates[number])
+        return await http.request("POST", "/api/v1/measurements", key_headers, body)
+
+    latencies: dict[str, list[float]] = {"native": [], "giga": []}
+    for push in (native, giga):  # warm-up, not measured
+        await closed_loop(service.port, clients, 1.0, push)
+    for _ in range(GIGA_ROUNDS):
+        for name, push in (("native", native), ("giga", giga)):
+            latencies[name] += await closed_loop(service.port, clients, sizes.single_seconds, push)
+    seconds = GIGA_ROUNDS * sizes.single_seconds
+    native_rps, giga_rps = (len(latencies[n]) / seconds for n in ("native", "giga"))
+    return {
+        "clients": clients,
+        "seconds_each": seconds,
+        "payload_bytes": len(giga_body(templates[0])),
+        "giga_per_second": round(giga_rps),
+        "native_per_second": round(native_rps),
+        "ratio_to_native": round(giga_rps / native_rps, 3),
+        "giga_p50_ms": round(percentile(latencies["giga"], 50) * 1000, 1),
+        "giga_p99_ms": round(percentile(latencies["giga"], 99) * 1000, 1),
+        "native_p99_ms": round(percentile(latencies["native"], 99) * 1000, 1),
+        "target_ratio_to_native": 0.8,
+        "target_p99_ms": 100,
+    }
+
+
+GIGA_ROUNDS = 2
+# The v2 agent posts its backlog 5 at a time; a relay forwarding many agents' backlogs
+# would post far more.
+BACKLOG_SIZES = (5, 1000)
+
+
+def giga_backlog_bodies(
+    schools: list[tuple[str, str]], per_request: int, requests: int
+) -> tuple[list[bytes], list[bytes]]:
+    """The same measurements as native batches and as Giga Meter backlogs."""
+    native, giga = [], []
+    now = datetime.now(UTC)
+    for r in range(requests):
+        first = (r * SCHOOLS_PER_BATCH) % len(schools)
+        picked = [
+            schools[(first + i % SCHOOLS_PER_BATCH) % len(schools)] for i in range(per_request)
+        ]
+        taken = [now - timedelta(seconds=i + 1) for i in range(per_request)]
+        items = [
+            measurement_item(school_id, at, i)
+            for i, ((school_id, _), at) in enumerate(zip(picked, taken, strict=True))
+        ]
+        native.append(json.dumps({"items": items}).encode())
+        payloads = [
+            agent_measurement(giga_id, measured_at=at, app_version="2.0.4")
+            | {"BrowserID": f"bench-browser-{giga_id}"}  # one per device, as the agent's
+            for (_, giga_id), at in zip(picked, taken, strict=True)
+        ]
+        giga.append(json.dumps(payloads, separators=(",", ":")).encode())
+    return native, giga
+
+
+async def bench_giga_backlog(service: Service, admin_token: str, sizes: Sizes) -> dict[str, Any]:
+    """POST /api/v1/measurements/multiple against the native batch, the same measurements
+    per request, 4 connections, the same token."""
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers(admin_token)) as http:
+        schools = await schools_with_giga_ids(http, INGEST_COUNTRY, sizes.ingest_schools)
+    results: dict[str, Any] = {}
+    for per_request in BACKLOG_SIZES:
+        total = sizes.ingest_measurements // (4 if per_request > 5 else 20)
+        native, giga = giga_backlog_bodies(schools, per_request, total // per_request)
+        native_stored, _, native_seconds = await post_batches(
+            [service.base_url], native, admin_token, 4
+        )
+        giga_stored, _, giga_seconds = await post_batches(
+            [service.base_url], giga, admin_token, 4, GIGA_BACKLOG
+        )
+        native_rate, giga_rate = native_stored / native_seconds, giga_stored / giga_seconds
+        results[f"per_request_{per_request}"] = {
+            "measurements": giga_stored,
+            "giga_per_second": round(giga_rate),
+            "native_per_second": round(native_rate),
+            "ratio_to_native": round(giga_rate / native_rate, 3),
+        }
+    return results | {"target_ratio_to_native": 0.5}
+
+
 # --- driver --------------------------------------------------------------------------------
 
 
@@ -981,6 +1154,17 @@ async def run_for(kind: str, sizes: Sizes, only: set[str]) -> dict[str, Any]:
                 summary["verify_differences"] = await asyncio.to_thread(
                     verify_differences, backend.url, INGEST_COUNTRY
                 )
+            giga: dict[str, Any] = {}
+            if only & {"giga", "giga-single"}:
+                print(f"[{kind}] Giga Meter single pushes ...", file=sys.stderr)
+                giga["single"] = await bench_giga_single(service, token, sizes)
+            if only & {"giga", "giga-backlog"}:
+                print(f"[{kind}] Giga Meter backlogs ...", file=sys.stderr)
+                giga["backlog"] = await bench_giga_backlog(service, token, sizes)
+            if giga:
+                giga["verify_differences"] = await asyncio.to_thread(
+                    verify_differences, backend.url, INGEST_COUNTRY
+                )
             during_import: dict[str, Any] = {}
             if "import" in only:
                 print(f"[{kind}] pushes during a CSV import ...", file=sys.stderr)
@@ -1000,6 +1184,7 @@ async def run_for(kind: str, sizes: Sizes, only: set[str]) -> dict[str, Any]:
             "two_processes": replicas,
             "country_summary": summary,
             "push_during_import": during_import,
+            "giga_meter": giga,
             "memory": {
                 "max_rss_mb": round(max(service.rss_samples, default=0.0), 1),
                 "samples": len(service.rss_samples),
@@ -1030,12 +1215,47 @@ def verdict(ok: bool) -> str:
     return "meets" if ok else "BELOW"
 
 
+def giga_rows(giga: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+    if not giga:
+        return
+    if single := giga.get("single"):
+        yield (
+            f"Giga Meter single POST ({single['payload_bytes']:,} B), 64 cl., req/s",
+            f"{single['giga_per_second']:,}",
+            f"native {single['native_per_second']:,}/s = {single['ratio_to_native']:.0%}",
+            f">=80%: {verdict(single['ratio_to_native'] >= 0.8)}",
+        )
+        yield (
+            "Giga Meter single POST p99 ms",
+            f"{single['giga_p99_ms']} (p50 {single['giga_p50_ms']})",
+            f"native p99 {single['native_p99_ms']} ms",
+            f"<100 ms: {verdict(single['giga_p99_ms'] < 100)}",
+        )
+    for per_request in BACKLOG_SIZES if "backlog" in giga else ():
+        backlog = giga["backlog"][f"per_request_{per_request}"]
+        yield (
+            f"measurements/multiple, {per_request:,}/request, msr/s",
+            f"{backlog['giga_per_second']:,}",
+            f"native batch {backlog['native_per_second']:,}/s = {backlog['ratio_to_native']:.0%}",
+            f">=50%: {verdict(backlog['ratio_to_native'] >= 0.5)}",
+        )
+    yield (
+        "Giga Meter phases: verify differences",
+        str(giga["verify_differences"]),
+        "",
+        f"0: {verdict(giga['verify_differences'] == 0)}",
+    )
+
+
 def table(results: dict[str, Any]) -> Iterator[str]:
     yield f"{'database':<11} {'figure':<46} {'value':>14} {'baseline / ratio':>26}  target"
     for kind, r in results["databases"].items():
         b, s, c, m = r["batch_ingest"], r["single_push"], r["country_summary"], r["memory"]
+        for figure, value, baseline, target in giga_rows(r["giga_meter"]):
+            yield f"{kind:<11} {figure:<46} {value:>14} {baseline:>26}  {target}"
         if not (b and s and c):
-            yield f"{kind:<11} {json.dumps(r)}"
+            if not r["giga_meter"]:
+                yield f"{kind:<11} {json.dumps(r)}"
             continue
         rows = [
             (
@@ -1118,8 +1338,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
     parser.add_argument(
         "--only",
-        default="batch,single,replicas,summary,import",
-        help="comma-separated subset (for tuning)",
+        default="batch,single,replicas,summary,import,giga",
+        help="comma-separated subset, e.g. --only giga for the Giga Meter phases alone "
+        "(giga-single, giga-backlog: one of them)",
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL

@@ -82,6 +82,12 @@ class WriteGrants:
         self.ttl = ttl
         self._grants: dict[GrantKey, tuple[float, WriteGrant]] = {}
 
+    @staticmethod
+    def _key(principal: Principal, giga_id: str, device_ids: Iterable[str | None]) -> GrantKey:
+        # Only a deployment key's grant depends on the device named (see credentials).
+        named = {d for d in device_ids if d} if is_deployment_key(principal) else set()
+        return principal, giga_id, tuple(sorted(named))
+
     async def grant(
         self,
         database: Database,
@@ -90,19 +96,46 @@ class WriteGrants:
         device_ids: Iterable[str | None] = (),
     ) -> WriteGrant:
         """The grant, or WriteRefused."""
-        key = (principal, giga_id, tuple(sorted({d for d in device_ids if d})))
-        cached = self._grants.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        async with database.sessionmaker() as session:
-            found = await authorize_giga_write(
-                session, principal, giga_id_school=giga_id, device_ids=key[2]
+        [found] = await self.grants(database, principal, [(giga_id, device_ids)])
+        if isinstance(found, WriteRefused):
+            raise found
+        return found
+
+    async def grants(
+        self,
+        database: Database,
+        principal: Principal,
+        wanted: Sequence[tuple[str, Iterable[str | None]]],
+    ) -> list[WriteGrant | WriteRefused]:
+        """The grant or refusal of each (Giga id, device ids): those not remembered are
+        looked up in one session, each distinct one once."""
+        keys = [self._key(principal, giga_id, devices) for giga_id, devices in wanted]
+        now = time.monotonic()
+        found: dict[GrantKey, WriteGrant | WriteRefused] = {}
+        for key in keys:
+            cached = self._grants.get(key)
+            if cached is not None and cached[0] > now:
+                found[key] = cached[1]
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            async with database.sessionmaker() as session:
+                for key in missing:
+                    found[key] = await self._authorize(session, key)
+        return [found[key] for key in keys]
+
+    async def _authorize(self, session: AsyncSession, key: GrantKey) -> WriteGrant | WriteRefused:
+        principal, giga_id, devices = key
+        try:
+            grant = await authorize_giga_write(
+                session, principal, giga_id_school=giga_id, device_ids=devices
             )
+        except WriteRefused as refusal:
+            return refusal
         if self.ttl > 0:
             if len(self._grants) >= self.MAX_ENTRIES:
                 self._grants.clear()
-            self._grants[key] = (time.monotonic() + self.ttl, found)
-        return found
+            self._grants[key] = (time.monotonic() + self.ttl, grant)
+        return grant
 
 
 def write_grants(app_state: Any) -> WriteGrants:
@@ -258,25 +291,34 @@ def parse_measurement(body: bytes) -> tuple[dict[str, Any], GigaMeterMeasurement
 
 def _raw_object(body: bytes) -> dict[str, Any]:
     try:
-        raw = pydantic_core.from_json(body)
+        # NaN and Infinity are no JSON: kept in the raw result, no database would take it.
+        raw = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError:
         raw = None
     if not isinstance(raw, dict):
-        raise ProblemError(
-            422,
-            "The body must be a JSON object.",
-            problem_type="validation",
-            errors=[FieldProblem(field="body", message="a JSON object is required")],
-        )
+        raise _not_json("a JSON object is required")
     return raw
+
+
+def _not_json(message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "The body is not what this route takes.",
+        problem_type="validation",
+        errors=[FieldProblem(field="body", message=message)],
+    )
 
 
 def parse_backlog(body: bytes) -> list[dict[str, Any]]:
     """The backlog as sent: a JSON array of measurement objects, at most MAX_RECORDS."""
     try:
-        raws = _RAW_LIST.validate_json(body)
+        raws = _RAW_LIST.validate_python(pydantic_core.from_json(body, allow_inf_nan=False))
     except ValidationError as exc:
         raise located_in_body(exc) from None
+    except ValueError:  # not JSON at all
+        raws = None
+    if raws is None:
+        raise _not_json("an array of JSON objects is required")
     if not raws or len(raws) > MAX_RECORDS:
         raise ProblemError(
             422,
@@ -323,7 +365,7 @@ async def push_one(
         await record_failures_now(database, principal, [failure])
         raise refused(refusal) from None
     school = grant.school
-    item = _measurement_or_422(payload, raw, school.id)
+    item = _measurement_or_422(payload, raw, school.id, rules.nul_free(body))
     flag = rules.country_flag(payload.country_code, school.country_iso3)
     flags = {0: [flag]} if flag else {}
     submission = Submission(grant.principal, [(0, item)], [], 1, prefix="", flags=flags)
@@ -335,10 +377,10 @@ async def push_one(
 
 
 def _measurement_or_422(
-    payload: GigaMeterMeasurement, raw: dict[str, Any], school_id: uuid.UUID
+    payload: GigaMeterMeasurement, raw: dict[str, Any], school_id: uuid.UUID, raw_nul_free: bool
 ) -> MeasurementIn:
     try:
-        return rules.to_measurement(payload, raw, school_id)
+        return rules.to_measurement(payload, raw, school_id, raw_nul_free=raw_nul_free)
     except rules.ItemInvalid as invalid:
         raise ProblemError(
             422,
@@ -399,7 +441,7 @@ async def push_backlog(
     """Stores a backlog in one transaction of its own; the items that cannot be stored
     are recorded as failed in the same transaction. 400 when none was stored or known."""
     raws = parse_backlog(body)
-    backlog = await sort_backlog(database, grants, principal, raws)
+    backlog = await sort_backlog(database, grants, principal, raws, rules.nul_free(body))
     submissions = backlog.submissions()
 
     async def store() -> BacklogOutcome:
@@ -433,23 +475,30 @@ async def push_backlog(
 
 
 async def sort_backlog(
-    database: Database, grants: WriteGrants, principal: Principal, raws: list[dict[str, Any]]
+    database: Database,
+    grants: WriteGrants,
+    principal: Principal,
+    raws: list[dict[str, Any]],
+    raw_nul_free: bool,
 ) -> Backlog:
     backlog = Backlog({}, {}, {})
+    payloads: dict[int, GigaMeterMeasurement] = {}
     for index, raw in enumerate(raws):
         try:
-            payload = _MEASUREMENT.validate_python(raw)
+            payloads[index] = _MEASUREMENT.validate_python(raw)
         except ValidationError as exc:
             backlog.failures[index] = _invalid(raw, index, exc)
+    wanted = [(p.giga_id_school, device_ids(p, raws[i])) for i, p in payloads.items()]
+    granted = await grants.grants(database, principal, wanted)
+    for (index, payload), grant in zip(payloads.items(), granted, strict=True):
+        raw = raws[index]
+        if isinstance(grant, WriteRefused):
+            backlog.failures[index] = Failure.of(payload, raw, grant.reason, grant.detail)
             continue
         try:
-            grant = await grants.grant(
-                database, principal, payload.giga_id_school, device_ids(payload, raw)
+            item = rules.to_measurement(
+                payload, raw, grant.school.id, f"body.{index}", raw_nul_free
             )
-            item = rules.to_measurement(payload, raw, grant.school.id, f"body.{index}")
-        except WriteRefused as refusal:
-            backlog.failures[index] = Failure.of(payload, raw, refusal.reason, refusal.detail)
-            continue
         except rules.ItemInvalid as invalid:
             backlog.failures[index] = Failure.of(payload, raw, "invalid", str(invalid))
             continue
