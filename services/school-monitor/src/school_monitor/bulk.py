@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, String, Table, Uuid
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +61,9 @@ def sqlite_date(value: date | None) -> str | None:
 
 
 def as_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    # pydantic's serializer: a fifth of json.dumps's time on an agent's ~2 KB raw result,
+    # and NaN written as null, which PostgreSQL's json takes (json.dumps writes NaN).
+    return None if value is None else pydantic_core.to_json(value).decode()
 
 
 def uuid_from_sqlite(value: str | None) -> uuid.UUID | None:
