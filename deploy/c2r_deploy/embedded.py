@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 
 from c2r_deploy.gateway import create_gateway_app
+from c2r_deploy.gateway_edge import ProblemHttpToolsProtocol
 from c2r_deploy.openapi import merge_openapi
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable, ServiceRoute
@@ -120,4 +121,6 @@ def run_embedded(table: RouteTable, data_dir: Path) -> None:
         app = create_gateway_app(table, upstreams, lambda: document)
         host, port = table.listen.rsplit(":", 1)
         print(_banner(table, data_dir), flush=True)
-        uvicorn.run(app, host=host, port=int(port), log_level="warning")
+        uvicorn.run(
+            app, host=host, port=int(port), log_level="warning", http=ProblemHttpToolsProtocol
+        )

@@ -6,9 +6,7 @@ routed), so `make run` needs no external server. Production uses nginx.
 """
 
 import json
-import re
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,13 +14,15 @@ import httpx
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from c2r_deploy.gateway_edge import GatewayEdge, problem, request_id_of
+from c2r_deploy.ratelimit import RateLimits
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HOP_BY_HOP = {
     "date",
     "server",  # the gateway sets its own
@@ -41,29 +41,6 @@ _HOP_BY_HOP = {
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 # How a pooled connection that the service closed meanwhile fails the request sent on it.
 _CLOSED_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-site",
-}
-
-
-def _request_id(request: Request) -> str:
-    candidate = request.headers.get("x-request-id", "")
-    return candidate if _VALID_REQUEST_ID.match(candidate) else uuid.uuid4().hex
-
-
-def _problem(status: int, title: str, detail: str, request_id: str) -> JSONResponse:
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "request_id": request_id,
-    }
-    headers = {"X-Request-ID": request_id, **SECURITY_HEADERS}
-    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
 
 
 def _forward_headers(request: Request, request_id: str) -> dict[str, str]:
@@ -94,20 +71,31 @@ class Gateway:
         self.table = table
         self.upstreams = upstreams  # service name -> base URL
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0))
+        self.rate_limits = RateLimits(table)
 
     async def proxy(self, request: Request) -> Response:
-        request_id = _request_id(request)
+        request_id = request_id_of(request.scope)
         path = request.scope["path"]  # percent-decoded, as the services will see it
         # Dot segments could climb out of a routed prefix (to /metrics, say): never routed.
         has_dot_segments = any(segment in {".", ".."} for segment in path.split("/"))
         service = None if has_dot_segments else self.table.service_for(path)
         if service is None:
-            return _problem(404, "Not Found", "No resource at this path.", request_id)
+            return problem(404, "Not Found", "No resource at this path.", request_id)
+        if not self._within_rate_limit(request, path):
+            detail = "Slow down: this client sent too many requests."
+            return problem(429, "Too Many Requests", detail, request_id)
         body = await _read_limited(request, service.max_body_bytes)
         if body is None:
             detail = f"The request body exceeds the gateway limit of {service.max_body}."
-            return _problem(413, "Content Too Large", detail, request_id)
+            return problem(413, "Content Too Large", detail, request_id)
         return await self._send(request, service, body, request_id)
+
+    def _within_rate_limit(self, request: Request, path: str) -> bool:
+        kind = self.table.rate_limit_kind(path)
+        if kind is None:
+            return True
+        address = request.client.host if request.client else "unknown"
+        return self.rate_limits.allow(kind, request.headers.get("authorization"), address)
 
     async def _send(
         self, request: Request, service: ServiceRoute, body: bytes, request_id: str
@@ -126,13 +114,12 @@ class Gateway:
         try:
             answer = await self._send_once_more_if_closed(outgoing)
         except httpx.TimeoutException:
-            return _problem(
+            return problem(
                 504, "Gateway Timeout", f"{service.name} did not answer in time.", request_id
             )
         except httpx.TransportError:
-            return _problem(502, "Bad Gateway", f"{service.name} is unreachable.", request_id)
+            return problem(502, "Bad Gateway", f"{service.name} is unreachable.", request_id)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers.update({"x-request-id": request_id, **SECURITY_HEADERS})
         return StreamingResponse(
             answer.aiter_raw(),
             status_code=answer.status_code,
@@ -159,8 +146,14 @@ def create_gateway_app(
     table: RouteTable,
     upstreams: dict[str, str],
     openapi: Callable[[], dict[str, Any]],
+    origins: Iterable[str] | None = None,
 ) -> Starlette:
+    """The gateway; `origins` are the browser origins allowed by CORS (by default the
+    route table's production and development ones)."""
     gateway = Gateway(table, upstreams)
+    if origins is None:
+        cors = table.cors
+        origins = (*cors.production_origins, *cors.development_origins) if cors else ()
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "service": "gateway"})
@@ -185,4 +178,5 @@ def create_gateway_app(
             Route("/{path:path}", gateway.proxy, methods=methods),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(GatewayEdge, table=table, origins=origins)],
     )

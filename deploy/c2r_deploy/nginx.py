@@ -1,9 +1,9 @@
 """Renders the production gateway's nginx config from the route table."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from c2r_deploy.routes import RouteTable, ServiceRoute
+from c2r_deploy.routes import Cors, RouteTable, ServiceRoute
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class NginxRuntime:
     user: str | None = "www-data"
     upstreams: Mapping[str, str] = field(default_factory=dict)  # service -> host:port
     listen: str | None = None  # None: the route table's
+    # Browser origins allowed by CORS; None: the route table's production origins.
+    cors_origins: Sequence[str] | None = None
 
 
 def _problem(status: int, title: str, detail: str) -> str:
@@ -36,13 +38,17 @@ def _problem(status: int, title: str, detail: str) -> str:
 _GATEWAY_ERRORS = {
     400: ("Bad Request", "The request could not be read."),
     404: ("Not Found", "No resource at this path."),
+    405: ("Method Not Allowed", "The method is not allowed here."),
     413: ("Content Too Large", "The request body exceeds the gateway limit."),
     414: ("URI Too Long", "The request URI is too long."),
     429: ("Too Many Requests", "Slow down: this client sent too many requests."),
     431: ("Request Header Fields Too Large", "The request headers are too large."),
+    500: ("Internal Server Error", "The gateway failed to handle the request."),
+    501: ("Not Implemented", "The gateway does not support what the request asks for."),
     502: ("Bad Gateway", "The service did not answer properly; retry later."),
     503: ("Service Unavailable", "The service is unavailable; retry later."),
     504: ("Gateway Timeout", "The service did not answer in time; retry later."),
+    505: ("HTTP Version Not Supported", "The HTTP version of the request is not supported."),
 }
 # nginx's own code for oversized headers, answered as the standard 431.
 _NGINX_STATUS_ALIASES = {494: 431}
@@ -63,15 +69,17 @@ def _upstream_block(service: ServiceRoute, address: str) -> str:
 
 
 def _service_locations(service: ServiceRoute, table: RouteTable) -> str:
+    per_agent = f"limit_req zone=agent_push burst={table.rate_limit_burst} nodelay;"
+    per_address = (
+        f"limit_req zone=agent_push_by_address burst={table.rate_limit_per_address_burst} nodelay;"
+    )
     blocks = []
     for prefix in service.prefixes:
         directives = [f"client_max_body_size {service.max_body};"]
         if prefix in service.rate_limited_prefixes:
-            directives += [
-                f"limit_req zone=agent_push burst={table.rate_limit_burst} nodelay;",
-                f"limit_req zone=agent_push_by_address "
-                f"burst={table.rate_limit_per_address_burst} nodelay;",
-            ]
+            directives += [per_agent, per_address]
+        elif prefix in service.address_rate_limited_prefixes:
+            directives.append(per_address)
         directives.append(f"proxy_pass http://{_upstream_name(service)};")
         body = "".join(f"            {line}\n" for line in directives)
         # "= prefix" and "prefix/" so that /v1/schoolsX does not reach school-monitor.
@@ -101,6 +109,60 @@ def _error_locations() -> str:
     )
 
 
+def _cors_maps(cors: Cors | None, origins: Sequence[str]) -> str:
+    """Variables that are empty (so that add_header sends nothing) unless the request
+    comes from an allowed origin, and for the preflight's headers, unless it is one."""
+    if cors is None:
+        return ""
+    allowed = "".join(f'        "{origin}" $http_origin;\n' for origin in origins)
+    preflight_only = {
+        "c2r_cors_allow_methods": ", ".join(cors.allow_methods),
+        "c2r_cors_allow_headers": ", ".join(cors.allow_headers),
+        "c2r_cors_max_age": str(cors.max_age),
+    }
+    preflight_maps = "".join(
+        f'    map $c2r_preflight ${name} {{\n        1 "{value}";\n        default "";\n    }}\n'
+        for name, value in preflight_only.items()
+    )
+    return f"""    # CORS: an allowed origin is named back, any other gets no CORS header at all.
+    map $http_origin $c2r_cors_origin {{
+        default "";
+{allowed}    }}
+    map $c2r_cors_origin $c2r_cors_expose_headers {{
+        "" "";
+        default "{", ".join(cors.expose_headers)}";
+    }}
+    # A preflight: OPTIONS from an allowed origin, naming the method it asks for.
+    map "$request_method $c2r_cors_origin $http_access_control_request_method" $c2r_preflight {{
+        default 0;
+        "~^OPTIONS \\S+ \\S+$" 1;
+    }}
+{preflight_maps}"""
+
+
+_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "$c2r_cors_origin",
+    "Access-Control-Expose-Headers": "$c2r_cors_expose_headers",
+    "Access-Control-Allow-Methods": "$c2r_cors_allow_methods",
+    "Access-Control-Allow-Headers": "$c2r_cors_allow_headers",
+    "Access-Control-Max-Age": "$c2r_cors_max_age",
+}
+
+
+def _cors_server(cors: Cors | None) -> str:
+    if cors is None:
+        return ""
+    headers = "".join(
+        f'        add_header {name} "{value}" always;\n' for name, value in _CORS_HEADERS.items()
+    )
+    return f"""{headers}        add_header Vary Origin always;
+        # Answered here, before any location: the services never see a preflight.
+        if ($c2r_preflight) {{
+            return 204;
+        }}
+"""
+
+
 def _temp_paths(runtime: NginxRuntime) -> str:
     if runtime.temp_dir is None:
         return ""
@@ -118,6 +180,9 @@ def render_nginx(table: RouteTable, runtime: NginxRuntime | None = None) -> str:
     locations = "".join(_service_locations(s, table) for s in table.services)
     user = f"user {runtime.user};\n" if runtime.user else ""
     per_address = table.rate_limit_per_address
+    origins = runtime.cors_origins
+    if origins is None:
+        origins = table.cors.production_origins if table.cors else ()
     return f"""# Generated from deploy/gateway/routes.toml by `make gateway`; do not edit.
 {user}worker_processes auto;
 pid {runtime.pid};
@@ -138,7 +203,8 @@ http {{
         "~^[A-Za-z0-9._:-]{{1,128}}$" $http_x_request_id;
         default $request_id;
     }}
-    # Agents are rate limited per device token; clients without one per address.
+    # Native agents are rate limited per device token (clients without one per address),
+    # Giga Meter agents, whose one key every device of a build shares, per address only.
     map $http_authorization $c2r_client_key {{
         "" $binary_remote_addr;
         default $http_authorization;
@@ -146,7 +212,7 @@ http {{
     limit_req_zone $c2r_client_key zone=agent_push:20m rate={table.rate_limit};
     limit_req_zone $binary_remote_addr zone=agent_push_by_address:10m rate={per_address};
     limit_req_status 429;
-
+{_cors_maps(table.cors, origins)}
     log_format c2r_json escape=json '{{"ts":"$time_iso8601","service":"gateway",'
         '"request_id":"$c2r_request_id","method":"$request_method","path":"$uri",'
         '"status":$status,"bytes":$body_bytes_sent,"duration_s":$request_time,'
@@ -157,13 +223,14 @@ http {{
     server {{
         listen {runtime.listen or table.listen};
         client_max_body_size {table.max_body};
+        large_client_header_buffers {table.header_buffers} {table.header_buffer};
 
         add_header X-Request-ID $c2r_request_id always;
         add_header X-Content-Type-Options nosniff always;
         add_header X-Frame-Options DENY always;
         add_header Referrer-Policy no-referrer always;
         add_header Cross-Origin-Resource-Policy same-site always;
-
+{_cors_server(table.cors)}
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;

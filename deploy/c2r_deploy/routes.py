@@ -4,10 +4,12 @@ import tomllib
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 GATEWAY_DIR = Path(__file__).resolve().parents[1] / "gateway"
 ROUTES_FILE = GATEWAY_DIR / "routes.toml"
 
+RateLimitKind = Literal["per-agent", "per-address"]
 _SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -27,7 +29,10 @@ class ServiceRoute:
     env_prefix: str
     prefixes: tuple[str, ...]
     max_body: str
+    # Limited per agent (device token, else client address) and, looser, per address.
     rate_limited_prefixes: tuple[str, ...]
+    # Limited per client address only: their callers share one key (Giga Meter agents).
+    address_rate_limited_prefixes: tuple[str, ...] = ()
 
     @property
     def host(self) -> str:
@@ -43,6 +48,18 @@ class ServiceRoute:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """Which browser origins may call the API, and what they may send and read."""
+
+    production_origins: tuple[str, ...]
+    development_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    max_age: int
+
+
+@dataclass(frozen=True)
 class RouteTable:
     listen: str
     max_body: str
@@ -51,6 +68,9 @@ class RouteTable:
     rate_limit_per_address: str
     rate_limit_per_address_burst: int
     services: tuple[ServiceRoute, ...]
+    header_buffer: str = "8k"
+    header_buffers: int = 4
+    cors: Cors | None = None
 
     @property
     def port(self) -> int:
@@ -65,12 +85,20 @@ class RouteTable:
                     best = (len(prefix), service)
         return best[1] if best else None
 
-    def is_rate_limited(self, path: str) -> bool:
-        return any(
-            path_has_prefix(path, prefix)
-            for service in self.services
-            for prefix in service.rate_limited_prefixes
-        )
+    @property
+    def header_buffer_bytes(self) -> int:
+        return size_in_bytes(self.header_buffer)
+
+    def rate_limit_kind(self, path: str) -> RateLimitKind | None:
+        """How requests to `path` are rate limited, if they are."""
+        service = self.service_for(path)
+        if service is None:
+            return None
+        if any(path_has_prefix(path, p) for p in service.rate_limited_prefixes):
+            return "per-agent"
+        if any(path_has_prefix(path, p) for p in service.address_rate_limited_prefixes):
+            return "per-address"
+        return None
 
     def with_ports(self, gateway_port: int | None, first_service_port: int | None) -> "RouteTable":
         """The same routes on other loopback ports (to run a second system beside one)."""
@@ -106,9 +134,11 @@ def load_routes(path: Path = ROUTES_FILE) -> RouteTable:
             prefixes=tuple(spec["prefixes"]),
             max_body=spec.get("max_body", gateway["max_body"]),
             rate_limited_prefixes=tuple(spec.get("rate_limited_prefixes", ())),
+            address_rate_limited_prefixes=tuple(spec.get("address_rate_limited_prefixes", ())),
         )
         for name, spec in data["services"].items()
     )
+    cors = data.get("cors")
     return RouteTable(
         listen=gateway["listen"],
         max_body=gateway["max_body"],
@@ -117,4 +147,18 @@ def load_routes(path: Path = ROUTES_FILE) -> RouteTable:
         rate_limit_per_address=gateway["rate_limit_per_address"],
         rate_limit_per_address_burst=int(gateway["rate_limit_per_address_burst"]),
         services=services,
+        header_buffer=gateway.get("header_buffer", "8k"),
+        header_buffers=int(gateway.get("header_buffers", 4)),
+        cors=_cors(cors) if cors else None,
+    )
+
+
+def _cors(spec: dict[str, Any]) -> Cors:
+    return Cors(
+        production_origins=tuple(spec["production_origins"]),
+        development_origins=tuple(spec["development_origins"]),
+        allow_methods=tuple(spec["allow_methods"]),
+        allow_headers=tuple(spec["allow_headers"]),
+        expose_headers=tuple(spec["expose_headers"]),
+        max_age=int(spec["max_age"]),
     )

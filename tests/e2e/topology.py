@@ -7,13 +7,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from c2r_common.auth import mint_token
+from c2r_deploy.gateway import create_gateway_app
+from c2r_deploy.gateway_edge import ProblemHttpToolsProtocol
 from c2r_deploy.nginx import NginxRuntime, render_nginx
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable
@@ -139,3 +146,34 @@ def start_nginx(
         process = subprocess.Popen(command, stdout=log, stderr=log)
     wait_for(f"http://127.0.0.1:{port}/healthz", process)
     return process
+
+
+@contextmanager
+def embedded_gateway(routes: RouteTable, upstreams: dict[str, str]) -> Iterator[str]:
+    """The embedded gateway (as `make run` serves it) in a thread, before `upstreams`."""
+    port = free_port()
+    app = create_gateway_app(routes, {n: f"http://{a}" for n, a in upstreams.items()}, dict)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", http=ProblemHttpToolsProtocol
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def nginx_gateway(root: Path, routes: RouteTable, upstreams: dict[str, str]) -> Iterator[str]:
+    """nginx with the config rendered from `routes`, before `upstreams`."""
+    port = free_port()
+    process = start_nginx(root, routes, port, upstreams)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop([process])
