@@ -19,6 +19,7 @@ from c2r_common.health import health_router
 from c2r_common.limits import BodySizeLimitMiddleware
 from c2r_common.observability import RequestContextMiddleware, add_metrics_endpoint
 from c2r_common.route_statuses import declare_route_statuses
+from c2r_common.runtime_metrics import register_runtime_metrics
 from c2r_common.settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -69,6 +70,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     add_metrics_endpoint(app)
+    register_runtime_metrics(app, spec.name, spec.version)
     app.include_router(health_router(spec.name, spec.alembic_ini))
     for router in spec.routers:
         app.include_router(router)
