@@ -497,3 +497,38 @@ async def test_geolocation_answers_that_no_location_is_known(
     )
     assert response.status_code == 200
     assert response.json() == {"location": None, "accuracy": None}
+
+
+# Every enrollment call wants a credential: a deployment key, or the scope the call needs
+
+ENROLLMENT_CALLS = [
+    ("GET", "dailycheckapp_countries/RW", None),
+    ("GET", "schools/country_code_school_id/RW/RW-1", None),
+    ("GET", "schools/features_flags/g-1", None),
+    ("GET", "dailycheckapp_schools/features_flags?mac_address=m", None),
+    ("GET", "dailycheckapp_schools/checkExistingInstallation/hw-1", None),
+    ("GET", "dailycheckapp_schools/checkDeviceStatus/hw-1/g-1", None),
+    ("GET", "dailycheckapp_schools/g-1", None),
+    ("GET", "flagged_dailycheckapp_schools", None),
+    ("GET", "dailycheckapp_data_fix", None),
+    ("GET", "dailycheckapp_data_fix/g-1", None),
+    ("GET", "ip-metadata", None),
+    ("GET", "ip-metadata/197.243.16.20", None),
+    ("POST", "geolocation/geolocate", {"considerIp": False, "wifiAccessPoints": []}),
+    ("POST", "dailycheckapp_schools", {"giga_id_school": "g-1", "mac_address": "m-1"}),
+    ("POST", "flagged_dailycheckapp_schools", {"giga_id_school": "g-1"}),
+    ("PUT", "dailycheckapp_schools/deactivate", {"device_hardware_id": "h", "giga_id_school": "g"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENROLLMENT_CALLS)
+async def test_each_call_needs_a_credential_with_the_right_scope(
+    client: httpx.AsyncClient, auth_headers: Any, method: str, path: str, body: Any
+) -> None:
+    anonymous = await client.request(method, API + path, json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"].startswith("application/problem+json")
+    unrelated = await client.request(
+        method, API + path, json=body, headers=auth_headers("assessments:read")
+    )
+    assert unrelated.status_code == 403

@@ -1,10 +1,32 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from c2r_common.fields import NoNulStr, UtcDatetime
 from c2r_common.schemas import CountryIso3
-from school_monitor.agents.deployment_keys.keys import imported_key_problem
+from school_monitor.agents.deployment_keys.keys import (
+    MAX_KEY_LENGTH,
+    MIN_IMPORTED_KEY_LENGTH,
+    imported_key_problem,
+)
+
+
+def _usable_key(value: str) -> str:
+    problem = imported_key_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+ImportedKey = Annotated[
+    str,
+    StringConstraints(
+        min_length=MIN_IMPORTED_KEY_LENGTH, max_length=MAX_KEY_LENGTH, pattern=r"^[!-~]+$"
+    ),
+    AfterValidator(_usable_key),
+]
 
 
 class DeploymentKeyIn(BaseModel):
@@ -21,27 +43,20 @@ class DeploymentKeyIn(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, description="what the key is for")
+    name: NoNulStr = Field(min_length=1, max_length=200, description="what the key is for")
     countries: list[CountryIso3] = Field(
         min_length=1, max_length=50, description="the countries whose schools may use it"
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: UtcDatetime | None = Field(
         None, description="when the key stops working; none: until revoked"
     )
-    key: SecretStr | None = Field(
+    key: ImportedKey | None = Field(
         None,
+        repr=False,
         description="the key an existing agent build already carries, to accept that build "
-        "unchanged (at least 32 characters); omit it to have a new key generated",
+        "unchanged (32 to 500 printable ASCII characters, neither a JWT nor a device "
+        "token); omit it to have a new key generated",
     )
-
-    @field_validator("key")
-    @classmethod
-    def _usable_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            problem = imported_key_problem(value.get_secret_value())
-            if problem is not None:
-                raise ValueError(problem)
-        return value
 
 
 class DeploymentKeyOut(BaseModel):

@@ -36,7 +36,7 @@ async def create_key(
     problem = _expiry_problem(data)
     if problem is not None:
         raise problem
-    key = data.key.get_secret_value() if data.key is not None else new_key()
+    key = data.key if data.key is not None else new_key()
     record = DeploymentKey(
         name=data.name,
         countries=sorted(set(data.countries)),

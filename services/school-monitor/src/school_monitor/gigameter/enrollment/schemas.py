@@ -2,16 +2,14 @@
 names; `id`s are ours, UUIDs where upstream has integers)."""
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from c2r_common.db import utcnow
+from c2r_common.fields import NoNulStr
 
 DataT = TypeVar("DataT")
-
-# Text that PostgreSQL can store (no NUL), bounded at each use.
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 
 class Envelope(BaseModel, Generic[DataT]):
@@ -76,23 +74,23 @@ class DeviceRegistrationIn(BaseModel):
         },
     )
 
-    giga_id_school: Text = Field(min_length=1, max_length=64)
-    mac_address: Text | None = Field(
+    giga_id_school: NoNulStr = Field(min_length=1, max_length=64)
+    mac_address: NoNulStr | None = Field(
         None, max_length=200, description="the app's installation id (Device.getId)"
     )
-    os: Text | None = Field(None, max_length=100)
-    app_version: Text | None = Field(None, max_length=50)
-    created: Text | None = Field(None, max_length=64, description="the device's local time")
-    ip_address: Text | None = Field(None, max_length=64, description="not stored")
-    country_code: Text | None = Field(None, max_length=8, description="the country selected")
-    device_hardware_id: Text | None = Field(
+    os: NoNulStr | None = Field(None, max_length=100)
+    app_version: NoNulStr | None = Field(None, max_length=50)
+    created: NoNulStr | None = Field(None, max_length=64, description="the device's local time")
+    ip_address: NoNulStr | None = Field(None, max_length=64, description="not stored")
+    country_code: NoNulStr | None = Field(None, max_length=8, description="the country selected")
+    device_hardware_id: NoNulStr | None = Field(
         None, max_length=200, description="the machine's hardware id (v2)"
     )
-    windows_username: Text | None = Field(None, max_length=500, description="not stored")
-    installed_path: Text | None = Field(None, max_length=1000, description="not stored")
+    windows_username: NoNulStr | None = Field(None, max_length=500, description="not stored")
+    installed_path: NoNulStr | None = Field(None, max_length=1000, description="not stored")
     wifi_connections: list[Any] | None = Field(None, max_length=500, description="not stored")
     geolocation: dict[str, Any] | None = Field(None, description="not stored")
-    network_information: Text | None = Field(None, max_length=5000, description="not stored")
+    network_information: NoNulStr | None = Field(None, max_length=5000, description="not stored")
 
 
 class UserId(BaseModel):
@@ -121,11 +119,11 @@ class RegisteredDevice(BaseModel):
 class FlaggedSchoolIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    detected_country: Text | None = Field(None, max_length=8, description="ISO alpha-2")
-    selected_country: Text | None = Field(None, max_length=8, description="ISO alpha-2")
-    school_id: Text | None = Field(None, max_length=64, description="government school id")
-    created: Text | None = Field(None, max_length=64)
-    giga_id_school: Text = Field(min_length=1, max_length=64)
+    detected_country: NoNulStr | None = Field(None, max_length=8, description="ISO alpha-2")
+    selected_country: NoNulStr | None = Field(None, max_length=8, description="ISO alpha-2")
+    school_id: NoNulStr | None = Field(None, max_length=64, description="government school id")
+    created: NoNulStr | None = Field(None, max_length=64)
+    giga_id_school: NoNulStr = Field(min_length=1, max_length=64)
 
 
 class RecordId(BaseModel):
@@ -185,8 +183,8 @@ class DeviceStatus(BaseModel):
 class DeactivateIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    device_hardware_id: Text = Field(min_length=1, max_length=200)
-    giga_id_school: Text = Field(min_length=1, max_length=64)
+    device_hardware_id: NoNulStr = Field(min_length=1, max_length=200)
+    giga_id_school: NoNulStr = Field(min_length=1, max_length=64)
 
 
 class Deactivated(BaseModel):
@@ -215,7 +213,7 @@ class GeolocateIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    considerIp: bool | None = None  # Google's names
+    considerIp: StrictBool | None = None  # Google's names
     wifiAccessPoints: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
 
 
