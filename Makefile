@@ -11,9 +11,8 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # tests/repository: no committed file reaches outside the clone.
 # tests/migrations: `alembic check` of every service, so models and migrations cannot drift.
-# tests/fuzz: schemathesis against each service as a real process, on both databases
-# (PostgreSQL finds what SQLite lets through, int4 bounds and NUL bytes; SQLite is the
-# embedded default's store). About a minute and a half per database.
+# tests/fuzz: schemathesis against each service as a real process, on PostgreSQL (which
+# finds what SQLite lets through: int4 bounds, NUL bytes), a few minutes.
 SUITES := $(wildcard shared/tests services/*/tests tests/contract tests/repository tests/migrations tests/fuzz tests/deploy)
 DATABASES := sqlite postgresql
 SCOPES ?= admin

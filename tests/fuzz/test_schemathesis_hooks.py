@@ -31,3 +31,14 @@ def test_one_field_problem_outside_the_rules_keeps_the_whole_refusal() -> None:
 def test_other_statuses_and_bodies_are_kept() -> None:
     assert not is_semantic_refusal(400, _problem(("query.cursor", "malformed cursor")))
     assert not is_semantic_refusal(422, ["not", "a", "problem"])
+
+
+def test_a_uuid_refused_where_the_schema_declares_one_is_set_aside() -> None:
+    problem = _problem(("path.school_id", "Input should be a valid UUID"))
+    problem["errors"][0]["type"] = "uuid_parsing"  # type: ignore[index]
+    assert is_semantic_refusal(422, problem)
+
+
+def test_the_giga_routes_unknown_school_is_set_aside_and_other_400s_kept() -> None:
+    assert is_semantic_refusal(400, {"type": "https://c2r.itu.int/problems/unknown-school"})
+    assert not is_semantic_refusal(400, {"type": "about:blank", "detail": "Bad Request"})
