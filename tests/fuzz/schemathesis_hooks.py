@@ -53,8 +53,12 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     (r"body(\.items\.\d+)?\.school_id", r"required for this token"),
     # A multipart file is bytes in the schema; that it is UTF-8 CSV text is read inside.
     (r"body", r"not UTF-8"),
-    # Which hardware ids are shared by many devices is data (a list the service keeps).
-    (r"body\.device_hardware_id", r"generic hardware id"),
+    # Which hardware ids are shared by many devices is data (a list the service keeps); one
+    # of mac_address and device_hardware_id is required, a rule across two fields.
+    (r"body\.(device_hardware_id|mac_address)", r"generic hardware id|required"),
+    # An imported deployment key must not look like the other credentials (a JWT's two dots,
+    # a device token's prefix), or it would never reach the key verifier.
+    (r"body\.key", r"looks like a JWT or a device token"),
 ]
 # pydantic's error types for a value that breaks a format the schema itself states: the
 # stateful phase's inferred links may carry one there (a government id where a school's
