@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, utcnow
+from school_monitor.agents.auth import device_principal
 from school_monitor.agents.models import Agent
 from school_monitor.agents.service import EnrolledDevice, enrol_device
 from school_monitor.config import SchoolMonitorSettings, get_settings
-from school_monitor.gigameter.credentials import device_principal
 from school_monitor.ingestion import pipeline
 from school_monitor.ingestion.submission import Item
 from school_monitor.measurements.schemas import MeasurementIn, PingIn

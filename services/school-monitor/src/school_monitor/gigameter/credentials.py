@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import CurrentPrincipal, Principal, Scope
 from c2r_common.errors import ProblemError
+from school_monitor.agents.auth import device_principal
 from school_monitor.agents.deployment_keys.auth import DEPLOYMENT_KEY_KIND
 from school_monitor.agents.models import Agent
 from school_monitor.schools.models import School
@@ -102,21 +103,6 @@ class WriteGrant:
     school: School
     agent_id: uuid.UUID | None
     principal: Principal
-
-
-def device_principal(agent: Agent, country_iso3: str) -> Principal:
-    """The principal a device token of `agent` would have (see agents.auth)."""
-    return Principal(
-        subject=f"agent:{agent.id}",
-        scopes=frozenset({Scope.MEASUREMENTS_WRITE.value}),
-        countries=frozenset({country_iso3}),
-        kind="device",
-        claims={
-            "school_id": agent.school_id,
-            "agent_id": agent.id,
-            "last_seen_at": agent.last_seen_at,
-        },
-    )
 
 
 def _agent_ids(device_ids: Iterable[str]) -> list[uuid.UUID]:

@@ -1,12 +1,12 @@
 """Deployment keys as bearer credentials, beside device tokens and the platform's JWTs."""
 
-import time
 import uuid
 
 from fastapi import Request
 
 from c2r_common.auth import Principal
 from c2r_common.db import Database, utcnow
+from school_monitor.agents.auth import PrincipalCache
 from school_monitor.agents.deployment_keys.keys import hash_key, may_be_deployment_key
 from school_monitor.agents.deployment_keys.service import find_active_key
 from school_monitor.agents.models import DeploymentKey
@@ -33,36 +33,32 @@ class DeploymentKeyVerifier:
 
     Anything that is not a key (a JWT, a device token) is left to the other verifiers; an
     unknown string of a key's shape is too, so that it gets the JWT verifier's 401. A found
-    key is remembered for `device_token_cache_seconds`, like device tokens: every agent of a
-    country pushes with the same key.
+    key is remembered for `device_token_cache_seconds`, like device tokens (every agent of
+    a country pushes with the same key), and never past its expiry.
     """
 
     def __init__(self, settings: SchoolMonitorSettings) -> None:
-        self.ttl = settings.device_token_cache_seconds
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self.cache = PrincipalCache(settings.device_token_cache_seconds)
 
     async def __call__(self, request: Request, token: str) -> Principal | None:
         if not may_be_deployment_key(token):
             return None
         key_hash = hash_key(token)
-        cached = self._cache.get(key_hash)
-        if cached is not None and cached[0] > time.monotonic() and _unexpired(cached[1]):
-            return cached[1]
+        cached = self.cache.get(key_hash)
+        if cached is not None and _unexpired(cached):
+            return cached
         database: Database = request.app.state.database
         async with database.sessionmaker() as session:
             record = await find_active_key(session, token)
         if record is None:
-            self._cache.pop(key_hash, None)
+            self.cache.drop(key_hash)
             return None
         principal = key_principal(record)
-        if self.ttl > 0:
-            self._cache[key_hash] = (time.monotonic() + self.ttl, principal)
+        self.cache.put(key_hash, principal)
         return principal
 
     def forget(self, key_id: uuid.UUID) -> None:
-        for key_hash, (_, principal) in list(self._cache.items()):
-            if principal.claims.get("deployment_key_id") == key_id:
-                del self._cache[key_hash]
+        self.cache.forget(lambda principal: principal.claims.get("deployment_key_id") == key_id)
 
 
 def _unexpired(principal: Principal) -> bool:
