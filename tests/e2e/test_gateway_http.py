@@ -103,3 +103,21 @@ def test_the_gateway_answers_as_http_says(gateway: Topology, case: Case) -> None
         assert body["status"] == case.status
         assert body["title"]
         assert body["request_id"] == headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/docs", "/openapi.json"])
+def test_the_gateways_own_pages_carry_the_request_id_and_security_headers(
+    gateway: Topology, path: str
+) -> None:
+    response = send_raw(gateway, _get(path, "X-Request-ID: own-page-1"))
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    assert headers["x-request-id"] == "own-page-1"
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.get(name) == value, (name, headers)
+
+
+def test_the_embedded_gateway_serves_the_docs(embedded: Topology) -> None:
+    for path, media_type in (("/docs", "text/html"), ("/openapi.json", "application/json")):
+        response = send_raw(embedded, _get(path))
+        assert response.status == 200, path
+        assert response.getheader("content-type", "").startswith(media_type), path
