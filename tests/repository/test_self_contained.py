@@ -46,11 +46,15 @@ def _depth(path: str) -> int:
     return len(PurePosixPath(path).parts) - 1
 
 
+# Files run from the root (make, the tests, CI, image builds from the root's context): a
+# relative path in them is read from the root. In any other file (Markdown links, the
+# rule files promtool tests name, configs) it is read from the file's own folder.
+READ_FROM_THE_ROOT = re.compile(r"(\.py|\.sh|(^|/)Makefile|(^|/)Dockerfile|^\.ci/.*)$")
+
+
 def _base_depth(path: str) -> int:
-    """How deep the folder is that a relative path in `path` is read from: a Markdown link
-    from the file's own folder; a path in code, a Makefile or a config from the root,
-    where make, the tests and CI run."""
-    return _depth(path) if path.endswith(".md") else 0
+    """How deep the folder is that a relative path in `path` is read from."""
+    return 0 if READ_FROM_THE_ROOT.search(path) else _depth(path)
 
 
 def _climbs_out(base_depth: int, climb: str) -> bool:
@@ -133,7 +137,8 @@ UP = ".." + "/"
     [
         ("shared/tests/test_x.py", f'CSV = Path("{UP}shared/reference/m49.csv")'),
         ("shared/scripts/build.py", 'SOURCE = "/' + 'work/shared/reference/m49.csv"'),
-        ("deploy/gateway/nginx.conf", f"include {UP}etc/outside.conf;"),
+        ("deploy/gateway/nginx.conf", f"include {UP * 3}etc/outside.conf;"),
+        ("Makefile", f"include {UP}shared/settings.mk"),
         ("services/school-monitor/README.md", f"see [the design]({UP * 3}shared/design.md)"),
     ],
 )
@@ -165,6 +170,8 @@ def test_paths_inside_the_clone_pass(text: str) -> None:
     assert list(text_problems("shared/tests/test_x.py", text)) == []
 
 
-def test_a_markdown_link_to_a_file_of_the_repository_passes() -> None:
+def test_a_relative_path_from_a_file_to_another_of_the_repository_passes() -> None:
     link = f"[top]({UP * 2}README.md)"
     assert list(text_problems("services/school-monitor/README.md", link)) == []
+    rules = f"rule_files:\n  - {UP}rules/alerts.yml"
+    assert list(text_problems("deploy/prometheus/tests/alerts_test.yml", rules)) == []
