@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from c2r_common.auth import BEARER_SECURITY, CurrentPrincipal
 from c2r_common.bodies import json_body_openapi
+from c2r_common.concurrency import IfMatch
 from c2r_common.db import SessionDep
 from c2r_common.errors import PROBLEM_JSON, install_problem_openapi, problem_responses
 from c2r_common.route_statuses import declare_route_statuses
@@ -35,6 +36,10 @@ def _app() -> FastAPI:
     @router.get("/count")
     async def count(db: SessionDep) -> int:
         return 0
+
+    @router.put("/{name}")
+    async def replace(name: str, thing: Thing, if_match: IfMatch, db: SessionDep) -> Thing:
+        return thing
 
     @router.post("/push", openapi_extra=json_body_openapi(Thing) | BEARER_SECURITY)
     async def push(request: Request) -> None:
@@ -68,6 +73,11 @@ def test_a_route_with_no_plumbing_declares_nothing_more(document: dict[str, Any]
 
 def test_a_session_alone_adds_only_503(document: dict[str, Any]) -> None:
     assert _statuses(document, "/v1/things/count", "get") == ["200", "503"]
+
+
+def test_a_route_reading_if_match_declares_412(document: dict[str, Any]) -> None:
+    assert "412" in _statuses(document, "/v1/things/{name}", "put")
+    assert "412" not in _statuses(document, "/v1/things", "post")
 
 
 def test_a_body_read_by_hand_can_be_too_large_but_is_not_parsed_by_fastapi(

@@ -3,26 +3,30 @@
 A route's own `responses=` say what its domain answers (404, 409, 412...). What the
 plumbing around it answers is derived here from the route itself, so that no route can
 forget one: 400 for a body FastAPI cannot parse, 413 for a body over the size limit,
-401/403 where a bearer token is checked, 503 (transient database failure, with
-Retry-After) where the database is reached.
+412 where If-Match is read (a stale one is refused), 401/403 where a bearer token is
+checked, 503 (transient database failure, with Retry-After) where the database is reached.
 """
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from c2r_common.auth import current_principal
+from c2r_common.concurrency import IfMatch
 from c2r_common.db import get_session
 from c2r_common.errors import problem_responses
 
 UNPARSEABLE_BODY = 400
 # The token is checked before anything else: no route that authenticates is without these.
 AUTH_STATUSES = (401, 403)
+PRECONDITION_FAILED = 412
 BODY_TOO_LARGE = 413
 TRANSIENT_FAILURE = 503
+# The dependency that reads If-Match: a route with it refuses a stale one with 412.
+_READS_IF_MATCH = get_args(IfMatch)[1].dependency
 RETRY_AFTER = {
     "Retry-After": {
         "description": "seconds to wait before sending the request again",
@@ -53,6 +57,8 @@ def plumbing_statuses(route: RouteContext) -> list[int]:
         statuses.append(UNPARSEABLE_BODY)
     if route.body_field is not None or "requestBody" in (route.openapi_extra or {}):
         statuses.append(BODY_TOO_LARGE)
+    if _READS_IF_MATCH in calls:
+        statuses.append(PRECONDITION_FAILED)
     authenticates = current_principal in calls or by_hand
     if authenticates:
         statuses.extend(AUTH_STATUSES)
