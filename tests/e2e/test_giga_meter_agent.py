@@ -20,7 +20,8 @@ import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,18 +82,35 @@ def _upstreams(school_monitor: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def nginx_on_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    root = tmp_path_factory.mktemp("giga-nginx-sqlite")
+GatewayStarter = Callable[[Path, int, dict[str, str]], subprocess.Popen[bytes]]
+
+
+def _nginx(root: Path, port: int, upstreams: dict[str, str]) -> subprocess.Popen[bytes]:
+    return start_nginx(root, load_routes(), port, upstreams)
+
+
+def _embedded_gateway(root: Path, port: int, upstreams: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The gateway `make run` starts (c2r_deploy.gateway), on its own."""
+    command = [sys.executable, "-c", GATEWAY_SCRIPT, str(port)]
+    command += [f"{name}=http://{address}" for name, address in upstreams.items()]
+    with (root / "gateway.log").open("wb") as log:
+        gateway = subprocess.Popen(command, stdout=log, stderr=log)
+    wait_for(f"http://127.0.0.1:{port}/healthz", gateway)
+    return gateway
+
+
+@contextmanager
+def school_monitor_behind(
+    start_gateway: GatewayStarter, root: Path, database_url: str
+) -> Iterator[Topology]:
     secret = secrets.token_urlsafe(48)
-    database_url = f"sqlite+aiosqlite:///{root}/school-monitor.db"
     processes: list[subprocess.Popen[bytes]] = []
     try:
         service_url, process = _start_school_monitor_alone(root, database_url, secret)
         processes.append(process)
         gateway_port = free_port()
         upstreams = _upstreams(service_url.removeprefix("http://"))
-        processes.append(start_nginx(root, load_routes(), gateway_port, upstreams))
+        processes.append(start_gateway(root, gateway_port, upstreams))
         yield Topology(
             f"http://127.0.0.1:{gateway_port}",
             {SCHOOL_MONITOR: service_url},
@@ -107,36 +125,21 @@ def nginx_on_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topolo
 
 
 @pytest.fixture(scope="session")
+def nginx_on_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    root = tmp_path_factory.mktemp("giga-nginx-sqlite")
+    with school_monitor_behind(_nginx, root, f"sqlite+aiosqlite:///{root}/school-monitor.db") as t:
+        yield t
+
+
+@pytest.fixture(scope="session")
 def embedded_gateway_on_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     root = tmp_path_factory.mktemp("giga-embedded-postgresql")
-    secret = secrets.token_urlsafe(48)
     database = f"c2r_e2e_giga_agent_{uuid.uuid4().hex[:8]}"
     asyncio.run(pg_admin(f'CREATE DATABASE "{database}"'))
-    processes: list[subprocess.Popen[bytes]] = []
     try:
-        service_url, process = _start_school_monitor_alone(root, pg_database_url(database), secret)
-        processes.append(process)
-        gateway_port = free_port()
-        upstreams = {
-            n: f"http://{u}" for n, u in _upstreams(service_url.removeprefix("http://")).items()
-        }
-        command = [sys.executable, "-c", GATEWAY_SCRIPT, str(gateway_port)]
-        command += [f"{name}={url}" for name, url in upstreams.items()]
-        with (root / "gateway.log").open("wb") as log:
-            gateway = subprocess.Popen(command, stdout=log, stderr=log)
-        processes.append(gateway)
-        wait_for(f"http://127.0.0.1:{gateway_port}/healthz", gateway)
-        yield Topology(
-            f"http://127.0.0.1:{gateway_port}",
-            {SCHOOL_MONITOR: service_url},
-            load_routes(),
-            secret,
-            root,
-            processes,
-            database_urls={SCHOOL_MONITOR: pg_database_url(database)},
-        )
+        with school_monitor_behind(_embedded_gateway, root, pg_database_url(database)) as t:
+            yield t
     finally:
-        stop(processes)
         asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
