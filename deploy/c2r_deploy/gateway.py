@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -84,7 +84,10 @@ class Gateway:
         if not self._within_rate_limit(request, path):
             detail = "Slow down: this client sent too many requests."
             return problem(429, "Too Many Requests", detail, request_id)
-        body = await _read_limited(request, service.max_body_bytes)
+        try:
+            body = await _read_limited(request, service.max_body_bytes)
+        except ClientDisconnect:  # gone, or its body could not be parsed (uvicorn said 400)
+            return problem(400, "Bad Request", "The request body ended early.", request_id)
         if body is None:
             detail = f"The request body exceeds the gateway limit of {service.max_body}."
             return problem(413, "Content Too Large", detail, request_id)

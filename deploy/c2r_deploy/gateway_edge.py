@@ -82,6 +82,18 @@ def _joined(values: Iterable[str]) -> bytes:
     return ", ".join(values).encode()
 
 
+def _unreadable(scope: Scope, request_id: str) -> Response | None:
+    """What nginx refuses and uvicorn's parser lets through: another HTTP version than 1.0
+    and 1.1 (505), an HTTP/1.1 request without Host (400, RFC 9112 section 3.2)."""
+    version = scope["http_version"]
+    if version not in ("1.0", "1.1"):
+        detail = "The HTTP version of the request is not supported."
+        return problem(505, "HTTP Version Not Supported", detail, request_id)
+    if version == "1.1" and _header(scope, b"host") is None:
+        return problem(400, "Bad Request", "The request could not be read.", request_id)
+    return None
+
+
 class GatewayEdge:
     def __init__(self, app: ASGIApp, table: RouteTable, origins: Iterable[str]) -> None:
         self.app = app
@@ -107,7 +119,11 @@ class GatewayEdge:
                 message["headers"] = kept + edge
             await send(message)
 
-        answer = self._too_large(scope, request_id) or (self._preflight(scope) if allowed else None)
+        answer = (
+            _unreadable(scope, request_id)
+            or self._too_large(scope, request_id)
+            or (self._preflight(scope) if allowed else None)
+        )
         if answer is not None:
             await answer(scope, receive, send_with_edge_headers)
             return

@@ -53,6 +53,19 @@ CASES = [
         b"Content-Length: 3\r\n\r\n{}",
         400,
     ),
+    Case("HTTP/1.1 without Host", b"GET /v1/countries HTTP/1.1\r\n\r\n", 400),
+    Case("HTTP/2.0 on an HTTP/1 connection", b"GET /v1/countries HTTP/2.0\r\nHost: g\r\n\r\n", 505),
+    Case(
+        "chunk size that is not a number",
+        b"POST /v1/sessions HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        400,
+    ),
+    Case(
+        "Content-Length beside Transfer-Encoding",
+        b"POST /v1/sessions HTTP/1.1\r\nHost: gateway\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
     Case("header of 70 KB", _get("/v1/countries", "X-Padding: " + "a" * 70_000), 431),
     Case(
         "headers of 40 KB in all",
