@@ -262,6 +262,8 @@ async def test_bad_payloads_name_the_agents_field_and_store_nothing(
         response = await client.post(PUSH, json=payload, headers=admin)
         assert response.status_code == 422, response.text
         assert [e["field"] for e in response.json()["errors"]] == [f"body.{field}"]
-    not_an_object = await client.post(PUSH, content=b"[1, 2]", headers=admin)
-    assert not_an_object.status_code == 422
+    for body in (b"[1, 2]", b"not json", b'{"Latency": NaN}'):
+        refused = await client.post(PUSH, content=body, headers=admin)
+        assert refused.status_code == 422, (body, refused.text)
+        assert [e["field"] for e in refused.json()["errors"]] == ["body"]
     assert await stored_measurements(client, school, admin) == []

@@ -191,3 +191,30 @@ async def test_an_invalid_ping_record_stores_none_of_the_batch(
         fields = [e["field"] for e in response.json()["errors"]]
         assert fields == [field or "body.records.1.timestamp"]
     assert await ping_count(client, school, admin) == 0
+
+
+async def test_with_a_deployment_key_batches_are_stored_for_registered_devices_only(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    created = await client.post(
+        "/v1/agents/deployment-keys", json={"name": "build", "countries": ["RWA"]}, headers=admin
+    )
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    body = {"school_id": school["id"], "hardware_id": f"hw-{uuid.uuid4().hex}"}
+    agent = (await client.post("/v1/agents", json=body, headers=admin)).json()
+    registered = backlog_record(school["giga_id"], 0, BrowserID=agent["id"])
+    stranger = backlog_record(school["giga_id"], 1)  # a BrowserID no device has
+    response = await client.post(BACKLOG, json=[registered, stranger], headers=key)
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["failed"] == [{"index": 1, "reason": "unregistered_device"}]
+    assert await measurement_uuids(client, school, admin) == [registered["UUID"]]
+
+    path = f"/api/v1/connectivity/{school['giga_id']}"
+    records = [agent_ping_record(school["giga_id"], agent["id"], datetime.now(UTC))]
+    assert (await client.post(path, json={"records": records}, headers=key)).status_code == 201
+    unknown_browser = [agent_ping_record(school["giga_id"], "someone", datetime.now(UTC))]
+    refused = await client.post(path, json={"records": unknown_browser}, headers=key)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["title"] == "Unregistered device"
+    assert await ping_count(client, school, admin) == 1

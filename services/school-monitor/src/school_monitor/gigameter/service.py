@@ -70,10 +70,10 @@ class WriteGrants:
     """The grants of credentials.authorize_giga_write, remembered for `ttl` seconds: an
     agent pushing every few minutes costs no lookup of its school and device each time.
 
-    Like a cached device token, a revoked device or a deleted school is honoured within
-    that time (a school deleted meanwhile is refused by the pipeline all the same, which
-    locks its row). Refusals are not remembered: a school or device registered a moment
-    ago is found at once.
+    Like a cached device token, a revoked device is honoured at once in the process that
+    revoked it (`forget`) and within that time on another replica; a school deleted
+    meanwhile is refused by the pipeline all the same, which locks its row. Refusals are
+    not remembered: a school or device registered a moment ago is found at once.
     """
 
     MAX_ENTRIES = 100_000
@@ -122,6 +122,13 @@ class WriteGrants:
                 for key in missing:
                     found[key] = await self._authorize(session, key)
         return [found[key] for key in keys]
+
+    def forget(self, agent_id: uuid.UUID) -> None:
+        """Drops the grants that write as that agent (revoked, deactivated): at once in
+        this process, like a revoked device token."""
+        for key, (_, grant) in list(self._grants.items()):
+            if grant.agent_id == agent_id:
+                del self._grants[key]
 
     async def _authorize(self, session: AsyncSession, key: GrantKey) -> WriteGrant | WriteRefused:
         principal, giga_id, devices = key
