@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from c2r_common.auth import Principal
+from c2r_common.auth import Principal, mint_token
+from c2r_common.settings import DEVELOPMENT_JWT_SECRET
 from school_monitor.agents.deployment_keys.auth import key_principal
 from school_monitor.agents.models import DeploymentKey
 from school_monitor.gigameter.credentials import WriteRefused, authorize_giga_write
@@ -139,3 +140,22 @@ async def test_a_jwt_writes_for_its_countries_and_a_device_token_for_its_school(
     )
     assert str((await authorize(app, own, school["giga_id"])).school.id) == school["id"]
     assert (await refusal(app, own, other["giga_id"])).reason == "unknown_school"
+
+
+async def test_a_jwt_claiming_to_be_a_deployment_key_is_not_one(
+    client: httpx.AsyncClient, settings: Any, make_school: Any
+) -> None:
+    school = await make_school()
+    forged = mint_token(
+        DEVELOPMENT_JWT_SECRET,
+        subject="deployment-key:x",
+        scopes=["giga:agent"],
+        kind="deployment_key",
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    headers = {"Authorization": f"Bearer {forged}"}
+    response = await client.get(
+        f"/api/v1/dailycheckapp_schools/{school['giga_id']}", headers=headers
+    )
+    assert response.status_code == 403

@@ -50,7 +50,10 @@ MAX_GIGA_ID_LENGTH = 64
 
 
 def is_deployment_key(principal: Principal) -> bool:
-    return principal.kind == DEPLOYMENT_KEY_KIND
+    # Only the key verifier puts a UUID object there: a JWT's claims are JSON, so a token
+    # claiming the key kind is not taken for a key.
+    key_id = principal.claims.get("deployment_key_id")
+    return principal.kind == DEPLOYMENT_KEY_KIND and isinstance(key_id, uuid.UUID)
 
 
 def _accepting(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
