@@ -18,9 +18,9 @@ from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
 from request_intake.reports.router import router as reports_router
 from request_intake.sessions.router import router as sessions_router
-from request_intake.sla.policy import SlaPolicy, app_sla_policy
 from request_intake.sla.router import router as sla_router
 from request_intake.sla.service import export_overdue_gauge, refresh_overdue_gauge
+from request_intake.sla_policy import SlaPolicy, app_sla_policy
 
 SERVICE_NAME = "request-intake"
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"

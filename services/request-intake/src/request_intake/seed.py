@@ -16,7 +16,7 @@ from request_intake.calls.rules import localize
 from request_intake.config import IntakeSettings
 from request_intake.outbox.service import enqueue_assessment
 from request_intake.sessions.models import InformationSession, SessionParticipant
-from request_intake.sla.policy import SlaPolicy
+from request_intake.sla_policy import SlaPolicy
 
 _NAMESPACE = uuid.UUID("5f0c2b1e-8c7d-4f43-9a39-c2c2c2c2c2c2")
 GENEVA = "Europe/Geneva"

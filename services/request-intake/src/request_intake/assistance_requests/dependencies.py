@@ -8,7 +8,7 @@ from c2r_common.db import SessionDep
 from request_intake.assistance_requests import service
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.scopes import READ_SCOPES
-from request_intake.sla.policy import SlaPolicy, app_sla_policy
+from request_intake.sla_policy import SlaPolicy, app_sla_policy
 
 # Focal points (limited to their countries by the token), reviewers and approvers.
 Reader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES))]

@@ -11,6 +11,7 @@ from c2r_common.fields import NoNulStr
 from c2r_common.idempotency import IdempotencyKey, run_idempotent
 from c2r_common.pagination import Page, PageParams, page_params
 from c2r_common.schemas import AssistanceType
+from request_intake import flows
 from request_intake.assistance_requests import service
 from request_intake.assistance_requests.dependencies import Reader, Sla, VisibleRequest
 from request_intake.assistance_requests.schemas import (
@@ -149,6 +150,6 @@ async def transition_request(
     if_match: IfMatch,
 ) -> RequestOut:
     check_if_match(if_match, request.version, "request")
-    updated = await service.transition(db, request, data, principal, now, sla)
+    updated = await flows.transition(db, request, data, principal, now, sla)
     response.headers["ETag"] = etag(updated.version)
     return service.to_out(updated)

@@ -30,8 +30,7 @@ from request_intake.calls import service as calls
 from request_intake.calls.models import Call
 from request_intake.calls.rules import Timing, is_eligible, zone
 from request_intake.metrics import REQUESTS_SUBMITTED
-from request_intake.outbox.service import enqueue_assessment
-from request_intake.sla.policy import SlaPolicy
+from request_intake.sla_policy import SlaPolicy
 
 
 def to_out(request: AssistanceRequest) -> RequestOut:
@@ -317,7 +316,5 @@ async def transition(
     _authorise(principal, role, data.to)
     _enter(request, data.to, now, sla)
     db.add(_event(request, source, role, principal, data.comment, now))
-    if data.to is Status.APPROVED and request.assistance_type == AssistanceType.ASSESSMENT:
-        enqueue_assessment(db, request, now)
     await _flush_or_412(db)
     return request

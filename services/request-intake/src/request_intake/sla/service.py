@@ -13,8 +13,8 @@ from request_intake.assistance_requests.service import visible_to
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible
 from request_intake.metrics import OVERDUE_REQUESTS
-from request_intake.sla.policy import SlaPolicy
 from request_intake.sla.schemas import ReminderKind, ReminderOut
+from request_intake.sla_policy import SlaPolicy
 
 
 def _overdue(now: datetime, sla: SlaPolicy) -> Select[AssistanceRequest]:
