@@ -18,7 +18,7 @@ DATABASES := sqlite postgresql
 SCOPES ?= admin
 COUNTRIES ?=
 
-.PHONY: docs help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway bench clean
+.PHONY: docs help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway images bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,8 +34,9 @@ $(VENV)/.synced: uv.lock pyproject.toml shared/pyproject.toml deploy/pyproject.t
 install: $(VENV)/.synced  ## install the project and its tools into .venv
 
 system-deps:  ## nginx, promtool and amtool (Debian packages) for the end-to-end and deploy tests
-	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/amtool ] || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx prometheus prometheus-alertmanager >/dev/null; }
+	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/amtool ] && [ -x /usr/bin/docker-compose ] || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	  nginx prometheus prometheus-alertmanager docker-compose >/dev/null; }
 
 postgres:  ## make sure the local PostgreSQL server is running
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
@@ -77,6 +78,16 @@ openapi: install  ## write the merged OpenAPI document of the gateway to build/o
 
 gateway: install  ## regenerate deploy/gateway/nginx.conf from the route table
 	@$(BIN)/c2r gateway
+
+# The base of the service images: the official image, or one that
+# deploy/docker/build-base-image builds locally (PYTHON_IMAGE=c2r/python:3.11-bookworm).
+PYTHON_IMAGE ?= python:3.11-slim-bookworm
+images:  ## build the service images c2r/<service>:latest with Docker (the Dockerfile, from uv.lock)
+	@set -e; commit=$$(git rev-parse --short=12 HEAD); \
+	for service in assessment-api request-intake school-monitor; do \
+	  docker build --build-arg SERVICE=$$service --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) \
+	    --build-arg COMMIT=$$commit -t c2r/$$service:latest . ; \
+	done
 
 bench: install postgres  ## benchmarks (tests/perf), figures into build/bench/
 	@$(BIN)/python tests/perf/bench_school_monitor.py --db both
