@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from c2r_deploy.gateway_edge import GatewayEdge, problem, request_id_of
+from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS, GatewayEdge, problem, request_id_of
 from c2r_deploy.ratelimit import RateLimits
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
@@ -83,7 +83,9 @@ class Gateway:
             return problem(404, "Not Found", "No resource at this path.", request_id)
         if not self._within_rate_limit(request, path):
             detail = "Slow down: this client sent too many requests."
-            return problem(429, "Too Many Requests", detail, request_id)
+            refusal = problem(429, "Too Many Requests", detail, request_id)
+            refusal.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return refusal
         try:
             body = await _read_limited(request, service.max_body_bytes)
         except ClientDisconnect:  # gone, or its body could not be parsed (uvicorn said 400)

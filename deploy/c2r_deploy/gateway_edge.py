@@ -26,6 +26,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-site",
 }
+# When a client refused for its rate may send again (both gateways say the same).
+RETRY_AFTER_SECONDS = "1"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _EDGE_HEADERS = {
     name.lower().encode()

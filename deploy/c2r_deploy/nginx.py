@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS
 from c2r_deploy.routes import Cors, RouteTable, ServiceRoute
 
 
@@ -212,6 +213,11 @@ http {{
     limit_req_zone $c2r_client_key zone=agent_push:20m rate={table.rate_limit};
     limit_req_zone $binary_remote_addr zone=agent_push_by_address:10m rate={per_address};
     limit_req_status 429;
+    # Retry-After on the gateway's own 429 only (a service's 503 brings its own).
+    map $status $c2r_retry_after {{
+        429 {RETRY_AFTER_SECONDS};
+        default "";
+    }}
 {_cors_maps(table.cors, origins)}
     log_format c2r_json escape=json '{{"ts":"$time_iso8601","service":"gateway",'
         '"request_id":"$c2r_request_id","method":"$request_method","path":"$uri",'
@@ -230,6 +236,7 @@ http {{
         add_header X-Frame-Options DENY always;
         add_header Referrer-Policy no-referrer always;
         add_header Cross-Origin-Resource-Policy same-site always;
+        add_header Retry-After $c2r_retry_after always;
 {_cors_server(table.cors)}
         proxy_http_version 1.1;
         proxy_set_header Connection "";

@@ -5,6 +5,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from c2r_common.errors import problem_responses
+from c2r_common.route_statuses import RETRY_AFTER
 from c2r_deploy.routes import RouteTable
 
 _HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -58,6 +60,20 @@ def _prefix(service: str) -> str:
     return "".join(part.capitalize() for part in service.split("-"))
 
 
+def _at_gateway(
+    table: RouteTable, path: str, operation: dict[str, Any], service: str
+) -> dict[str, Any]:
+    """The operation as the gateway serves it: which service answers it and, on the
+    rate-limited paths, the gateway's own 429 (the services never answer one)."""
+    served = operation | {"x-service": service}
+    if table.rate_limit_kind(path) is not None:
+        too_many = {
+            "429": problem_responses(429)[429] | {"headers": RETRY_AFTER},
+        }
+        served["responses"] = {**served.get("responses", {}), **too_many}
+    return served
+
+
 def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -85,7 +101,7 @@ def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> di
         for path, operations in document.get("paths", {}).items():
             if _routed_to(table, path) == service:
                 merged["paths"][path] = {
-                    m: op | {"x-service": service} if m in _HTTP_METHODS else op
+                    m: _at_gateway(table, path, op, service) if m in _HTTP_METHODS else op
                     for m, op in operations.items()
                 }
         known_tags = {t["name"] for t in merged["tags"]}

@@ -21,3 +21,21 @@ def test_merged_openapi_keeps_every_routed_operation() -> None:
     # Every schema a merged operation refers to exists (renames kept references intact).
     for ref in {part.split("'")[0] for part in refs.split("#/components/schemas/")[1:]}:
         assert ref in merged["components"]["schemas"], ref
+
+
+def test_merged_openapi_declares_the_gateways_429_on_rate_limited_paths() -> None:
+    table = load_routes()
+    merged = gateway_openapi(table)
+    limited = [path for path in merged["paths"] if table.rate_limit_kind(path) is not None]
+    assert "/api/v1/measurements" in limited
+    assert "/v1/pings" in limited
+    for path, operations in merged["paths"].items():
+        for method, operation in operations.items():
+            too_many = operation["responses"].get("429")
+            if path in limited:
+                assert too_many is not None, f"{method} {path}"
+                schema = too_many["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}
+                assert "Retry-After" in too_many["headers"]
+            else:
+                assert too_many is None, f"{method} {path}"

@@ -108,4 +108,6 @@ def test_a_refusal_is_a_problem_a_front_end_can_read(limited_gateway: str) -> No
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["status"] == 429
     assert refused.headers["access-control-allow-origin"] == FRONT_END
+    assert refused.headers["retry-after"] == "1"
+    assert "retry-after" not in responses[0].headers
     assert refused.headers["x-request-id"] == refused.json()["request_id"]
