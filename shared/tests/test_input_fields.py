@@ -54,6 +54,7 @@ def refusal(data: dict[str, Any]) -> tuple[str, str]:
         ({"count": 18446744073709551616}, "less_than_equal"),
         ({"count": True}, "int_type"),
         ({"count": "5"}, "int_type"),
+        ({"count": 12.5}, "int_from_float"),
         ({"total": INT64_MAX + 1}, "less_than_equal"),
         ({"year": 1989}, "greater_than_equal"),
         ({"year": 2101}, "less_than_equal"),
@@ -67,8 +68,9 @@ def refusal(data: dict[str, Any]) -> tuple[str, str]:
         ({"text": "a\x00b"}, "string_pattern_mismatch"),
         ({"period": "2035-13"}, "string_pattern_mismatch"),
         ({"period": "2035-00"}, "string_pattern_mismatch"),
-        ({"period": "0000"}, "period_year"),
-        ({"period": "2101-Q1"}, "period_year"),
+        ({"period": "0000"}, "string_pattern_mismatch"),
+        ({"period": "1989"}, "string_pattern_mismatch"),
+        ({"period": "2101-Q1"}, "string_pattern_mismatch"),
         ({"day": 0}, "date_format"),
         ({"day": "0"}, "date_format"),
         ({"day": 1700000000}, "date_format"),
@@ -114,7 +116,9 @@ def test_the_inputs_the_services_promise_are_accepted() -> None:
     assert body.moment is not None
     assert body.moment.utcoffset() == timedelta(0)
     assert body.wall_clock == datetime(2026, 12, 2, 11, 30)
-    for period in ("2026", "2026-Q4", "2026-H2", "2026-01"):
+    # An integral float is an integer to JSON Schema.
+    assert Body.model_validate({"count": 12.0, "year": 2069.0}).count == 12
+    for period in ("1990", "2100", "2026-Q4", "2026-H2", "2026-01"):
         assert Body.model_validate({"period": period}).period == period
 
 

@@ -235,10 +235,17 @@ async def test_indicator_values_of_the_wrong_type_are_not_entered(
             headers=writer,
         )
         assert_refused(response, field)
+    one = f"/v1/assessments/{assessment_id}/indicators/internet_users_pct"
+    single = {"value": False, "year": 1990, "source": "x"}
+    assert_refused(await client.put(one, json=single, headers=writer), "body.value")
     indicators = await client.get(
         f"/v1/assessments/{assessment_id}/indicators", headers=auth_headers("assessments:read")
     )
     assert all(i["value"] is None for i in indicators.json())
+    # An integral float is an integer to JSON Schema: the year 2025.0 is the year 2025.
+    entered = await client.put(one, json=single | {"value": 1, "year": 2025.0}, headers=writer)
+    assert entered.status_code == 200, entered.text
+    assert (entered.json()["value"], entered.json()["year"]) == (1.0, 2025)
 
 
 @pytest.mark.parametrize(
@@ -275,3 +282,20 @@ async def test_programme_dates_as_numbers_are_refused(
     programme = await client.get("/v1/programmes/RWA", headers=auth_headers("assessments:read"))
     assert programme.json()["pilots"] == []
     assert programme.json()["phases"][0]["recorded"] is False
+
+
+def _pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
+    """Where a bound appears under pydantic's name (ge, le...) instead of JSON Schema's."""
+    if isinstance(node, dict):
+        found = [f"{path}.{k}" for k, v in node.items() if k in {"ge", "le", "gt", "lt"}]
+        return found + [p for k, v in node.items() for p in _pydantic_bound_keys(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _pydantic_bound_keys(v, f"{path}.{i}")]
+    return []
+
+
+async def test_the_openapi_document_states_every_bound_in_json_schema_terms(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert _pydantic_bound_keys(document) == []

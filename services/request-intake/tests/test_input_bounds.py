@@ -100,6 +100,26 @@ async def test_a_call_change_with_a_refused_field_leaves_the_call_unchanged(
     assert (await client.get(f"/v1/calls/{call['id']}", headers=api.staff)).json() == call
 
 
+async def test_an_integral_float_is_taken_as_the_integer_json_schema_says_it_is(
+    client: httpx.AsyncClient, api: Any, clock: Any
+) -> None:
+    call = await api.create_call()
+    response = await client.patch(
+        f"/v1/calls/{call['id']}",
+        json={"max_requests_per_country": 12.0, "grace_period_minutes": 30.0},
+        headers=api.staff,
+    )
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()["max_requests_per_country"],
+        response.json()["grace_period_minutes"],
+    ) == (12, 30)
+    refused = await client.patch(
+        f"/v1/calls/{call['id']}", json={"max_requests_per_country": 12.5}, headers=api.staff
+    )
+    assert_refused(refused, "body.max_requests_per_country")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -195,3 +215,20 @@ async def test_a_forged_event_cursor_past_int4_is_a_422(
             headers=api.staff,
         )
         assert_refused(response, "query.cursor")
+
+
+def _pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
+    """Where a bound appears under pydantic's name (ge, le...) instead of JSON Schema's."""
+    if isinstance(node, dict):
+        found = [f"{path}.{k}" for k, v in node.items() if k in {"ge", "le", "gt", "lt"}]
+        return found + [p for k, v in node.items() for p in _pydantic_bound_keys(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _pydantic_bound_keys(v, f"{path}.{i}")]
+    return []
+
+
+async def test_the_openapi_document_states_every_bound_in_json_schema_terms(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert _pydantic_bound_keys(document) == []

@@ -269,3 +269,20 @@ async def test_csv_cells_are_bounded_and_typed_like_the_json_fields(
     assert (school["num_students"], school["latitude"]) == (120, -2.47)
     for giga_id in ids[1:]:
         assert await _schools_named(client, admin, giga_id) == []
+
+
+def _pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
+    """Where a bound appears under pydantic's name (ge, le...) instead of JSON Schema's."""
+    if isinstance(node, dict):
+        found = [f"{path}.{k}" for k, v in node.items() if k in {"ge", "le", "gt", "lt"}]
+        return found + [p for k, v in node.items() for p in _pydantic_bound_keys(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _pydantic_bound_keys(v, f"{path}.{i}")]
+    return []
+
+
+async def test_the_openapi_document_states_every_bound_in_json_schema_terms(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert _pydantic_bound_keys(document) == []

@@ -48,25 +48,38 @@ _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_TEXT = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?"
 )
-PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$"
+# The year range (MIN_DATA_YEAR to MAX_DATA_YEAR) is in the pattern, so that the OpenAPI
+# document states all of the rule.
+PERIOD_PATTERN = r"^(199\d|20\d\d|2100)(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$"
 
 
-def _refuse_bool(value: Any) -> Any:
-    # bool is an int in Python: without this, `true` would be stored as 1.
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+def _json_integer(value: Any) -> Any:
+    """A JSON number: `true` (an int in Python) and `"5"` are refused. An integral float
+    (`12.0`) is an integer to JSON Schema, and is accepted as one."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
 
 
 # --- integers -------------------------------------------------------------------------
 
-Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX)]
+JsonInteger = BeforeValidator(_json_integer)
+"""Put last in `Annotated[int, Field(ge=..., le=...), JsonInteger]` for other bounds: a
+bound given after it (as at the field, `Int32 = Field(ge=0)`) would still be checked, but
+shown in the OpenAPI document under pydantic's name (`ge`) instead of JSON Schema's
+(`minimum`), which clients and fuzzers do not read."""
+
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX), JsonInteger]
 """An integer stored in an `Integer` column."""
-Int64 = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX), JsonInteger]
+"""A count stored in an `Integer` column."""
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX), JsonInteger]
+"""A number from 1 (a version) stored in an `Integer` column."""
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), JsonInteger]
 """An integer stored in a `BigInteger` column."""
-Int32Param = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=INT32_MIN, le=INT32_MAX)]
+Int32Param = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
 """An `Integer` column's value given in a path or query string."""
-DataYear = Annotated[int, Strict(), Field(ge=MIN_DATA_YEAR, le=MAX_DATA_YEAR)]
+DataYear = Annotated[int, Field(ge=MIN_DATA_YEAR, le=MAX_DATA_YEAR), JsonInteger]
 """The year a value refers to."""
 
 # --- other numbers ---------------------------------------------------------------------
@@ -87,23 +100,12 @@ NoNulStr = Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN)]
 """Any text without NUL; add `Field(max_length=...)` at the use."""
 
 
-def _period_year_in_range(value: str) -> str:
-    year = int(value[:4])
-    if not MIN_DATA_YEAR <= year <= MAX_DATA_YEAR:
-        raise PydanticCustomError(
-            "period_year",
-            "year must be between {min} and {max}",
-            {"min": MIN_DATA_YEAR, "max": MAX_DATA_YEAR},
-        )
-    return value
-
-
 Period = Annotated[
     str,
     StringConstraints(pattern=PERIOD_PATTERN),
-    AfterValidator(_period_year_in_range),
     Field(
-        description="a year (YYYY), or year-Qn / year-Hn / year-MM with a month 01-12",
+        description="a year (YYYY, 1990 to 2100), or year-Qn / year-Hn / year-MM with a "
+        "month 01-12",
         examples=["2026", "2026-Q3", "2026-H1", "2026-09"],
     ),
 ]

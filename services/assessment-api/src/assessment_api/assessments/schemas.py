@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from c2r_common.fields import Int32, NoNulStr, Period
+from c2r_common.fields import NoNulStr, Period, PositiveInt32
 from c2r_common.schemas import CountryIso3
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -45,8 +45,8 @@ class AssessmentCreate(BaseModel):
     country_iso3: CountryIso3
     period: Period
     title: NoNulStr | None = Field(None, min_length=1, max_length=300)
-    methodology_version: Int32 | None = Field(
-        None, ge=1, description="default: the latest published version"
+    methodology_version: PositiveInt32 | None = Field(
+        None, description="default: the latest published version"
     )
     source_request_id: uuid.UUID | None = Field(
         None, description="the request-intake request this assessment answers"

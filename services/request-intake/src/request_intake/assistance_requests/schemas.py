@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from c2r_common.fields import Int32, NoNulStr, Omittable
+from c2r_common.fields import JsonInteger, NoNulStr, Omittable
 from c2r_common.schemas import AssistanceType, CountryIso3
 from request_intake.assistance_requests.workflow import Role, Status
 
@@ -37,7 +37,7 @@ class Attachment(BaseModel):
 
     filename: NoNulStr = Field(min_length=1, max_length=255)
     media_type: NoNulStr = Field("application/pdf", max_length=100)
-    size_bytes: Int32 = Field(ge=0, le=1_000_000_000)
+    size_bytes: Annotated[int, Field(ge=0, le=1_000_000_000), JsonInteger]
     url: HttpUrl | None = None
 
 

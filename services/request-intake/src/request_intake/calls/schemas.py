@@ -1,15 +1,17 @@
 import uuid
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from c2r_common.fields import Int32, LocalOrAwareDatetime, NoNulStr, Omittable
+from c2r_common.fields import JsonInteger, LocalOrAwareDatetime, NoNulStr, Omittable
 from c2r_common.reference import ItuRegion, country_by_iso3
 from c2r_common.schemas import AssistanceType
 from request_intake.calls.rules import CallState, localize, zone
 
 MAX_GRACE_MINUTES = 30 * 24 * 60
+GraceMinutes = Annotated[int, Field(ge=0, le=MAX_GRACE_MINUTES), JsonInteger]
+RequestLimit = Annotated[int, Field(ge=1, le=1000), JsonInteger]
 
 
 class CallIn(BaseModel):
@@ -51,10 +53,10 @@ class CallIn(BaseModel):
     closes_at: LocalOrAwareDatetime = Field(
         description="the deadline; submissions at this instant count"
     )
-    grace_period_minutes: Int32 = Field(
-        0, ge=0, le=MAX_GRACE_MINUTES, description="late submissions accepted and flagged"
+    grace_period_minutes: GraceMinutes = Field(
+        0, description="late submissions accepted and flagged"
     )
-    max_requests_per_country: Int32 | None = Field(None, ge=1, le=1000)
+    max_requests_per_country: RequestLimit | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -91,8 +93,8 @@ class CallUpdate(BaseModel):
     closes_at: Omittable[LocalOrAwareDatetime] = Field(
         None, description="with an offset, or a wall-clock time in the call's time zone"
     )
-    grace_period_minutes: Omittable[Int32] = Field(None, ge=0, le=MAX_GRACE_MINUTES)
-    max_requests_per_country: Int32 | None = Field(None, ge=1, le=1000)
+    grace_period_minutes: Omittable[GraceMinutes] = None
+    max_requests_per_country: RequestLimit | None = None
 
 
 class CallOut(BaseModel):

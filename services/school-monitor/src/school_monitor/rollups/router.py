@@ -1,4 +1,3 @@
-from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -6,7 +5,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import ProblemError, problem_responses
-from c2r_common.fields import StrictDate
 from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
 from c2r_common.schemas import CountryConnectivitySummary
 from school_monitor.integrity.rebuild import rebuild
@@ -14,6 +12,7 @@ from school_monitor.integrity.schemas import RebuildOut, VerifyOut
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.dependencies import SettingsDep
 from school_monitor.rollups import queries
+from school_monitor.rollups.dependencies import DayRange
 from school_monitor.rollups.schemas import CountryDailyOut, RegionConnectivitySummary
 
 router = APIRouter(
@@ -24,7 +23,6 @@ Admin = Annotated[Principal, Depends(require_scopes(Scope.ADMIN))]
 REGION_SLUGS = {
     region.value.lower().replace(" & ", "-").replace(" ", "-"): region for region in ItuRegion
 }
-MAX_DAYS = 366
 
 
 async def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
@@ -34,26 +32,6 @@ async def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> 
 
 
 Country = Annotated[str, Depends(known_country)]
-
-
-async def day_range(
-    since: Annotated[
-        StrictDate | None, Query(description="first day (UTC); default 30 days ago")
-    ] = None,
-    until: Annotated[StrictDate | None, Query(description="last day (UTC); default today")] = None,
-) -> tuple[date, date]:
-    last = until or utcnow().date()
-    first = since or last - timedelta(days=29)
-    if first > last or (last - first).days >= MAX_DAYS:
-        raise ProblemError(
-            422,
-            f"since must be on or before until, at most {MAX_DAYS} days apart.",
-            problem_type="validation",
-        )
-    return first, last
-
-
-DayRange = Annotated[tuple[date, date], Depends(day_range)]
 
 
 @router.get(

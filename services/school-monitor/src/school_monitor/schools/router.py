@@ -13,7 +13,7 @@ from school_monitor.measurements import service as measurement_service
 from school_monitor.measurements.dependencies import SettingsDep
 from school_monitor.measurements.schemas import MeasurementOut
 from school_monitor.rollups import queries
-from school_monitor.rollups.router import DayRange
+from school_monitor.rollups.dependencies import DayRange
 from school_monitor.rollups.schemas import DailyOut
 from school_monitor.schools import csv_import, service
 from school_monitor.schools.dependencies import (

@@ -10,7 +10,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from c2r_common.fields import Int32, NoNulStr, Omittable, StrictBool, StrictFloat
+from c2r_common.fields import NonNegativeInt32, NoNulStr, Omittable, StrictBool, StrictFloat
 from c2r_common.schemas import ConnectivityStatus, CountryIso3
 
 # A tag is stored as `^[a-z0-9][a-z0-9._-]{0,63}$`; it is accepted in any case, with
@@ -38,8 +38,8 @@ class SchoolFields(BaseModel):
     education_level: NoNulStr | None = Field(None, max_length=100)
     connectivity_type: NoNulStr | None = Field(None, max_length=100)
     electricity_availability: StrictBool | None = None
-    num_students: Int32 | None = Field(None, ge=0)
-    num_computers: Int32 | None = Field(None, ge=0)
+    num_students: NonNegativeInt32 | None = None
+    num_computers: NonNegativeInt32 | None = None
     download_speed_contracted: StrictFloat | None = Field(None, ge=0, description="Mbps")
     tags: list[Tag] = Field(
         default_factory=list,
@@ -87,8 +87,8 @@ class SchoolUpdate(BaseModel):
     education_level: NoNulStr | None = Field(None, max_length=100)
     connectivity_type: NoNulStr | None = Field(None, max_length=100)
     electricity_availability: StrictBool | None = None
-    num_students: Int32 | None = Field(None, ge=0)
-    num_computers: Int32 | None = Field(None, ge=0)
+    num_students: NonNegativeInt32 | None = None
+    num_computers: NonNegativeInt32 | None = None
     download_speed_contracted: StrictFloat | None = Field(None, ge=0)
     tags: Omittable[list[Tag]] = Field(None, max_length=50)
 
