@@ -3,7 +3,6 @@
 
 import argparse
 import asyncio
-import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 
 from c2r_common.auth import Principal, Scope
 from c2r_common.cli import run_service_cli
+from c2r_common.csv_safety import SafeDictWriter
 from c2r_common.db import Database
 from c2r_common.settings import ServiceSettings
 from school_monitor.app import ALEMBIC_INI, SERVICE_NAME, create_app
@@ -122,7 +122,7 @@ def _write_rejected(path: Path, rejected: list[tuple[ImportProblem, dict[str, st
     rejected.sort(key=lambda entry: entry[0].line)
     columns = [name for name in (rejected[0][1] if rejected else {}) if name is not None]
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, ["line", "reason", *columns], extrasaction="ignore")
+        writer = SafeDictWriter(out, ["line", "reason", *columns], extrasaction="ignore")
         writer.writeheader()
         for problem, row in rejected:
             writer.writerow({**row, "line": problem.line, "reason": problem.reason})

@@ -5,7 +5,6 @@ school-monitor once per country would make them as slow as its slowest answer. C
 assessments carry the schools value captured on completion, so their scores match.
 """
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from statistics import fmean
@@ -30,6 +29,7 @@ from assessment_api.reports.schemas import (
 from assessment_api.scoring import service as scoring
 from assessment_api.scoring.schemas import Band
 from c2r_common.auth import Principal
+from c2r_common.csv_safety import SafeDictWriter, SafeWriter
 from c2r_common.reference import ItuRegion, country_by_iso3
 
 
@@ -68,7 +68,7 @@ EXPORT_COLUMNS = (
 def export_csv(document: AssessmentExport) -> str:
     """One table: a row per indicator, per pillar, the overall score and one per gap."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     entered = {i.code: i for i in document.indicators}
     scores = document.scores
@@ -238,7 +238,7 @@ SCORE_TABLE_FIXED = (
 def score_table_csv(rows: list[ScoreRow]) -> str:
     pillar_codes = sorted({code for r in rows for code in r.pillars})
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer, lineterminator="\n")
     writer.writerow([*SCORE_TABLE_FIXED, *(f"pillar_{c}" for c in pillar_codes)])
     for row in rows:
         fixed = row.model_dump(mode="json", include=set(SCORE_TABLE_FIXED))

@@ -1,6 +1,5 @@
 """Counts of requests by call, status, region, assistance type and country."""
 
-import csv
 import io
 import uuid
 from collections import Counter
@@ -11,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.csv_safety import SafeWriter
 from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.calls.models import Call
@@ -80,7 +80,7 @@ async def build_report(
 def to_csv(report: RequestReport) -> str:
     """One row per (dimension, key): easy to pivot in a spreadsheet."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SafeWriter(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for dimension in _DIMENSIONS:
         rows: list[CountRow] = getattr(report, dimension)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from c2r_common.auth import Principal
+from c2r_common.csv_safety import restore_cell
 from c2r_common.db import claim_write_lock, utcnow
 from c2r_common.errors import RETRY_AFTER_SECONDS, FieldProblem, ProblemError
 from c2r_common.transient import is_retryable_conflict, is_transient
@@ -174,7 +175,9 @@ class ImportRun:
 
 
 def _cell(field_name: str, raw: str) -> Any:
-    value = raw.strip()
+    # A cell the platform neutralised against formulas (the rejected rows it wrote out)
+    # reads back as the value it was.
+    value = restore_cell(raw.strip())
     if value == "":
         return None
     if field_name == "electricity_availability":
