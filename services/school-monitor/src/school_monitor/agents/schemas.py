@@ -40,6 +40,10 @@ class AgentOut(BaseModel):
     created_at: datetime
     last_seen_at: datetime | None
     revoked_at: datetime | None
+    deployment_key_id: uuid.UUID | None = Field(
+        None, description="the deployment key it registered itself with (a Giga Meter agent)"
+    )
+    os: str | None = Field(None, description="the operating system it reported")
 
 
 class AgentCreated(AgentOut):
