@@ -190,6 +190,18 @@ async def test_registration_binds_an_agent_to_the_school_once(
     assert agent.app_version == "1.0.10"
 
 
+async def test_an_operator_sees_the_agent_a_key_registered(
+    client: httpx.AsyncClient, admin: dict[str, str], deployment_key: Any, giga_school: Any
+) -> None:
+    school = await giga_school()
+    user_id = (await register(client, await deployment_key(), registration_v1(school))).json()
+    listed = await client.get("/v1/agents", params={"school_id": school["id"]}, headers=admin)
+    [agent] = listed.json()["items"]
+    assert agent["id"] == user_id["data"]["user_id"]
+    assert agent["deployment_key_id"] is not None
+    assert agent["os"] == "windows"
+
+
 async def test_v2_registration_uses_the_machine_hardware_id(
     app: FastAPI, client: httpx.AsyncClient, deployment_key: Any, giga_school: Any
 ) -> None:
