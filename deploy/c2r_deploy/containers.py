@@ -1,0 +1,81 @@
+"""The gateway's nginx config for the container topologies (compose and Kubernetes).
+
+There every service runs in a container of its own, reached by its service name on the
+image's port; nginx runs unprivileged, with its files under /tmp and its logs on the
+container's output; and a second server, on a port of its own that is never published,
+answers nginx's stub_status for the exporter (prometheus-nginx-exporter). The routes,
+limits and CORS are those of the route table, rendered by c2r_deploy.nginx as for the
+single host.
+"""
+
+import argparse
+from pathlib import Path
+
+from c2r_deploy.nginx import NginxRuntime, render_nginx
+from c2r_deploy.routes import RouteTable, load_routes
+
+SERVICE_PORT = 8080  # the Dockerfile's `serve --port`
+GATEWAY_PORT = 8000
+STATUS_PORT = 8081
+CONFIG_PATH = Path(__file__).resolve().parents[1] / "k8s" / "base" / "gateway" / "nginx.conf"
+
+_STATUS_SERVER = f"""
+    # stub_status for prometheus-nginx-exporter, on a port only the exporter reaches.
+    server {{
+        listen {STATUS_PORT};
+        access_log off;
+        location = /stub_status {{
+            stub_status;
+        }}
+        location / {{
+            return 404;
+        }}
+    }}
+}}
+"""
+
+
+def container_upstreams(routes: RouteTable) -> dict[str, str]:
+    """Each service by its name (the compose service, the Kubernetes Service)."""
+    return {service.name: f"{service.name}:{SERVICE_PORT}" for service in routes.services}
+
+
+def render_container_gateway(routes: RouteTable) -> str:
+    runtime = NginxRuntime(
+        pid="/tmp/nginx.pid",
+        error_log="/dev/stderr",
+        access_log="/dev/stdout",
+        temp_dir="/tmp",
+        user=None,  # started as an unprivileged user already
+        listen=f"0.0.0.0:{GATEWAY_PORT}",
+        upstreams=container_upstreams(routes),
+    )
+    config = render_nginx(routes, runtime)
+    # Its first line names the single host's command; this file has one of its own.
+    _, _, config = config.partition("\n")
+    config = (
+        "# Generated from deploy/gateway/routes.toml by `c2r container-gateway`; do not edit.\n"
+        + config
+    )
+    # The status server goes inside the http block, whose closing brace ends the config.
+    head, closing, _ = config.rstrip().rpartition("}")
+    if not closing:
+        raise ValueError("the rendered nginx config does not end with its http block")
+    return head.rstrip() + "\n" + _STATUS_SERVER
+
+
+def write_container_gateway(output: Path, routes: RouteTable) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_container_gateway(routes))
+    print(f"wrote {output}")
+
+
+def add_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`c2r container-gateway`: renders the config that compose and Kubernetes mount."""
+    parser = commands.add_parser(
+        "container-gateway", help="render the nginx config of the compose and Kubernetes gateway"
+    )
+    parser.add_argument("--output", default=str(CONFIG_PATH))
+    parser.set_defaults(
+        handler=lambda args: write_container_gateway(Path(args.output), load_routes())
+    )
