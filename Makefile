@@ -76,8 +76,9 @@ migrate: install  ## apply migrations to the embedded default's databases (./dat
 openapi: install  ## write the merged OpenAPI document of the gateway to build/openapi.json
 	@$(BIN)/c2r openapi --output build/openapi.json
 
-gateway: install  ## regenerate deploy/gateway/nginx.conf from the route table
+gateway: install  ## regenerate deploy/gateway/nginx.conf (and the containers' gateway config) from the route table
 	@$(BIN)/c2r gateway
+	@$(BIN)/c2r container-gateway
 
 # The base of the service images: the official image, or one that
 # deploy/docker/build-base-image builds locally (PYTHON_IMAGE=c2r/python:3.11-bookworm).
@@ -98,3 +99,4 @@ clean:  ## remove the venv, build output and the embedded default's data
 docs: install  ## regenerate the settings table of the README and the nginx config
 	@$(BIN)/c2r config-doc
 	@$(BIN)/c2r gateway
+	@$(BIN)/c2r container-gateway
