@@ -129,6 +129,9 @@ async def test_a_partner_with_a_refused_field_is_not_registered(
         ({"illustrative": 0}, "body.illustrative"),
         ({"contributed_on": 0}, "body.contributed_on"),
         ({"description": "\x00"}, "body.description"),
+        ({"amount": 5e-324}, "body.amount"),
+        ({"amount": "12.345"}, "body.amount"),
+        ({"amount": "100000000000000"}, "body.amount"),  # past the 16 digits amount_minor holds
     ],
 )
 async def test_a_contribution_with_a_refused_field_is_not_recorded(

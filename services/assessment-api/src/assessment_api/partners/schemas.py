@@ -2,12 +2,29 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from c2r_common.fields import NoNulStr, Omittable, StrictBool, StrictDate
 from c2r_common.reference import ItuRegion
 from c2r_common.schemas import C2RPhase, CountryIso3, known_country_code
+
+MAX_AMOUNT = Decimal("99999999999999.99")  # 16 digits, 2 after the point (amount_minor: int8)
+# The document states the whole rule, which pydantic's own schema of a Decimal leaves out
+# (its text form is any string, its number form any size and precision).
+_AMOUNT_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^(?!0*(\.0*)?$)[0-9]{1,14}(\.[0-9]{1,2})?$"},
+    ],
+    "examples": ["250000.00"],
+}
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, le=MAX_AMOUNT, max_digits=16, decimal_places=2),
+    WithJsonSchema(_AMOUNT_SCHEMA, mode="validation"),
+]
 
 
 class PartnerKind(StrEnum):
@@ -67,7 +84,7 @@ class PartnerFilters(BaseModel):
 
 class ContributionIn(BaseModel):
     partner_id: uuid.UUID
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2, examples=["250000.00"])
+    amount: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["USD"], description="ISO 4217")
     contributed_on: StrictDate
     focus_region: ItuRegion | None = None
