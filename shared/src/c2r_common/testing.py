@@ -6,6 +6,8 @@ migrations (SQLite or PostgreSQL, chosen by ``C2R_TEST_DB``), an app, per-test
 transaction rollback and an HTTP client on the ASGI app.
 """
 
+import base64
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -244,3 +246,30 @@ async def check_expired_keys_pruned(
 async def _stored_keys(database: Database, model: type[IdempotencyRecordMixin]) -> set[str]:
     async with database.sessionmaker() as session:
         return set(await session.scalars(select(model.key)))
+
+
+# --- refused inputs (the tests/test_input_*.py of every service) ----------------------
+
+
+def assert_field_refused(response: httpx.Response, field: str, status: int = 422) -> None:
+    """A problem+json refusal naming `field` (e.g. `body.num_students`) among its errors."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.json().get("errors", [])], response.text
+
+
+def forged_cursor(values: Any) -> str:
+    """A cursor this API never issued: `values` JSON-encoded as c2r_common.pagination does."""
+    raw = json.dumps(values).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
+    """Where an OpenAPI document shows a bound under pydantic's name (ge, le, gt, lt), which
+    clients and fuzzers do not read, instead of JSON Schema's (minimum, maximum...)."""
+    if isinstance(node, dict):
+        found = [f"{path}.{key}" for key in node if key in {"ge", "le", "gt", "lt"}]
+        return found + [p for k, v in node.items() for p in pydantic_bound_keys(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in pydantic_bound_keys(v, f"{path}.{i}")]
+    return []
