@@ -1,29 +1,19 @@
 """Inputs the databases cannot hold or that lax coercion would misread: each is a 4xx
 problem+json naming the field, and nothing is stored (read back through the API)."""
 
-import base64
-import json
 from typing import Any
 
 import httpx
 import pytest
 
-from c2r_common.testing import TokenFactory
+from c2r_common.testing import (
+    TokenFactory,
+    assert_field_refused,
+    forged_cursor,
+    pydantic_bound_keys,
+)
 
 pytestmark = pytest.mark.usefixtures("seeded")
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_refused(response: httpx.Response, field: str, status: int = 422) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    assert field in [e["field"] for e in response.json()["errors"]], response.text
-
-
-def forged_cursor(raw: Any) -> str:
-    text = raw if isinstance(raw, str) else json.dumps(raw)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 async def _partners(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -38,7 +28,7 @@ async def test_a_methodology_version_past_the_column_type_is_a_422(
     response = await client.get(
         f"/v1/methodologies/{version}", headers=auth_headers("assessments:read")
     )
-    assert_refused(response, "path.version")
+    assert_field_refused(response, "path.version")
 
 
 async def test_the_largest_version_the_column_holds_is_looked_up(
@@ -70,7 +60,7 @@ async def test_a_forged_cursor_is_a_422_naming_the_cursor(
     response = await client.get(
         path, params={"cursor": cursor}, headers=auth_headers("assessments:read")
     )
-    assert_refused(response, "query.cursor")
+    assert_field_refused(response, "query.cursor")
 
 
 async def test_a_null_steering_committee_is_a_422_and_the_partner_unchanged(
@@ -86,7 +76,7 @@ async def test_a_null_steering_committee_is_a_422_and_the_partner_unchanged(
         ({"source": "x\x00"}, "body.source"),
     ):
         response = await client.patch(f"/v1/partners/{australia['id']}", json=body, headers=writer)
-        assert_refused(response, field)
+        assert_field_refused(response, field)
     assert (await _partners(client, reader))["Australia"] == australia
 
 
@@ -118,7 +108,7 @@ async def test_a_partner_with_a_refused_field_is_not_registered(
 ) -> None:
     data = {"name": "Input Test Partner", "kind": "organisation"} | body
     response = await client.post("/v1/partners", json=data, headers=auth_headers("admin"))
-    assert_refused(response, field)
+    assert_field_refused(response, field)
     partners = await _partners(client, auth_headers("assessments:read"))
     assert not [name for name in partners if name.startswith(("Input Test", "Partner"))]
 
@@ -147,7 +137,7 @@ async def test_a_contribution_with_a_refused_field_is_not_recorded(
     response = await client.post(
         "/v1/contributions", json=data | body, headers=auth_headers("assessments:write")
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
     listed = await client.get("/v1/contributions", headers=auth_headers("assessments:read"))
     assert listed.json()["items"] == []
 
@@ -160,7 +150,7 @@ async def test_a_beneficiary_entry_with_illustrative_0_is_not_put(
         json={"source": "test", "illustrative": 0},
         headers=auth_headers("assessments:write"),
     )
-    assert_refused(response, "body.illustrative")
+    assert_field_refused(response, "body.illustrative")
     country = await client.get("/v1/countries/BRA", headers=auth_headers("assessments:read"))
     assert country.json()["c2r_beneficiary"] is False
 
@@ -184,7 +174,7 @@ async def test_an_assessment_with_a_refused_field_is_not_opened(
         json={"country_iso3": "RWA"} | body,
         headers=auth_headers("assessments:write"),
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
     listed = await client.get("/v1/assessments", headers=auth_headers("assessments:read"))
     assert listed.json()["items"] == []
 
@@ -214,7 +204,7 @@ async def test_an_assessment_filter_with_a_refused_value_is_a_422(
     response = await client.get(
         "/v1/assessments", params=params, headers=auth_headers("assessments:read")
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
 
 
 async def test_indicator_values_of_the_wrong_type_are_not_entered(
@@ -237,10 +227,10 @@ async def test_indicator_values_of_the_wrong_type_are_not_entered(
             json={"values": [good | bad]},
             headers=writer,
         )
-        assert_refused(response, field)
+        assert_field_refused(response, field)
     one = f"/v1/assessments/{assessment_id}/indicators/internet_users_pct"
     single = {"value": False, "year": 1990, "source": "x"}
-    assert_refused(await client.put(one, json=single, headers=writer), "body.value")
+    assert_field_refused(await client.put(one, json=single, headers=writer), "body.value")
     indicators = await client.get(
         f"/v1/assessments/{assessment_id}/indicators", headers=auth_headers("assessments:read")
     )
@@ -281,24 +271,14 @@ async def test_programme_dates_as_numbers_are_refused(
     response = await client.request(
         method.upper(), path, json=body, headers=auth_headers("assessments:write")
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
     programme = await client.get("/v1/programmes/RWA", headers=auth_headers("assessments:read"))
     assert programme.json()["pilots"] == []
     assert programme.json()["phases"][0]["recorded"] is False
-
-
-def _pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
-    """Where a bound appears under pydantic's name (ge, le...) instead of JSON Schema's."""
-    if isinstance(node, dict):
-        found = [f"{path}.{k}" for k, v in node.items() if k in {"ge", "le", "gt", "lt"}]
-        return found + [p for k, v in node.items() for p in _pydantic_bound_keys(v, f"{path}.{k}")]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _pydantic_bound_keys(v, f"{path}.{i}")]
-    return []
 
 
 async def test_the_openapi_document_states_every_bound_in_json_schema_terms(
     client: httpx.AsyncClient,
 ) -> None:
     document = (await client.get("/openapi.json")).json()
-    assert _pydantic_bound_keys(document) == []
+    assert pydantic_bound_keys(document) == []

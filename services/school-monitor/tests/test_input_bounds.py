@@ -1,25 +1,13 @@
 """Inputs the databases cannot hold or that lax coercion would misread: each is a 4xx
 problem+json naming the field, and nothing is stored (read back through the API)."""
 
-import base64
-import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_refused(response: httpx.Response, field: str, status: int = 422) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    assert field in [e["field"] for e in response.json()["errors"]], response.text
-
-
-def forged_cursor(raw: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+from c2r_common.testing import assert_field_refused, forged_cursor, pydantic_bound_keys
 
 
 async def _schools_named(
@@ -55,7 +43,7 @@ async def test_a_school_change_with_a_refused_field_leaves_the_school_unchanged(
 ) -> None:
     school = await make_school(num_students=10, tags=["pilot"])
     url = f"/v1/schools/{school['id']}"
-    assert_refused(await client.patch(url, json=change, headers=admin), field)
+    assert_field_refused(await client.patch(url, json=change, headers=admin), field)
     assert (await client.get(url, headers=admin)).json() == school
 
 
@@ -91,7 +79,7 @@ async def test_a_school_with_a_refused_field_is_not_registered(
 ) -> None:
     giga_id = f"giga-{uuid.uuid4().hex[:12]}"
     body = {"giga_id": giga_id, "name": "GS Test", "country_iso3": "RWA"} | fields
-    assert_refused(await client.post("/v1/schools", json=body, headers=admin), field)
+    assert_field_refused(await client.post("/v1/schools", json=body, headers=admin), field)
     assert await _schools_named(client, admin, giga_id) == []
     assert await _schools_named(client, admin, body["giga_id"]) == []
 
@@ -124,7 +112,7 @@ async def test_a_measurement_listing_with_a_refused_bound_is_a_422(
     response = await client.get(
         f"/v1/schools/{school['id']}/measurements", params=params, headers=admin
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +128,7 @@ async def test_a_daily_series_with_a_day_as_a_number_is_a_422(
 ) -> None:
     school = await make_school()
     for path in (f"/v1/schools/{school['id']}/daily", "/v1/connectivity/countries/RWA/daily"):
-        assert_refused(await client.get(path, params=params, headers=admin), field)
+        assert_field_refused(await client.get(path, params=params, headers=admin), field)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +156,7 @@ async def test_a_list_query_the_database_cannot_compare_is_a_422(
     params: dict[str, str],
     field: str,
 ) -> None:
-    assert_refused(await client.get(path, params=params, headers=admin), field)
+    assert_field_refused(await client.get(path, params=params, headers=admin), field)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +182,7 @@ async def test_a_measurement_with_a_refused_field_is_not_stored(
     response = await client.post(
         "/v1/measurements", json=measurement(school["id"], **fields), headers=admin
     )
-    assert_refused(response, field)
+    assert_field_refused(response, field)
     stored = await client.get(f"/v1/schools/{school['id']}/measurements", headers=admin)
     assert stored.json()["items"] == []
 
@@ -205,7 +193,7 @@ async def test_a_ping_with_is_connected_0_is_not_stored(
     school = await make_school()
     batch = [ping(school["id"], is_connected=0), ping(school["id"], error="x\x00")]
     response = await client.post("/v1/pings/batch", json={"items": batch}, headers=admin)
-    assert_refused(response, "body.items.0.is_connected")
+    assert_field_refused(response, "body.items.0.is_connected")
     assert [e["field"] for e in response.json()["errors"]] == [
         "body.items.0.is_connected",
         "body.items.1.error",
@@ -219,7 +207,9 @@ async def test_an_agent_with_a_nul_in_its_hardware_id_is_not_registered(
 ) -> None:
     school = await make_school()
     body = {"school_id": school["id"], "hardware_id": "9C-B6\x00"}
-    assert_refused(await client.post("/v1/agents", json=body, headers=admin), "body.hardware_id")
+    assert_field_refused(
+        await client.post("/v1/agents", json=body, headers=admin), "body.hardware_id"
+    )
     agents = await client.get("/v1/agents", params={"school_id": school["id"]}, headers=admin)
     assert agents.json()["items"] == []
 
@@ -235,7 +225,7 @@ async def test_a_csv_field_over_the_reader_limit_is_a_422_and_nothing_is_importe
     response = await client.post(
         "/v1/schools/import", content=body, headers=admin | {"Content-Type": "text/csv"}
     )
-    assert_refused(response, "body")
+    assert_field_refused(response, "body")
     assert "field larger than field limit (131072)" in response.json()["errors"][0]["message"]
     assert response.json()["report"]["created"] == 0
     assert await _schools_named(client, admin, giga_id) == []
@@ -271,18 +261,8 @@ async def test_csv_cells_are_bounded_and_typed_like_the_json_fields(
         assert await _schools_named(client, admin, giga_id) == []
 
 
-def _pydantic_bound_keys(node: Any, path: str = "") -> list[str]:
-    """Where a bound appears under pydantic's name (ge, le...) instead of JSON Schema's."""
-    if isinstance(node, dict):
-        found = [f"{path}.{k}" for k, v in node.items() if k in {"ge", "le", "gt", "lt"}]
-        return found + [p for k, v in node.items() for p in _pydantic_bound_keys(v, f"{path}.{k}")]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _pydantic_bound_keys(v, f"{path}.{i}")]
-    return []
-
-
 async def test_the_openapi_document_states_every_bound_in_json_schema_terms(
     client: httpx.AsyncClient,
 ) -> None:
     document = (await client.get("/openapi.json")).json()
-    assert _pydantic_bound_keys(document) == []
+    assert pydantic_bound_keys(document) == []
