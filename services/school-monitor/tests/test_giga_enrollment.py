@@ -530,6 +530,8 @@ ENROLLMENT_CALLS = [
     ("POST", "dailycheckapp_schools", {"giga_id_school": "g-1", "mac_address": "m-1"}),
     ("POST", "flagged_dailycheckapp_schools", {"giga_id_school": "g-1"}),
     ("PUT", "dailycheckapp_schools/deactivate", {"device_hardware_id": "h", "giga_id_school": "g"}),
+    ("POST", "dailycheckapp_schools/check-device-school-status", {"external_id": "RW-1"}),
+    ("GET", "protocol-config/resolve", None),
 ]
 
 
@@ -544,3 +546,72 @@ async def test_each_call_needs_a_credential_with_the_right_scope(
         method, API + path, json=body, headers=auth_headers("assessments:read")
     )
     assert unrelated.status_code == 403
+
+
+# v2's kill switch (kill-switch.service.ts: `data.isActive !== true`, or an error, wipes the app)
+
+KILL_SWITCH = API + "dailycheckapp_schools/check-device-school-status"
+
+
+async def test_kill_switch_keeps_a_registered_device_alive(
+    client: httpx.AsyncClient, deployment_key: Any, giga_school: Any
+) -> None:
+    school = await giga_school(government_id="RW-4242")
+    key = await deployment_key()
+    body = registration_v2(school)
+    await register(client, key, body)
+    asked = {"device_hardware_id": body["device_hardware_id"], "external_id": "rw-4242"}
+    response = await client.post(KILL_SWITCH, json=asked, headers=key)
+    assert response.status_code == 200
+    assert response.json()["success"] is True
+    assert response.json()["data"]["isActive"] is True
+    assert response.json()["data"]["school"]["giga_id_school"] == school["giga_id"]
+    by_giga_id = {
+        "device_hardware_id": body["device_hardware_id"],
+        "giga_id_school": school["giga_id"],
+    }
+    assert (await client.post(KILL_SWITCH, json=by_giga_id, headers=key)).json()["data"]["isActive"]
+
+
+async def test_kill_switch_for_a_device_gone_or_a_foreign_school(
+    client: httpx.AsyncClient, deployment_key: Any, giga_school: Any
+) -> None:
+    school = await giga_school(government_id="RW-4343")
+    kenyan = await giga_school("KEN", government_id="KE-4343")
+    key = await deployment_key()
+    body = registration_v2(school)
+    await register(client, key, body)
+    deactivate = {
+        "device_hardware_id": body["device_hardware_id"],
+        "giga_id_school": school["giga_id"],
+    }
+    await client.put(API + "dailycheckapp_schools/deactivate", json=deactivate, headers=key)
+    gone = await client.post(
+        KILL_SWITCH,
+        json={"device_hardware_id": body["device_hardware_id"], "external_id": "RW-4343"},
+        headers=key,
+    )
+    assert gone.json()["data"] == {
+        "isActive": False,
+        "message": "Device not found",
+        "school": None,
+        "devices": [],
+    }
+    foreign = await client.post(
+        KILL_SWITCH, json={"external_id": kenyan["government_id"]}, headers=key
+    )
+    unknown = await client.post(KILL_SWITCH, json={"external_id": "RW-NONE"}, headers=key)
+    assert foreign.json()["data"] == unknown.json()["data"]
+    assert foreign.json()["data"]["isActive"] is False
+
+
+async def test_protocol_config_is_m_labs_ndt7(
+    client: httpx.AsyncClient, deployment_key: Any
+) -> None:
+    response = await client.get(
+        API + "protocol-config/resolve",
+        params={"gigaIdSchool": str(uuid.uuid4()), "countryCode": "RW"},
+        headers=await deployment_key(),
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["measurementProviders"] == ["mlab"]

@@ -15,6 +15,8 @@ from school_monitor.gigameter.enrollment.schemas import (
     Deactivated,
     DeactivateIn,
     DeviceRegistrationIn,
+    DeviceSchoolStatus,
+    DeviceSchoolStatusIn,
     DeviceStatus,
     Envelope,
     ExistingInstallation,
@@ -26,6 +28,7 @@ from school_monitor.gigameter.enrollment.schemas import (
     GigaCountry,
     GigaSchool,
     IpMetadata,
+    ProtocolConfig,
     RecordId,
     RegisteredDevice,
     UserId,
@@ -119,6 +122,37 @@ async def device_status(
         db, principal, device_hardware_id, giga_id_school, settings.extra_generic_hardware_ids
     )
     return Envelope(data=status, message=status.message)
+
+
+@router.post(
+    f"{DEVICES}/check-device-school-status",
+    response_model=Envelope[DeviceSchoolStatus],
+    summary="v2 kill switch: whether the school and the device are still active",
+    description="`isActive: false` (school unknown or foreign, device not registered there) "
+    "makes the app wipe its storage, as upstream answers; `success` is `isActive`.",
+    responses=problem_responses(422),
+)
+async def device_school_status(
+    data: DeviceSchoolStatusIn, principal: GigaReader, db: SessionDep, settings: SettingsDep
+) -> Envelope[DeviceSchoolStatus]:
+    status = await service.device_school_status(
+        db, principal, data, settings.extra_generic_hardware_ids
+    )
+    return Envelope(success=status.isActive, data=status, message=status.message)
+
+
+@router.get(
+    "/protocol-config/resolve",
+    response_model=Envelope[ProtocolConfig],
+    summary="v2: the speed test to run (M-Lab's ndt7, the only one this service takes)",
+)
+async def protocol_config(
+    principal: GigaReader,
+    giga_id_school: Annotated[str | None, Query(alias="gigaIdSchool", max_length=64)] = None,
+    country_code: Annotated[str | None, Query(alias="countryCode", max_length=8)] = None,
+) -> Envelope[ProtocolConfig]:
+    # The app sends its school and country; every school and country has the default.
+    return Envelope(data=ProtocolConfig())
 
 
 @router.put(

@@ -187,6 +187,33 @@ class DeactivateIn(BaseModel):
     giga_id_school: NoNulStr = Field(min_length=1, max_length=64)
 
 
+class DeviceSchoolStatusIn(BaseModel):
+    """v2's kill switch asks, every minute, whether its school and device are still active."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    device_hardware_id: NoNulStr | None = Field(None, max_length=200)
+    external_id: NoNulStr | None = Field(None, max_length=64, description="government id")
+    giga_id_school: NoNulStr | None = Field(None, max_length=64)
+
+
+class DeviceSchoolStatus(BaseModel):
+    """`isActive: false` makes the app wipe its storage: only a school or device gone."""
+
+    isActive: bool  # the app's name
+    message: str
+    school: GigaSchool | None = None
+    devices: list[RegisteredDevice] = Field(default_factory=list)
+
+
+class ProtocolConfig(BaseModel):
+    """Which speed test the v2 app runs; this service knows of M-Lab's ndt7 only."""
+
+    measurementProviders: list[str] = Field(default_factory=lambda: ["mlab"])  # the app's name
+    betweenTestsDelaySec: int = 0  # the app's name
+    configSource: Literal["school", "country", "default"] = "default"  # the app's name
+
+
 class Deactivated(BaseModel):
     deactivated: bool
     message: str

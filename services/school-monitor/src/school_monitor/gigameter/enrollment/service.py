@@ -21,6 +21,8 @@ from school_monitor.gigameter.enrollment.models import FlaggedSchool
 from school_monitor.gigameter.enrollment.schemas import (
     Deactivated,
     DeviceRegistrationIn,
+    DeviceSchoolStatus,
+    DeviceSchoolStatusIn,
     DeviceStatus,
     ExistingInstallation,
     FeatureFlags,
@@ -174,13 +176,17 @@ async def registered_devices(
     school = await visible_school(db, principal, giga_id)
     if school is None:
         return []
+    return [registered_device(agent, school) for agent in await _active_agents_of(db, school)]
+
+
+async def _active_agents_of(db: AsyncSession, school: School) -> list[Agent]:
     statement = (
         select(Agent)
         .where(Agent.school_id == school.id, Agent.revoked_at.is_(None))
         .order_by(Agent.created_at.desc(), Agent.id)
         .limit(100)
     )
-    return [registered_device(agent, school) for agent in (await db.scalars(statement)).all()]
+    return list((await db.scalars(statement)).all())
 
 
 def _country_text(value: str | None) -> str:
@@ -364,6 +370,46 @@ async def deactivate(
     for agent in revoked:
         await agents.revoke_agent(db, agent)
     return revoked
+
+
+async def _school_named(
+    db: AsyncSession, principal: Principal, giga_id: str | None, government_id: str | None
+) -> School | None:
+    if giga_id and giga_id.strip():
+        return await visible_school(db, principal, giga_id)
+    wanted = (government_id or "").strip()
+    if not wanted:
+        return None
+    statement = select(School).where(func.lower(School.government_id) == wanted.lower())
+    if principal.countries is not None:
+        statement = statement.where(School.country_iso3.in_(sorted(principal.countries)))
+    return (await db.scalars(statement.order_by(School.id).limit(1))).first()
+
+
+async def device_school_status(
+    db: AsyncSession, principal: Principal, data: DeviceSchoolStatusIn, generic_ids: list[str]
+) -> DeviceSchoolStatus:
+    """v2's kill switch, as upstream answers it: a school not found (unknown or foreign),
+    or a device with no active registration there, is inactive. A generic hardware id
+    names no device, so only the school is checked."""
+    school = await _school_named(db, principal, data.giga_id_school, data.external_id)
+    if school is None:
+        return DeviceSchoolStatus(isActive=False, message="School not found")
+    hardware_id = (data.device_hardware_id or "").strip()
+    if agents.is_generic_hardware_id(hardware_id, generic_ids):
+        hardware_id = ""
+    if hardware_id:
+        found = await agents.active_agents(db, hardware_id, school_id=school.id)
+    else:
+        found = await _active_agents_of(db, school)
+    if hardware_id and not found:
+        return DeviceSchoolStatus(isActive=False, message="Device not found")
+    return DeviceSchoolStatus(
+        isActive=True,
+        message="Device is active",
+        school=giga_school(school),
+        devices=[registered_device(agent, school) for agent in found],
+    )
 
 
 def deactivation_answer(revoked: int) -> Deactivated:
