@@ -5,7 +5,8 @@ they build and the one static key compiled into the build (an existing build's k
 registered as a deployment key): country check, school search, device registration and
 its flagged school, the start-up checks of v1.0.10 (feature flags by installation id, the
 data fix, the registered school) and of v2 (device status and flags by Giga id, the
-installation by hardware id), a speed test upload, ping records, and the offline backlog.
+installation by hardware id, the kill switch, the protocol config), a speed test upload,
+ping records, and the offline backlog.
 
 The sequence runs twice, as an agent re-sends after a lost answer or a reinstall, and
 what was stored is read back through the API: everything once.
@@ -252,6 +253,12 @@ def start_up(agent: Agent, school: dict[str, Any], device: Device, user_id: str)
     assert agent.get(f"schools/features_flags/{giga_id}")["data"]["pingService"] is True
     existing = agent.get(f"dailycheckapp_schools/checkExistingInstallation/{device.hardware_id}")
     assert (existing["data"]["exists"], existing["data"]["user_id"]) == (True, user_id)
+    # kill-switch.service.ts, every minute: anything but isActive true wipes the app.
+    asked = {"device_hardware_id": device.hardware_id, "external_id": school["government_id"]}
+    alive = agent.post("dailycheckapp_schools/check-device-school-status", asked, 200)
+    assert alive["data"]["isActive"] is True
+    config = agent.get("protocol-config/resolve", gigaIdSchool=giga_id, countryCode="RW")
+    assert config["data"]["measurementProviders"] == ["mlab"]
 
 
 def upload(agent: Agent, school: dict[str, Any], device: Device, user_id: str) -> None:
