@@ -35,6 +35,7 @@ from topology import BIN, Topology, free_port, service_env, start_nginx, stop, w
 from c2r_common.testing import pg_admin, pg_database_url
 from c2r_deploy.routes import load_routes
 from school_monitor.gigameter.examples import agent_measurement, agent_ping_record
+from school_monitor.seed import SCHOOLS as SEED_SCHOOLS
 
 SCHOOL_MONITOR = "school-monitor"
 API = "/api/v1/"
@@ -385,3 +386,22 @@ def test_the_build_key_of_another_country_finds_nothing(topology: Topology) -> N
         assert agent.get(f"dailycheckapp_schools/{school['giga_id']}")["data"] == []
     finally:
         agent.close()
+
+
+def test_make_run_shows_the_pilot_schools_week_to_an_agent_and_a_reader(embedded: Topology) -> None:
+    """The embedded default's seed: the pilot schools are found by the agent's school
+    search, each with its registered device, and the country's figures have data."""
+    admin = {"Authorization": f"Bearer {embedded.token('admin')}"}
+    agent = Agent(embedded.gateway, build_key(embedded, admin))
+    try:
+        for school in SEED_SCHOOLS:
+            found = agent.get(f"schools/country_code_school_id/RW/{school.government_id}")["data"]
+            assert [s["giga_id_school"] for s in found] == [school.giga_id]
+            assert agent.get(f"dailycheckapp_schools/{school.giga_id}")["data"]
+    finally:
+        agent.close()
+    summary = httpx.get(embedded.gateway + "/v1/connectivity/countries/RWA", headers=admin).json()
+    assert summary["schools_by_status"]["unknown"] < summary["schools_total"]
+    assert summary["download_mbps_median"] is not None
+    alerts = httpx.get(embedded.gateway + "/v1/alerts", params={"country": "RWA"}, headers=admin)
+    assert alerts.json()["items"]
