@@ -11,15 +11,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS, GatewayEdge, problem, request_id_of
+from c2r_deploy.openapi import swagger_ui_page
 from c2r_deploy.ratelimit import RateLimits
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
@@ -167,7 +167,7 @@ def create_gateway_app(
         return Response(json.dumps(openapi()), media_type="application/json")
 
     async def docs(_: Request) -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="C2R platform API")
+        return HTMLResponse(swagger_ui_page())
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

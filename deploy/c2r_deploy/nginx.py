@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS
+from c2r_deploy.openapi import swagger_ui_page
 from c2r_deploy.routes import Cors, RouteTable, ServiceRoute
 
 
@@ -18,6 +19,9 @@ class NginxRuntime:
     user: str | None = "www-data"
     upstreams: Mapping[str, str] = field(default_factory=dict)  # service -> host:port
     listen: str | None = None  # None: the route table's
+    # Where the merged OpenAPI document is, written at each release by
+    # `c2r openapi --output <docs_dir>/openapi.json`.
+    docs_dir: str = "/usr/share/c2r-gateway"
     # Browser origins allowed by CORS; None: the route table's production origins.
     cors_origins: Sequence[str] | None = None
 
@@ -164,6 +168,22 @@ def _cors_server(cors: Cors | None) -> str:
 """
 
 
+def _docs_locations(docs_dir: str) -> str:
+    # One line, quotes escaped: the page is an nginx string.
+    page = " ".join(line.strip() for line in swagger_ui_page().splitlines() if line.strip())
+    page = page.replace("\\", "\\\\").replace("'", "\\'")
+    return f"""        # The merged OpenAPI document of the services, and Swagger UI reading it.
+        location = /openapi.json {{
+            default_type application/json;
+            alias {docs_dir}/openapi.json;
+        }}
+        location = /docs {{
+            default_type text/html;
+            return 200 '{page}';
+        }}
+"""
+
+
 def _temp_paths(runtime: NginxRuntime) -> str:
     if runtime.temp_dir is None:
         return ""
@@ -259,7 +279,7 @@ http {{
             default_type application/json;
             return 200 '{{"status":"ok","service":"gateway"}}';
         }}
-
+{_docs_locations(runtime.docs_dir)}
 {locations}
         # Anything else — including the services' /metrics — is not routed.
         location / {{

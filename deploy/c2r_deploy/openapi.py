@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 
 from c2r_common.errors import problem_responses
 from c2r_common.route_statuses import RETRY_AFTER
@@ -111,3 +112,9 @@ def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> di
 
 def gateway_openapi(table: RouteTable) -> dict[str, Any]:
     return merge_openapi(table, {name: app.openapi() for name, app in service_apps().items()})
+
+
+def swagger_ui_page() -> str:
+    """The gateway's /docs: Swagger UI on the merged document, the same in both gateways."""
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="C2R platform API")
+    return bytes(page.body).decode()

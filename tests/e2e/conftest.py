@@ -2,12 +2,16 @@
 nginx with the generated config; and the embedded default as `make run` starts it."""
 
 import asyncio
+import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from topology import (
@@ -23,6 +27,7 @@ from topology import (
 
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
 from c2r_common.testing import pg_admin, pg_database_url
+from c2r_deploy.openapi import gateway_openapi
 from c2r_deploy.routes import load_routes
 
 
@@ -45,6 +50,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         root,
         database_urls={name: pg_database_url(db) for name, db in databases.items()},
     )
+    docs: Path | None = None
     try:
         for service in routes.services:
             url = topology.database_urls[service.name]
@@ -61,10 +67,18 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         for service, process in zip(routes.services, topology.processes, strict=True):
             wait_for(f"{topology.services[service.name]}/readyz", process)
         upstreams = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
-        topology.processes.append(start_nginx(root, routes, gateway_port, upstreams))
+        # What `c2r openapi --output <docs_dir>/openapi.json` writes at a release, where
+        # nginx's workers (nobody, under a root master) may read it.
+        docs = Path(tempfile.mkdtemp(prefix="c2r-gateway-docs-"))
+        docs.chmod(0o755)
+        (docs / "openapi.json").write_text(json.dumps(gateway_openapi(routes)))
+        (docs / "openapi.json").chmod(0o644)
+        topology.processes.append(start_nginx(root, routes, gateway_port, upstreams, docs))
         yield topology
     finally:
         stop(topology.processes)
+        if docs is not None:
+            shutil.rmtree(docs, ignore_errors=True)
         asyncio.run(
             pg_admin(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases.values()])
         )

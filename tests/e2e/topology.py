@@ -125,13 +125,19 @@ def free_port_block(count: int) -> int:
 
 
 def start_nginx(
-    root: Path, routes: RouteTable, port: int, upstreams: dict[str, str]
+    root: Path,
+    routes: RouteTable,
+    port: int,
+    upstreams: dict[str, str],
+    docs_dir: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """nginx with the config generated from `routes`, on `port`, its files under `root`."""
+    """nginx with the config generated from `routes`, on `port`, its files under `root`,
+    the merged OpenAPI document it serves in `docs_dir`."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is required (Debian package nginx); `make test` installs it"
     (root / "nginx-temp").mkdir(exist_ok=True)
     runtime = NginxRuntime(
+        docs_dir=str(docs_dir or root / "docs"),
         pid=str(root / "nginx.pid"),
         error_log=str(root / "nginx-error.log"),
         access_log=str(root / "nginx-access.log"),
