@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from school_monitor.agents.models import Agent
+from school_monitor.gigameter.examples import agent_measurement
 
 API = "/api/v1/"
 
@@ -615,3 +616,37 @@ async def test_protocol_config_is_m_labs_ndt7(
     )
     assert response.status_code == 200
     assert response.json()["data"]["measurementProviders"] == ["mlab"]
+
+
+async def test_a_deactivated_device_pushes_no_more_at_once(
+    client: httpx.AsyncClient, deployment_key: Any, giga_school: Any, admin: dict[str, str]
+) -> None:
+    school = await giga_school()
+    key = await deployment_key()
+    body = registration_v2(school)
+    user_id = (await register(client, key, body)).json()["data"]["user_id"]
+    first = agent_measurement(school["giga_id"]) | {"BrowserID": user_id}
+    assert (await client.post(API + "measurements", json=first, headers=key)).status_code == 201
+    deactivate = {
+        "device_hardware_id": body["device_hardware_id"],
+        "giga_id_school": school["giga_id"],
+    }
+    await client.put(API + "dailycheckapp_schools/deactivate", json=deactivate, headers=key)
+    second = agent_measurement(school["giga_id"]) | {"BrowserID": user_id}
+    refused = await client.post(API + "measurements", json=second, headers=key)
+    assert refused.status_code == 400
+    listed = await client.get(f"/v1/schools/{school['id']}/measurements", headers=admin)
+    assert [m["uuid"] for m in listed.json()["items"]] == [first["UUID"]]
+
+
+async def test_an_agent_revoked_by_an_operator_pushes_no_more_at_once(
+    client: httpx.AsyncClient, deployment_key: Any, giga_school: Any, admin: dict[str, str]
+) -> None:
+    school = await giga_school()
+    key = await deployment_key()
+    user_id = (await register(client, key, registration_v1(school))).json()["data"]["user_id"]
+    first = agent_measurement(school["giga_id"]) | {"BrowserID": user_id}
+    assert (await client.post(API + "measurements", json=first, headers=key)).status_code == 201
+    assert (await client.post(f"/v1/agents/{user_id}/revoke", headers=admin)).status_code == 200
+    second = agent_measurement(school["giga_id"]) | {"BrowserID": user_id}
+    assert (await client.post(API + "measurements", json=second, headers=key)).status_code == 400

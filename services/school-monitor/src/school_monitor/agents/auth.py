@@ -89,6 +89,14 @@ class DeviceTokenVerifier:
         self.cache.forget(lambda principal: principal.subject == subject)
 
 
+def forget_revoked_agent(request: Request, agent_id: uuid.UUID) -> None:
+    """What this process remembers of a revoked agent's credentials goes at once (its
+    device token, the write grants cached for it): each keeper registers its `forget` in
+    `app.state.agent_revocation_listeners`, so this domain needs to know none of them."""
+    for forget in getattr(request.app.state, "agent_revocation_listeners", []):
+        forget(agent_id)
+
+
 def device_verifier(request: Request) -> DeviceTokenVerifier | None:
     for verifier in getattr(request.app.state, "extra_verifiers", []):
         if isinstance(verifier, DeviceTokenVerifier):

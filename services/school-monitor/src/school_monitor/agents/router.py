@@ -8,7 +8,7 @@ from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.agents import service
-from school_monitor.agents.auth import device_verifier
+from school_monitor.agents.auth import forget_revoked_agent
 from school_monitor.agents.models import Agent
 from school_monitor.agents.schemas import AgentCreated, AgentIn, AgentOut
 from school_monitor.measurements.dependencies import SettingsDep
@@ -78,7 +78,5 @@ async def get_agent(agent: ManagedAgent) -> AgentOut:
 )
 async def revoke_agent(agent: ManagedAgent, db: SessionDep, request: Request) -> AgentOut:
     revoked = await service.revoke_agent(db, agent)
-    verifier = device_verifier(request)
-    if verifier is not None:
-        verifier.forget(agent.id)
+    forget_revoked_agent(request, agent.id)
     return AgentOut.model_validate(revoked)

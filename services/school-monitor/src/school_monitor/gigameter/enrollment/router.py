@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
-from school_monitor.agents.auth import device_verifier
+from school_monitor.agents.auth import forget_revoked_agent
 from school_monitor.gigameter.credentials import GigaReader, GigaRegistrar
 from school_monitor.gigameter.enrollment import service
 from school_monitor.gigameter.enrollment.schemas import (
@@ -165,10 +165,8 @@ async def deactivate_device(
     data: DeactivateIn, principal: GigaRegistrar, db: SessionDep, request: Request
 ) -> Envelope[Deactivated]:
     revoked = await service.deactivate(db, principal, data.device_hardware_id, data.giga_id_school)
-    verifier = device_verifier(request)
     for agent in revoked:
-        if verifier is not None:
-            verifier.forget(agent.id)
+        forget_revoked_agent(request, agent.id)
     answer = service.deactivation_answer(len(revoked))
     return Envelope(data=answer, message=answer.message)
 
