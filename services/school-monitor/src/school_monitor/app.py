@@ -14,6 +14,7 @@ from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.enrollment.router import router as giga_enrollment_router
 from school_monitor.gigameter.pull.router import router as giga_pull_router
 from school_monitor.gigameter.router import router as giga_meter_router
+from school_monitor.gigameter.service import write_grants
 from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
 from school_monitor.rollups.queries import ScanCache
@@ -29,8 +30,13 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.group_committer = GroupCommitter(app.state.database, app.state.settings)
     app.state.summary_scan_cache = ScanCache(app.state.settings.summary_scan_seconds)
-    app.state.extra_verifiers.append(DeviceTokenVerifier(app.state.settings))
+    device_tokens = DeviceTokenVerifier(app.state.settings)
+    app.state.extra_verifiers.append(device_tokens)
     app.state.extra_verifiers.append(DeploymentKeyVerifier(app.state.settings))
+    app.state.agent_revocation_listeners = [
+        device_tokens.forget,
+        write_grants(app.state).forget,
+    ]
     try:
         async with run_background_loop(app):
             yield
