@@ -650,3 +650,19 @@ async def test_an_agent_revoked_by_an_operator_pushes_no_more_at_once(
     assert (await client.post(f"/v1/agents/{user_id}/revoke", headers=admin)).status_code == 200
     second = agent_measurement(school["giga_id"]) | {"BrowserID": user_id}
     assert (await client.post(API + "measurements", json=second, headers=key)).status_code == 400
+
+
+async def test_an_app_upgraded_to_v2_keeps_its_registration(
+    app: FastAPI, client: httpx.AsyncClient, deployment_key: Any, giga_school: Any
+) -> None:
+    school = await giga_school()
+    key = await deployment_key()
+    v1 = registration_v1(school)
+    user_id = (await register(client, key, v1)).json()["data"]["user_id"]
+    v2 = registration_v2(school, mac_address=v1["mac_address"])
+    upgraded = await register(client, key, v2)
+    assert upgraded.status_code == 200
+    assert upgraded.json()["data"]["user_id"] == user_id
+    assert await agent_count(app, school["id"]) == 1
+    path = API + f"dailycheckapp_schools/checkExistingInstallation/{v2['device_hardware_id']}"
+    assert (await client.get(path, headers=key)).json()["data"]["user_id"] == user_id

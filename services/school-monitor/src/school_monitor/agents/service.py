@@ -127,23 +127,36 @@ class EnrolledDevice:
 async def enrol_device(
     db: AsyncSession, school: School, device: EnrolledDevice, deployment_key_id: uuid.UUID | None
 ) -> tuple[Agent, bool]:
-    """The school's active agent with this hardware id, or a new one: (agent, created).
+    """The school's active agent of this device, or a new one: (agent, created).
 
     A registration repeated by the same device (a reinstall, a retry) finds its agent
     again instead of adding one. The device pushes with its deployment key, so the token
     issued here is never shown: only its hash is kept, as for every agent.
     """
-    existing = await active_agents(db, device.hardware_id, school_id=school.id)
-    if existing:
-        _note_reported(existing[0], device)
+    existing = await _enrolled_agent(db, school, device)
+    if existing is not None:
+        _note_reported(existing, device)
         await db.flush()
-        return existing[0], False
+        return existing, False
     new = Agent(school_id=school.id, hardware_id=device.hardware_id)
     new.deployment_key_id = deployment_key_id
     _note_reported(new, device)
     _issue_token(new)
     await _add_agent(db, new)
     return new, True
+
+
+async def _enrolled_agent(db: AsyncSession, school: School, device: EnrolledDevice) -> Agent | None:
+    """By hardware id; else an agent that registered by this installation id alone (an app
+    upgraded to one that sends the machine's id), which then takes the machine's id."""
+    by_hardware = await active_agents(db, device.hardware_id, school_id=school.id)
+    if by_hardware or not device.mac_address or device.mac_address == device.hardware_id:
+        return by_hardware[0] if by_hardware else None
+    for agent in await active_agents(db, device.mac_address, school_id=school.id):
+        if agent.mac_address == agent.hardware_id:
+            agent.hardware_id = device.hardware_id
+            return agent
+    return None
 
 
 def _note_reported(agent: Agent, device: EnrolledDevice) -> None:
