@@ -16,6 +16,7 @@ CORS = load_routes().cors
 assert CORS is not None
 FRONT_END = CORS.production_origins[0]
 DEV_SERVER = "http://localhost:5173"
+GIGA_METER_AGENT = "capacitor-electron://-"  # the Electron app's pages
 OTHER_SITE = "https://attacker.example"
 PREFLIGHT = {"Access-Control-Request-Method": "POST"}
 REQUEST_HEADERS = "authorization, content-type, if-match, idempotency-key, x-request-id"
@@ -54,6 +55,17 @@ CASES = [
         "/api/v1/measurements",
         FRONT_END,
         PREFLIGHT,
+        204,
+    ),
+    Case(
+        "Giga Meter agent's preflight",
+        "OPTIONS",
+        "/api/v1/dailycheckapp_schools",
+        GIGA_METER_AGENT,
+        {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
         204,
     ),
     Case("read", "GET", "/v1/countries/RWA", FRONT_END, with_token=True),
