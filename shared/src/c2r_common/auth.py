@@ -69,6 +69,7 @@ JWKS_REFETCH_SECONDS = 60.0
 # Known keys are fetched again after this long, so that a key the provider withdrew stops
 # being trusted.
 JWKS_LIFESPAN_SECONDS = 300.0
+JWKS_TIMEOUT_SECONDS = 5.0
 # RFC 7519 NumericDate claims, here required to be plain integers: PyJWT would take "123".
 _NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
 
@@ -84,7 +85,8 @@ class JwksKeys:
         refetch_seconds: float = JWKS_REFETCH_SECONDS,
         lifespan_seconds: float = JWKS_LIFESPAN_SECONDS,
     ) -> None:
-        self.client = jwt.PyJWKClient(url, cache_jwk_set=False)  # the cache is this class
+        # The cache is this class. A fetch holds the others back: it must not take long.
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
         self.refetch_seconds = refetch_seconds
         self.lifespan_seconds = lifespan_seconds
         self.keys: dict[str | None, Any] = {}
