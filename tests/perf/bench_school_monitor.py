@@ -26,6 +26,12 @@ What is measured, per database:
 6. single pushes by 8 agents (device tokens) while a 100,000-row CSV import runs through
    the API: their p99, against the same pushes without an import (the import commits in
    chunks, so a push waits for one chunk at most).
+7. Giga Meter agents (`--only giga`, or `giga-single` / `giga-backlog` alone): the agent's
+   single POST /api/v1/measurements (its ~1.9 KB payload as v1.0.10 builds it, its
+   deployment key, each of 64 clients a registered device) against the native single push
+   (device tokens), in alternating rounds in the same process; and POST
+   /api/v1/measurements/multiple against the native batch with the same measurements per
+   request (5, as the v2 agent sends its backlog, and 1,000), 4 connections, one token.
 
 After every phase `school-monitor rollups verify` recomputes every derived figure from the
 raw rows: a figure counts only with verify at zero differences. Every guarantee of the

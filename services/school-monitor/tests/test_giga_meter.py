@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from c2r_common.testing import TokenFactory
 from school_monitor.gigameter.examples import agent_measurement
@@ -267,3 +268,33 @@ async def test_bad_payloads_name_the_agents_field_and_store_nothing(
         assert refused.status_code == 422, (body, refused.text)
         assert [e["field"] for e in refused.json()["errors"]] == ["body"]
     assert await stored_measurements(client, school, admin) == []
+
+
+async def test_a_nul_character_is_refused_naming_the_field(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    for field in ("giga_id_school", "BrowserID", "school_id"):
+        payload = agent_measurement(school["giga_id"]) | {field: "a\x00b"}
+        response = await client.post(PUSH, json=payload, headers=admin)
+        assert response.status_code == 422, (field, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == [f"body.{field}"]
+    assert await stored_measurements(client, school, admin) == []
+
+
+async def test_a_refused_push_is_counted_as_rejected(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+
+    def rejected() -> float:
+        value = REGISTRY.get_sample_value(
+            "c2r_school_monitor_measurements_rejected_total",
+            {"kind": "measurement", "reason": "invalid", "source": "other"},
+        )
+        return value or 0.0
+
+    before = rejected()
+    payload = agent_measurement(school["giga_id"]) | {"Download": True}
+    assert (await client.post(PUSH, json=payload, headers=admin)).status_code == 422
+    assert rejected() == before + 1

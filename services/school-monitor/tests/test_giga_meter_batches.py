@@ -218,3 +218,19 @@ async def test_with_a_deployment_key_batches_are_stored_for_registered_devices_o
     assert refused.status_code == 400, refused.text
     assert refused.json()["title"] == "Unregistered device"
     assert await ping_count(client, school, admin) == 1
+
+
+async def test_nul_characters_in_a_batch_are_refused_not_a_server_error(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    good = backlog_record(school["giga_id"], 0)
+    bad = backlog_record(school["giga_id"], 1, giga_id_school="a\x00b", UUID="c\x00d")
+    response = await client.post(BACKLOG, json=[good, bad], headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["failed"] == [{"index": 1, "reason": "invalid"}]
+    [record] = await failed_of(client, admin, {"cd"})
+    assert record["giga_id_school"] == "ab"
+    records = {"records": [agent_ping_record("a\x00b", "b", datetime.now(UTC))]}
+    refused = await client.post("/api/v1/connectivity/a%00b", json=records, headers=admin)
+    assert refused.status_code == 422, refused.text

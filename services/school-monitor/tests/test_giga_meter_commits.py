@@ -1,7 +1,8 @@
 """The Giga Meter write routes on real commits, looking from another session: an
 acknowledged push is committed, and concurrent re-sends of a push, a backlog or a batch of
 ping records are stored once, their failed records and flags written once; every derived
-figure matches the raw rows afterwards (school_monitor.integrity)."""
+figure matches the raw rows afterwards (school_monitor.integrity); and Giga Maps' pull,
+going on from the latest created_at it has, never passes a row that commits later."""
 
 import asyncio
 import uuid
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from test_giga_meter_pull import DailyCheckAppMeasurementData, pull_like_giga_maps
 
 from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 from school_monitor.gigameter.examples import agent_measurement, agent_ping_record
@@ -142,3 +144,44 @@ async def test_concurrent_pushes_for_an_unknown_school_leave_one_failed_record(
         record = await session.scalar(select(FailedMeasurement))
     assert record is not None
     assert (record.country_iso3, record.reason) == ("RWA", "unknown_school")
+
+
+async def test_each_pull_goes_on_from_the_last_created_at_without_losing_a_row(
+    committing: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+) -> None:
+    _, client = committing
+    admin = auth_headers("admin")
+    [(school, device)] = await rwandan_schools(client, admin, 1)
+    since = datetime.now(UTC) - timedelta(days=1)
+    pulled: list[DailyCheckAppMeasurementData] = []
+    for _ in range(3):  # pushes between pulls, as Giga Maps' hourly pull meets them
+        for _ in range(2):
+            body = agent_measurement(school["giga_id"])
+            answered = await client.post("/api/v1/measurements", json=body, headers=device)
+            assert answered.status_code == 201, answered.text
+        rows, _ = await pull_like_giga_maps(client, admin, since, size=1)
+        pulled += rows
+        since = max(r.created_at for r in pulled)
+    assert len(pulled) == 6
+    assert len({(r.created_at, r.browserId) for r in pulled}) == 6
+
+
+@pytest.mark.postgresql_only
+async def test_a_pull_shows_no_row_received_after_a_transaction_still_open(
+    committing: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+) -> None:
+    """A transaction that began first and commits later would otherwise be passed by."""
+    app, client = committing
+    admin = auth_headers("admin")
+    [(school, device)] = await rwandan_schools(client, admin, 1)
+    since = datetime.now(UTC) - timedelta(days=1)
+    async with app.state.database.engine.connect() as open_transaction:
+        await open_transaction.exec_driver_sql("SELECT 1")  # it has begun
+        body = agent_measurement(school["giga_id"])
+        answered = await client.post("/api/v1/measurements", json=body, headers=device)
+        assert answered.status_code == 201, answered.text
+        hidden, _ = await pull_like_giga_maps(client, admin, since, size=100)
+        assert hidden == []
+        await open_transaction.rollback()
+    shown, _ = await pull_like_giga_maps(client, admin, since, size=100)
+    assert [r.browserId for r in shown] == [body["BrowserID"]]

@@ -9,6 +9,7 @@ from c2r_common.auth import BEARER_SECURITY, authenticate
 from c2r_common.bodies import json_body_openapi
 from c2r_common.db import Database, utcnow
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr
 from school_monitor.gigameter import service
 from school_monitor.gigameter.credentials import GigaWriter
 from school_monitor.gigameter.schemas import GigaMeterAck, GigaMeterMeasurement, PingRecords
@@ -68,16 +69,7 @@ async def push_giga_meter_measurement(request: Request) -> Response:
     "New ones are stored, those stored before acknowledged, and those that cannot be "
     "(unknown school, invalid, out of the acceptance window) recorded as failed; 400 when "
     "none could be stored.",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "array", "items": GigaMeterMeasurement.model_json_schema()}
-                }
-            },
-        }
-    },
+    openapi_extra=service.backlog_openapi(),
 )
 async def push_giga_meter_backlog(
     request: Request, principal: GigaWriter, settings: SettingsDep
@@ -101,7 +93,7 @@ async def push_giga_meter_backlog(
     openapi_extra=json_body_openapi(PingRecords),
 )
 async def push_giga_meter_ping_records(
-    giga_id_school: Annotated[str, Path(max_length=64)],
+    giga_id_school: Annotated[NoNulStr, Path(max_length=64)],
     request: Request,
     principal: GigaWriter,
     settings: SettingsDep,

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from c2r_common.fields import NoNulStr
+
 MAX_RECORDS = 5_000
 
 
@@ -78,7 +80,7 @@ class GigaMeterMeasurement(BaseModel):
     )
 
     timestamp: datetime = Field(alias="Timestamp")
-    uuid: str = Field(
+    uuid: NoNulStr = Field(
         "",
         alias="UUID",
         max_length=64,
@@ -95,20 +97,20 @@ class GigaMeterMeasurement(BaseModel):
     results: dict[str, Any] | None = Field(None, alias="Results")
     client_info: dict[str, Any] | None = Field(None, alias="ClientInfo")
     server_info: dict[str, Any] | None = Field(None, alias="ServerInfo")
-    browser_id: str | None = Field(None, alias="BrowserID", max_length=200)
-    device_type: str | None = Field(None, alias="DeviceType", max_length=100)
-    notes: str | None = Field(None, alias="Notes", max_length=2000)
-    giga_id_school: str = Field(max_length=64)
-    school_id: str | None = Field(None, max_length=64, description="government school id")
-    country_code: str | None = Field(
+    browser_id: NoNulStr | None = Field(None, alias="BrowserID", max_length=200)
+    device_type: NoNulStr | None = Field(None, alias="DeviceType", max_length=100)
+    notes: NoNulStr | None = Field(None, alias="Notes", max_length=2000)
+    giga_id_school: NoNulStr = Field(max_length=64)
+    school_id: NoNulStr | None = Field(None, max_length=64, description="government school id")
+    country_code: NoNulStr | None = Field(
         None,
         max_length=3,
         description="ISO alpha-2 (or alpha-3); v1.0.10 sends its IP address's country, "
         "which may differ from the school's: stored for the school, and flagged",
     )
-    ip_address: str | None = Field(None, max_length=64)
-    app_version: str | None = Field(None, max_length=50)
-    source: str = Field("DailyCheckApp", min_length=1, max_length=50)
+    ip_address: NoNulStr | None = Field(None, max_length=64)
+    app_version: NoNulStr | None = Field(None, max_length=50)
+    source: NoNulStr = Field("DailyCheckApp", min_length=1, max_length=50)
 
 
 class GigaMeterAck(BaseModel):
@@ -127,15 +129,21 @@ class PingRecord(BaseModel):
 
     timestamp: datetime
     isConnected: bool
-    errorMessage: str | None = Field(None, max_length=500)
-    giga_id_school: str | None = Field(None, max_length=64, description="ignored: the path's")
-    app_local_uuid: str = Field(min_length=1, max_length=64)
-    browserId: str | None = Field(None, max_length=200)
-    latency: Latency = Field(None, description="ms; null when not connected")
+    errorMessage: NoNulStr | None = Field(None, max_length=500)
+    giga_id_school: NoNulStr | None = Field(None, max_length=64, description="ignored: the path's")
+    app_local_uuid: NoNulStr = Field(min_length=1, max_length=64)
+    browserId: NoNulStr | None = Field(None, max_length=200)
+    latency: Latency = Field(None, ge=0, le=60_000, description="ms; null when not connected")
 
 
 class PingRecords(BaseModel):
     records: list[PingRecord] = Field(max_length=MAX_RECORDS)
+
+
+class BacklogBody(BaseModel):
+    """The OpenAPI of the backlog body: a bare array of measurements."""
+
+    items: list[GigaMeterMeasurement] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
 class MeasurementFlagOut(BaseModel):

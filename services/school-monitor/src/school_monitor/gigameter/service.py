@@ -16,11 +16,12 @@ from functools import cache
 from typing import Any
 
 import pydantic_core
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal, Scope
-from c2r_common.bodies import located_in_body
+from c2r_common.bodies import json_body_openapi, located_in_body
 from c2r_common.db import Database, after_commit, claim_write_lock
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.transient import retry_on_conflict
@@ -34,6 +35,7 @@ from school_monitor.gigameter.credentials import (
 )
 from school_monitor.gigameter.schemas import (
     MAX_RECORDS,
+    BacklogBody,
     GigaMeterMeasurement,
     PingRecords,
 )
@@ -209,6 +211,12 @@ def filed_under(principal: Principal, country_code: str | None) -> str | None:
     return country.iso3
 
 
+def storable(text: str) -> str:
+    """A text column takes no NUL (PostgreSQL refuses it): what an unreadable payload
+    sent is kept without them (the payload itself is JSON, where NUL is escaped)."""
+    return text.replace("\x00", "")
+
+
 @cache
 def _failure_insert(dialect: str) -> Any:
     insert = dialect_insert(dialect, table_of(FailedMeasurement))
@@ -224,9 +232,9 @@ async def record_failures(
     rows = [
         {
             "id": uuid.uuid4(),
-            "client_uuid": f.client_uuid,
-            "giga_id_school": f.giga_id_school[:64],
-            "country_code": (f.country_code or "").strip().upper()[:8] or None,
+            "client_uuid": storable(f.client_uuid)[:64],
+            "giga_id_school": storable(f.giga_id_school)[:64],
+            "country_code": storable(f.country_code or "").strip().upper()[:8] or None,
             "country_iso3": filed_under(principal, f.country_code),
             "reason": f.reason,
             "detail": f.detail,
@@ -281,6 +289,15 @@ def device_ids(payload: GigaMeterMeasurement, raw: dict[str, Any]) -> list[str |
 
 
 # --- parsing ------------------------------------------------------------------------------
+
+
+def backlog_openapi() -> dict[str, Any]:
+    """The backlog's body in the OpenAPI: a bare array of 1 to MAX_RECORDS measurements."""
+    body = json_body_openapi(BacklogBody)
+    content = body["requestBody"]["content"]["application/json"]
+    content["schema"] = content["schema"]["properties"]["items"]
+    return body
+
 
 _MEASUREMENT = TypeAdapter(GigaMeterMeasurement)
 _RAW_LIST = TypeAdapter(list[dict[str, Any]])
@@ -362,7 +379,12 @@ async def push_one(
     body: bytes,
 ) -> PushOutcome:
     """Stores one measurement with the pushes arriving meanwhile (group commit)."""
-    raw, payload = parse_measurement(body)
+    try:
+        raw, payload = parse_measurement(body)
+    except (RequestValidationError, ProblemError):
+        # Counted like an invalid item of a batch.
+        MEASUREMENTS_REJECTED.labels("measurement", "invalid", "other").inc()
+        raise
     try:
         grant = await grants.grant(
             database, principal, payload.giga_id_school, device_ids(payload, raw)
@@ -389,6 +411,7 @@ def _measurement_or_422(
     try:
         return rules.to_measurement(payload, raw, school_id, raw_nul_free=raw_nul_free)
     except rules.ItemInvalid as invalid:
+        MEASUREMENTS_REJECTED.labels("measurement", "invalid", source_label(payload.source)).inc()
         raise ProblemError(
             422,
             "The measurement is not plausible.",

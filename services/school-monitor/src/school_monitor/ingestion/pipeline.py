@@ -71,7 +71,7 @@ async def ingest_many(
     which case none of its items is stored.
     """
     await claim_write_lock(db)
-    now = utcnow()
+    now = await writer.transaction_time(db)
     school_ids = {s for submission in submissions for s in submission.school_ids()}
     states = {state.id: state for state in await writer.lock_school_states(db, school_ids)}
     countries = {school_id: state.country_iso3 for school_id, state in states.items()}

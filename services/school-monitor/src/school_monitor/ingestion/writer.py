@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property, partial
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.db import after_commit
+from c2r_common.db import after_commit, utcnow
 from school_monitor.bulk import BulkStatement, Columns, column_types, converted, sqlite_driver
 from school_monitor.ingestion.derive import (
     FIGURES,
@@ -60,6 +60,20 @@ Key = TypeVar("Key", bound=Any)
 def in_lock_order(keys: Iterable[Key]) -> list[Key]:
     """The rows' keys in the order every transaction locks them: ascending."""
     return sorted(keys)
+
+
+# 0. The transaction's time. On PostgreSQL the database's clock read inside the
+# transaction, so never earlier than its start, the xact_start that pg_stat_activity shows
+# while it is open. Every row a transaction stores is received at that time, so a reader
+# knows that the rows received before the oldest open transaction began are all committed
+# (the Giga Maps pull, school_monitor.gigameter.pull). SQLite's writers take the time under
+# the write lock, one after the other: the rows commit in the order of their time.
+async def transaction_time(db: AsyncSession) -> datetime:
+    if dialect_name(db) != "postgresql":
+        return utcnow()
+    connection = await db.connection()
+    now: datetime = (await connection.exec_driver_sql("SELECT clock_timestamp()")).scalar_one()
+    return now
 
 
 # 1. The schools' states. FOR NO KEY UPDATE, not FOR UPDATE: the raw rows' foreign keys

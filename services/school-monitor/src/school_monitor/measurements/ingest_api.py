@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from c2r_common.auth import Principal, Scope, authenticate
@@ -34,7 +35,7 @@ from school_monitor.measurements.schemas import (
     PingIn,
 )
 from school_monitor.measurements.validation import validate_items
-from school_monitor.metrics import INGEST_LATENCY
+from school_monitor.metrics import INGEST_LATENCY, MEASUREMENTS_REJECTED
 
 Item = MeasurementIn | PingIn
 BATCH_ATTEMPTS = 3
@@ -66,7 +67,12 @@ async def push_one(request: Request, model: type[MeasurementIn] | type[PingIn]) 
     stored, 200 when its UUID was stored before."""
     started = time.perf_counter()
     principal = await authenticate(request, Scope.MEASUREMENTS_WRITE)
-    item: Item = await read_json_body(request, _adapter(model))
+    try:
+        item: Item = await read_json_body(request, _adapter(model))
+    except RequestValidationError:
+        # Counted like an invalid item of a batch.
+        MEASUREMENTS_REJECTED.labels(model.KIND, "invalid", "other").inc()
+        raise
     committer: GroupCommitter = request.app.state.group_committer
     report = await committer.submit(Submission(principal, [(0, item)], [], 1, prefix=""))
     INGEST_LATENCY.labels(model.KIND).observe(time.perf_counter() - started)

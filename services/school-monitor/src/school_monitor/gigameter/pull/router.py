@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import problem_responses
+from c2r_common.fields import NoNulStr
 from school_monitor.gigameter.credentials import GigaReader, readable_countries
 from school_monitor.gigameter.pull import service
 from school_monitor.gigameter.pull.schemas import (
@@ -28,6 +29,11 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
+# A date, or a date and time with or without an offset (a '+' not URL-encoded arrives as
+# a space): what parse_filter_value reads.
+FILTER_VALUE_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[ +-]\d{2}:?\d{2})?)?$"
+)
 Page = Annotated[int, Query(ge=0, le=10_000_000, description="pages to skip: skips page*size")]
 
 
@@ -36,7 +42,7 @@ def pull_query(max_size: int, default_order: OrderBy = OrderBy.TIMESTAMP_DESC) -
         page: Page = 0,
         size: Annotated[int, Query(ge=1, le=max_size)] = 10,
         orderBy: Annotated[OrderBy, Query()] = default_order,
-        giga_id_school: Annotated[str | None, Query(max_length=64)] = None,
+        giga_id_school: Annotated[NoNulStr | None, Query(max_length=64)] = None,
         country_iso3_code: Annotated[
             str | None, Query(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
         ] = None,
@@ -46,6 +52,7 @@ def pull_query(max_size: int, default_order: OrderBy = OrderBy.TIMESTAMP_DESC) -
             str | None,
             Query(
                 max_length=64,
+                pattern=FILTER_VALUE_PATTERN,
                 description="a date, or a date and time: Python's str(datetime) as Giga "
                 "Maps sends it ('2026-12-01 10:15:30.123456+00:00') or ISO 8601",
             ),
@@ -124,7 +131,7 @@ async def list_giga_failed(
 async def list_giga_measurements_of_school(
     principal: GigaReader,
     db: SessionDep,
-    school_id: Annotated[str, Path(min_length=1, max_length=64)],
+    school_id: Annotated[NoNulStr, Path(min_length=1, max_length=64)],
     page: Page = 0,
     size: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> Envelope[list[MeasurementDto]]:

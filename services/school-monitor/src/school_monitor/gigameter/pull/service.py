@@ -6,7 +6,15 @@ the column asked for then the measurement's UUID, so that pages neither repeat n
 rows. Giga Maps pulls `filterBy=created_at&filterCondition=gt&filterValue=<the latest
 created_at it has>`: `created_at` is when a measurement was received, with microseconds,
 so that the value it sends back is exact.
-"""
+
+And it must never be passed by a row that commits later. Two group commits are in flight
+at once on PostgreSQL, and a batch may run for seconds: a transaction that received its
+rows at 10:00:00 may commit after one that received its rows at 10:00:01 was read, and a
+pull that went on from 10:00:01 would never see them. So a read shows only the rows
+received before the oldest transaction still open began (ingestion stores a
+transaction's rows at a time read inside it, never earlier than its start:
+school_monitor.ingestion.writer.transaction_time): all of them are committed, and the
+others are shown by a later pull. SQLite's writers commit in the order of their time."""
 
 import re
 from collections.abc import Sequence
@@ -14,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -33,10 +41,12 @@ from school_monitor.measurements.validation import FUTURE_TOLERANCE
 from school_monitor.schools.models import School
 
 KBPS_PER_MBPS = 1000.0
-COLUMNS: dict[FilterBy, InstrumentedAttribute[datetime]] = {
-    FilterBy.TIMESTAMP: Measurement.measured_at,
-    FilterBy.CREATED_AT: Measurement.received_at,
+# Each column with the UUID that makes an order by it unique.
+COLUMNS: dict[FilterBy, tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[Any]]] = {
+    FilterBy.TIMESTAMP: (Measurement.measured_at, Measurement.uuid),
+    FilterBy.CREATED_AT: (Measurement.received_at, Measurement.uuid),
 }
+
 # A '+' of an offset that a client did not URL-encode arrives as a space.
 _UNENCODED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
 
@@ -96,7 +106,7 @@ def check_filter(
 def _time_filter(query: PullQuery) -> list[ColumnElement[bool]]:
     if query.filter_by is None or query.condition is None or query.value is None:
         return []
-    column, value = COLUMNS[query.filter_by], query.value
+    column, value = COLUMNS[query.filter_by][0], query.value
     day_end = value.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     exact = query.value_has_time
     conditions = {
@@ -121,10 +131,10 @@ def _prune_partitions(query: PullQuery, max_age: timedelta) -> list[ColumnElemen
 
 
 def _order(order_by: OrderBy) -> list[Any]:
-    column = COLUMNS[FilterBy(order_by.value.removeprefix("-"))]
+    column, unique = COLUMNS[FilterBy(order_by.value.removeprefix("-"))]
     if order_by.value.startswith("-"):
-        return [column.desc(), Measurement.uuid.desc()]
-    return [column.asc(), Measurement.uuid.asc()]
+        return [column.desc(), unique.desc()]
+    return [column.asc(), unique.asc()]
 
 
 Row = TypeVarTuple("Row")
@@ -196,10 +206,34 @@ _V2_COLUMNS = (
 )
 
 
+# Read before the rows, in a statement of its own: a transaction open now has not
+# committed yet, and one that begins later receives its rows after this time.
+_OLDEST_OPEN_TRANSACTION = text(
+    "SELECT coalesce(min(xact_start), statement_timestamp()) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
+)
+
+
+async def _settled_read(
+    db: AsyncSession,
+    columns: Sequence[Any],
+    query: PullQuery,
+    countries: frozenset[str] | None,
+    max_age: timedelta,
+) -> Select[Any]:
+    """The read, of only the rows whose transaction has surely committed (see the module)."""
+    statement = _filtered(select(*columns), query, countries, max_age)
+    if db.get_bind().dialect.name != "postgresql":
+        return statement
+    oldest_open: datetime = (await db.execute(_OLDEST_OPEN_TRANSACTION)).scalar_one()
+    return statement.where(Measurement.received_at < oldest_open)
+
+
 async def measurements_v2(
     db: AsyncSession, query: PullQuery, countries: frozenset[str] | None, max_age: timedelta
 ) -> list[MeasurementV2]:
-    statement = _filtered(select(*_V2_COLUMNS), query, countries, max_age)
+    statement = await _settled_read(db, _V2_COLUMNS, query, countries, max_age)
     return [_v2(row) for row in await db.execute(statement)]
 
 
@@ -228,7 +262,7 @@ _FULL_COLUMNS = (Measurement, School.giga_id, School.government_id, School.count
 async def measurements(
     db: AsyncSession, query: PullQuery, countries: frozenset[str] | None, max_age: timedelta
 ) -> list[MeasurementDto]:
-    statement = _filtered(select(*_FULL_COLUMNS), query, countries, max_age)
+    statement = await _settled_read(db, _FULL_COLUMNS, query, countries, max_age)
     return [_dto(*row) for row in await db.execute(statement)]
 
 
