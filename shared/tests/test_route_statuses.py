@@ -41,6 +41,10 @@ def _app() -> FastAPI:
     async def replace(name: str, thing: Thing, if_match: IfMatch, db: SessionDep) -> Thing:
         return thing
 
+    @router.get("/{name}/parts")
+    async def parts(name: str) -> list[str]:
+        return [name]
+
     @router.post("/push", openapi_extra=json_body_openapi(Thing) | BEARER_SECURITY)
     async def push(request: Request) -> None:
         return None
@@ -78,6 +82,19 @@ def test_a_session_alone_adds_only_503(document: dict[str, Any]) -> None:
 def test_a_route_reading_if_match_declares_412(document: dict[str, Any]) -> None:
     assert "412" in _statuses(document, "/v1/things/{name}", "put")
     assert "412" not in _statuses(document, "/v1/things", "post")
+
+
+def test_a_route_with_a_path_parameter_declares_404(document: dict[str, Any]) -> None:
+    assert "404" in _statuses(document, "/v1/things/{name}", "put")
+    assert "404" not in _statuses(document, "/v1/things/count", "get")
+
+
+async def test_an_empty_path_parameter_is_answered_404() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/v1/things//parts")
+    assert response.status_code == 404
+    assert "404" in _app().openapi()["paths"]["/v1/things/{name}/parts"]["get"]["responses"]
 
 
 def test_a_body_read_by_hand_can_be_too_large_but_is_not_parsed_by_fastapi(

@@ -41,7 +41,7 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     (r"body\.Latency", r"not measured, and the ndt7 result"),
     # Measurements are taken within a window around now, which the schema cannot state;
     # a key's expiry must lie ahead of now.
-    (r"body(\.items\.\d+)?\.(timestamp|measured_at)", r"older than|in the future"),
+    (r"body(\.(items|records)\.\d+)?\.(timestamp|measured_at)", r"older than|in the future"),
     (r"body\.expires_at", r"must be in the future"),
     # `format: date-time` cannot bound a year; the Giga ping records bound it (1900-2999).
     (r"body\.records\.\d+\.timestamp", r"year must be between"),

@@ -2,9 +2,10 @@
 
 A route's own `responses=` say what its domain answers (404, 409, 412...). What the
 plumbing around it answers is derived here from the route itself, so that no route can
-forget one: 400 for a body FastAPI cannot parse, 413 for a body over the size limit,
-412 where If-Match is read (a stale one is refused), 401/403 where a bearer token is
-checked, 503 (transient database failure, with Retry-After) where the database is reached.
+forget one: 400 for a body FastAPI cannot parse, 404 where the path has parameters (an
+empty one matches no route), 412 where If-Match is read (a stale one is refused), 413 for
+a body over the size limit, 401/403 where a bearer token is checked, 503 (transient
+database failure, with Retry-After) where the database is reached.
 """
 
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from c2r_common.errors import problem_responses
 UNPARSEABLE_BODY = 400
 # The token is checked before anything else: no route that authenticates is without these.
 AUTH_STATUSES = (401, 403)
+NOT_FOUND = 404
 PRECONDITION_FAILED = 412
 BODY_TOO_LARGE = 413
 TRANSIENT_FAILURE = 503
@@ -55,6 +57,8 @@ def plumbing_statuses(route: RouteContext) -> list[int]:
     statuses: list[int] = []
     if route.body_field is not None:  # FastAPI's own parser: 400 for what it cannot read
         statuses.append(UNPARSEABLE_BODY)
+    if route.dependant.path_params:  # an empty segment matches no route; an unknown id
+        statuses.append(NOT_FOUND)
     if route.body_field is not None or "requestBody" in (route.openapi_extra or {}):
         statuses.append(BODY_TOO_LARGE)
     if _READS_IF_MATCH in calls:
