@@ -1,7 +1,7 @@
 """The rules that set a positive_data_acceptance failure aside stay narrow: a refusal of
 schema-valid data by a rule a schema could state is still a failure."""
 
-from schemathesis_hooks import is_semantic_refusal
+from schemathesis_hooks import is_semantic_refusal, is_text_body_artefact
 
 
 def _problem(*errors: tuple[str, str], detail: str = "invalid") -> dict[str, object]:
@@ -42,3 +42,34 @@ def test_a_uuid_refused_where_the_schema_declares_one_is_set_aside() -> None:
 def test_the_giga_routes_unknown_school_is_set_aside_and_other_400s_kept() -> None:
     assert is_semantic_refusal(400, {"type": "https://c2r.itu.int/problems/unknown-school"})
     assert not is_semantic_refusal(400, {"type": "about:blank", "detail": "Bad Request"})
+
+
+class _Mode:
+    def __init__(self, negative: bool) -> None:
+        self.is_negative = negative
+
+
+class _Info:
+    def __init__(self, negative: bool) -> None:
+        self.mode = _Mode(negative)
+
+
+class _Location:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Meta:
+    def __init__(self, **negative: bool) -> None:
+        self.components = {_Location(name): _Info(value) for name, value in negative.items()}
+
+
+class _Case:
+    def __init__(self, media_type: str, **negative: bool) -> None:
+        self.media_type, self.meta = media_type, _Meta(**negative)
+
+
+def test_only_a_negative_csv_body_alone_is_a_text_body_artefact() -> None:
+    assert is_text_body_artefact(_Case("text/csv", BODY=True, QUERY=False))
+    assert not is_text_body_artefact(_Case("text/csv", BODY=True, QUERY=True))
+    assert not is_text_body_artefact(_Case("application/json", BODY=True))
