@@ -33,12 +33,13 @@ $(VENV)/.synced: uv.lock pyproject.toml shared/pyproject.toml deploy/pyproject.t
 
 install: $(VENV)/.synced  ## install the project and its tools into .venv
 
-system-deps:  ## nginx, promtool and amtool (Debian packages) for the end-to-end and deploy tests
+system-deps:  ## nginx, promtool, amtool and Chromium (Debian packages) for the end-to-end and deploy tests
 	@[ -x /usr/sbin/nginx ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/amtool ] && [ -x /usr/bin/docker-compose ] \
-	  && [ -x /usr/bin/prometheus-postgres-exporter ] && [ -x /usr/bin/prometheus-nginx-exporter ] || { \
+	  && [ -x /usr/bin/prometheus-postgres-exporter ] && [ -x /usr/bin/prometheus-nginx-exporter ] \
+	  && [ -x /usr/bin/chromium ] || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	  nginx prometheus prometheus-alertmanager docker-compose \
-	  prometheus-postgres-exporter prometheus-nginx-exporter >/dev/null; }
+	  prometheus-postgres-exporter prometheus-nginx-exporter chromium >/dev/null; }
 
 postgres:  ## make sure the local PostgreSQL server is running
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
