@@ -7,7 +7,7 @@ from pathlib import Path
 
 from c2r_common.auth import mint_token
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
-from c2r_deploy import containers
+from c2r_deploy import backup, containers
 from c2r_deploy.nginx import render_nginx
 from c2r_deploy.routes import GATEWAY_DIR, load_routes
 
@@ -90,6 +90,7 @@ def main() -> None:
     gateway.add_argument("--output", default=str(GATEWAY_DIR / "nginx.conf"))
     gateway.set_defaults(handler=_render)
     containers.add_command(commands)
+    backup.add_commands(commands)
 
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--output", default="build/openapi.json")
