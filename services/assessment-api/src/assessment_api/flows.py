@@ -14,7 +14,7 @@ from assessment_api.indicators.models import IndicatorValue
 from assessment_api.indicators.schemas import BulkIndicatorValue
 from assessment_api.methodology import service as methodologies
 from c2r_common.auth import Principal
-from c2r_common.errors import ProblemError
+from c2r_common.problems import Conflict
 
 
 async def missing_required_indicators(db: AsyncSession, assessment: Assessment) -> list[str]:
@@ -34,8 +34,7 @@ async def missing_required_indicators(db: AsyncSession, assessment: Assessment) 
 async def ensure_required_indicators(db: AsyncSession, assessment: Assessment) -> None:
     missing = await missing_required_indicators(db, assessment)
     if missing:
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"Required indicators are missing: {', '.join(missing)}.",
             problem_type="required-indicators-missing",
             extra={"missing_indicators": missing},

@@ -24,8 +24,9 @@ from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.models import Methodology
 from c2r_common.auth import Principal
 from c2r_common.db import utcnow
-from c2r_common.errors import FieldProblem, ProblemError
+from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, Forbidden, InvalidField, NotFound, PreconditionFailed
 from c2r_common.reference import country_by_iso3
 
 TRANSITIONS = Counter(
@@ -67,8 +68,8 @@ async def save_changes(db: AsyncSession, assessment: Assessment) -> None:
     try:
         await db.flush()
     except StaleDataError:
-        raise ProblemError(
-            412, "The assessment was changed by another request meanwhile; read it again."
+        raise PreconditionFailed(
+            "The assessment was changed by another request meanwhile; read it again."
         ) from None
 
 
@@ -94,8 +95,7 @@ async def find_by_country_period(db: AsyncSession, iso3: str, period: str) -> As
 
 
 def _conflict(existing_id: uuid.UUID, data: AssessmentCreate) -> ProblemError:
-    return ProblemError(
-        409,
+    return Conflict(
         f"An assessment of {data.country_iso3} for {data.period} already exists.",
         problem_type="assessment-exists",
         extra={"existing_assessment_id": str(existing_id)},
@@ -107,12 +107,10 @@ async def _methodology_for(db: AsyncSession, version: int | None) -> Methodology
         return await methodologies.latest(db)
     methodology = await db.get(Methodology, version)
     if methodology is None:
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "body.methodology_version",
+            "unknown version",
             f"No methodology version {version} has been published.",
-            title="Invalid request",
-            problem_type="validation",
-            errors=[FieldProblem(field="body.methodology_version", message="unknown version")],
         )
     return methodology
 
@@ -152,7 +150,7 @@ async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal)
 async def get(db: AsyncSession, assessment_id: uuid.UUID, principal: Principal) -> Assessment:
     assessment = await db.get(Assessment, assessment_id)
     if assessment is None:
-        raise ProblemError(404, f"No assessment {assessment_id}.")
+        raise NotFound(f"No assessment {assessment_id}.")
     principal.require_country(assessment.country_iso3)
     return assessment
 
@@ -187,8 +185,7 @@ def check_transition(assessment: Assessment, target: AssessmentStatus, who: Prin
     current = AssessmentStatus(assessment.status)
     allowed = lifecycle.allowed_from(current)
     if target not in allowed:
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"An assessment in {current} cannot move to {target}; allowed: "
             f"{', '.join(allowed) or 'none'}.",
             problem_type="invalid-transition",
@@ -196,7 +193,7 @@ def check_transition(assessment: Assessment, target: AssessmentStatus, who: Prin
         )
     needed = lifecycle.scope_to_enter(target)
     if not who.has_scope(needed):
-        raise ProblemError(403, f"Moving an assessment to {target} needs the scope {needed}.")
+        raise Forbidden(f"Moving an assessment to {target} needs the scope {needed}.")
 
 
 async def transition(

@@ -5,20 +5,12 @@ from assessment_api.beneficiaries import defaults
 from assessment_api.beneficiaries.models import Beneficiary
 from assessment_api.beneficiaries.schemas import BeneficiaryIn, BeneficiaryOut
 from c2r_common.db import utcnow
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
-from c2r_common.reference import Country, country_by_iso3
-
-
-def _country(iso3: str) -> Country:
-    country = country_by_iso3(iso3)
-    if country is None:
-        raise ProblemError(404, f"No country or area with ISO alpha-3 code {iso3.upper()}.")
-    return country
+from c2r_common.problems import NotFound, require_country
 
 
 def to_out(beneficiary: Beneficiary) -> BeneficiaryOut:
-    country = _country(beneficiary.country_iso3)
+    country = require_country(beneficiary.country_iso3)
     return BeneficiaryOut(
         country_iso3=beneficiary.country_iso3,
         country_name=country.name,
@@ -42,7 +34,7 @@ async def list_beneficiaries(
 
 
 async def put(db: AsyncSession, iso3: str, data: BeneficiaryIn, actor: str) -> Beneficiary:
-    code = _country(iso3).iso3
+    code = require_country(iso3).iso3
     beneficiary = await db.get(Beneficiary, code)
     if beneficiary is None:
         beneficiary = Beneficiary(country_iso3=code)
@@ -58,9 +50,9 @@ async def put(db: AsyncSession, iso3: str, data: BeneficiaryIn, actor: str) -> B
 
 
 async def remove(db: AsyncSession, iso3: str) -> None:
-    beneficiary = await db.get(Beneficiary, _country(iso3).iso3)
+    beneficiary = await db.get(Beneficiary, require_country(iso3).iso3)
     if beneficiary is None:
-        raise ProblemError(404, f"{iso3.upper()} is not on the beneficiary list.")
+        raise NotFound(f"{iso3.upper()} is not on the beneficiary list.")
     await db.delete(beneficiary)
     await db.flush()
 

@@ -10,6 +10,7 @@ from assessment_api.dependencies import GlobalWriter, Paging, Reader
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page
+from c2r_common.problems import require_country
 
 router = APIRouter(
     prefix="/v1/countries",
@@ -49,7 +50,7 @@ async def list_beneficiaries(_: Reader, page: Paging, db: SessionDep) -> Page[Be
 )
 async def get_country(_: Reader, iso3: Iso3, db: SessionDep) -> CountryOut:
     codes = await beneficiaries.beneficiary_codes(db)
-    return service.to_out(service.get_country(iso3), codes)
+    return service.to_out(require_country(iso3), codes)
 
 
 @router.put(

@@ -2,9 +2,8 @@
 list is this service's own data."""
 
 from assessment_api.countries.schemas import CountryFilters, CountryOut
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, decode_cursor, encode_cursor
-from c2r_common.reference import Country, all_countries, country_by_iso3
+from c2r_common.reference import Country, all_countries
 
 
 def _matches(country: Country, filters: CountryFilters, beneficiaries: frozenset[str]) -> bool:
@@ -36,10 +35,3 @@ def list_countries(
     items = matching[: page.limit]
     next_cursor = encode_cursor([items[-1].iso3]) if len(matching) > page.limit else None
     return items, next_cursor
-
-
-def get_country(iso3: str) -> Country:
-    country = country_by_iso3(iso3)
-    if country is None:
-        raise ProblemError(404, f"No country or area with ISO alpha-3 code {iso3.upper()}.")
-    return country

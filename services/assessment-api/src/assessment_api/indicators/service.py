@@ -21,6 +21,7 @@ from c2r_common.auth import Principal
 from c2r_common.db import utcnow
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, NotFound
 
 # (index of the entry, field name) -> the field as the client wrote it, e.g. body.values.3.value
 FieldNamer = Callable[[int, str], str]
@@ -49,8 +50,7 @@ async def definition_for(db: AsyncSession, assessment: Assessment) -> Methodolog
 
 def _ensure_editable(assessment: Assessment) -> None:
     if AssessmentStatus(assessment.status) not in lifecycle.EDITABLE_STATUSES:
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"Indicator values of a {assessment.status} assessment are frozen.",
             problem_type="assessment-frozen",
             extra={"current_status": assessment.status},
@@ -155,7 +155,7 @@ async def remove_value(
     _ensure_editable(assessment)
     current = (await current_values(db, assessment)).get(code)
     if current is None:
-        raise ProblemError(404, f"The assessment has no value for indicator {code}.")
+        raise NotFound(f"The assessment has no value for indicator {code}.")
     await db.delete(current)
     db.add(
         IndicatorValueChange(
@@ -202,7 +202,7 @@ async def history(
     db: AsyncSession, assessment: Assessment, code: str, page: PageParams
 ) -> tuple[list[IndicatorValueChange], str | None]:
     if (await definition_for(db, assessment)).indicator(code) is None:
-        raise ProblemError(404, f"No indicator {code} in this assessment's methodology.")
+        raise NotFound(f"No indicator {code} in this assessment's methodology.")
     statement = select(IndicatorValueChange).where(
         IndicatorValueChange.assessment_id == assessment.id,
         IndicatorValueChange.indicator_code == code,

@@ -8,8 +8,8 @@ from assessment_api.methodology.schemas import (
     MethodologyOut,
     MethodologySummary,
 )
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, NotFound
 
 
 def definition_of(methodology: Methodology) -> MethodologyDefinition:
@@ -44,21 +44,21 @@ async def publish(db: AsyncSession, definition: MethodologyDefinition, by: str) 
         async with db.begin_nested():
             db.add(methodology)
     except IntegrityError:
-        raise ProblemError(409, "Another version was published at the same time; retry.") from None
+        raise Conflict("Another version was published at the same time; retry.") from None
     return methodology
 
 
 async def get_version(db: AsyncSession, version: int) -> Methodology:
     methodology = await db.get(Methodology, version)
     if methodology is None:
-        raise ProblemError(404, f"No methodology version {version}.")
+        raise NotFound(f"No methodology version {version}.")
     return methodology
 
 
 async def latest(db: AsyncSession) -> Methodology:
     methodology = await db.scalar(select(Methodology).order_by(Methodology.version.desc()).limit(1))
     if methodology is None:
-        raise ProblemError(409, "No methodology has been published yet.")
+        raise Conflict("No methodology has been published yet.")
     return methodology
 
 

@@ -20,8 +20,8 @@ from assessment_api.partners.schemas import (
     PartnerUpdate,
     TotalsBy,
 )
-from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, InvalidField, NotFound
 
 MINOR_UNITS = 100
 CENT = Decimal("0.01")
@@ -38,14 +38,14 @@ async def create_partner(db: AsyncSession, data: PartnerIn) -> Partner:
         async with db.begin_nested():
             db.add(partner)
     except IntegrityError:
-        raise ProblemError(409, f"A partner named {data.name!r} already exists.") from None
+        raise Conflict(f"A partner named {data.name!r} already exists.") from None
     return partner
 
 
 async def get_partner(db: AsyncSession, partner_id: uuid.UUID) -> Partner:
     partner = await db.get(Partner, partner_id)
     if partner is None:
-        raise ProblemError(404, f"No partner {partner_id}.")
+        raise NotFound(f"No partner {partner_id}.")
     return partner
 
 
@@ -87,12 +87,10 @@ def to_out(contribution: Contribution) -> ContributionOut:
 
 async def create_contribution(db: AsyncSession, data: ContributionIn, actor: str) -> Contribution:
     if await db.get(Partner, data.partner_id) is None:
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "body.partner_id",
+            "unknown partner",
             f"No partner {data.partner_id}.",
-            title="Invalid request",
-            problem_type="validation",
-            errors=[FieldProblem(field="body.partner_id", message="unknown partner")],
         )
     contribution = Contribution(
         **data.model_dump(exclude={"amount"}),

@@ -31,9 +31,9 @@ from assessment_api.programmes.schemas import (
     SG1QuestionOut,
 )
 from c2r_common.db import utcnow
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, decode_cursor, encode_cursor
-from c2r_common.reference import Country, country_by_iso3
+from c2r_common.problems import NotFound, require_country
+from c2r_common.reference import Country
 from c2r_common.schemas import SG1_QUESTION_TITLES, C2RPhase, SG1Question
 
 PHASE_TITLES: dict[C2RPhase, str] = {
@@ -56,13 +56,6 @@ METHODOLOGY_SUMMARY = (
     "A methodology for identifying connectivity gaps and strengthening resilience in the "
     "new normal (ITU, October 2021), applied in every C2R country."
 )
-
-
-def country_of(iso3: str) -> Country:
-    country = country_by_iso3(iso3)
-    if country is None:
-        raise ProblemError(404, f"No country or area with ISO alpha-3 code {iso3.upper()}.")
-    return country
 
 
 def _questions(codes: list[str] | tuple[SG1Question, ...]) -> list[SG1QuestionOut]:
@@ -170,7 +163,7 @@ async def _phases(db: AsyncSession, iso3: str) -> tuple[list[PhaseOut], list[Pil
 
 
 async def programme(db: AsyncSession, iso3: str) -> ProgrammeOut:
-    country = country_of(iso3)
+    country = require_country(iso3)
     phases, pilots = await _phases(db, country.iso3)
     contributions = await partners.contributions_to_country(db, country.iso3)
     return ProgrammeOut(
@@ -184,7 +177,7 @@ async def programme(db: AsyncSession, iso3: str) -> ProgrammeOut:
 async def record_phase(
     db: AsyncSession, iso3: str, phase: C2RPhase, data: PhaseIn, actor: str
 ) -> None:
-    country = country_of(iso3)
+    country = require_country(iso3)
     record = await db.get(ProgrammePhase, (country.iso3, phase.value))
     if record is None:
         record = ProgrammePhase(country_iso3=country.iso3, phase=phase.value)
@@ -204,7 +197,7 @@ def _site(data: PilotSiteIn) -> PilotSite:
 
 
 async def create_pilot(db: AsyncSession, iso3: str, data: PilotIn, actor: str) -> Pilot:
-    country = country_of(iso3)
+    country = require_country(iso3)
     pilot = Pilot(
         country_iso3=country.iso3,
         created_by=actor,
@@ -218,8 +211,8 @@ async def create_pilot(db: AsyncSession, iso3: str, data: PilotIn, actor: str) -
 
 async def get_pilot(db: AsyncSession, iso3: str, pilot_id: uuid.UUID) -> Pilot:
     pilot = await db.get(Pilot, pilot_id)
-    if pilot is None or pilot.country_iso3 != country_of(iso3).iso3:
-        raise ProblemError(404, f"No pilot {pilot_id} in {iso3.upper()}.")
+    if pilot is None or pilot.country_iso3 != require_country(iso3).iso3:
+        raise NotFound(f"No pilot {pilot_id} in {iso3.upper()}.")
     return pilot
 
 
@@ -250,7 +243,7 @@ async def list_programmes(
         phases, _ = await _phases(db, iso3)
         summaries.append(
             ProgrammeSummary(
-                country=await _country_out(db, country_of(iso3)),
+                country=await _country_out(db, require_country(iso3)),
                 phases={p.phase: p.status for p in phases},
             )
         )

@@ -15,7 +15,8 @@ from assessment_api.reports.schemas import (
     ScoreRow,
 )
 from c2r_common.db import SessionDep
-from c2r_common.errors import FieldProblem, ProblemError, problem_responses
+from c2r_common.errors import problem_responses
+from c2r_common.problems import InvalidField, require_country
 from c2r_common.reference import country_by_iso3
 
 assessments_reports = APIRouter(
@@ -44,12 +45,10 @@ def _country_codes(raw: str) -> list[str]:
     codes = [c.strip().upper() for c in raw.split(",") if c.strip()]
     unknown = [c for c in codes if country_by_iso3(c) is None]
     if unknown or not codes:
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "query.countries",
+            f"unknown: {unknown}",
             "Give known ISO alpha-3 codes separated by commas.",
-            title="Invalid request",
-            problem_type="validation",
-            errors=[FieldProblem(field="query.countries", message=f"unknown: {unknown}")],
         )
     return list(dict.fromkeys(codes))
 
@@ -128,8 +127,6 @@ async def country_scores(
     db: SessionDep,
     include_in_progress: IncludeInProgress = False,
 ) -> CountryScores:
-    country = country_by_iso3(iso3)
-    if country is None:
-        raise ProblemError(404, f"No country or area with ISO alpha-3 code {iso3.upper()}.")
+    country = require_country(iso3)
     principal.require_country(country.iso3)
     return await service.country_series(db, country.iso3, include_in_progress)

@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from c2r_common.auth import Principal
-from c2r_common.errors import FieldProblem, ProblemError
+from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, Forbidden, InvalidField, NotFound, PreconditionFailed
 from c2r_common.reference import country_by_iso3
 from c2r_common.schemas import AssistanceType
 from request_intake.assistance_requests.models import AssistanceRequest, RequestEvent
@@ -45,11 +46,10 @@ async def _call_for_submission(db: AsyncSession, call_id: uuid.UUID) -> Call:
     # holds under concurrent submissions.
     call = await db.scalar(select(Call).where(Call.id == call_id).with_for_update())
     if call is None:
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "body.call_id",
+            "unknown call",
             f"No call {call_id}.",
-            problem_type="validation",
-            errors=[FieldProblem(field="body.call_id", message="unknown call")],
         )
     return call
 
@@ -59,15 +59,13 @@ def _deadline_problem(call: Call, timing: Timing) -> ProblemError:
     window = calls.window(call)
     if timing is Timing.TOO_EARLY:
         opens = window.opens_at.astimezone(local).isoformat()
-        return ProblemError(
-            409,
+        return Conflict(
             f"The call opens at {opens} ({call.time_zone}); submissions are not accepted yet.",
             problem_type="call-not-open",
             extra={"opens_at": opens, "time_zone": call.time_zone},
         )
     deadline = window.closes_at.astimezone(local).isoformat()
-    return ProblemError(
-        409,
+    return Conflict(
         f"The deadline of this call was {deadline} ({call.time_zone}); "
         "submissions are no longer accepted.",
         problem_type="deadline-passed",
@@ -81,18 +79,16 @@ def _deadline_problem(call: Call, timing: Timing) -> ProblemError:
 
 def _check_offer_and_eligibility(call: Call, data: RequestIn) -> None:
     if data.assistance_type.value not in call.assistance_types:
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "body.assistance_type",
+            "not offered by the call",
             f"This call does not offer {data.assistance_type.value}; "
             f"it offers {', '.join(call.assistance_types)}.",
-            problem_type="validation",
-            errors=[FieldProblem(field="body.assistance_type", message="not offered by the call")],
         )
     country = country_by_iso3(data.country_iso3)
     assert country is not None  # validated by the schema
     if not is_eligible(country, call.eligible_regions, call.eligible_countries):
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"{country.name} ({country.iso3}, {country.itu_region.value}) is not eligible for "
             "this call; it is open to regions "
             f"[{', '.join(call.eligible_regions)}] and countries "
@@ -112,8 +108,7 @@ async def _check_cap(db: AsyncSession, call: Call, country_iso3: str) -> None:
         )
     )
     if (count or 0) >= call.max_requests_per_country:
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"{country_iso3} already has {count} request(s) under this call, its cap of "
             f"{call.max_requests_per_country} per country; withdraw one to submit another.",
             problem_type="country-cap-reached",
@@ -157,7 +152,7 @@ async def get_visible(
 ) -> AssistanceRequest:
     request = await db.get(AssistanceRequest, request_id)
     if request is None:
-        raise ProblemError(404, f"No request {request_id}.")
+        raise NotFound(f"No request {request_id}.")
     principal.require_country(request.country_iso3)
     return request
 
@@ -209,8 +204,7 @@ async def list_events(
 def _invalid_transition(source: Status, target: Status) -> ProblemError:
     allowed = [AllowedTransitionOut(to=a.to, role=a.role) for a in allowed_from(source)]
     names = ", ".join(f"{a.to.value} ({a.role.value})" for a in allowed) or "none"
-    return ProblemError(
-        409,
+    return Conflict(
         f"A request cannot go from {source.value} to {target.value}; allowed: {names}.",
         problem_type="invalid-transition",
         extra={"allowed": [a.model_dump(mode="json") for a in allowed]},
@@ -219,8 +213,7 @@ def _invalid_transition(source: Status, target: Status) -> ProblemError:
 
 def _authorise(principal: Principal, role: Role, target: Status) -> None:
     if not holds_role(principal, role):
-        raise ProblemError(
-            403,
+        raise Forbidden(
             f"Moving a request to {target.value} is for the {role.value} role "
             f"(scope {ROLE_SCOPES[role].value}).",
         )
@@ -267,8 +260,7 @@ async def update(
     asked for; the edit is kept in the audit trail like a move."""
     status = Status(request.status)
     if status not in EDITABLE_STATUSES:
-        raise ProblemError(
-            409,
+        raise Conflict(
             f"A request can be edited only while {' or '.join(EDITABLE_STATUSES)}; "
             f"this one is {status.value}.",
             problem_type="not-editable",
@@ -277,11 +269,10 @@ async def update(
     changes = data.model_dump(mode="json", exclude_unset=True, exclude={"comment"})
     for field, value in changes.items():
         if value is None:
-            raise ProblemError(
-                422,
+            raise InvalidField(
+                f"body.{field}",
+                "may not be null",
                 f"{field} may not be null.",
-                problem_type="validation",
-                errors=[FieldProblem(field=f"body.{field}", message="may not be null")],
             )
         setattr(request, field, value)
     edited = f"edited {', '.join(sorted(changes)) or 'nothing'}: {data.comment}"
@@ -294,8 +285,7 @@ async def _flush_or_412(db: AsyncSession) -> None:
     try:
         await db.flush()
     except StaleDataError:
-        raise ProblemError(
-            412,
+        raise PreconditionFailed(
             "Someone else changed the request at the same time; read it again and retry.",
             problem_type="precondition-failed",
         ) from None

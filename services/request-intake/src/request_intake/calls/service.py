@@ -5,8 +5,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import InvalidField, NotFound
 from request_intake.calls.models import Call
 from request_intake.calls.rules import CallState, Window, localize, zone
 from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
@@ -66,19 +66,18 @@ async def update_call(db: AsyncSession, call: Call, data: CallUpdate) -> Call:
     return call
 
 
-def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
+def _invalid(field: str, message: str) -> InvalidField:
+    return InvalidField(
+        f"body.{field}",
         message,
-        problem_type="validation",
-        errors=[FieldProblem(field=f"body.{field}", message=message)],
+        message,
     )
 
 
 async def get_call(db: AsyncSession, call_id: uuid.UUID) -> Call:
     call = await db.get(Call, call_id)
     if call is None:
-        raise ProblemError(404, f"No call {call_id}.")
+        raise NotFound(f"No call {call_id}.")
     return call
 
 

@@ -7,8 +7,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, NotFound
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.outbox.models import OutboxEntry
 
@@ -70,9 +70,9 @@ async def requeue(db: AsyncSession, entry_id: uuid.UUID, now: datetime) -> Outbo
     """Sends a failed entry again (after the cause was fixed), with the same key."""
     entry = await db.get(OutboxEntry, entry_id)
     if entry is None:
-        raise ProblemError(404, f"No outbox entry {entry_id}.")
+        raise NotFound(f"No outbox entry {entry_id}.")
     if entry.status != EntryStatus.FAILED:
-        raise ProblemError(409, f"Only failed entries can be retried; this one is {entry.status}.")
+        raise Conflict(f"Only failed entries can be retried; this one is {entry.status}.")
     entry.status = EntryStatus.PENDING
     entry.next_attempt_at = now
     await db.flush()

@@ -4,8 +4,8 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import NotFound
 from c2r_common.reference import country_by_iso3
 from request_intake.sessions.models import InformationSession, SessionParticipant
 from request_intake.sessions.schemas import SessionIn, SessionOut
@@ -51,7 +51,7 @@ async def create_session(db: AsyncSession, data: SessionIn) -> InformationSessio
 async def get_session(db: AsyncSession, session_id: uuid.UUID) -> InformationSession:
     session = await db.get(InformationSession, session_id)
     if session is None:
-        raise ProblemError(404, f"No information session {session_id}.")
+        raise NotFound(f"No information session {session_id}.")
     return session
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from c2r_common.db import utcnow
-from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.fields import StrictDate
+from c2r_common.problems import InvalidField
 
 MAX_DAYS = 366
 
@@ -22,11 +22,10 @@ async def day_range(
     first = since or last - timedelta(days=29)
     if first > last or (last - first).days >= MAX_DAYS:
         message = f"since must be on or before until, at most {MAX_DAYS} days apart"
-        raise ProblemError(
-            422,
+        raise InvalidField(
+            "query.since",
+            message,
             f"{message}.",
-            problem_type="validation",
-            errors=[FieldProblem(field="query.since", message=message)],
         )
     return first, last
 

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep, utcnow
-from c2r_common.errors import ProblemError, problem_responses
-from c2r_common.reference import ItuRegion, all_countries, country_by_iso3
+from c2r_common.errors import problem_responses
+from c2r_common.problems import NotFound, require_country
+from c2r_common.reference import ItuRegion, all_countries
 from c2r_common.schemas import CountryConnectivitySummary
 from school_monitor.integrity.rebuild import rebuild
 from school_monitor.integrity.schemas import RebuildOut, VerifyOut
@@ -26,9 +27,7 @@ REGION_SLUGS = {
 
 
 async def known_country(iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")]) -> str:
-    if country_by_iso3(iso3) is None:
-        raise ProblemError(404, f"No country {iso3.upper()} in the reference data.")
-    return iso3.upper()
+    return require_country(iso3).iso3
 
 
 Country = Annotated[str, Depends(known_country)]
@@ -72,7 +71,7 @@ async def region_summary(
 ) -> RegionConnectivitySummary:
     itu_region = REGION_SLUGS.get(region.lower())
     if itu_region is None:
-        raise ProblemError(404, f"No ITU-D region {region!r}; one of {', '.join(REGION_SLUGS)}.")
+        raise NotFound(f"No ITU-D region {region!r}; one of {', '.join(REGION_SLUGS)}.")
     iso3s = [
         c.iso3
         for c in all_countries()

@@ -6,7 +6,7 @@ from starlette.datastructures import UploadFile
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
-from c2r_common.errors import FieldProblem, ProblemError
+from c2r_common.problems import InvalidField, UnsupportedMediaType
 from school_monitor.schools import service
 from school_monitor.schools.models import School
 
@@ -38,23 +38,13 @@ async def csv_text(request: Request) -> str:
         async with request.form() as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise ProblemError(
-                    422,
-                    "The form has no `file` field.",
-                    problem_type="validation",
-                    errors=[FieldProblem(field="body.file", message="required")],
-                )
+                raise InvalidField("body.file", "required", "The form has no `file` field.")
             raw = await upload.read()
     elif content_type.startswith(("text/csv", "text/plain", "application/csv")):
         raw = await request.body()
     else:
-        raise ProblemError(415, "Send the CSV as text/csv or as a multipart form field `file`.")
+        raise UnsupportedMediaType("Send the CSV as text/csv or as a multipart form field `file`.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ProblemError(
-            422,
-            "The file is not UTF-8 text.",
-            problem_type="validation",
-            errors=[FieldProblem(field="body", message="not UTF-8")],
-        ) from None
+        raise InvalidField("body", "not UTF-8", "The file is not UTF-8 text.") from None

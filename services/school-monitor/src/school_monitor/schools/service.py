@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
 from c2r_common.db import claim_write_lock
-from c2r_common.errors import ProblemError
 from c2r_common.pagination import PageParams, paginate
+from c2r_common.problems import Conflict, NotFound
 from c2r_common.schemas import ConnectivityStatus
 from school_monitor.ingestion.derive import StatsDelta
 from school_monitor.ingestion.writer import add_country_stats
@@ -46,7 +46,7 @@ async def create_school(db: AsyncSession, data: SchoolIn) -> School:
         async with db.begin_nested():
             await db.flush()
     except IntegrityError:
-        raise ProblemError(409, f"A school with Giga id {data.giga_id} exists already.") from None
+        raise Conflict(f"A school with Giga id {data.giga_id} exists already.") from None
     await add_country_stats(db, {school.country_iso3: StatsDelta(schools_total=1, unknown=1)})
     return school
 
@@ -54,7 +54,7 @@ async def create_school(db: AsyncSession, data: SchoolIn) -> School:
 async def get_school(db: AsyncSession, school_id: uuid.UUID) -> School:
     school = await db.get(School, school_id)
     if school is None:
-        raise ProblemError(404, f"No school {school_id}.")
+        raise NotFound(f"No school {school_id}.")
     return school
 
 
