@@ -10,7 +10,7 @@ from c2r_common.bodies import json_body_openapi
 from c2r_common.db import Database, utcnow
 from c2r_common.errors import problem_responses
 from c2r_common.fields import NoNulStr
-from school_monitor.gigameter import service
+from school_monitor.gigameter import grants, service
 from school_monitor.gigameter.credentials import GigaWriter
 from school_monitor.gigameter.schemas import GigaMeterAck, GigaMeterMeasurement, PingRecords
 from school_monitor.measurements.dependencies import SettingsDep
@@ -43,12 +43,12 @@ def _ack(data: dict[str, Any], status_code: int) -> Response:
 async def push_giga_meter_measurement(request: Request) -> Response:
     # Resolved without dependency injection, like the native single push: the agents'
     # hottest path.
-    principal = service.require_writer(await authenticate(request))
+    principal = grants.require_writer(await authenticate(request))
     state = request.app.state
     outcome = await service.push_one(
         state.database,
         state.group_committer,
-        service.write_grants(state),
+        grants.write_grants(state),
         principal,
         await request.body(),
     )
@@ -76,7 +76,7 @@ async def push_giga_meter_backlog(
 ) -> Response:
     database: Database = request.app.state.database
     outcome = await service.push_backlog(
-        database, service.write_grants(request.app.state), principal, settings, await request.body()
+        database, grants.write_grants(request.app.state), principal, settings, await request.body()
     )
     data = {"stored": outcome.stored, "duplicates": outcome.duplicates, "failed": outcome.failed}
     return _ack(data, 201)
@@ -101,7 +101,7 @@ async def push_giga_meter_ping_records(
     database: Database = request.app.state.database
     return await service.push_ping_records(
         database,
-        service.write_grants(request.app.state),
+        grants.write_grants(request.app.state),
         principal,
         settings,
         giga_id_school,

@@ -8,31 +8,26 @@ exactly as an unknown one, and a failed record is filed under the sender's count
 when the sender may write for it (school_monitor.measurements.models.FailedMeasurement).
 """
 
-import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import pydantic_core
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from c2r_common.auth import Principal, Scope
+from c2r_common.auth import Principal
 from c2r_common.bodies import json_body_openapi, located_in_body
-from c2r_common.db import Database, after_commit, claim_write_lock
+from c2r_common.db import Database
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.transient import retry_on_conflict
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter import rules
-from school_monitor.gigameter.credentials import (
-    WriteGrant,
-    WriteRefused,
-    authorize_giga_write,
-    is_deployment_key,
-)
+from school_monitor.gigameter.credentials import WriteRefused
+from school_monitor.gigameter.failures import Failure, record_failures, record_failures_now
+from school_monitor.gigameter.grants import WriteGrants, device_ids
+from school_monitor.gigameter.grants import write_grants as write_grants  # app.py takes it here
 from school_monitor.gigameter.schemas import (
     MAX_RECORDS,
     BacklogBody,
@@ -42,10 +37,8 @@ from school_monitor.gigameter.schemas import (
 from school_monitor.ingestion import pipeline
 from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.ingestion.submission import Flag, Submission
-from school_monitor.measurements.models import FailedMeasurement
 from school_monitor.measurements.schemas import ItemProblem, MeasurementIn
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
-from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 BATCH_ATTEMPTS = 3
 UNKNOWN_SCHOOL = "unknown_school"
@@ -54,238 +47,34 @@ UNKNOWN_SCHOOL_DETAIL = "Failed to add measurement with error: PCDC school does 
 SCHOOL_DOES_NOT_EXIST = "School does not exist"
 
 
-# --- who may write for which school -----------------------------------------------------
-
-
-def require_writer(principal: Principal) -> Principal:
-    """The writers of the Giga Meter routes (credentials.GigaWriter), for the single push,
-    which resolves its caller without dependency injection."""
-    if is_deployment_key(principal) or principal.has_scope(Scope.MEASUREMENTS_WRITE):
-        return principal
-    raise ProblemError(403, "This needs a deployment key or a token with measurements:write.")
-
-
-GrantKey = tuple[Principal, str, tuple[str, ...]]
-
-
-class WriteGrants:
-    """The grants of credentials.authorize_giga_write, remembered for `ttl` seconds: an
-    agent pushing every few minutes costs no lookup of its school and device each time.
-
-    Like a cached device token, a revoked device is honoured at once in the process that
-    revoked it (`forget`) and within that time on another replica; a school deleted
-    meanwhile is refused by the pipeline all the same, which locks its row. Refusals are
-    not remembered: a school or device registered a moment ago is found at once.
-    """
-
-    MAX_ENTRIES = 100_000
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._grants: dict[GrantKey, tuple[float, WriteGrant]] = {}
-
-    @staticmethod
-    def _key(principal: Principal, giga_id: str, device_ids: Iterable[str | None]) -> GrantKey:
-        # Only a deployment key's grant depends on the device named (see credentials).
-        named = {d for d in device_ids if d} if is_deployment_key(principal) else set()
-        return principal, giga_id, tuple(sorted(named))
-
-    async def grant(
-        self,
-        database: Database,
-        principal: Principal,
-        giga_id: str,
-        device_ids: Iterable[str | None] = (),
-    ) -> WriteGrant:
-        """The grant, or WriteRefused."""
-        [found] = await self.grants(database, principal, [(giga_id, device_ids)])
-        if isinstance(found, WriteRefused):
-            raise found
-        return found
-
-    async def grants(
-        self,
-        database: Database,
-        principal: Principal,
-        wanted: Sequence[tuple[str, Iterable[str | None]]],
-    ) -> list[WriteGrant | WriteRefused]:
-        """The grant or refusal of each (Giga id, device ids): those not remembered are
-        looked up in one session, each distinct one once."""
-        keys = [self._key(principal, giga_id, devices) for giga_id, devices in wanted]
-        now = time.monotonic()
-        found: dict[GrantKey, WriteGrant | WriteRefused] = {}
-        for key in keys:
-            cached = self._grants.get(key)
-            if cached is not None and cached[0] > now:
-                found[key] = cached[1]
-        missing = [key for key in dict.fromkeys(keys) if key not in found]
-        if missing:
-            async with database.sessionmaker() as session:
-                for key in missing:
-                    found[key] = await self._authorize(session, key)
-        return [found[key] for key in keys]
-
-    def forget(self, agent_id: uuid.UUID) -> None:
-        """Drops the grants that write as that agent (revoked, deactivated): at once in
-        this process, like a revoked device token."""
-        for key, (_, grant) in list(self._grants.items()):
-            if grant.agent_id == agent_id:
-                del self._grants[key]
-
-    async def _authorize(self, session: AsyncSession, key: GrantKey) -> WriteGrant | WriteRefused:
-        principal, giga_id, devices = key
-        try:
-            grant = await authorize_giga_write(
-                session, principal, giga_id_school=giga_id, device_ids=devices
-            )
-        except WriteRefused as refusal:
-            return refusal
-        if self.ttl > 0:
-            if len(self._grants) >= self.MAX_ENTRIES:
-                self._grants.clear()
-            self._grants[key] = (time.monotonic() + self.ttl, grant)
-        return grant
-
-
-def write_grants(app_state: Any) -> WriteGrants:
-    if not hasattr(app_state, "giga_write_grants"):
-        settings: SchoolMonitorSettings = app_state.settings
-        app_state.giga_write_grants = WriteGrants(settings.device_token_cache_seconds)
-    grants: WriteGrants = app_state.giga_write_grants
-    return grants
-
-
-# --- failed records -----------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class Failure:
-    """A payload that could not become a measurement: what its record keeps of it."""
+class RefusalWords:
+    """How a route answers a refused write: upstream's words, and the fields to name."""
 
-    client_uuid: str
-    giga_id_school: str
-    country_code: str | None
-    source: str
-    raw: dict[str, Any]
-    reason: str
-    detail: str
-
-    @classmethod
-    def of(
-        cls, payload: GigaMeterMeasurement, raw: dict[str, Any], reason: str, detail: str
-    ) -> "Failure":
-        client_uuid = str(rules.measurement_uuid(payload))
-        return cls(
-            client_uuid,
-            payload.giga_id_school,
-            payload.country_code,
-            payload.source,
-            raw,
-            reason,
-            detail,
-        )
-
-    @classmethod
-    def unreadable(cls, raw: dict[str, Any], detail: str) -> "Failure":
-        """A payload that does not even parse: what can be read of it is kept."""
-        sent = raw.get("UUID")
-        client_uuid = sent if isinstance(sent, str) and sent.strip() else str(rules.raw_uuid(raw))
-        giga_id, code = raw.get("giga_id_school"), raw.get("country_code")
-        return cls(
-            client_uuid[:64],
-            giga_id if isinstance(giga_id, str) else "",
-            code if isinstance(code, str) else None,
-            "DailyCheckApp",
-            raw,
-            "invalid",
-            detail[:2000],
-        )
+    unknown_school: str
+    school_field: str
+    device_field: str
 
 
-def filed_under(principal: Principal, country_code: str | None) -> str | None:
-    """The country whose readers see a failed record: the one the sender named, if the
-    sender may write for it."""
-    country = rules.country_of(country_code)
-    if country is None or not principal.can_access_country(country.iso3):
-        return None
-    return country.iso3
+MEASUREMENT_REFUSAL = RefusalWords(UNKNOWN_SCHOOL_DETAIL, "body.giga_id_school", "body.BrowserID")
+PING_REFUSAL = RefusalWords(SCHOOL_DOES_NOT_EXIST, "path.giga_id_school", "body.records.browserId")
 
 
-def storable(text: str) -> str:
-    """A text column takes no NUL (PostgreSQL refuses it): what an unreadable payload
-    sent is kept without them (the payload itself is JSON, where NUL is escaped)."""
-    return text.replace("\x00", "")
-
-
-@cache
-def _failure_insert(dialect: str) -> Any:
-    insert = dialect_insert(dialect, table_of(FailedMeasurement))
-    return insert.on_conflict_do_nothing(index_elements=["client_uuid"])
-
-
-async def record_failures(
-    db: AsyncSession, principal: Principal, failures: Sequence[Failure]
-) -> None:
-    """One failed record per client UUID, in the session's transaction."""
-    if not failures:
-        return
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "client_uuid": storable(f.client_uuid)[:64],
-            "giga_id_school": storable(f.giga_id_school)[:64],
-            "country_code": storable(f.country_code or "").strip().upper()[:8] or None,
-            "country_iso3": filed_under(principal, f.country_code),
-            "reason": f.reason,
-            "detail": f.detail,
-            "payload": f.raw,
-        }
-        for f in failures
-    ]
-    connection = await db.connection()
-    await connection.execute(_failure_insert(dialect_name(db)), rows)
-
-    def count() -> None:
-        for f in failures:
-            MEASUREMENTS_REJECTED.labels("measurement", f.reason, source_label(f.source)).inc()
-
-    after_commit(db, count)
-
-
-async def record_failures_now(
-    database: Database, principal: Principal, failures: Sequence[Failure]
-) -> None:
-    """The failed records in a transaction of their own, committed before answering."""
-
-    async def store() -> None:
-        async with database.sessionmaker() as db:
-            await claim_write_lock(db)
-            await record_failures(db, principal, failures)
-            await db.commit()
-
-    await retry_on_conflict(store, BATCH_ATTEMPTS)
-
-
-def refused(refusal: WriteRefused, where: str = "body") -> ProblemError:
+def refused(refusal: WriteRefused, words: RefusalWords = MEASUREMENT_REFUSAL) -> ProblemError:
     """Upstream's 400: the same answer for an unknown Giga id and another country's."""
-    if refusal.reason == UNKNOWN_SCHOOL:
-        field, detail = f"{where}.giga_id_school", UNKNOWN_SCHOOL_DETAIL
-    else:
-        field, detail = f"{where}.BrowserID", f"Failed to add measurement: {refusal.detail}"
+    unknown = refusal.reason == UNKNOWN_SCHOOL
     return ProblemError(
         400,
-        detail,
-        title="Unknown school" if refusal.reason == UNKNOWN_SCHOOL else "Unregistered device",
+        words.unknown_school if unknown else refusal.detail,
+        title="Unknown school" if unknown else "Unregistered device",
         problem_type=refusal.reason.replace("_", "-"),
-        errors=[FieldProblem(field=field, message=refusal.detail)],
+        errors=[
+            FieldProblem(
+                field=words.school_field if unknown else words.device_field,
+                message=refusal.detail,
+            )
+        ],
     )
-
-
-def device_ids(payload: GigaMeterMeasurement, raw: dict[str, Any]) -> list[str | None]:
-    """What a payload carries to name its device: the user_id that registration
-    answered (sent back as BrowserID) and, from v2 on, the hardware id."""
-    hardware_id = raw.get("device_hardware_id")
-    return [payload.browser_id, hardware_id if isinstance(hardware_id, str) else None]
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -585,13 +374,7 @@ async def push_ping_records(
     try:
         grant = await grants.grant(database, principal, giga_id, browsers)
     except WriteRefused as refusal:
-        raise ProblemError(
-            400,
-            SCHOOL_DOES_NOT_EXIST if refusal.reason == UNKNOWN_SCHOOL else refusal.detail,
-            title="Unknown school" if refusal.reason == UNKNOWN_SCHOOL else "Unregistered device",
-            problem_type=refusal.reason.replace("_", "-"),
-            errors=[FieldProblem(field="path.giga_id_school", message=refusal.detail)],
-        ) from None
+        raise refused(refusal, PING_REFUSAL) from None
     items = []
     problems: list[FieldProblem] = []
     for index, record in enumerate(parsed.records):
