@@ -1,11 +1,11 @@
 """The gateway's nginx config for the container topologies (compose and Kubernetes).
 
 There every service runs in a container of its own, reached by its service name on the
-image's port; nginx runs unprivileged, with its files under /tmp and its logs on the
-container's output; and a second server, on a port of its own that is never published,
-answers nginx's stub_status for the exporter (prometheus-nginx-exporter). The routes,
-limits and CORS are those of the route table, rendered by c2r_deploy.nginx as for the
-single host.
+image's port; nginx runs unprivileged, with its files under /tmp, its logs on the
+container's output and the merged OpenAPI document in DOCS_DIR; and a second server, on a
+port of its own that is never published, answers nginx's stub_status for the exporter
+(prometheus-nginx-exporter). The routes, limits and CORS are those of the route table,
+rendered by c2r_deploy.nginx as for the single host.
 """
 
 import argparse
@@ -17,6 +17,8 @@ from c2r_deploy.routes import RouteTable, load_routes
 SERVICE_PORT = 8080  # the Dockerfile's `serve --port`
 GATEWAY_PORT = 8000
 STATUS_PORT = 8081
+# The merged OpenAPI document (`c2r openapi`), mounted here by compose and Kubernetes.
+DOCS_DIR = "/etc/c2r/docs"
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "k8s" / "base" / "gateway" / "nginx.conf"
 
 _STATUS_SERVER = f"""
@@ -49,6 +51,7 @@ def render_container_gateway(routes: RouteTable) -> str:
         user=None,  # started as an unprivileged user already
         listen=f"0.0.0.0:{GATEWAY_PORT}",
         upstreams=container_upstreams(routes),
+        docs_dir=DOCS_DIR,
     )
     config = render_nginx(routes, runtime)
     # Its first line names the single host's command; this file has one of its own.
