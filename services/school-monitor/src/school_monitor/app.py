@@ -12,9 +12,9 @@ from school_monitor.agents.router import router as agents_router
 from school_monitor.background import run_background_loop
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.gigameter.enrollment.router import router as giga_enrollment_router
+from school_monitor.gigameter.grants import write_grants
 from school_monitor.gigameter.pull.router import router as giga_pull_router
 from school_monitor.gigameter.router import router as giga_meter_router
-from school_monitor.gigameter.service import write_grants
 from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
 from school_monitor.rollups.queries import ScanCache
