@@ -182,28 +182,51 @@ def new_device() -> Device:
     )
 
 
+# The agent is an Electron app whose page electron-serve serves under this scheme: its
+# calls are cross-origin, and with the bearer header each is preflighted by Chromium.
+AGENT_ORIGIN = "capacitor-electron://-"
+
+
 class Agent:
-    """The agent's HTTP calls: `environment.restAPI` and its bearer token (token.interceptor.ts)."""
+    """The agent's HTTP calls as its Chromium makes them: `environment.restAPI`, its bearer
+    token (token.interceptor.ts), the page's Origin and a CORS preflight before each call;
+    an answer without the origin allowed would not reach the app's code."""
 
     def __init__(self, gateway: str, key: str) -> None:
-        self.http = httpx.Client(
-            base_url=gateway + API,
-            headers={"Authorization": f"Bearer {key}", "Content-type": "application/json"},
-            timeout=30,
-        )
+        self.http = httpx.Client(base_url=gateway + API, timeout=30)
+        self.headers = {
+            "Authorization": f"Bearer {key}",
+            "Content-type": "application/json",
+            "Origin": AGENT_ORIGIN,
+        }
 
     def close(self) -> None:
         self.http.close()
 
     def get(self, path: str, **params: str) -> Any:
-        response = self.http.get(path, params=params)
-        assert response.status_code == 200, (path, response.text)
-        return response.json()
+        return self._call("GET", path, (200,), params=params)
 
     def post(self, path: str, body: Any, *statuses: int) -> Any:
-        response = self.http.post(path, json=body)
+        return self._call("POST", path, statuses, json=body)
+
+    def _call(self, method: str, path: str, statuses: tuple[int, ...], **send: Any) -> Any:
+        self._preflight(method, path)
+        response = self.http.request(method, path, headers=self.headers, **send)
         assert response.status_code in statuses, (path, response.text)
+        assert response.headers.get("access-control-allow-origin") == AGENT_ORIGIN, path
         return response.json()
+
+    def _preflight(self, method: str, path: str) -> None:
+        asked = {
+            "Origin": AGENT_ORIGIN,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,content-type",
+        }
+        response = self.http.options(path.split("?")[0], headers=asked)
+        assert response.status_code in (200, 204), (path, response.text)
+        assert response.headers.get("access-control-allow-origin") == AGENT_ORIGIN, path
+        allowed = response.headers.get("access-control-allow-methods", "").upper()
+        assert method in allowed, (path, allowed)
 
 
 def enrol(agent: Agent, school: dict[str, Any], device: Device) -> str:
