@@ -367,18 +367,7 @@ async def import_schools(http: httpx.AsyncClient, country: str, count: int, pref
 
 
 async def school_ids(http: httpx.AsyncClient, country: str, count: int) -> list[str]:
-    ids: list[str] = []
-    cursor = None
-    while len(ids) < count:
-        params: dict[str, Any] = {"country": country, "limit": 500}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await http.get("/v1/schools", params=params)).json()
-        ids += [s["id"] for s in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    return ids[:count]
+    return [school_id for school_id, _ in await schools_with_giga_ids(http, country, count)]
 
 
 def measurement_item(school_id: str, at: datetime, n: int) -> dict[str, Any]:

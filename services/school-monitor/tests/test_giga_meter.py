@@ -34,6 +34,20 @@ async def failed_records(
     return [f for f in listed.json()["items"] if f["client_uuid"] == client_uuid]
 
 
+async def key_and_registered_device(
+    client: httpx.AsyncClient, admin: dict[str, str], school: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """A deployment key for Rwanda (its Authorization header) and an agent of the school,
+    whose id the app sends as BrowserID."""
+    created = await client.post(
+        "/v1/agents/deployment-keys", json={"name": "build", "countries": ["RWA"]}, headers=admin
+    )
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    body = {"school_id": school["id"], "hardware_id": f"hw-{uuid.uuid4().hex}"}
+    agent = (await client.post("/v1/agents", json=body, headers=admin)).json()
+    return key, agent
+
+
 async def test_the_agents_payload_is_stored_in_mbps(
     client: httpx.AsyncClient, make_school: Any, device_headers: Any, admin: dict[str, str]
 ) -> None:
@@ -221,12 +235,7 @@ async def test_a_deployment_key_pushes_for_registered_devices_only(
     client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
 ) -> None:
     school = await make_school("RWA")
-    created = await client.post(
-        "/v1/agents/deployment-keys", json={"name": "build", "countries": ["RWA"]}, headers=admin
-    )
-    key = {"Authorization": f"Bearer {created.json()['key']}"}
-    body = {"school_id": school["id"], "hardware_id": f"hw-{uuid.uuid4().hex}"}
-    agent = (await client.post("/v1/agents", json=body, headers=admin)).json()
+    key, agent = await key_and_registered_device(client, admin, school)
     unregistered = agent_measurement(school["giga_id"])  # a BrowserID no device has
     response = await client.post(PUSH, json=unregistered, headers=key)
     assert response.status_code == 400, response.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from test_giga_meter import key_and_registered_device
 
 from c2r_common.testing import TokenFactory
 from school_monitor.gigameter.examples import agent_measurement, agent_ping_record
@@ -197,12 +198,7 @@ async def test_with_a_deployment_key_batches_are_stored_for_registered_devices_o
     client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
 ) -> None:
     school = await make_school("RWA")
-    created = await client.post(
-        "/v1/agents/deployment-keys", json={"name": "build", "countries": ["RWA"]}, headers=admin
-    )
-    key = {"Authorization": f"Bearer {created.json()['key']}"}
-    body = {"school_id": school["id"], "hardware_id": f"hw-{uuid.uuid4().hex}"}
-    agent = (await client.post("/v1/agents", json=body, headers=admin)).json()
+    key, agent = await key_and_registered_device(client, admin, school)
     registered = backlog_record(school["giga_id"], 0, BrowserID=agent["id"])
     stranger = backlog_record(school["giga_id"], 1)  # a BrowserID no device has
     response = await client.post(BACKLOG, json=[registered, stranger], headers=key)

@@ -29,6 +29,7 @@ SCHOOLS, PUSHES_PER_SCHOOL, SENDS = 6, 4, 3
 async def committing(
     service_under_test: ServiceUnderTest, tmp_path: Path
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app on a database of its own, two group commits in flight: real commits."""
     async with (
         app_on_fresh_database(
             service_under_test, tmp_path, group_commits_in_flight=2, background_interval_seconds=0
