@@ -279,7 +279,7 @@ def start_up(agent: Agent, school: dict[str, Any], device: Device, user_id: str)
     assert (existing["data"]["exists"], existing["data"]["user_id"]) == (True, user_id)
     # kill-switch.service.ts, every minute: anything but isActive true wipes the app.
     asked = {"device_hardware_id": device.hardware_id, "external_id": school["government_id"]}
-    alive = agent.post("dailycheckapp_schools/check-device-school-status", asked, 200)
+    alive = agent.post("dailycheckapp_schools/check-device-school-status", asked, 201)
     assert alive["data"]["isActive"] is True
     config = agent.get("protocol-config/resolve", gigaIdSchool=giga_id, countryCode="RW")
     assert config["data"]["measurementProviders"] == ["mlab"]

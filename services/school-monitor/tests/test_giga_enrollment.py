@@ -508,7 +508,7 @@ async def test_geolocation_answers_that_no_location_is_known(
     response = await client.post(
         API + "geolocation/geolocate", json=body, headers=await deployment_key()
     )
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert response.json() == {"location": None, "accuracy": None}
 
 
@@ -563,7 +563,7 @@ async def test_kill_switch_keeps_a_registered_device_alive(
     await register(client, key, body)
     asked = {"device_hardware_id": body["device_hardware_id"], "external_id": "rw-4242"}
     response = await client.post(KILL_SWITCH, json=asked, headers=key)
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert response.json()["success"] is True
     assert response.json()["data"]["isActive"] is True
     assert response.json()["data"]["school"]["giga_id_school"] == school["giga_id"]

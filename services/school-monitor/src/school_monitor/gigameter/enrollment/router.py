@@ -127,6 +127,7 @@ async def device_status(
 @router.post(
     f"{DEVICES}/check-device-school-status",
     response_model=Envelope[DeviceSchoolStatus],
+    status_code=201,  # upstream's, NestJS's default for a POST
     summary="v2 kill switch: whether the school and the device are still active",
     description="`isActive: false` (school unknown or foreign, device not registered there) "
     "makes the app wipe its storage, as upstream answers; `success` is `isActive`.",
@@ -285,6 +286,7 @@ async def ip_metadata(ip: str, principal: GigaReader) -> IpMetadata:
 @router.post(
     "/geolocation/geolocate",
     response_model=GeolocateAnswer,
+    status_code=201,  # upstream's, NestJS's default for a POST
     summary="Geolocation from Wi-Fi access points: none is known here (no outside service)",
     responses=problem_responses(422),
 )
