@@ -44,7 +44,8 @@ async def test_ingest_metrics_count_by_source_and_reason(
     assert grew(ingested, kind="measurement", source="MLab") == 1
     assert grew(ingested, kind="measurement", source="other") == 1
     rejected = "c2r_school_monitor_measurements_rejected_total"
-    assert grew(rejected, kind="unparsed", reason="invalid", source="other") == 1
+    # an item that did not parse counts as the endpoint's kind, beside what arrived of it
+    assert grew(rejected, kind="measurement", reason="invalid", source="other") == 1
     assert grew("c2r_school_monitor_measurements_duplicate_total", kind="measurement") == 1
     assert grew("c2r_school_monitor_ingest_duration_seconds_count", kind="measurement") == 2
 
@@ -65,8 +66,28 @@ async def test_a_batch_refused_whole_counts_its_rejections_and_nothing_else(
         if key[0] == rejected and count != samples(before).get(key, 0.0)
     }
     assert grown == {
-        (rejected, (("kind", "unparsed"), ("reason", "invalid"), ("source", "other"))): 1.0,
+        (rejected, (("kind", "measurement"), ("reason", "invalid"), ("source", "other"))): 1.0,
         (rejected, (("kind", "measurement"), ("reason", "invalid"), ("source", "native"))): 1.0,
+    }
+
+
+async def test_an_unparsed_ping_of_a_batch_counts_as_a_ping(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str], ping: Any
+) -> None:
+    school = await make_school()
+    before = (await client.get("/metrics")).text
+    items = [ping(school["id"]), ping(school["id"], latency_ms="slow")]
+    response = await client.post("/v1/pings/batch", json={"items": items}, headers=admin)
+    assert response.json()["stored"] == 1, response.text
+    after = (await client.get("/metrics")).text
+    rejected = "c2r_school_monitor_measurements_rejected_total"
+    grown = {
+        key: count - samples(before).get(key, 0.0)
+        for key, count in samples(after).items()
+        if key[0] == rejected and count != samples(before).get(key, 0.0)
+    }
+    assert grown == {
+        (rejected, (("kind", "ping"), ("reason", "invalid"), ("source", "other"))): 1.0,
     }
 
 

@@ -52,9 +52,11 @@ async def ingest(
     received: int,
     prefix: str = "body.items",
     flags: Mapping[int, Sequence[Flag]] | None = None,
+    kind: str = "",
 ) -> IngestReport:
-    """Stores the valid, new items of one request and updates everything derived from them."""
-    submission = Submission(principal, items, problems, received, prefix, flags or {})
+    """Stores the valid, new items of one request and updates everything derived from them;
+    `kind` is the endpoint's, needed when `problems` holds items that did not parse."""
+    submission = Submission(principal, items, problems, received, prefix, flags or {}, kind)
     [outcome] = await ingest_many(db, settings, [submission])
     if isinstance(outcome, ProblemError):
         raise outcome
@@ -220,7 +222,10 @@ def _report(
         by_index = dict(submission.items)
         for problem in problems:
             known = by_index.get(problem.index)
-            kind, source = ("unparsed", "other") if known is None else (known.KIND, known.source)
+            if known is None:  # refused before it parsed: counted as the endpoint's kind
+                kind, source = submission.kind, "other"
+            else:
+                kind, source = known.KIND, known.source
             tally.rejected[(kind, problem.reason, source)] += 1
     return IngestReport(
         received=submission.received,

@@ -34,6 +34,13 @@ class Submission:
     received: int
     prefix: str = "body.items"
     flags: Mapping[int, Sequence[Flag]] = field(default_factory=dict)
+    # The endpoint's kind (measurement | ping): the metrics count the items of `problems`,
+    # refused before they parsed, under it, beside the arrivals of that kind.
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if self.problems and not self.kind:
+            raise ValueError("a submission with unparsed items needs its endpoint's kind")
 
     @property
     def agent_id(self) -> Any:

@@ -125,7 +125,7 @@ async def push_batch(
             async def create() -> IngestReport:
                 try:
                     report = await pipeline.ingest(
-                        db, principal, settings, items, problems, received
+                        db, principal, settings, items, problems, received, kind=model.KIND
                     )
                 except ProblemError as refused:
                     refusal.append(refused)
