@@ -1,7 +1,6 @@
 """`c2r`: run the embedded default, print dev tokens, render the gateway and OpenAPI."""
 
 import argparse
-import json
 import os
 from pathlib import Path
 
@@ -47,12 +46,11 @@ def _render(args: argparse.Namespace) -> None:
 
 
 def _openapi(args: argparse.Namespace) -> None:
-    from c2r_deploy.openapi import gateway_openapi
+    from c2r_deploy.openapi import ASSETS_FOLDER, gateway_openapi, write_docs
 
     output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(gateway_openapi(load_routes()), indent=2) + "\n")
-    print(f"wrote {output}")
+    write_docs(output, gateway_openapi(load_routes()))
+    print(f"wrote {output} and the docs pages' assets in {output.parent / ASSETS_FOLDER}")
 
 
 def _config_doc(args: argparse.Namespace) -> None:

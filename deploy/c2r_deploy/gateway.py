@@ -16,10 +16,12 @@ from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from c2r_common.api_docs import ASSETS_DIR, ASSETS_PATH
 from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS, GatewayEdge, problem, request_id_of
-from c2r_deploy.openapi import swagger_ui_page
+from c2r_deploy.openapi import gateway_redoc, gateway_swagger_ui
 from c2r_deploy.ratelimit import RateLimits
 from c2r_deploy.routes import RouteTable, ServiceRoute
 
@@ -167,7 +169,10 @@ def create_gateway_app(
         return Response(json.dumps(openapi()), media_type="application/json")
 
     async def docs(_: Request) -> Response:
-        return HTMLResponse(swagger_ui_page())
+        return HTMLResponse(gateway_swagger_ui())
+
+    async def redoc(_: Request) -> Response:
+        return HTMLResponse(gateway_redoc())
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -180,6 +185,8 @@ def create_gateway_app(
             Route("/healthz", health),
             Route("/openapi.json", openapi_document),
             Route("/docs", docs),
+            Route("/redoc", redoc),
+            Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR)),
             Route("/{path:path}", gateway.proxy, methods=methods),
         ],
         lifespan=lifespan,

@@ -3,8 +3,9 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from c2r_common.api_docs import ASSETS_PATH
 from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS
-from c2r_deploy.openapi import swagger_ui_page
+from c2r_deploy.openapi import ASSETS_FOLDER, gateway_redoc, gateway_swagger_ui
 from c2r_deploy.routes import Cors, RouteTable, ServiceRoute
 
 
@@ -168,18 +169,30 @@ def _cors_server(cors: Cors | None) -> str:
 """
 
 
-def _docs_locations(docs_dir: str) -> str:
+def _nginx_string(page: str) -> str:
     # One line, quotes escaped: the page is an nginx string.
-    page = " ".join(line.strip() for line in swagger_ui_page().splitlines() if line.strip())
-    page = page.replace("\\", "\\\\").replace("'", "\\'")
-    return f"""        # The merged OpenAPI document of the services, and Swagger UI reading it.
+    page = " ".join(line.strip() for line in page.splitlines() if line.strip())
+    return page.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _docs_locations(docs_dir: str) -> str:
+    return f"""        # The merged OpenAPI document, Swagger UI and ReDoc reading it,
+        # their assets from files written with it (`c2r openapi`), none from elsewhere.
         location = /openapi.json {{
             default_type application/json;
             alias {docs_dir}/openapi.json;
         }}
         location = /docs {{
             default_type text/html;
-            return 200 '{page}';
+            return 200 '{_nginx_string(gateway_swagger_ui())}';
+        }}
+        location = /redoc {{
+            default_type text/html;
+            return 200 '{_nginx_string(gateway_redoc())}';
+        }}
+        location {ASSETS_PATH}/ {{
+            types {{ text/javascript js; text/css css; image/png png; }}
+            alias {docs_dir}/{ASSETS_FOLDER}/;
         }}
 """
 

@@ -1,11 +1,12 @@
 """One OpenAPI document for the whole gateway, merged from the three services'."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 
+from c2r_common.api_docs import copy_assets, redoc_page, swagger_ui_page
 from c2r_common.errors import problem_responses
 from c2r_common.route_statuses import RETRY_AFTER
 from c2r_deploy.routes import RouteTable
@@ -114,7 +115,24 @@ def gateway_openapi(table: RouteTable) -> dict[str, Any]:
     return merge_openapi(table, {name: app.openapi() for name, app in service_apps().items()})
 
 
-def swagger_ui_page() -> str:
+DOCS_TITLE = "C2R platform API"
+# Next to the merged document, the folder of the docs pages' assets that nginx serves
+# under ASSETS_PATH.
+ASSETS_FOLDER = "docs-assets"
+
+
+def gateway_swagger_ui() -> str:
     """The gateway's /docs: Swagger UI on the merged document, the same in both gateways."""
-    page = get_swagger_ui_html(openapi_url="/openapi.json", title="C2R platform API")
-    return bytes(page.body).decode()
+    return swagger_ui_page(DOCS_TITLE)
+
+
+def gateway_redoc() -> str:
+    return redoc_page(DOCS_TITLE)
+
+
+def write_docs(output: Path, document: dict[str, Any]) -> None:
+    """The merged document at `output` and, beside it, the assets of /docs and /redoc."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    output.chmod(0o644)
+    copy_assets(output.parent / ASSETS_FOLDER)

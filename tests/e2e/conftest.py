@@ -2,7 +2,6 @@
 nginx with the generated config; and the embedded default as `make run` starts it."""
 
 import asyncio
-import json
 import os
 import secrets
 import shutil
@@ -27,7 +26,7 @@ from topology import (
 
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
 from c2r_common.testing import pg_admin, pg_database_url
-from c2r_deploy.openapi import gateway_openapi
+from c2r_deploy.openapi import ASSETS_FOLDER, gateway_openapi, write_docs
 from c2r_deploy.routes import load_routes
 
 
@@ -67,12 +66,12 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         for service, process in zip(routes.services, topology.processes, strict=True):
             wait_for(f"{topology.services[service.name]}/readyz", process)
         upstreams = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
-        # What `c2r openapi --output <docs_dir>/openapi.json` writes at a release, where
-        # nginx's workers (nobody, under a root master) may read it.
+        # What `c2r openapi --output <docs_dir>/openapi.json` writes at a release (with the
+        # docs pages' assets), where nginx's workers (nobody, under a root master) may read it.
         docs = Path(tempfile.mkdtemp(prefix="c2r-gateway-docs-"))
         docs.chmod(0o755)
-        (docs / "openapi.json").write_text(json.dumps(gateway_openapi(routes)))
-        (docs / "openapi.json").chmod(0o644)
+        write_docs(docs / "openapi.json", gateway_openapi(routes))
+        (docs / ASSETS_FOLDER).chmod(0o755)
         topology.processes.append(start_nginx(root, routes, gateway_port, upstreams, docs))
         yield topology
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from c2r_common.api_docs import install_docs
 from c2r_common.auth import TokenVerifier
 from c2r_common.db import Database
 from c2r_common.errors import (
@@ -58,7 +59,10 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         openapi_tags=[*spec.openapi_tags, {"name": "health", "description": "Probes."}],
         lifespan=lifespan,
+        docs_url=None,  # install_docs: the pages' assets are served here, not by a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.database = Database(settings.database_url, background_checkpoints=True)
     app.state.token_verifier = TokenVerifier(settings)
