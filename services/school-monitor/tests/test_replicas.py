@@ -122,12 +122,20 @@ async def test_racing_rounds_of_two_replicas_take_each_silent_school_offline_onc
     assert sum(counts[0] for counts in after.values()) == len(ids)
 
 
+DOMAIN_GAUGES = (
+    "c2r_school_monitor_schools",
+    "c2r_school_monitor_schools_monitored",
+    "c2r_school_monitor_schools_offline",
+    "c2r_school_monitor_agents_seen_24h",
+)
+
+
 def domain_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name in ("c2r_school_monitor_schools", "c2r_school_monitor_agents_seen_24h")
+        if sample.name in DOMAIN_GAUGES
     }
 
 
@@ -159,7 +167,10 @@ async def test_only_the_gauge_leader_exports_the_domain_gauges(
             exported = await scrape(first)
             assert exported[good] == 2
         assert exported[("c2r_school_monitor_agents_seen_24h", ())] == 0
-        assert len(exported) == len(COUNTRIES) * 4 + 1
+        # the round's sweep took every silent school offline (none has an admin1)
+        offline = ("c2r_school_monitor_schools_offline", (("admin1", ""), ("country", "RWA")))
+        assert exported[offline] == SCHOOLS_PER_COUNTRY
+        assert len(exported) == len(COUNTRIES) * (4 + 2) + 1
     finally:
         await this_replica.aclose()
         await other_replica.aclose()

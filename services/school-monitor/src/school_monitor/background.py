@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from prometheus_client import REGISTRY, Gauge
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, utcnow
@@ -30,9 +30,15 @@ from school_monitor.agents.models import Agent
 from school_monitor.config import SchoolMonitorSettings
 from school_monitor.db import IdempotencyRecord
 from school_monitor.ingestion.pipeline import sweep_offline
-from school_monitor.metrics import AGENTS_SEEN_24H, SCHOOLS_BY_STATUS
+from school_monitor.metrics import (
+    AGENTS_SEEN_24H,
+    SCHOOLS_BY_STATUS,
+    SCHOOLS_MONITORED,
+    SCHOOLS_OFFLINE,
+)
 from school_monitor.retention.service import maintain_storage
 from school_monitor.rollups.models import CountryStats
+from school_monitor.schools.models import School
 
 logger = logging.getLogger("school_monitor.background")
 STATUSES = ("good", "moderate", "bad", "unknown")
@@ -48,6 +54,8 @@ class GaugeValues:
     """The domain gauges as read in one round's transaction, applied once it committed."""
 
     schools: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, status)
+    monitored: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, admin1)
+    offline: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, admin1)
     agents_seen_24h: int = 0
 
 
@@ -79,23 +87,45 @@ async def read_gauges(session: AsyncSession) -> GaugeValues:
     since = utcnow() - timedelta(hours=24)
     seen = await session.scalar(select(func.count()).where(Agent.last_seen_at >= since))
     values.agents_seen_24h = seen or 0
+    await _read_areas(session, values)
     return values
 
 
+async def _read_areas(session: AsyncSession, values: GaugeValues) -> None:
+    """Monitored and offline schools per area, in one pass over the schools: a school is
+    monitored once it reported (it has a last_seen_at); it stays so while offline. The
+    areas are the master data's admin1 values, a few tens per country, so the series stay
+    bounded (metrics.SCHOOLS_OFFLINE)."""
+    admin1 = func.coalesce(School.admin1, "")
+    offline = func.count(case((School.is_online.is_(False), 1)))
+    by_area = (
+        select(School.country_iso3, admin1, func.count(), offline)
+        .where(School.last_seen_at.is_not(None))
+        .group_by(School.country_iso3, admin1)
+    )
+    for country, area, monitored, offline_now in await session.execute(by_area):
+        values.monitored[(country, area)] = monitored
+        values.offline[(country, area)] = offline_now
+
+
 def export_gauges(values: GaugeValues) -> None:
-    for (country, status), count in values.schools.items():
-        SCHOOLS_BY_STATUS.labels(country, status).set(count)
-    for labels in _exported_labels() - values.schools.keys():
-        SCHOOLS_BY_STATUS.remove(*labels)  # a country no longer in the counters
+    _export(SCHOOLS_BY_STATUS, values.schools)
+    _export(SCHOOLS_MONITORED, values.monitored)
+    _export(SCHOOLS_OFFLINE, values.offline)
     AGENTS_SEEN_24H.set(values.agents_seen_24h)
     _register(AGENTS_SEEN_24H)
 
 
-def _exported_labels() -> set[tuple[str, str]]:
+def _export(gauge: Gauge, counts: dict[tuple[str, str], int]) -> None:
+    for labels, count in counts.items():
+        gauge.labels(*labels).set(count)
+    for stale in _exported_labels(gauge) - counts.keys():
+        gauge.remove(*stale)  # a country or area no longer counted
+
+
+def _exported_labels(gauge: Gauge) -> set[tuple[str, ...]]:
     return {
-        (sample.labels["country"], sample.labels["status"])
-        for metric in SCHOOLS_BY_STATUS.collect()
-        for sample in metric.samples
+        tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples
     }
 
 
@@ -103,7 +133,8 @@ def withdraw_gauges() -> None:
     """Exports no domain series at all: not zeros, which would read as "no school is good"
     on this replica and fire alerts. A gauge without labels has no series to remove, so it
     leaves the registry until this replica leads again."""
-    SCHOOLS_BY_STATUS.clear()
+    for gauge in (SCHOOLS_BY_STATUS, SCHOOLS_MONITORED, SCHOOLS_OFFLINE):
+        gauge.clear()
     with contextlib.suppress(KeyError):  # already withdrawn
         REGISTRY.unregister(AGENTS_SEEN_24H)
 

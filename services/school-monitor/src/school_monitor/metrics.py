@@ -35,6 +35,20 @@ SCHOOLS_BY_STATUS = Gauge(
     "Registered schools by country and connectivity status (refreshed from the counters).",
     ["country", "status"],
 )
+# By area, for the outage alerts (an area's schools going offline together). `admin1` is the
+# school's first-level area from the master data ("" when unknown), so the series are bounded
+# by the registered areas of each country (tens, not one per school); only areas with a
+# monitored school have series.
+SCHOOLS_MONITORED = Gauge(
+    "c2r_school_monitor_schools_monitored",
+    "Schools that reported at least once, by country (ISO3) and first-level area.",
+    ["country", "admin1"],
+)
+SCHOOLS_OFFLINE = Gauge(
+    "c2r_school_monitor_schools_offline",
+    "Schools that reported at least once and are offline now, by country and first-level area.",
+    ["country", "admin1"],
+)
 AGENTS_SEEN_24H = Gauge(
     "c2r_school_monitor_agents_seen_24h",
     "Agents that pushed data in the last 24 hours.",
