@@ -18,7 +18,7 @@ DATABASES := sqlite postgresql
 SCOPES ?= admin
 COUNTRIES ?=
 
-.PHONY: docs help install system-deps postgres run token test test-suites test-e2e lint fmt migrate openapi gateway images bench clean
+.PHONY: docs help install system-deps postgres run token test test-suites test-client client test-e2e lint fmt migrate openapi gateway images bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ run: install  ## start the whole system at http://127.0.0.1:8000 (SQLite, no ext
 token: install  ## print a token: make token SCOPES="schools:write measurements:write" COUNTRIES=RWA
 	@$(BIN)/c2r token --scopes "$(SCOPES)" --countries "$(COUNTRIES)"
 
-test: install system-deps postgres test-suites test-e2e  ## every suite on SQLite and PostgreSQL, then end to end through nginx
+test: install system-deps postgres test-suites test-client test-e2e  ## every suite on SQLite and PostgreSQL, the TypeScript client, then end to end through nginx
 
 test-suites: install
 	@set -e; for db in $(DATABASES); do for suite in $(SUITES); do \
@@ -75,6 +75,21 @@ fmt: install  ## format and fix imports
 
 migrate: install  ## apply migrations to the embedded default's databases (./data)
 	@$(BIN)/c2r migrate
+
+# The TypeScript client's tools (generator, tsc, esbuild), from its npm lock file.
+CLIENT := clients/typescript
+$(CLIENT)/node_modules/.installed: $(CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+client: install $(CLIENT)/node_modules/.installed  ## regenerate the TypeScript client from the merged OpenAPI document
+	@$(CLIENT)/generate.sh
+
+test-client: install $(CLIENT)/node_modules/.installed  ## the committed TypeScript client matches the document and compiles with tsc --strict
+	@echo "== clients/typescript"
+	@$(CLIENT)/check.sh
 
 openapi: install  ## write the merged OpenAPI document of the gateway to build/openapi.json
 	@$(BIN)/c2r openapi --output build/openapi.json
