@@ -9,6 +9,7 @@ transaction rollback and an HTTP client on the ASGI app.
 import base64
 import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -256,6 +257,21 @@ def assert_field_refused(response: httpx.Response, field: str, status: int = 422
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert field in [e["field"] for e in response.json().get("errors", [])], response.text
+
+
+def assert_refused_alike(
+    foreign: httpx.Response, foreign_id: str, missing: httpx.Response, missing_id: str
+) -> None:
+    """An object outside the caller's countries refused exactly as a missing one: the same
+    status, media type and body byte for byte, once each names its own id as `{id}` and
+    the fields of the request itself (instance, request_id) are set aside."""
+
+    def shape(response: httpx.Response, asked: str) -> tuple[int, str, str]:
+        body = re.sub(r'"(instance|request_id)":"[^"]*",?', "", response.text)
+        return response.status_code, response.headers["content-type"], body.replace(asked, "{id}")
+
+    assert shape(foreign, foreign_id) == shape(missing, missing_id)
+    assert foreign.status_code == 404, foreign.text
 
 
 def forged_cursor(values: Any) -> str:
