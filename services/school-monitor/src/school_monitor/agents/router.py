@@ -7,12 +7,13 @@ from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
+from c2r_common.problems import NotFound
 from school_monitor.agents import service
 from school_monitor.agents.auth import forget_revoked_agent
 from school_monitor.agents.models import Agent
 from school_monitor.agents.schemas import AgentCreated, AgentIn, AgentOut
 from school_monitor.measurements.dependencies import SettingsDep
-from school_monitor.schools.service import get_school
+from school_monitor.schools.service import get_school, visible_school
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=problem_responses(401, 403))
 Registrar = Annotated[Principal, Depends(require_scopes(Scope.AGENTS_WRITE))]
@@ -20,7 +21,10 @@ Registrar = Annotated[Principal, Depends(require_scopes(Scope.AGENTS_WRITE))]
 
 async def managed_agent(principal: Registrar, agent_id: uuid.UUID, db: SessionDep) -> Agent:
     agent = await service.get_agent(db, agent_id)
-    principal.require_country((await get_school(db, agent.school_id)).country_iso3)
+    school = await get_school(db, agent.school_id)
+    if not principal.can_access_country(school.country_iso3):
+        # An agent of another country answers as a missing one.
+        raise NotFound(f"No agent {agent_id}.")
     return agent
 
 
@@ -37,8 +41,7 @@ ManagedAgent = Annotated[Agent, Depends(managed_agent)]
 async def register_agent(
     principal: Registrar, data: AgentIn, db: SessionDep, settings: SettingsDep
 ) -> AgentCreated:
-    school = await get_school(db, data.school_id)
-    principal.require_country(school.country_iso3)
+    school = await visible_school(db, principal, data.school_id)
     agent, token = await service.register_agent(
         db, data, school, settings.extra_generic_hardware_ids
     )
@@ -58,7 +61,7 @@ async def list_agents(
     school_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Page[AgentOut]:
     if school_id is not None:
-        principal.require_country((await get_school(db, school_id)).country_iso3)
+        await visible_school(db, principal, school_id)
     agents, next_cursor = await service.list_agents(db, school_id, principal.countries, page)
     return Page(items=[AgentOut.model_validate(a) for a in agents], next_cursor=next_cursor)
 
