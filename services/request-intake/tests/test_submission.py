@@ -232,9 +232,9 @@ async def test_a_focal_point_submits_and_reads_only_its_own_countries(
     own = await client.get("/v1/requests", headers=rwanda)
     assert [r["id"] for r in own.json()["items"]] == [rwandan["id"]]
     other = await client.get(f"/v1/requests/{kenyan['id']}", headers=rwanda)
-    assert other.status_code == 403
+    assert other.status_code == 404
     trail = await client.get(f"/v1/requests/{kenyan['id']}/transitions", headers=rwanda)
-    assert trail.status_code == 403
+    assert trail.status_code == 404
     everyone = await client.get("/v1/requests", headers=api.staff)
     assert {r["id"] for r in everyone.json()["items"]} == {rwandan["id"], kenyan["id"]}
 

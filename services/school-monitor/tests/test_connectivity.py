@@ -130,7 +130,7 @@ async def test_country_summary_for_a_country_without_schools_and_unknown_codes(
     assert (await client.get("/v1/connectivity/countries/XXX", headers=admin)).status_code == 404
     limited = auth_headers("schools:read", countries=["RWA"])
     response = await client.get("/v1/connectivity/countries/TUV", headers=limited)
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 async def test_country_daily_and_region_summary(

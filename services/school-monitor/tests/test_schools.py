@@ -118,7 +118,7 @@ async def test_country_limited_reader_sees_only_its_countries(
     rwanda_reader = auth_headers("schools:read", countries=["RWA"])
     assert (
         await client.get(f"/v1/schools/{kenyan['id']}", headers=rwanda_reader)
-    ).status_code == 403
+    ).status_code == 404
     listed = await client.get("/v1/schools", params={"limit": 500}, headers=rwanda_reader)
     assert {s["country_iso3"] for s in listed.json()["items"]} <= {"RWA"}
 

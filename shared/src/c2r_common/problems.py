@@ -8,6 +8,7 @@ and the status of each kind of refusal is decided here once.
 from http import HTTPStatus
 from typing import Any
 
+from c2r_common.auth import Principal
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.reference import Country, country_by_iso3
 
@@ -67,5 +68,19 @@ def require_country(iso3: str) -> Country:
     or a 404."""
     country = country_by_iso3(iso3)
     if country is None:
-        raise NotFound(f"No country or area with ISO alpha-3 code {iso3.upper()}.")
+        raise _no_country(iso3)
     return country
+
+
+def require_visible_country(principal: Principal, iso3: str) -> Country:
+    """The country addressed by a path, if the caller may see it: one outside the caller's
+    countries answers the same 404 as an unknown code, so a path tells nothing of which
+    countries hold data."""
+    country = country_by_iso3(iso3)
+    if country is None or not principal.can_access_country(country.iso3):
+        raise _no_country(iso3)
+    return country
+
+
+def _no_country(iso3: str) -> NotFound:
+    return NotFound(f"No country or area with ISO alpha-3 code {iso3.upper()}.")

@@ -149,9 +149,8 @@ async def create(db: AsyncSession, data: AssessmentCreate, principal: Principal)
 
 async def get(db: AsyncSession, assessment_id: uuid.UUID, principal: Principal) -> Assessment:
     assessment = await db.get(Assessment, assessment_id)
-    if assessment is None:
+    if assessment is None or not principal.can_access_country(assessment.country_iso3):
         raise NotFound(f"No assessment {assessment_id}.")
-    principal.require_country(assessment.country_iso3)
     return assessment
 
 

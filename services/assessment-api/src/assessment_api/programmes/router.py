@@ -16,6 +16,7 @@ from assessment_api.programmes.schemas import (
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page
+from c2r_common.problems import require_visible_country
 from c2r_common.schemas import C2RPhase
 
 router = APIRouter(
@@ -43,7 +44,7 @@ async def list_programmes(
     responses=problem_responses(404),
 )
 async def get_programme(principal: Reader, iso3: Iso3, db: SessionDep) -> ProgrammeOut:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     return await service.programme(db, iso3)
 
 
@@ -56,7 +57,7 @@ async def get_programme(principal: Reader, iso3: Iso3, db: SessionDep) -> Progra
 async def record_phase(
     principal: Writer, iso3: Iso3, phase: C2RPhase, data: PhaseIn, db: SessionDep
 ) -> ProgrammeOut:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     await service.record_phase(db, iso3, phase, data, principal.subject)
     return await service.programme(db, iso3)
 
@@ -69,7 +70,7 @@ async def record_phase(
     responses=problem_responses(404, 422),
 )
 async def create_pilot(principal: Writer, iso3: Iso3, data: PilotIn, db: SessionDep) -> PilotOut:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     return PilotOut.model_validate(await service.create_pilot(db, iso3, data, principal.subject))
 
 
@@ -83,6 +84,6 @@ async def create_pilot(principal: Writer, iso3: Iso3, data: PilotIn, db: Session
 async def add_pilot_site(
     principal: Writer, iso3: Iso3, pilot_id: uuid.UUID, data: PilotSiteIn, db: SessionDep
 ) -> PilotOut:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     pilot = await service.get_pilot(db, iso3, pilot_id)
     return PilotOut.model_validate(await service.add_site(db, pilot, data))

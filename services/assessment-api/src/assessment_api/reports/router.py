@@ -16,7 +16,7 @@ from assessment_api.reports.schemas import (
 )
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
-from c2r_common.problems import InvalidField, require_country
+from c2r_common.problems import InvalidField, require_visible_country
 from c2r_common.reference import country_by_iso3
 
 assessments_reports = APIRouter(
@@ -127,6 +127,5 @@ async def country_scores(
     db: SessionDep,
     include_in_progress: IncludeInProgress = False,
 ) -> CountryScores:
-    country = require_country(iso3)
-    principal.require_country(country.iso3)
+    country = require_visible_country(principal, iso3)
     return await service.country_series(db, country.iso3, include_in_progress)

@@ -44,7 +44,9 @@ class CountryScores(BaseModel):
 
 class Comparison(BaseModel):
     rows: list[ScoreRow] = Field(description="latest assessment per country, best score first")
-    not_assessed: list[str] = Field(description="asked-for countries with no assessment")
+    not_assessed: list[str] = Field(
+        description="asked-for countries of the caller's with no assessment (others are left out)"
+    )
 
 
 class RegionAggregate(BaseModel):

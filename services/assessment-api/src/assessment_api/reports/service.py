@@ -185,7 +185,10 @@ async def compare(
     rows = await latest_rows(db, include_in_progress, principal, countries)
     rows.sort(key=lambda r: (-(r.overall if r.overall is not None else -1), r.country_iso3))
     assessed = {r.country_iso3 for r in rows}
-    return Comparison(rows=rows, not_assessed=[c for c in countries if c not in assessed])
+    # A country outside the caller's is left out, not called unassessed: whether it has
+    # been assessed is its own business.
+    visible = [c for c in countries if principal.can_access_country(c)]
+    return Comparison(rows=rows, not_assessed=[c for c in visible if c not in assessed])
 
 
 def _round(value: float) -> float:

@@ -151,9 +151,8 @@ async def get_visible(
     db: AsyncSession, request_id: uuid.UUID, principal: Principal
 ) -> AssistanceRequest:
     request = await db.get(AssistanceRequest, request_id)
-    if request is None:
+    if request is None or not principal.can_access_country(request.country_iso3):
         raise NotFound(f"No request {request_id}.")
-    principal.require_country(request.country_iso3)
     return request
 
 

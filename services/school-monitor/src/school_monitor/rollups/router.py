@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep, utcnow
 from c2r_common.errors import problem_responses
-from c2r_common.problems import NotFound, require_country
+from c2r_common.problems import NotFound, require_country, require_visible_country
 from c2r_common.reference import ItuRegion, all_countries
 from c2r_common.schemas import CountryConnectivitySummary
 from school_monitor.integrity.rebuild import rebuild
@@ -42,7 +42,7 @@ Country = Annotated[str, Depends(known_country)]
 async def country_summary(
     principal: Reader, iso3: Country, db: SessionDep, settings: SettingsDep, request: Request
 ) -> CountryConnectivitySummary:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     cache: queries.ScanCache = request.app.state.summary_scan_cache
     return await queries.country_summary(db, iso3, settings.benchmark_for(iso3), utcnow(), cache)
 
@@ -56,7 +56,7 @@ async def country_summary(
 async def country_daily(
     principal: Reader, iso3: Country, days: DayRange, db: SessionDep
 ) -> list[CountryDailyOut]:
-    principal.require_country(iso3)
+    require_visible_country(principal, iso3)
     return await queries.country_daily(db, iso3, *days)
 
 

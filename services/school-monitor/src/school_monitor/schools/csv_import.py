@@ -353,6 +353,9 @@ def _refusal(
 ) -> str | None:
     if not principal.can_access_country(school.country_iso3):
         return f"this token does not give access to country {school.country_iso3}"
+    if existing is not None and not principal.can_access_country(existing[1]):
+        # Its country is not the caller's to know: only that the Giga id is taken.
+        return f"Giga id {school.giga_id} belongs to a school outside this token's countries"
     if existing is not None and existing[1] != school.country_iso3:
         return f"school {school.giga_id} is registered in {existing[1]}, not {school.country_iso3}"
     return None

@@ -15,16 +15,12 @@ Writer = Annotated[Principal, Depends(require_scopes(Scope.SCHOOLS_WRITE))]
 
 
 async def readable_school(principal: Reader, school_id: uuid.UUID, db: SessionDep) -> School:
-    """The school, if it exists and the caller may see its country (404 / 403 otherwise)."""
-    school = await service.get_school(db, school_id)
-    principal.require_country(school.country_iso3)
-    return school
+    """The school, if it exists and the caller may see its country (404 otherwise, alike)."""
+    return await service.visible_school(db, principal, school_id)
 
 
 async def writable_school(principal: Writer, school_id: uuid.UUID, db: SessionDep) -> School:
-    school = await service.get_school(db, school_id)
-    principal.require_country(school.country_iso3)
-    return school
+    return await service.visible_school(db, principal, school_id)
 
 
 ReadableSchool = Annotated[School, Depends(readable_school)]

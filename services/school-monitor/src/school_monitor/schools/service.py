@@ -54,8 +54,21 @@ async def create_school(db: AsyncSession, data: SchoolIn) -> School:
 async def get_school(db: AsyncSession, school_id: uuid.UUID) -> School:
     school = await db.get(School, school_id)
     if school is None:
-        raise NotFound(f"No school {school_id}.")
+        raise _no_school(school_id)
     return school
+
+
+async def visible_school(db: AsyncSession, principal: Principal, school_id: uuid.UUID) -> School:
+    """The school, if the caller may see its country; a school of another country answers
+    the 404 of a missing one, so its id reveals nothing."""
+    school = await db.get(School, school_id)
+    if school is None or not principal.can_access_country(school.country_iso3):
+        raise _no_school(school_id)
+    return school
+
+
+def _no_school(school_id: uuid.UUID) -> NotFound:
+    return NotFound(f"No school {school_id}.")
 
 
 async def update_school(
@@ -65,8 +78,7 @@ async def update_school(
     read (SQLite: a transaction that read first could not write after another writer
     committed, and would be answered 503 instead of waiting)."""
     await claim_write_lock(db)
-    school = await get_school(db, school_id)
-    principal.require_country(school.country_iso3)
+    school = await visible_school(db, principal, school_id)
     changes = data.model_dump(exclude_unset=True)
     tags = changes.pop("tags", None)
     for name, value in changes.items():
