@@ -5,6 +5,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 BIN := $(VENV)/bin
+# The tools the venv's wheels carry (kubectl, hadolint) serve where the machine has none:
+# last on PATH, after the machine's own.
+export PATH := $(PATH):$(CURDIR)/$(BIN)
 # A uv already on the machine, else the one pip installs for this Python.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 # System packages and the PostgreSQL cluster need root; others go through sudo.
