@@ -5,6 +5,7 @@ figure matches the raw rows afterwards (school_monitor.integrity); and Giga Maps
 going on from the latest created_at it has, never passes a row that commits later."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ from test_giga_meter_pull import DailyCheckAppMeasurementData, pull_like_giga_ma
 
 from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 from school_monitor.gigameter.examples import agent_measurement, agent_ping_record
+from school_monitor.gigameter.pull import service as pull_service
+from school_monitor.ingestion.writer import transaction_time
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.models import FailedMeasurement, Measurement, MeasurementFlag, Ping
 
@@ -168,21 +171,71 @@ async def test_each_pull_goes_on_from_the_last_created_at_without_losing_a_row(
 
 
 @pytest.mark.postgresql_only
-async def test_a_pull_shows_no_row_received_after_a_transaction_still_open(
-    committing: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+async def test_a_pull_shows_no_row_received_after_an_ingesting_transaction_still_open(
+    committing: tuple[FastAPI, httpx.AsyncClient],
+    auth_headers: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A transaction that began first and commits later would otherwise be passed by."""
     app, client = committing
+    monkeypatch.setattr(pull_service, "WAIT_FOR_INGESTING_SECONDS", 0.3)
     admin = auth_headers("admin")
     [(school, device)] = await rwandan_schools(client, admin, 1)
     since = datetime.now(UTC) - timedelta(days=1)
-    async with app.state.database.engine.connect() as open_transaction:
-        await open_transaction.exec_driver_sql("SELECT 1")  # it has begun
+    async with app.state.database.sessionmaker() as session:
+        await transaction_time(session)  # begun, and named as ingestion names it
         body = agent_measurement(school["giga_id"])
         answered = await client.post("/api/v1/measurements", json=body, headers=device)
         assert answered.status_code == 201, answered.text
         hidden, _ = await pull_like_giga_maps(client, admin, since, size=100)
         assert hidden == []
-        await open_transaction.rollback()
+        await session.rollback()
     shown, _ = await pull_like_giga_maps(client, admin, since, size=100)
+    assert [r.browserId for r in shown] == [body["BrowserID"]]
+
+
+@pytest.mark.postgresql_only
+async def test_other_open_transactions_neither_hide_rows_nor_hold_the_pull(
+    committing: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+) -> None:
+    """A backup's long transaction or an idle session is no ingestion."""
+    app, client = committing
+    admin = auth_headers("admin")
+    [(school, device)] = await rwandan_schools(client, admin, 1)
+    since = datetime.now(UTC) - timedelta(days=1)
+    async with app.state.database.engine.connect() as backup:
+        await backup.exec_driver_sql("SET application_name = 'pg_dump'")
+        await backup.exec_driver_sql("SELECT count(*) FROM measurements")  # begun
+        body = agent_measurement(school["giga_id"])
+        answered = await client.post("/api/v1/measurements", json=body, headers=device)
+        assert answered.status_code == 201, answered.text
+        started = time.monotonic()
+        shown, _ = await pull_like_giga_maps(client, admin, since, size=100)
+        assert time.monotonic() - started < pull_service.WAIT_FOR_INGESTING_SECONDS
+        assert [r.browserId for r in shown] == [body["BrowserID"]]
+        await backup.rollback()
+
+
+@pytest.mark.postgresql_only
+async def test_a_pull_waits_for_an_ingesting_transaction_rather_than_answer_an_empty_page(
+    committing: tuple[FastAPI, httpx.AsyncClient], auth_headers: TokenFactory
+) -> None:
+    """Giga Maps takes an empty page for "nothing until now" and goes on from its clock."""
+    app, client = committing
+    admin = auth_headers("admin")
+    [(school, device)] = await rwandan_schools(client, admin, 1)
+    since = datetime.now(UTC) - timedelta(days=1)
+    async with app.state.database.sessionmaker() as session:
+        await transaction_time(session)
+        body = agent_measurement(school["giga_id"])
+        answered = await client.post("/api/v1/measurements", json=body, headers=device)
+        assert answered.status_code == 201, answered.text
+
+        async def end_soon() -> None:
+            await asyncio.sleep(0.3)
+            await session.rollback()
+
+        ending = asyncio.create_task(end_soon())
+        shown, _ = await pull_like_giga_maps(client, admin, since, size=100)
+        await ending
     assert [r.browserId for r in shown] == [body["BrowserID"]]
