@@ -19,6 +19,7 @@ from c2r_common.errors import (
 from c2r_common.health import health_router
 from c2r_common.limits import BodySizeLimitMiddleware
 from c2r_common.observability import RequestContextMiddleware, add_metrics_endpoint
+from c2r_common.operation_ids import operation_id
 from c2r_common.route_statuses import declare_route_statuses
 from c2r_common.runtime_metrics import register_runtime_metrics
 from c2r_common.settings import ServiceSettings
@@ -59,6 +60,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         openapi_tags=[*spec.openapi_tags, {"name": "health", "description": "Probes."}],
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         docs_url=None,  # install_docs: the pages' assets are served here, not by a CDN
         redoc_url=None,
     )
