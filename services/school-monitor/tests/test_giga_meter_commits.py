@@ -21,6 +21,7 @@ from test_giga_meter_pull import DailyCheckAppMeasurementData, pull_like_giga_ma
 from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 from school_monitor.gigameter.examples import agent_measurement, agent_ping_record
 from school_monitor.gigameter.pull import service as pull_service
+from school_monitor.gigameter.pull.service import WAIT_FOR_INGESTING_SECONDS
 from school_monitor.ingestion.writer import transaction_time
 from school_monitor.integrity.verify import verify
 from school_monitor.measurements.models import FailedMeasurement, Measurement, MeasurementFlag, Ping
@@ -211,7 +212,7 @@ async def test_other_open_transactions_neither_hide_rows_nor_hold_the_pull(
         assert answered.status_code == 201, answered.text
         started = time.monotonic()
         shown, _ = await pull_like_giga_maps(client, admin, since, size=100)
-        assert time.monotonic() - started < pull_service.WAIT_FOR_INGESTING_SECONDS
+        assert time.monotonic() - started < WAIT_FOR_INGESTING_SECONDS
         assert [r.browserId for r in shown] == [body["BrowserID"]]
         await backup.rollback()
 
