@@ -85,6 +85,8 @@ def merge_openapi(table: RouteTable, documents: dict[str, dict[str, Any]]) -> di
             "description": "All public paths of the gateway: assessment-api, request-intake "
             "and school-monitor. Authenticate with `Authorization: Bearer <JWT>`.",
         },
+        # Relative: the document is served by the gateway it describes, whatever its host.
+        "servers": [{"url": "/", "description": "this gateway"}],
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
         "tags": [],
