@@ -15,8 +15,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from c2r_common.fields import NoNulStr
+from school_monitor.measurements.schemas import MAX_MBPS, MAX_MS
 
 MAX_RECORDS = 5_000
+MAX_KBPS = MAX_MBPS * 1000  # the native bounds, in the agent's units
 
 
 def _number(value: Any) -> Any:
@@ -47,6 +49,12 @@ def _latency(value: Any) -> Any:
 
 
 Number = Annotated[float, BeforeValidator(_number)]
+# What _latency takes, for the document: a number, a numeric string or "NaN", or null.
+LATENCY_FORMS: list[Any] = [
+    {"type": "number", "minimum": 0, "maximum": 60_000},
+    {"type": "string", "pattern": r"^\s*(NaN|nan|\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)?\s*$"},
+    {"type": "null"},
+]
 Latency = Annotated[float | None, BeforeValidator(_latency)]
 
 
@@ -86,11 +94,14 @@ class GigaMeterMeasurement(BaseModel):
         max_length=64,
         description="the ndt7 test's UUID; empty: an id is derived from the measurement",
     )
-    download_kbps: Number = Field(alias="Download", ge=0)
-    upload_kbps: Number = Field(alias="Upload", ge=0)
+    download_kbps: Number = Field(alias="Download", ge=0, le=MAX_KBPS)
+    upload_kbps: Number = Field(alias="Upload", ge=0, le=MAX_KBPS)
     latency_ms: Latency = Field(
         None,
         alias="Latency",
+        ge=0,
+        le=MAX_MS,
+        json_schema_extra={"anyOf": LATENCY_FORMS},
         description='ms; a string, "NaN" or null is accepted: app versions from 1.0.9 on '
         "have it taken from the ndt7 result (MinRTT of the download)",
     )
@@ -133,7 +144,7 @@ class PingRecord(BaseModel):
     giga_id_school: NoNulStr | None = Field(None, max_length=64, description="ignored: the path's")
     app_local_uuid: NoNulStr = Field(min_length=1, max_length=64)
     browserId: NoNulStr | None = Field(None, max_length=200)
-    latency: Latency = Field(None, ge=0, le=60_000, description="ms; null when not connected")
+    latency: Latency = Field(None, ge=0, le=MAX_MS, description="ms; null when not connected")
 
 
 class PingRecords(BaseModel):

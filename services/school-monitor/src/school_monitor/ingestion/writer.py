@@ -64,15 +64,25 @@ def in_lock_order(keys: Iterable[Key]) -> list[Key]:
 
 # 0. The transaction's time. On PostgreSQL the database's clock read inside the
 # transaction, so never earlier than its start, the xact_start that pg_stat_activity shows
-# while it is open. Every row a transaction stores is received at that time, so a reader
-# knows that the rows received before the oldest open transaction began are all committed
-# (the Giga Maps pull, school_monitor.gigameter.pull). SQLite's writers take the time under
-# the write lock, one after the other: the rows commit in the order of their time.
+# while it is open; and the transaction names itself there (`INGESTING`, for as long as it
+# runs). Every row a transaction stores is received at that time, so a reader knows that
+# the rows received before the oldest ingesting transaction began are all committed (the
+# Giga Maps pull, school_monitor.gigameter.pull). SQLite's writers take the time under the
+# write lock, one after the other: the rows commit in the order of their time.
+INGESTING = "c2r-school-monitor-ingesting"
+# The name first, then the time: a reader that does not see the name yet reads its own
+# time earlier than this one.
+_TRANSACTION_TIME = (
+    "SELECT clock_timestamp() FROM "
+    f"(SELECT set_config('application_name', '{INGESTING}', true)) AS named"
+)
+
+
 async def transaction_time(db: AsyncSession) -> datetime:
     if dialect_name(db) != "postgresql":
         return utcnow()
     connection = await db.connection()
-    now: datetime = (await connection.exec_driver_sql("SELECT clock_timestamp()")).scalar_one()
+    now: datetime = (await connection.exec_driver_sql(_TRANSACTION_TIME)).scalar_one()
     return now
 
 

@@ -29,11 +29,9 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
-# A date, or a date and time with or without an offset (a '+' not URL-encoded arrives as
-# a space): what parse_filter_value reads.
-FILTER_VALUE_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[ +-]\d{2}:?\d{2})?)?$"
-)
+# What parse_filter_value reads: a date, or a date and time (Python's str(datetime) with a
+# space, or RFC 3339); the document states the two formats.
+FILTER_VALUE_FORMATS = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
 Page = Annotated[int, Query(ge=0, le=10_000_000, description="pages to skip: skips page*size")]
 
 
@@ -52,7 +50,7 @@ def pull_query(max_size: int, default_order: OrderBy = OrderBy.TIMESTAMP_DESC) -
             str | None,
             Query(
                 max_length=64,
-                pattern=FILTER_VALUE_PATTERN,
+                json_schema_extra=FILTER_VALUE_FORMATS,
                 description="a date, or a date and time: Python's str(datetime) as Giga "
                 "Maps sends it ('2026-12-01 10:15:30.123456+00:00') or ISO 8601",
             ),

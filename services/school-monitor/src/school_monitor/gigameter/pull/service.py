@@ -11,12 +11,19 @@ And it must never be passed by a row that commits later. Two group commits are i
 at once on PostgreSQL, and a batch may run for seconds: a transaction that received its
 rows at 10:00:00 may commit after one that received its rows at 10:00:01 was read, and a
 pull that went on from 10:00:01 would never see them. So a read shows only the rows
-received before the oldest transaction still open began (ingestion stores a
-transaction's rows at a time read inside it, never earlier than its start:
-school_monitor.ingestion.writer.transaction_time): all of them are committed, and the
-others are shown by a later pull. SQLite's writers commit in the order of their time."""
+received before the oldest ingesting transaction still open began (ingestion stores a
+transaction's rows at a time read inside it, never earlier than its start, and names the
+transaction in pg_stat_activity: school_monitor.ingestion.writer.transaction_time): all of
+them are committed, and the others are shown by a later pull. Other transactions (a
+backup, an idle session) hide nothing. A read first waits a moment for the ingesting
+transactions open to end, so that it does not answer an empty page while rows are on
+their way: Giga Maps takes an empty page for "nothing until now" and goes on from its own
+clock. SQLite's writers commit in the order of their time.
+"""
 
+import asyncio
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +43,7 @@ from school_monitor.gigameter.pull.schemas import (
     MeasurementV2,
     OrderBy,
 )
+from school_monitor.ingestion.writer import INGESTING
 from school_monitor.measurements.models import FailedMeasurement, Measurement
 from school_monitor.measurements.validation import FUTURE_TOLERANCE
 from school_monitor.schools.models import School
@@ -206,13 +214,34 @@ _V2_COLUMNS = (
 )
 
 
-# Read before the rows, in a statement of its own: a transaction open now has not
-# committed yet, and one that begins later receives its rows after this time.
-_OLDEST_OPEN_TRANSACTION = text(
-    "SELECT coalesce(min(xact_start), statement_timestamp()) FROM pg_stat_activity "
+# Read before the rows, in a statement of its own: an ingesting transaction open now has
+# not committed yet, and one that begins later receives its rows after this time.
+_OLDEST_INGESTING = text(
+    "SELECT min(xact_start), statement_timestamp() FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
+    f"AND application_name = '{INGESTING}' AND xact_start IS NOT NULL"
 )
+_FRESH_ACTIVITY = text("SELECT pg_stat_clear_snapshot()")
+# Ingesting transactions last milliseconds, a large batch a few seconds.
+WAIT_FOR_INGESTING_SECONDS = 5.0
+WAIT_POLL_SECONDS = 0.05
+
+
+async def settled_before(db: AsyncSession) -> datetime:
+    """The time before which every received row is committed; waits up to
+    WAIT_FOR_INGESTING_SECONDS for the ingesting transactions open to end."""
+    deadline = time.monotonic() + WAIT_FOR_INGESTING_SECONDS
+    while True:
+        # A transaction keeps reading its first snapshot of pg_stat_activity.
+        await db.execute(_FRESH_ACTIVITY)
+        oldest, now = (await db.execute(_OLDEST_INGESTING)).one()
+        if oldest is None:
+            moment: datetime = now
+            return moment
+        if time.monotonic() >= deadline:
+            oldest_open: datetime = oldest
+            return oldest_open
+        await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
 async def _settled_read(
@@ -226,8 +255,7 @@ async def _settled_read(
     statement = _filtered(select(*columns), query, countries, max_age)
     if db.get_bind().dialect.name != "postgresql":
         return statement
-    oldest_open: datetime = (await db.execute(_OLDEST_OPEN_TRANSACTION)).scalar_one()
-    return statement.where(Measurement.received_at < oldest_open)
+    return statement.where(Measurement.received_at < await settled_before(db))
 
 
 async def measurements_v2(
