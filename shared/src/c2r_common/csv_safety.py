@@ -74,3 +74,17 @@ class SafeDictWriter:
     def writerows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+# The OpenAPI of a route answering CSV: a text body, typed as a string for generated clients.
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "CSV (UTF-8, a header line then one line per row), as an attachment",
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "dimension,key,label,count\nstatus,submitted,Submitted,3\n",
+            }
+        },
+    }
+}

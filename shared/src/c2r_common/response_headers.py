@@ -4,8 +4,7 @@ Derived from the document itself, so that a new route is covered by the rule it 
 under: X-Request-ID on every answer; Idempotent-Replayed on the 2xx of an operation that
 honours Idempotency-Key; ETag on the 2xx of a versioned document's operations (those
 reading If-Match, the GET of the same document, and the create whose documents they
-are). Retry-After on 503 and 429 is declared with those statuses (route_statuses,
-the gateway's merge).
+are); Retry-After on every 503 and 429, even where a route declares the status itself.
 """
 
 from typing import Any
@@ -32,6 +31,14 @@ REPLAYED = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before sending the request again",
+        "schema": {"type": "integer"},
+    }
+}
+# A route declaring one of these itself still gets the header its answer carries.
+_RETRIED = {"429", "503"}
 _METHODS = {"get", "put", "post", "delete", "patch"}
 
 
@@ -77,6 +84,7 @@ def add_response_headers(document: dict[str, Any]) -> dict[str, Any]:
                 success |= REPLAYED
             for status, response in operation.get("responses", {}).items():
                 extra = REQUEST_ID | (success if status.startswith("2") else {})
+                extra |= RETRY_AFTER if status in _RETRIED else {}
                 headers = response.setdefault("headers", {})
                 for name, header in extra.items():
                     headers.setdefault(name, header)

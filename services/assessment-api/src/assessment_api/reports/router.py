@@ -14,6 +14,7 @@ from assessment_api.reports.schemas import (
     RegionalAggregates,
     ScoreRow,
 )
+from c2r_common.csv_safety import CSV_RESPONSE
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.problems import InvalidField, require_visible_country
@@ -30,7 +31,6 @@ IncludeInProgress = Annotated[
     bool,
     Query(description="count assessments not yet completed (default: completed and later only)"),
 ]
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
 def _csv(text: str, filename: str) -> Response:

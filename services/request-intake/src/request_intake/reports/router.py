@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from c2r_common.csv_safety import CSV_RESPONSE
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from request_intake.assistance_requests.dependencies import Reader
@@ -33,7 +34,7 @@ async def request_report(
     "/csv",
     response_class=Response,
     summary="The same counts as CSV: dimension, key, label, count",
-    responses={200: {"content": {"text/csv": {}}}, **problem_responses(422)},
+    responses={**CSV_RESPONSE, **problem_responses(422)},
 )
 async def request_report_csv(
     principal: Reader, db: SessionDep, now: Now, call_id: CallFilter = None
