@@ -133,3 +133,18 @@ async def test_unknown_device_token_is_a_401(client: httpx.AsyncClient, measurem
     headers = {"Authorization": "Bearer c2rdev_not-a-real-token"}
     response = await client.post("/v1/measurements", json=measurement(), headers=headers)
     assert response.status_code == 401
+
+
+async def test_a_device_has_one_active_agent_per_school(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school()
+    first = await register(client, admin, school_id=school["id"], hardware_id="hw-once")
+    assert first.status_code == 201
+    again = await register(client, admin, school_id=school["id"], hardware_id="hw-once")
+    assert again.status_code == 409, again.text
+    assert again.json()["errors"][0]["field"] == "body.hardware_id"
+    revoked = await client.post(f"/v1/agents/{first.json()['id']}/revoke", headers=admin)
+    assert revoked.status_code == 200
+    after_revocation = await register(client, admin, school_id=school["id"], hardware_id="hw-once")
+    assert after_revocation.status_code == 201, after_revocation.text

@@ -5,9 +5,10 @@ import uuid
 from collections.abc import Callable
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal, Scope
-from c2r_common.db import Database
+from c2r_common.db import Database, after_commit
 from school_monitor.agents.errors import invalid_device_token
 from school_monitor.agents.models import Agent
 from school_monitor.agents.service import TOKEN_PREFIX, find_active_agent, hash_token
@@ -89,12 +90,19 @@ class DeviceTokenVerifier:
         self.cache.forget(lambda principal: principal.subject == subject)
 
 
-def forget_revoked_agent(request: Request, agent_id: uuid.UUID) -> None:
-    """What this process remembers of a revoked agent's credentials goes at once (its
-    device token, the write grants cached for it): each keeper registers its `forget` in
-    `app.state.agent_revocation_listeners`, so this domain needs to know none of them."""
-    for forget in getattr(request.app.state, "agent_revocation_listeners", []):
-        forget(agent_id)
+def forget_revoked_agent(request: Request, db: AsyncSession, agent_id: uuid.UUID) -> None:
+    """What this process remembers of a revoked agent's credentials (its device token, the
+    write grants cached for it) goes once `db` commits the revocation: forgotten earlier, a
+    concurrent push would still read the agent as active and remember it again. Each keeper
+    registers its `forget` in `app.state.agent_revocation_listeners`, so this domain needs
+    to know none of them."""
+    listeners = list(getattr(request.app.state, "agent_revocation_listeners", []))
+
+    def forget_all() -> None:
+        for forget in listeners:
+            forget(agent_id)
+
+    after_commit(db, forget_all)
 
 
 def device_verifier(request: Request) -> DeviceTokenVerifier | None:

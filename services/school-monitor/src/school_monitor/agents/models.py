@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from c2r_common.db import UTCDateTime, utcnow
@@ -17,6 +17,16 @@ class Agent(Base):
         Index(None, "last_seen_at"),
         Index(None, "hardware_id"),
         Index(None, "mac_address"),
+        # One active agent per device and school, so that a registration repeated
+        # concurrently (a retry, a double click, two replicas) finds the first one's.
+        Index(
+            "uq_agents_active_device",
+            "school_id",
+            "hardware_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -81,5 +81,5 @@ async def get_agent(agent: ManagedAgent) -> AgentOut:
 )
 async def revoke_agent(agent: ManagedAgent, db: SessionDep, request: Request) -> AgentOut:
     revoked = await service.revoke_agent(db, agent)
-    forget_revoked_agent(request, agent.id)
+    forget_revoked_agent(request, db, agent.id)
     return AgentOut.model_validate(revoked)

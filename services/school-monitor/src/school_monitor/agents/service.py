@@ -90,13 +90,27 @@ def _issue_token(agent: Agent) -> str:
     return token
 
 
-async def _add_agent(db: AsyncSession, agent: Agent) -> None:
-    db.add(agent)
+async def _added(db: AsyncSession, agent: Agent) -> bool:
+    """Inserts the agent in a savepoint; False when a unique index refuses it: the device
+    has an active agent for the school already (or, astronomically unlikely, the token's
+    hash is taken)."""
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with db.begin_nested():
+            db.add(agent)
             await db.flush()
-    except IntegrityError:  # a token hash collision: astronomically unlikely
-        raise ProblemError(409, "Could not issue a unique token; retry.") from None
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _add_agent(db: AsyncSession, agent: Agent) -> None:
+    if not await _added(db, agent):
+        raise ProblemError(
+            409,
+            "This device has an active agent for this school already; revoke it first.",
+            errors=[FieldProblem(field="body.hardware_id", message="registered already")],
+        )
 
 
 async def register_agent(
@@ -134,16 +148,21 @@ async def enrol_device(
     issued here is never shown: only its hash is kept, as for every agent.
     """
     existing = await _enrolled_agent(db, school, device)
-    if existing is not None:
-        _note_reported(existing, device)
-        await db.flush()
-        return existing, False
-    new = Agent(school_id=school.id, hardware_id=device.hardware_id)
-    new.deployment_key_id = deployment_key_id
-    _note_reported(new, device)
-    _issue_token(new)
-    await _add_agent(db, new)
-    return new, True
+    if existing is None:
+        new = Agent(school_id=school.id, hardware_id=device.hardware_id)
+        new.deployment_key_id = deployment_key_id
+        _note_reported(new, device)
+        _issue_token(new)
+        if await _added(db, new):
+            return new, True
+        # The same registration from another request won: the index waited for its commit,
+        # so its agent is there to read.
+        existing = await _enrolled_agent(db, school, device)
+        if existing is None:
+            raise ProblemError(409, "The device could not be registered; retry.")
+    _note_reported(existing, device)
+    await db.flush()
+    return existing, False
 
 
 async def _enrolled_agent(db: AsyncSession, school: School, device: EnrolledDevice) -> Agent | None:

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
-from c2r_common.db import SessionDep
+from c2r_common.db import SessionDep, after_commit
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.agents.deployment_keys import service
@@ -84,5 +84,7 @@ async def revoke_deployment_key(
     revoked = await service.revoke_key(db, record)
     verifier = deployment_key_verifier(request)
     if verifier is not None:
-        verifier.forget(record.id)
+        # Only once committed: a push meanwhile still reads the key as active.
+        key_id, forget = record.id, verifier.forget
+        after_commit(db, lambda: forget(key_id))
     return DeploymentKeyOut.model_validate(revoked)

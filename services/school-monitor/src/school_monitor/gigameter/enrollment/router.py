@@ -167,7 +167,7 @@ async def deactivate_device(
 ) -> Envelope[Deactivated]:
     revoked = await service.deactivate(db, principal, data.device_hardware_id, data.giga_id_school)
     for agent in revoked:
-        forget_revoked_agent(request, agent.id)
+        forget_revoked_agent(request, db, agent.id)
     answer = service.deactivation_answer(len(revoked))
     return Envelope(data=answer, message=answer.message)
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.db import claim_write_lock
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.reference import country_by_iso2, country_by_iso3
 from school_monitor.agents import service as agents
@@ -148,6 +149,7 @@ async def register_device(
     generic_ids: list[str],
 ) -> tuple[Agent, bool]:
     """Our agent record for the device, bound to its school: (agent, created)."""
+    await claim_write_lock(db)
     school = await school_for(db, principal, data.giga_id_school)
     device = _device_identity(data, generic_ids)
     key_id = principal.claims.get("deployment_key_id") if is_deployment_key(principal) else None
@@ -197,6 +199,7 @@ async def flag_school(
     db: AsyncSession, principal: Principal, data: FlaggedSchoolIn
 ) -> FlaggedSchool:
     """One flag per school and pair of countries; a repeated report returns the first."""
+    await claim_write_lock(db)
     school = await school_for(db, principal, data.giga_id_school)
     detected, selected = _country_text(data.detected_country), _country_text(data.selected_country)
     existing = await _flag_of(db, school.id, detected, selected)
@@ -210,9 +213,10 @@ async def flag_school(
         government_id=data.school_id,
         created=data.created,
     )
-    db.add(flag)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with db.begin_nested():
+            db.add(flag)
             await db.flush()
     except IntegrityError:  # the same report from another request, committed meanwhile
         found = await _flag_of(db, school.id, detected, selected)
@@ -363,6 +367,7 @@ async def deactivate(
     db: AsyncSession, principal: Principal, hardware_id: str, giga_id: str
 ) -> list[Agent]:
     """Revokes the school's active agents with this hardware id; the revoked ones."""
+    await claim_write_lock(db)
     school = await visible_school(db, principal, giga_id)
     if school is None:
         return []
