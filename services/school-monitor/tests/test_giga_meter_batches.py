@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 from test_giga_meter import key_and_registered_device
 
 from c2r_common.testing import TokenFactory
@@ -78,6 +79,36 @@ async def test_what_cannot_be_stored_is_recorded_as_failed_once_and_the_rest_sto
     assert await measurement_uuids(client, school, admin) == sorted(r["UUID"] for r in good)
     records = await failed_of(client, admin, {unknown["UUID"], invalid["UUID"]})
     assert sorted(r["reason"] for r in records) == ["invalid", "unknown_school"]
+
+
+def rejected_count(reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "c2r_school_monitor_measurements_rejected_total",
+        {"kind": "measurement", "reason": reason, "source": "DailyCheckApp"},
+    )
+    return value or 0.0
+
+
+async def test_each_item_a_backlog_cannot_store_is_counted_rejected_once(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    too_old = datetime.now(UTC) - timedelta(days=400)
+    batch = [
+        backlog_record(school["giga_id"], 0),
+        backlog_record(school["giga_id"], 1, Timestamp=too_old.isoformat()),
+        backlog_record(f"no-such-{uuid.uuid4().hex[:6]}", 2),
+        backlog_record(school["giga_id"], 3, Latency=False),
+    ]
+    reasons = ("out_of_window", "unknown_school", "invalid")
+    before = {reason: rejected_count(reason) for reason in reasons}
+    response = await client.post(BACKLOG, json=batch, headers=admin)
+    assert response.status_code == 201, response.text
+    failed = {f["index"]: f["reason"] for f in response.json()["data"]["failed"]}
+    assert failed == {1: "out_of_window", 2: "unknown_school", 3: "invalid"}
+    assert {reason: rejected_count(reason) - before[reason] for reason in reasons} == dict.fromkeys(
+        reasons, 1.0
+    )
 
 
 async def test_a_backlog_of_which_nothing_can_be_stored_is_upstreams_400(

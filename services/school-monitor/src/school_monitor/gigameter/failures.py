@@ -33,10 +33,18 @@ class Failure:
     raw: dict[str, Any]
     reason: str
     detail: str
+    # The ingestion pipeline already counted it as rejected (it refused the item itself).
+    counted: bool = False
 
     @classmethod
     def of(
-        cls, payload: GigaMeterMeasurement, raw: dict[str, Any], reason: str, detail: str
+        cls,
+        payload: GigaMeterMeasurement,
+        raw: dict[str, Any],
+        reason: str,
+        detail: str,
+        *,
+        counted: bool = False,
     ) -> "Failure":
         client_uuid = str(rules.measurement_uuid(payload))
         return cls(
@@ -47,6 +55,7 @@ class Failure:
             raw,
             reason,
             detail,
+            counted,
         )
 
     @classmethod
@@ -110,7 +119,7 @@ async def record_failures(
     await connection.execute(_failure_insert(dialect_name(db)), rows)
 
     def count() -> None:
-        for f in failures:
+        for f in (f for f in failures if not f.counted):
             MEASUREMENTS_REJECTED.labels("measurement", f.reason, source_label(f.source)).inc()
 
     after_commit(db, count)

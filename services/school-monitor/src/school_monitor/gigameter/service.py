@@ -352,7 +352,7 @@ def _rejected(problems: Sequence[ItemProblem], raws: list[dict[str, Any]]) -> di
         raw = raws[problem.index]
         detail = "; ".join(f"{_agent_field(e.field)}: {e.message}" for e in problem.errors)
         payload = _MEASUREMENT.validate_python(raw)
-        failures[problem.index] = Failure.of(payload, raw, problem.reason, detail)
+        failures[problem.index] = Failure.of(payload, raw, problem.reason, detail, counted=True)
     return failures
 
 
