@@ -13,9 +13,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from topology import Topology, embedded_gateway, free_port, nginx_gateway
 
+from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from c2r_deploy.routes import load_routes
 
 PAGE = """<!DOCTYPE html>
@@ -111,3 +113,132 @@ def test_a_page_on_another_origin_is_blocked(production: Topology, page_origin: 
     token = production.token("assessments:read")
     shown = rendered(f"{page_origin}/index.html?api={production.gateway}&token={token}")
     assert shown == {"read": "blocked TypeError", "refused": "blocked TypeError"}
+
+
+# The page a front-end would be: the generated TypeScript client (clients/typescript,
+# bundled as one ES module) lists countries, shows an assessment's scores and band, and
+# shows the problem of a refused call and of an invalid one.
+CLIENT_PAGE = """<!DOCTYPE html>
+<html><body><pre id="countries">pending</pre><pre id="scores">pending</pre>
+<pre id="refused">pending</pre><pre id="invalid">pending</pre><script type="module">
+import { createC2rClient, ok, ProblemError } from "./c2r-client.js";
+const query = new URLSearchParams(location.search);
+const baseUrl = query.get("api");
+const api = createC2rClient({ baseUrl, token: () => query.get("token") });
+const show = (id, value) => { document.getElementById(id).textContent = value; };
+const failure = (error) => error instanceof ProblemError
+  ? "problem " + error.status + " " + error.problem.title
+    + (error.problem.errors ? " " + error.problem.errors.map((e) => e.field).join(",") : "")
+  : "failed " + error;
+const step = async (id, run) => {
+  try { show(id, await run()); } catch (error) { show(id, failure(error)); }
+};
+await step("countries", async () => {
+  const page = ok(await api.GET("/v1/countries", { params: { query: { itu_region: "Africa" } } }));
+  return page.items.length + " " + page.items.slice(0, 3).map((c) => c.iso3).join(",");
+});
+await step("scores", async () => {
+  const scores = ok(await api.GET("/v1/assessments/{assessment_id}/scores",
+    { params: { path: { assessment_id: query.get("assessment") } } }));
+  return scores.country_iso3 + " overall=" + scores.overall + " band=" + scores.band + " "
+    + scores.pillars.map((p) => p.code + ":" + p.score).join(",");
+});
+await step("refused", async () => {
+  const anonymous = createC2rClient({ baseUrl });
+  return JSON.stringify(ok(await anonymous.GET("/v1/countries")));
+});
+await step("invalid", async () => {
+  return JSON.stringify(ok(await api.GET("/v1/countries", { params: { query: { limit: 0 } } })));
+});
+</script></body></html>
+"""
+CLIENT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
+
+
+@pytest.fixture(scope="module")
+def client_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clients/typescript/src/index.ts bundled by the client's pinned esbuild."""
+    esbuild = CLIENT / "node_modules" / ".bin" / "esbuild"
+    assert esbuild.exists(), "the client's tools are required: `make test-client` installs them"
+    bundle = tmp_path_factory.mktemp("client") / "c2r-client.js"
+    subprocess.run(
+        [esbuild, "src/index.ts", "--bundle", "--format=esm", f"--outfile={bundle}"],
+        cwd=CLIENT,
+        check=True,
+        capture_output=True,
+    )
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def scored_assessment(production: Topology) -> str:
+    """An assessment of Nepal with values entered, through the gateway (on the default
+    methodology, published first if no other test has)."""
+    admin = production.headers("admin")
+    latest = httpx.get(production.gateway + "/v1/methodologies/latest", headers=admin)
+    if latest.status_code != 200:
+        published = httpx.post(
+            production.gateway + "/v1/methodologies",
+            content=DEFAULT_METHODOLOGY.model_dump_json(),
+            headers=admin | {"Content-Type": "application/json"},
+        )
+        assert published.status_code == 201, published.text
+    headers = production.headers("assessments:write")
+    created = httpx.post(
+        production.gateway + "/v1/assessments",
+        json={"country_iso3": "NPL", "period": "2026-H2"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assessment_id: str = created.json()["id"]
+    values = {"internet_users_pct": 30, "pop_coverage_4g_pct": 90}
+    entries = [{"code": c, "value": v, "year": 2025, "source": "e2e"} for c, v in values.items()]
+    entered = httpx.post(
+        f"{production.gateway}/v1/assessments/{assessment_id}/indicators",
+        json={"values": entries},
+        headers=headers,
+    )
+    assert entered.status_code == 200, entered.text
+    return assessment_id
+
+
+def test_a_page_uses_the_generated_client(
+    gateway_allowing: str,
+    page_origin: str,
+    tmp_path: Path,
+    client_bundle: Path,
+    scored_assessment: str,
+    production: Topology,
+) -> None:
+    (tmp_path / "client.html").write_text(CLIENT_PAGE)
+    shutil.copyfile(client_bundle, tmp_path / "c2r-client.js")
+    token = production.token("assessments:read")
+    headers = {"Authorization": f"Bearer {token}"}
+    african = httpx.get(
+        production.gateway + "/v1/countries", params={"itu_region": "Africa"}, headers=headers
+    ).json()["items"]
+    scores = httpx.get(
+        f"{production.gateway}/v1/assessments/{scored_assessment}/scores", headers=headers
+    ).json()
+    assert scores["overall"] is not None
+    assert scores["band"] is not None
+
+    query = f"api={gateway_allowing}&token={token}&assessment={scored_assessment}"
+    shown = rendered(f"{page_origin}/client.html?{query}")
+
+    listed = ",".join(country["iso3"] for country in african[:3])
+    assert shown["countries"] == f"{len(african)} {listed}"
+    pillars = ",".join(f"{p['code']}:{_js_number(p['score'])}" for p in scores["pillars"])
+    assert shown["scores"] == (
+        f"NPL overall={_js_number(scores['overall'])} band={scores['band']} {pillars}"
+    )
+    assert shown["refused"] == "problem 401 Unauthorized"
+    assert shown["invalid"].startswith("problem 422 ")
+    assert shown["invalid"].endswith(" query.limit")
+
+
+def _js_number(value: float | None) -> str:
+    """A number as JavaScript's String() writes it."""
+    if value is None:
+        return "null"
+    return str(int(value)) if float(value).is_integer() else repr(value)

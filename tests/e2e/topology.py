@@ -1,12 +1,14 @@
 """Helpers of the end-to-end tests: free ports, process start/stop, the topology handle."""
 
 import asyncio
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -135,13 +137,17 @@ def start_nginx(
     the merged OpenAPI document it serves in `docs_dir`."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is required (Debian package nginx); `make test` installs it"
-    (root / "nginx-temp").mkdir(exist_ok=True)
+    # A body larger than nginx's buffer is written to client_body_temp_path by a worker,
+    # which runs as nobody and cannot enter pytest's private folders.
+    temp = Path(tempfile.mkdtemp(prefix="c2r-nginx-temp-"))
+    temp.chmod(0o755)
+    atexit.register(shutil.rmtree, temp, ignore_errors=True)
     runtime = NginxRuntime(
         docs_dir=str(docs_dir or root / "docs"),
         pid=str(root / "nginx.pid"),
         error_log=str(root / "nginx-error.log"),
         access_log=str(root / "nginx-access.log"),
-        temp_dir=str(root / "nginx-temp"),
+        temp_dir=str(temp),
         user=None,
         listen=f"127.0.0.1:{port}",
         upstreams=upstreams,
