@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Compare countries on their latest assessments */
-        get: operations["compare_countries_v1_assessments_compare_get"];
+        get: operations["reports_compare_countries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Scores aggregated by ITU-D region (latest assessment per country) */
-        get: operations["regional_aggregates_v1_assessments_regions_get"];
+        get: operations["reports_regional_aggregates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** A table of every country's latest scores (JSON or CSV) */
-        get: operations["latest_scores_v1_assessments_latest_scores_get"];
+        get: operations["reports_latest_scores"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** An assessment with its indicators, scores and gaps (JSON or CSV) */
-        get: operations["export_assessment_v1_assessments__assessment_id__export_get"];
+        get: operations["reports_export_assessment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** A country's scores over time, one entry per assessment period */
-        get: operations["country_scores_v1_countries__iso3__scores_get"];
+        get: operations["reports_country_scores"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** List countries and areas */
-        get: operations["list_countries_v1_countries_get"];
+        get: operations["countries_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** The C2R beneficiary list, with the source of each entry */
-        get: operations["list_beneficiaries_v1_countries_beneficiaries_get"];
+        get: operations["countries_list_beneficiaries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,7 +131,7 @@ export interface paths {
             cookie?: never;
         };
         /** One country or area */
-        get: operations["get_country_v1_countries__iso3__get"];
+        get: operations["countries_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -149,10 +149,10 @@ export interface paths {
         };
         get?: never;
         /** Put a country on the C2R beneficiary list (or correct its entry) */
-        put: operations["put_beneficiary_v1_countries__iso3__beneficiary_put"];
+        put: operations["countries_put_beneficiary"];
         post?: never;
         /** Take a country off the C2R beneficiary list */
-        delete: operations["remove_beneficiary_v1_countries__iso3__beneficiary_delete"];
+        delete: operations["countries_remove_beneficiary"];
         options?: never;
         head?: never;
         patch?: never;
@@ -166,13 +166,13 @@ export interface paths {
             cookie?: never;
         };
         /** List methodology versions */
-        get: operations["list_methodologies_v1_methodologies_get"];
+        get: operations["methodologies_list"];
         put?: never;
         /**
          * Publish a new methodology version
          * @description The new version gets the next number; existing assessments stay pinned to the version they were created on, new ones default to the latest.
          */
-        post: operations["publish_methodology_v1_methodologies_post"];
+        post: operations["methodologies_publish"];
         delete?: never;
         options?: never;
         head?: never;
@@ -187,7 +187,7 @@ export interface paths {
             cookie?: never;
         };
         /** The latest published methodology */
-        get: operations["get_latest_v1_methodologies_latest_get"];
+        get: operations["methodologies_get_latest"];
         put?: never;
         post?: never;
         delete?: never;
@@ -204,7 +204,7 @@ export interface paths {
             cookie?: never;
         };
         /** One methodology version with its pillars and indicators */
-        get: operations["get_methodology_v1_methodologies__version__get"];
+        get: operations["methodologies_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -221,13 +221,13 @@ export interface paths {
             cookie?: never;
         };
         /** List assessments */
-        get: operations["list_assessments_v1_assessments_get"];
+        get: operations["assessments_list"];
         put?: never;
         /**
          * Open an assessment of a country for a period
          * @description Honours `Idempotency-Key`: a retry with the same key and body replays the first response. Another assessment of the same country and period is a 409 whose body carries `existing_assessment_id`.
          */
-        post: operations["create_assessment_v1_assessments_post"];
+        post: operations["assessments_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -242,14 +242,14 @@ export interface paths {
             cookie?: never;
         };
         /** One assessment (with its ETag) */
-        get: operations["get_assessment_v1_assessments__assessment_id__get"];
+        get: operations["assessments_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Rename an assessment */
-        patch: operations["update_assessment_v1_assessments__assessment_id__patch"];
+        patch: operations["assessments_update"];
         trace?: never;
     };
     "/v1/assessments/{assessment_id}/transitions": {
@@ -265,7 +265,7 @@ export interface paths {
          * Move an assessment along its lifecycle
          * @description draft → data_collection → validation → completed → accepted_by_country → published (validation may go back to data_collection, completed back to validation). A move not allowed from the current status is a 409 listing the allowed ones; completing with required indicators missing is a 409 listing them. Acceptance and publication need `assessments:approve`.
          */
-        post: operations["transition_assessment_v1_assessments__assessment_id__transitions_post"];
+        post: operations["assessments_transition"];
         delete?: never;
         options?: never;
         head?: never;
@@ -281,7 +281,7 @@ export interface paths {
         };
         get?: never;
         /** Record the status of a translation of the report */
-        put: operations["set_translation_v1_assessments__assessment_id__translations__language__put"];
+        put: operations["assessments_set_translation"];
         post?: never;
         delete?: never;
         options?: never;
@@ -297,7 +297,7 @@ export interface paths {
             cookie?: never;
         };
         /** Who did what to the assessment, oldest first */
-        get: operations["audit_trail_v1_assessments__assessment_id__audit_get"];
+        get: operations["assessments_audit_trail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -314,10 +314,10 @@ export interface paths {
             cookie?: never;
         };
         /** Indicators and their values */
-        get: operations["list_indicator_values_v1_assessments__assessment_id__indicators_get"];
+        get: operations["indicators_list_values"];
         put?: never;
         /** Enter many indicator values at once (all or nothing) */
-        post: operations["bulk_set_indicator_values_v1_assessments__assessment_id__indicators_post"];
+        post: operations["indicators_bulk_set_values"];
         delete?: never;
         options?: never;
         head?: never;
@@ -333,10 +333,10 @@ export interface paths {
         };
         get?: never;
         /** Enter or correct one indicator value */
-        put: operations["set_indicator_value_v1_assessments__assessment_id__indicators__code__put"];
+        put: operations["indicators_set_value"];
         post?: never;
         /** Remove an indicator value (kept in its history) */
-        delete: operations["remove_indicator_value_v1_assessments__assessment_id__indicators__code__delete"];
+        delete: operations["indicators_remove_value"];
         options?: never;
         head?: never;
         patch?: never;
@@ -350,7 +350,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every change of one indicator value, oldest first */
-        get: operations["indicator_history_v1_assessments__assessment_id__indicators__code__history_get"];
+        get: operations["indicators_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -370,7 +370,7 @@ export interface paths {
          * Indicator, pillar and overall scores with the UMC band
          * @description While the assessment is open, 'schools connected' is read live from school-monitor; if it is slow or down the indicator is marked unavailable with the reason and the rest is still scored.
          */
-        get: operations["get_scores_v1_assessments__assessment_id__scores_get"];
+        get: operations["scores_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -387,7 +387,7 @@ export interface paths {
             cookie?: never;
         };
         /** Indicators short of target, ranked, with phase, SG1 Question and interventions */
-        get: operations["get_gaps_v1_assessments__assessment_id__gaps_get"];
+        get: operations["scores_get_gaps"];
         put?: never;
         post?: never;
         delete?: never;
@@ -404,7 +404,7 @@ export interface paths {
             cookie?: never;
         };
         /** Countries with C2R programme activity and the status of each phase */
-        get: operations["list_programmes_v1_programmes_get"];
+        get: operations["programmes_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -421,7 +421,7 @@ export interface paths {
             cookie?: never;
         };
         /** A country's 5-phase programme, pilots and partners' contributions */
-        get: operations["get_programme_v1_programmes__iso3__get"];
+        get: operations["programmes_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -439,7 +439,7 @@ export interface paths {
         };
         get?: never;
         /** Record the status, dates, SG1 Questions and requests of one phase */
-        put: operations["record_phase_v1_programmes__iso3__phases__phase__put"];
+        put: operations["programmes_record_phase"];
         post?: never;
         delete?: never;
         options?: never;
@@ -457,7 +457,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Record a pilot and its sites */
-        post: operations["create_pilot_v1_programmes__iso3__pilots_post"];
+        post: operations["programmes_create_pilot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -474,7 +474,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Add a site (e.g. a school of school-monitor) to a pilot */
-        post: operations["add_pilot_site_v1_programmes__iso3__pilots__pilot_id__sites_post"];
+        post: operations["programmes_add_pilot_site"];
         delete?: never;
         options?: never;
         head?: never;
@@ -489,10 +489,10 @@ export interface paths {
             cookie?: never;
         };
         /** List partners by name (filter: steering committee, founding) */
-        get: operations["list_partners_v1_partners_get"];
+        get: operations["partners_list"];
         put?: never;
         /** Register a partner */
-        post: operations["create_partner_v1_partners_post"];
+        post: operations["partners_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -507,14 +507,14 @@ export interface paths {
             cookie?: never;
         };
         /** One partner */
-        get: operations["get_partner_v1_partners__partner_id__get"];
+        get: operations["partners_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Update a partner's steering committee membership or details */
-        patch: operations["update_partner_v1_partners__partner_id__patch"];
+        patch: operations["partners_update"];
         trace?: never;
     };
     "/v1/contributions": {
@@ -525,10 +525,10 @@ export interface paths {
             cookie?: never;
         };
         /** List contributions by date */
-        get: operations["list_contributions_v1_contributions_get"];
+        get: operations["partners_list_contributions"];
         put?: never;
         /** Record a contribution */
-        post: operations["create_contribution_v1_contributions_post"];
+        post: operations["partners_create_contribution"];
         delete?: never;
         options?: never;
         head?: never;
@@ -543,7 +543,7 @@ export interface paths {
             cookie?: never;
         };
         /** Contribution totals by partner or by focus region, per currency */
-        get: operations["contribution_totals_v1_contributions_totals_get"];
+        get: operations["partners_contribution_totals"];
         put?: never;
         post?: never;
         delete?: never;
@@ -560,10 +560,10 @@ export interface paths {
             cookie?: never;
         };
         /** List calls by deadline, optionally in one state */
-        get: operations["list_calls_v1_calls_get"];
+        get: operations["calls_list"];
         put?: never;
         /** Open a call for technical-assistance requests */
-        post: operations["create_call_v1_calls_post"];
+        post: operations["calls_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -578,7 +578,7 @@ export interface paths {
             cookie?: never;
         };
         /** List the calls open now, soonest deadline first */
-        get: operations["list_open_calls_v1_calls_open_get"];
+        get: operations["calls_list_open"];
         put?: never;
         post?: never;
         delete?: never;
@@ -595,14 +595,14 @@ export interface paths {
             cookie?: never;
         };
         /** One call, with its state now */
-        get: operations["get_call_v1_calls__call_id__get"];
+        get: operations["calls_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Change a call, e.g. extend its deadline */
-        patch: operations["update_call_v1_calls__call_id__patch"];
+        patch: operations["calls_update"];
         trace?: never;
     };
     "/v1/requests/outbox/summary": {
@@ -613,7 +613,7 @@ export interface paths {
             cookie?: never;
         };
         /** Backlog and failures of the hand-off */
-        get: operations["outbox_summary_v1_requests_outbox_summary_get"];
+        get: operations["outbox_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -630,7 +630,7 @@ export interface paths {
             cookie?: never;
         };
         /** Outbox entries, oldest first, with attempts and last error */
-        get: operations["list_outbox_v1_requests_outbox_get"];
+        get: operations["outbox_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -649,7 +649,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Send a failed entry again, with the same idempotency key */
-        post: operations["retry_entry_v1_requests_outbox__entry_id__retry_post"];
+        post: operations["outbox_retry_entry"];
         delete?: never;
         options?: never;
         head?: never;
@@ -664,7 +664,7 @@ export interface paths {
             cookie?: never;
         };
         /** Requests past the SLA due date of their stage, most overdue first */
-        get: operations["list_overdue_v1_requests_overdue_get"];
+        get: operations["sla_list_overdue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -681,7 +681,7 @@ export interface paths {
             cookie?: never;
         };
         /** How many requests are overdue, by stage */
-        get: operations["overdue_summary_v1_requests_overdue_summary_get"];
+        get: operations["sla_overdue_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -698,7 +698,7 @@ export interface paths {
             cookie?: never;
         };
         /** Upcoming deadlines: calls closing and SLAs falling due, soonest first */
-        get: operations["list_reminders_v1_requests_reminders_get"];
+        get: operations["sla_list_reminders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -715,7 +715,7 @@ export interface paths {
             cookie?: never;
         };
         /** Counts of requests by call, status, region, assistance type and country */
-        get: operations["request_report_v1_requests_reports_get"];
+        get: operations["reports_request"];
         put?: never;
         post?: never;
         delete?: never;
@@ -732,7 +732,7 @@ export interface paths {
             cookie?: never;
         };
         /** The same counts as CSV: dimension, key, label, count */
-        get: operations["request_report_csv_v1_requests_reports_csv_get"];
+        get: operations["reports_request_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -749,10 +749,10 @@ export interface paths {
             cookie?: never;
         };
         /** List requests (a focal point sees its own countries only) */
-        get: operations["list_requests_v1_requests_get"];
+        get: operations["requests_list"];
         put?: never;
         /** Submit a request for technical assistance under an open call */
-        post: operations["submit_request_v1_requests_post"];
+        post: operations["requests_submit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -767,14 +767,14 @@ export interface paths {
             cookie?: never;
         };
         /** One request; its ETag guards later transitions */
-        get: operations["get_request_v1_requests__request_id__get"];
+        get: operations["requests_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Complete a request before review (focal point; while submitted or info_requested) */
-        patch: operations["update_request_v1_requests__request_id__patch"];
+        patch: operations["requests_update"];
         trace?: never;
     };
     "/v1/requests/{request_id}/transitions": {
@@ -785,10 +785,10 @@ export interface paths {
             cookie?: never;
         };
         /** The audit trail of a request: every move, by whom, when and why */
-        get: operations["list_transitions_v1_requests__request_id__transitions_get"];
+        get: operations["requests_list_transitions"];
         put?: never;
         /** Move a request through the workflow (role checked, comment kept) */
-        post: operations["transition_request_v1_requests__request_id__transitions_post"];
+        post: operations["requests_transition"];
         delete?: never;
         options?: never;
         head?: never;
@@ -803,10 +803,10 @@ export interface paths {
             cookie?: never;
         };
         /** List information sessions by date */
-        get: operations["list_sessions_v1_sessions_get"];
+        get: operations["sessions_list"];
         put?: never;
         /** Record an information session and its participants */
-        post: operations["create_session_v1_sessions_post"];
+        post: operations["sessions_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -821,7 +821,7 @@ export interface paths {
             cookie?: never;
         };
         /** One information session */
-        get: operations["get_session_v1_sessions__session_id__get"];
+        get: operations["sessions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -840,7 +840,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Push one measurement (200 when its UUID was stored before) */
-        post: operations["push_measurement_v1_measurements_post"];
+        post: operations["measurements_push"];
         delete?: never;
         options?: never;
         head?: never;
@@ -857,7 +857,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Push up to 5,000 measurements: good items stored, bad ones reported by index */
-        post: operations["push_measurement_batch_v1_measurements_batch_post"];
+        post: operations["measurements_push_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -872,7 +872,7 @@ export interface paths {
             cookie?: never;
         };
         /** Giga Meter payloads recorded as failed (unknown school, country mismatch...) */
-        get: operations["list_failed_measurements_v1_measurements_failed_get"];
+        get: operations["measurements_list_failed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -889,7 +889,7 @@ export interface paths {
             cookie?: never;
         };
         /** Data-quality flags of stored measurements (a Giga Meter agent naming its IP address's country instead of its school's...), of the caller's countries */
-        get: operations["list_measurement_flags_v1_measurements_flags_get"];
+        get: operations["measurements_list_flags"];
         put?: never;
         post?: never;
         delete?: never;
@@ -908,7 +908,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Push one ping check (200 when its UUID was stored before) */
-        post: operations["push_ping_v1_pings_post"];
+        post: operations["pings_push"];
         delete?: never;
         options?: never;
         head?: never;
@@ -925,7 +925,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Push up to 5,000 ping checks: good items stored, bad ones reported by index */
-        post: operations["push_ping_batch_v1_pings_batch_post"];
+        post: operations["pings_push_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -940,13 +940,13 @@ export interface paths {
             cookie?: never;
         };
         /** Stored measurements in the Giga Meter backend's envelope */
-        get: operations["list_giga_measurements_api_v1_measurements_get"];
+        get: operations["giga_meter_list_measurements"];
         put?: never;
         /**
          * Giga Meter push of one speed test: stored with the pushes arriving meanwhile (group commit), 200 when it was stored before
          * @description Speeds in kbps are stored in Mbps. An unknown `giga_id_school` (or one of another country than the caller's) answers 400 and is recorded as failed; a `country_code` that is not the school's country is stored for the school and flagged (GET /v1/measurements/flags). A `?key=` query parameter of old builds is ignored.
          */
-        post: operations["push_giga_meter_measurement_api_v1_measurements_post"];
+        post: operations["giga_meter_push_measurement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -966,7 +966,7 @@ export interface paths {
          * Giga Meter offline backlog: up to 5,000 speed tests in one transaction
          * @description A JSON array of Giga Meter measurements (v2 agents send 5 at a time). New ones are stored, those stored before acknowledged, and those that cannot be (unknown school, invalid, out of the acceptance window) recorded as failed; 400 when none could be stored.
          */
-        post: operations["push_giga_meter_backlog_api_v1_measurements_multiple_post"];
+        post: operations["giga_meter_push_backlog"];
         delete?: never;
         options?: never;
         head?: never;
@@ -986,7 +986,7 @@ export interface paths {
          * Giga Meter ping records of one school, stored in one transaction
          * @description `{records: [...]}` as the agent's sync service sends them; answered with the records. A batch sent again is acknowledged and its records stored once. 400 for an unknown school (or one of another country than the caller's).
          */
-        post: operations["push_giga_meter_ping_records_api_v1_connectivity__giga_id_school__post"];
+        post: operations["giga_meter_push_ping_records"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1001,7 +1001,7 @@ export interface paths {
             cookie?: never;
         };
         /** Giga Maps' pull: a bare array, page by page until an empty one; speeds in kbps */
-        get: operations["pull_measurements_v2_api_v1_measurements_v2_get"];
+        get: operations["giga_meter_pull_measurements_v2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1018,7 +1018,7 @@ export interface paths {
             cookie?: never;
         };
         /** Payloads recorded as failed, filed under the caller's countries */
-        get: operations["list_giga_failed_api_v1_measurements_failed_get"];
+        get: operations["giga_meter_list_failed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1038,7 +1038,7 @@ export interface paths {
          * Measurements of a school by its government id, newest first
          * @description Upstream answers every one at once; here at most `size` (1,000) per page.
          */
-        get: operations["list_giga_measurements_of_school_api_v1_measurements_school_id__school_id__get"];
+        get: operations["giga_meter_list_measurements_of_school"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1058,7 +1058,7 @@ export interface paths {
          * Country check: the country of this ISO alpha-2 code, if the agent may enrol there
          * @description An empty list for a country without schools, unknown, or outside the caller's countries (the app then says its country is not supported).
          */
-        get: operations["country_by_code_api_v1_dailycheckapp_countries__code__get"];
+        get: operations["giga_meter_country_by_code"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1078,7 +1078,7 @@ export interface paths {
          * School search: the schools of a country (ISO alpha-2) with this government id
          * @description An empty list when there is none the caller may see.
          */
-        get: operations["schools_by_government_id_api_v1_schools_country_code_school_id__country_code___school_id__get"];
+        get: operations["giga_meter_schools_by_government_id"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1095,7 +1095,7 @@ export interface paths {
             cookie?: never;
         };
         /** Feature flags of a school (the v2 app's form) */
-        get: operations["flags_by_giga_id_api_v1_schools_features_flags__giga_id_school__get"];
+        get: operations["giga_meter_flags_by_id"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1115,7 +1115,7 @@ export interface paths {
          * Feature flags of the school of a device (the v1.0.x app's form)
          * @description An empty list for a device not registered here: the app keeps its flags.
          */
-        get: operations["flags_by_device_api_v1_dailycheckapp_schools_features_flags_get"];
+        get: operations["giga_meter_flags_by_device"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1132,7 +1132,7 @@ export interface paths {
             cookie?: never;
         };
         /** v2: the registration a machine already has, found by its hardware id */
-        get: operations["existing_installation_api_v1_dailycheckapp_schools_checkExistingInstallation__device_hardware_id__get"];
+        get: operations["giga_meter_existing_installation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1149,7 +1149,7 @@ export interface paths {
             cookie?: never;
         };
         /** v2 start-up: whether the device has been deactivated */
-        get: operations["device_status_api_v1_dailycheckapp_schools_checkDeviceStatus__device_hardware_id___giga_id_school__get"];
+        get: operations["giga_meter_device_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1171,7 +1171,7 @@ export interface paths {
          * v2 kill switch: whether the school and the device are still active
          * @description `isActive: false` (school unknown or foreign, device not registered there) makes the app wipe its storage, as upstream answers; `success` is `isActive`.
          */
-        post: operations["device_school_status_api_v1_dailycheckapp_schools_check_device_school_status_post"];
+        post: operations["giga_meter_device_school_status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1186,7 +1186,7 @@ export interface paths {
             cookie?: never;
         };
         /** v2: the speed test to run (M-Lab's ndt7, the only one this service takes) */
-        get: operations["protocol_config_api_v1_protocol_config_resolve_get"];
+        get: operations["giga_meter_protocol_config"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1204,7 +1204,7 @@ export interface paths {
         };
         get?: never;
         /** v2 log-out: deactivate the device (its agent is revoked) */
-        put: operations["deactivate_device_api_v1_dailycheckapp_schools_deactivate_put"];
+        put: operations["giga_meter_deactivate_device"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1223,7 +1223,7 @@ export interface paths {
          * Start-up re-check: the devices registered for a school
          * @description An empty list makes the app forget its school: a registered device always finds its record here; an unknown or foreign Giga id gets an empty list.
          */
-        get: operations["registered_devices_api_v1_dailycheckapp_schools__giga_id_school__get"];
+        get: operations["giga_meter_registered_devices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1245,7 +1245,7 @@ export interface paths {
          * Device registration: our agent record bound to the school; data.user_id is its id
          * @description A device registering again (same school, same hardware id) gets its record back (200) instead of a second one. Generic hardware ids are refused.
          */
-        post: operations["register_device_api_v1_dailycheckapp_schools_post"];
+        post: operations["giga_meter_register_device"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1260,10 +1260,10 @@ export interface paths {
             cookie?: never;
         };
         /** Flagged schools of the caller's countries, newest first */
-        get: operations["flagged_schools_api_v1_flagged_dailycheckapp_schools_get"];
+        get: operations["giga_meter_flagged_schools"];
         put?: never;
         /** Flag a school chosen in another country than the one the device is in */
-        post: operations["flag_school_api_v1_flagged_dailycheckapp_schools_post"];
+        post: operations["giga_meter_flag_school"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1278,7 +1278,7 @@ export interface paths {
             cookie?: never;
         };
         /** Deprecated upstream: always an empty list */
-        get: operations["data_fixes_api_v1_dailycheckapp_data_fix_get"];
+        get: operations["giga_meter_data_fixes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1295,7 +1295,7 @@ export interface paths {
             cookie?: never;
         };
         /** Deprecated upstream: always an empty list (the Giga id is right) */
-        get: operations["data_fix_api_v1_dailycheckapp_data_fix__giga_id__get"];
+        get: operations["giga_meter_data_fix"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1312,7 +1312,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's address, and its country when its credential names one */
-        get: operations["own_ip_metadata_api_v1_ip_metadata_get"];
+        get: operations["giga_meter_own_ip_metadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1329,7 +1329,7 @@ export interface paths {
             cookie?: never;
         };
         /** This address, and the country the caller's credential names, if one */
-        get: operations["ip_metadata_api_v1_ip_metadata__ip__get"];
+        get: operations["giga_meter_ip_metadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1348,7 +1348,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Geolocation from Wi-Fi access points: none is known here (no outside service) */
-        post: operations["geolocate_api_v1_geolocation_geolocate_post"];
+        post: operations["giga_meter_geolocate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1363,10 +1363,10 @@ export interface paths {
             cookie?: never;
         };
         /** List schools (by country, admin1, status, tag, education level, online) */
-        get: operations["list_schools_v1_schools_get"];
+        get: operations["schools_list"];
         put?: never;
         /** Register a school */
-        post: operations["create_school_v1_schools_post"];
+        post: operations["schools_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1381,7 +1381,7 @@ export interface paths {
             cookie?: never;
         };
         /** Schools as a GeoJSON FeatureCollection with their status, for maps */
-        get: operations["schools_geojson_v1_schools_geojson_get"];
+        get: operations["schools_geojson"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1403,7 +1403,7 @@ export interface paths {
          * Import school master data from a CSV with Giga's columns (upsert by Giga id)
          * @description Send the file as `text/csv` or as the `file` field of a multipart form. Bad rows are reported by line number and reason while good rows are imported; unknown columns are listed and ignored. Rows are committed in chunks (`import_chunk_rows`): an import that stops part-way answers 503 (or 500) with `committed_rows` and the `report` of the committed chunks; sending the same file again is safe, since rows are upserted by `school_id_giga`.
          */
-        post: operations["import_schools_v1_schools_import_post"];
+        post: operations["schools_import"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1418,14 +1418,14 @@ export interface paths {
             cookie?: never;
         };
         /** One school */
-        get: operations["get_school_v1_schools__school_id__get"];
+        get: operations["schools_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Update a school's master data or tags */
-        patch: operations["update_school_v1_schools__school_id__patch"];
+        patch: operations["schools_update"];
         trace?: never;
     };
     "/v1/schools/{school_id}/status": {
@@ -1436,7 +1436,7 @@ export interface paths {
             cookie?: never;
         };
         /** A school's connectivity status, online state and today's uptime */
-        get: operations["get_school_status_v1_schools__school_id__status_get"];
+        get: operations["schools_get_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1453,7 +1453,7 @@ export interface paths {
             cookie?: never;
         };
         /** A school's measurements, oldest first */
-        get: operations["list_school_measurements_v1_schools__school_id__measurements_get"];
+        get: operations["schools_list_measurements"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1470,7 +1470,7 @@ export interface paths {
             cookie?: never;
         };
         /** A school's daily rollups (count, mean/min/max speeds and latency, uptime) */
-        get: operations["school_daily_v1_schools__school_id__daily_get"];
+        get: operations["schools_daily"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1487,10 +1487,10 @@ export interface paths {
             cookie?: never;
         };
         /** List deployment keys */
-        get: operations["list_deployment_keys_v1_agents_deployment_keys_get"];
+        get: operations["agents_list_deployment_keys"];
         put?: never;
         /** Create a deployment key for agent builds; the key is returned this once */
-        post: operations["create_deployment_key_v1_agents_deployment_keys_post"];
+        post: operations["agents_create_deployment_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1505,7 +1505,7 @@ export interface paths {
             cookie?: never;
         };
         /** One deployment key */
-        get: operations["get_deployment_key_v1_agents_deployment_keys__key_id__get"];
+        get: operations["agents_get_deployment_key"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1524,7 +1524,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke a deployment key: every agent build carrying it is refused from now on */
-        post: operations["revoke_deployment_key_v1_agents_deployment_keys__key_id__revoke_post"];
+        post: operations["agents_revoke_deployment_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1539,10 +1539,10 @@ export interface paths {
             cookie?: never;
         };
         /** List agents */
-        get: operations["list_agents_v1_agents_get"];
+        get: operations["agents_list"];
         put?: never;
         /** Register a device for a school; its token is returned this once */
-        post: operations["register_agent_v1_agents_post"];
+        post: operations["agents_register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1557,7 +1557,7 @@ export interface paths {
             cookie?: never;
         };
         /** One agent */
-        get: operations["get_agent_v1_agents__agent_id__get"];
+        get: operations["agents_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1576,7 +1576,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke the agent's token: its pushes are refused from now on */
-        post: operations["revoke_agent_v1_agents__agent_id__revoke_post"];
+        post: operations["agents_revoke"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1591,7 +1591,7 @@ export interface paths {
             cookie?: never;
         };
         /** How connected a country's schools are, from the maintained counters */
-        get: operations["country_summary_v1_connectivity_countries__iso3__get"];
+        get: operations["connectivity_country_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1608,7 +1608,7 @@ export interface paths {
             cookie?: never;
         };
         /** A country's daily series, rolled up from its schools' days */
-        get: operations["country_daily_v1_connectivity_countries__iso3__daily_get"];
+        get: operations["connectivity_country_daily"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1625,7 +1625,7 @@ export interface paths {
             cookie?: never;
         };
         /** Schools by status across the countries of an ITU-D region */
-        get: operations["region_summary_v1_connectivity_regions__region__get"];
+        get: operations["connectivity_region_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1642,7 +1642,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every derived figure recomputed from the raw rows, and each one that differs */
-        get: operations["verify_rollups_v1_connectivity_rollups_verify_get"];
+        get: operations["connectivity_verify_rollups"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1661,7 +1661,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Repair of every derived figure from the raw rows, while ingestion goes on */
-        post: operations["rebuild_rollups_v1_connectivity_rollups_rebuild_post"];
+        post: operations["connectivity_rebuild_rollups"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1676,7 +1676,7 @@ export interface paths {
             cookie?: never;
         };
         /** Status-change alerts, oldest first (went offline, fell below benchmark, recovered) */
-        get: operations["list_alerts_v1_alerts_get"];
+        get: operations["alerts_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5703,7 +5703,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    compare_countries_v1_assessments_compare_get: {
+    reports_compare_countries: {
         parameters: {
             query: {
                 /** @description ISO alpha-3 codes */
@@ -5720,6 +5720,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5729,6 +5731,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5738,6 +5742,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5747,6 +5753,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5758,6 +5766,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5766,7 +5776,7 @@ export interface operations {
             };
         };
     };
-    regional_aggregates_v1_assessments_regions_get: {
+    reports_regional_aggregates: {
         parameters: {
             query?: {
                 /** @description count assessments not yet completed (default: completed and later only) */
@@ -5781,6 +5791,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5790,6 +5802,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5799,6 +5813,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5808,6 +5824,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5819,6 +5837,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5827,7 +5847,7 @@ export interface operations {
             };
         };
     };
-    latest_scores_v1_assessments_latest_scores_get: {
+    reports_latest_scores: {
         parameters: {
             query?: {
                 /** @description json or csv */
@@ -5841,19 +5861,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description CSV (UTF-8, a header line then one line per row), as an attachment */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ScoreRow"][];
-                    "text/csv": unknown;
+                    /**
+                     * @example dimension,key,label,count
+                     *     status,submitted,Submitted,3
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5863,6 +5891,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5872,6 +5902,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5883,6 +5915,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5891,7 +5925,7 @@ export interface operations {
             };
         };
     };
-    export_assessment_v1_assessments__assessment_id__export_get: {
+    reports_export_assessment: {
         parameters: {
             query?: {
                 /** @description json or csv */
@@ -5905,19 +5939,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description CSV (UTF-8, a header line then one line per row), as an attachment */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AssessmentExport"];
-                    "text/csv": unknown;
+                    /**
+                     * @example dimension,key,label,count
+                     *     status,submitted,Submitted,3
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5927,6 +5969,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5936,6 +5980,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5945,6 +5991,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5956,6 +6004,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5964,7 +6014,7 @@ export interface operations {
             };
         };
     };
-    country_scores_v1_countries__iso3__scores_get: {
+    reports_country_scores: {
         parameters: {
             query?: {
                 /** @description count assessments not yet completed (default: completed and later only) */
@@ -5981,6 +6031,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5990,6 +6042,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5999,6 +6053,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6008,6 +6064,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6017,6 +6075,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6028,6 +6088,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6036,7 +6098,7 @@ export interface operations {
             };
         };
     };
-    list_countries_v1_countries_get: {
+    countries_list: {
         parameters: {
             query?: {
                 itu_region?: components["schemas"]["ItuRegion"] | null;
@@ -6058,6 +6120,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6067,6 +6131,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6076,6 +6142,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6085,6 +6153,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6096,6 +6166,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6104,7 +6176,7 @@ export interface operations {
             };
         };
     };
-    list_beneficiaries_v1_countries_beneficiaries_get: {
+    countries_list_beneficiaries: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -6121,6 +6193,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6130,6 +6204,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6139,6 +6215,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6148,6 +6226,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6159,6 +6239,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6167,7 +6249,7 @@ export interface operations {
             };
         };
     };
-    get_country_v1_countries__iso3__get: {
+    countries_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -6181,6 +6263,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6190,6 +6274,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6199,6 +6285,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6208,6 +6296,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6217,6 +6307,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6228,6 +6320,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6236,7 +6330,7 @@ export interface operations {
             };
         };
     };
-    put_beneficiary_v1_countries__iso3__beneficiary_put: {
+    countries_put_beneficiary: {
         parameters: {
             query?: never;
             header?: never;
@@ -6254,6 +6348,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6263,6 +6359,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6272,6 +6370,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6281,6 +6381,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6290,6 +6392,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6299,6 +6403,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6308,6 +6414,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6319,6 +6427,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6327,7 +6437,7 @@ export interface operations {
             };
         };
     };
-    remove_beneficiary_v1_countries__iso3__beneficiary_delete: {
+    countries_remove_beneficiary: {
         parameters: {
             query?: never;
             header?: never;
@@ -6341,6 +6451,8 @@ export interface operations {
             /** @description Successful Response */
             204: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6348,6 +6460,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6357,6 +6471,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6366,6 +6482,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6375,6 +6493,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6386,6 +6506,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6394,7 +6516,7 @@ export interface operations {
             };
         };
     };
-    list_methodologies_v1_methodologies_get: {
+    methodologies_list: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -6411,6 +6533,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6420,6 +6544,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6429,6 +6555,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6438,6 +6566,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6449,6 +6579,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6457,7 +6589,7 @@ export interface operations {
             };
         };
     };
-    publish_methodology_v1_methodologies_post: {
+    methodologies_publish: {
         parameters: {
             query?: never;
             header?: never;
@@ -6473,6 +6605,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6482,6 +6616,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6491,6 +6627,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6500,6 +6638,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6509,6 +6649,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6518,6 +6660,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6527,6 +6671,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6538,6 +6684,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6546,7 +6694,7 @@ export interface operations {
             };
         };
     };
-    get_latest_v1_methodologies_latest_get: {
+    methodologies_get_latest: {
         parameters: {
             query?: never;
             header?: never;
@@ -6558,6 +6706,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6567,6 +6717,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6576,6 +6728,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6585,6 +6739,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6596,6 +6752,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6604,7 +6762,7 @@ export interface operations {
             };
         };
     };
-    get_methodology_v1_methodologies__version__get: {
+    methodologies_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -6618,6 +6776,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6627,6 +6787,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6636,6 +6798,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6645,6 +6809,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6654,6 +6820,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6665,6 +6833,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6673,7 +6843,7 @@ export interface operations {
             };
         };
     };
-    list_assessments_v1_assessments_get: {
+    assessments_list: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -6694,6 +6864,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6703,6 +6875,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6712,6 +6886,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6721,6 +6897,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6732,6 +6910,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6740,7 +6920,7 @@ export interface operations {
             };
         };
     };
-    create_assessment_v1_assessments_post: {
+    assessments_create: {
         parameters: {
             query?: never;
             header?: {
@@ -6759,6 +6939,12 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
+                    /** @description `true` when this answer is the stored one of an earlier request with the same Idempotency-Key and body */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6768,6 +6954,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6777,6 +6965,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6786,6 +6976,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6795,6 +6987,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6804,6 +6998,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6813,6 +7009,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6824,6 +7022,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6832,7 +7032,7 @@ export interface operations {
             };
         };
     };
-    get_assessment_v1_assessments__assessment_id__get: {
+    assessments_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -6846,6 +7046,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6855,6 +7059,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6864,6 +7070,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6873,6 +7081,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6882,6 +7092,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6893,6 +7105,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6901,7 +7115,7 @@ export interface operations {
             };
         };
     };
-    update_assessment_v1_assessments__assessment_id__patch: {
+    assessments_update: {
         parameters: {
             query?: never;
             header?: {
@@ -6922,6 +7136,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6931,6 +7149,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6940,6 +7160,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6949,6 +7171,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6958,6 +7182,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6967,6 +7193,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6976,6 +7204,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6985,6 +7215,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6996,6 +7228,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7004,7 +7238,7 @@ export interface operations {
             };
         };
     };
-    transition_assessment_v1_assessments__assessment_id__transitions_post: {
+    assessments_transition: {
         parameters: {
             query?: never;
             header?: {
@@ -7025,6 +7259,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7034,6 +7272,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7043,6 +7283,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7052,6 +7294,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7061,6 +7305,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7070,6 +7316,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7079,6 +7327,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7088,6 +7338,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7097,6 +7349,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7108,6 +7362,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7116,7 +7372,7 @@ export interface operations {
             };
         };
     };
-    set_translation_v1_assessments__assessment_id__translations__language__put: {
+    assessments_set_translation: {
         parameters: {
             query?: never;
             header?: never;
@@ -7135,6 +7391,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7144,6 +7402,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7153,6 +7413,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7162,6 +7424,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7171,6 +7435,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7180,6 +7446,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7189,6 +7457,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7200,6 +7470,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7208,7 +7480,7 @@ export interface operations {
             };
         };
     };
-    audit_trail_v1_assessments__assessment_id__audit_get: {
+    assessments_audit_trail: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -7227,6 +7499,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7236,6 +7510,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7245,6 +7521,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7254,6 +7532,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7263,6 +7543,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7274,6 +7556,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7282,7 +7566,7 @@ export interface operations {
             };
         };
     };
-    list_indicator_values_v1_assessments__assessment_id__indicators_get: {
+    indicators_list_values: {
         parameters: {
             query?: never;
             header?: never;
@@ -7296,6 +7580,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7305,6 +7591,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7314,6 +7602,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7323,6 +7613,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7332,6 +7624,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7343,6 +7637,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7351,7 +7647,7 @@ export interface operations {
             };
         };
     };
-    bulk_set_indicator_values_v1_assessments__assessment_id__indicators_post: {
+    indicators_bulk_set_values: {
         parameters: {
             query?: never;
             header?: {
@@ -7372,6 +7668,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7381,6 +7681,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7390,6 +7692,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7399,6 +7703,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7408,6 +7714,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7417,6 +7725,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7426,6 +7736,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7435,6 +7747,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7444,6 +7758,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7455,6 +7771,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7463,7 +7781,7 @@ export interface operations {
             };
         };
     };
-    set_indicator_value_v1_assessments__assessment_id__indicators__code__put: {
+    indicators_set_value: {
         parameters: {
             query?: never;
             header?: {
@@ -7485,6 +7803,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7494,6 +7816,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7503,6 +7827,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7512,6 +7838,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7521,6 +7849,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7530,6 +7860,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7539,6 +7871,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7548,6 +7882,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7557,6 +7893,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7568,6 +7906,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7576,7 +7916,7 @@ export interface operations {
             };
         };
     };
-    remove_indicator_value_v1_assessments__assessment_id__indicators__code__delete: {
+    indicators_remove_value: {
         parameters: {
             query?: never;
             header?: {
@@ -7594,6 +7934,10 @@ export interface operations {
             /** @description Successful Response */
             204: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -7601,6 +7945,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7610,6 +7956,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7619,6 +7967,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7628,6 +7978,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7637,6 +7989,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7646,6 +8000,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7657,6 +8013,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7665,7 +8023,7 @@ export interface operations {
             };
         };
     };
-    indicator_history_v1_assessments__assessment_id__indicators__code__history_get: {
+    indicators_history: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -7685,6 +8043,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7694,6 +8054,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7703,6 +8065,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7712,6 +8076,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7721,6 +8087,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7732,6 +8100,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7740,7 +8110,7 @@ export interface operations {
             };
         };
     };
-    get_scores_v1_assessments__assessment_id__scores_get: {
+    scores_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -7754,6 +8124,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7763,6 +8135,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7772,6 +8146,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7781,6 +8157,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7790,6 +8168,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7801,6 +8181,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7809,7 +8191,7 @@ export interface operations {
             };
         };
     };
-    get_gaps_v1_assessments__assessment_id__gaps_get: {
+    scores_get_gaps: {
         parameters: {
             query?: never;
             header?: never;
@@ -7823,6 +8205,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7832,6 +8216,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7841,6 +8227,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7850,6 +8238,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7859,6 +8249,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7870,6 +8262,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7878,7 +8272,7 @@ export interface operations {
             };
         };
     };
-    list_programmes_v1_programmes_get: {
+    programmes_list: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -7895,6 +8289,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7904,6 +8300,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7913,6 +8311,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7922,6 +8322,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7933,6 +8335,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7941,7 +8345,7 @@ export interface operations {
             };
         };
     };
-    get_programme_v1_programmes__iso3__get: {
+    programmes_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -7955,6 +8359,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7964,6 +8370,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7973,6 +8381,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7982,6 +8392,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7991,6 +8403,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8002,6 +8416,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8010,7 +8426,7 @@ export interface operations {
             };
         };
     };
-    record_phase_v1_programmes__iso3__phases__phase__put: {
+    programmes_record_phase: {
         parameters: {
             query?: never;
             header?: never;
@@ -8029,6 +8445,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8038,6 +8456,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8047,6 +8467,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8056,6 +8478,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8065,6 +8489,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8074,6 +8500,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8083,6 +8511,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8094,6 +8524,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8102,7 +8534,7 @@ export interface operations {
             };
         };
     };
-    create_pilot_v1_programmes__iso3__pilots_post: {
+    programmes_create_pilot: {
         parameters: {
             query?: never;
             header?: never;
@@ -8120,6 +8552,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8129,6 +8563,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8138,6 +8574,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8147,6 +8585,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8156,6 +8596,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8165,6 +8607,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8174,6 +8618,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8185,6 +8631,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8193,7 +8641,7 @@ export interface operations {
             };
         };
     };
-    add_pilot_site_v1_programmes__iso3__pilots__pilot_id__sites_post: {
+    programmes_add_pilot_site: {
         parameters: {
             query?: never;
             header?: never;
@@ -8212,6 +8660,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8221,6 +8671,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8230,6 +8682,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8239,6 +8693,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8248,6 +8704,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8257,6 +8715,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8266,6 +8726,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8277,6 +8739,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8285,7 +8749,7 @@ export interface operations {
             };
         };
     };
-    list_partners_v1_partners_get: {
+    partners_list: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -8304,6 +8768,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8313,6 +8779,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8322,6 +8790,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8331,6 +8801,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8342,6 +8814,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8350,7 +8824,7 @@ export interface operations {
             };
         };
     };
-    create_partner_v1_partners_post: {
+    partners_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -8366,6 +8840,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8375,6 +8851,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8384,6 +8862,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8393,6 +8873,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8402,6 +8884,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8411,6 +8895,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8420,6 +8906,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8431,6 +8919,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8439,7 +8929,7 @@ export interface operations {
             };
         };
     };
-    get_partner_v1_partners__partner_id__get: {
+    partners_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -8453,6 +8943,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8462,6 +8954,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8471,6 +8965,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8480,6 +8976,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8489,6 +8987,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8500,6 +9000,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8508,7 +9010,7 @@ export interface operations {
             };
         };
     };
-    update_partner_v1_partners__partner_id__patch: {
+    partners_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -8526,6 +9028,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8535,6 +9039,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8544,6 +9050,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8553,6 +9061,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8562,6 +9072,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8571,6 +9083,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8580,6 +9094,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8591,6 +9107,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8599,7 +9117,7 @@ export interface operations {
             };
         };
     };
-    list_contributions_v1_contributions_get: {
+    partners_list_contributions: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -8619,6 +9137,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8628,6 +9148,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8637,6 +9159,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8646,6 +9170,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8657,6 +9183,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8665,7 +9193,7 @@ export interface operations {
             };
         };
     };
-    create_contribution_v1_contributions_post: {
+    partners_create_contribution: {
         parameters: {
             query?: never;
             header?: never;
@@ -8681,6 +9209,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8690,6 +9220,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8699,6 +9231,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8708,6 +9242,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8717,6 +9253,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8726,6 +9264,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8737,6 +9277,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8745,7 +9287,7 @@ export interface operations {
             };
         };
     };
-    contribution_totals_v1_contributions_totals_get: {
+    partners_contribution_totals: {
         parameters: {
             query?: {
                 by?: components["schemas"]["TotalsBy"];
@@ -8759,6 +9301,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8768,6 +9312,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8777,6 +9323,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8786,6 +9334,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8797,6 +9347,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8805,7 +9357,7 @@ export interface operations {
             };
         };
     };
-    list_calls_v1_calls_get: {
+    calls_list: {
         parameters: {
             query?: {
                 /** @description upcoming, open or closed */
@@ -8824,6 +9376,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8833,6 +9387,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8842,6 +9398,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8851,6 +9409,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8862,6 +9422,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8870,7 +9432,7 @@ export interface operations {
             };
         };
     };
-    create_call_v1_calls_post: {
+    calls_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -8886,6 +9448,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8895,6 +9459,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8904,6 +9470,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8913,6 +9481,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8922,6 +9492,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8931,6 +9503,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8942,6 +9516,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8950,7 +9526,7 @@ export interface operations {
             };
         };
     };
-    list_open_calls_v1_calls_open_get: {
+    calls_list_open: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -8967,6 +9543,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8976,6 +9554,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8985,6 +9565,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8994,6 +9576,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9005,6 +9589,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9013,7 +9599,7 @@ export interface operations {
             };
         };
     };
-    get_call_v1_calls__call_id__get: {
+    calls_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -9027,6 +9613,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9036,6 +9624,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9045,6 +9635,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9054,6 +9646,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9063,6 +9657,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9074,6 +9670,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9082,7 +9680,7 @@ export interface operations {
             };
         };
     };
-    update_call_v1_calls__call_id__patch: {
+    calls_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -9100,6 +9698,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9109,6 +9709,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9118,6 +9720,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9127,6 +9731,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9136,6 +9742,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9145,6 +9753,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9154,6 +9764,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9165,6 +9777,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9173,7 +9787,7 @@ export interface operations {
             };
         };
     };
-    outbox_summary_v1_requests_outbox_summary_get: {
+    outbox_summary: {
         parameters: {
             query?: never;
             header?: never;
@@ -9185,6 +9799,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9194,6 +9810,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9203,6 +9821,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9214,6 +9834,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9222,7 +9844,7 @@ export interface operations {
             };
         };
     };
-    list_outbox_v1_requests_outbox_get: {
+    outbox_list: {
         parameters: {
             query?: {
                 status?: components["schemas"]["EntryStatus"] | null;
@@ -9240,6 +9862,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9249,6 +9873,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9258,6 +9884,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9267,6 +9895,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9278,6 +9908,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9286,7 +9918,7 @@ export interface operations {
             };
         };
     };
-    retry_entry_v1_requests_outbox__entry_id__retry_post: {
+    outbox_retry_entry: {
         parameters: {
             query?: never;
             header?: never;
@@ -9300,6 +9932,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9309,6 +9943,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9318,6 +9954,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9327,6 +9965,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9336,6 +9976,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9345,6 +9987,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9356,6 +10000,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9364,7 +10010,7 @@ export interface operations {
             };
         };
     };
-    list_overdue_v1_requests_overdue_get: {
+    sla_list_overdue: {
         parameters: {
             query?: {
                 /** @description one workflow stage, e.g. submitted */
@@ -9383,6 +10029,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9392,6 +10040,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9401,6 +10051,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9410,6 +10062,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9421,6 +10075,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9429,7 +10085,7 @@ export interface operations {
             };
         };
     };
-    overdue_summary_v1_requests_overdue_summary_get: {
+    sla_overdue_summary: {
         parameters: {
             query?: never;
             header?: never;
@@ -9441,6 +10097,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9450,6 +10108,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9459,6 +10119,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9470,6 +10132,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9478,7 +10142,7 @@ export interface operations {
             };
         };
     };
-    list_reminders_v1_requests_reminders_get: {
+    sla_list_reminders: {
         parameters: {
             query?: {
                 /** @description horizon */
@@ -9494,6 +10158,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9503,6 +10169,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9512,6 +10180,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9521,6 +10191,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9532,6 +10204,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9540,7 +10214,7 @@ export interface operations {
             };
         };
     };
-    request_report_v1_requests_reports_get: {
+    reports_request: {
         parameters: {
             query?: {
                 /** @description limit the report to one call */
@@ -9555,6 +10229,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9564,6 +10240,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9573,6 +10251,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9582,6 +10262,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9593,6 +10275,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9601,7 +10285,7 @@ export interface operations {
             };
         };
     };
-    request_report_csv_v1_requests_reports_csv_get: {
+    reports_request_csv: {
         parameters: {
             query?: {
                 /** @description limit the report to one call */
@@ -9613,18 +10297,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description CSV (UTF-8, a header line then one line per row), as an attachment */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": unknown;
+                    /**
+                     * @example dimension,key,label,count
+                     *     status,submitted,Submitted,3
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9634,6 +10326,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9643,6 +10337,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9654,6 +10350,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9662,7 +10360,7 @@ export interface operations {
             };
         };
     };
-    list_requests_v1_requests_get: {
+    requests_list: {
         parameters: {
             query?: {
                 status?: components["schemas"]["Status"] | null;
@@ -9685,6 +10383,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9694,6 +10394,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9703,6 +10405,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9712,6 +10416,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9723,6 +10429,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9731,7 +10439,7 @@ export interface operations {
             };
         };
     };
-    submit_request_v1_requests_post: {
+    requests_submit: {
         parameters: {
             query?: never;
             header?: {
@@ -9750,6 +10458,12 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
+                    /** @description `true` when this answer is the stored one of an earlier request with the same Idempotency-Key and body */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -9759,6 +10473,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9768,6 +10484,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9777,6 +10495,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9786,6 +10506,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9795,6 +10517,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9804,6 +10528,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9815,6 +10541,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9823,7 +10551,7 @@ export interface operations {
             };
         };
     };
-    get_request_v1_requests__request_id__get: {
+    requests_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -9837,6 +10565,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9846,6 +10578,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9855,6 +10589,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9864,6 +10600,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9873,6 +10611,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9884,6 +10624,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9892,7 +10634,7 @@ export interface operations {
             };
         };
     };
-    update_request_v1_requests__request_id__patch: {
+    requests_update: {
         parameters: {
             query?: never;
             header?: {
@@ -9913,6 +10655,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9922,6 +10668,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9931,6 +10679,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9940,6 +10690,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9949,6 +10701,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9958,6 +10712,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9967,6 +10723,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9976,6 +10734,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9985,6 +10745,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9996,6 +10758,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10004,7 +10768,7 @@ export interface operations {
             };
         };
     };
-    list_transitions_v1_requests__request_id__transitions_get: {
+    requests_list_transitions: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -10023,6 +10787,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10032,6 +10798,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10041,6 +10809,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10050,6 +10820,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10059,6 +10831,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10070,6 +10844,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10078,7 +10854,7 @@ export interface operations {
             };
         };
     };
-    transition_request_v1_requests__request_id__transitions_post: {
+    requests_transition: {
         parameters: {
             query?: never;
             header?: {
@@ -10099,6 +10875,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10108,6 +10888,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10117,6 +10899,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10126,6 +10910,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10135,6 +10921,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10144,6 +10932,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10153,6 +10943,8 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10162,6 +10954,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10171,6 +10965,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10182,6 +10978,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10190,7 +10988,7 @@ export interface operations {
             };
         };
     };
-    list_sessions_v1_sessions_get: {
+    sessions_list: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -10207,6 +11005,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10216,6 +11016,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10225,6 +11027,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10234,6 +11038,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10245,6 +11051,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10253,7 +11061,7 @@ export interface operations {
             };
         };
     };
-    create_session_v1_sessions_post: {
+    sessions_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -10269,6 +11077,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10278,6 +11088,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10287,6 +11099,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10296,6 +11110,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10305,6 +11121,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10314,6 +11132,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10325,6 +11145,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10333,7 +11155,7 @@ export interface operations {
             };
         };
     };
-    get_session_v1_sessions__session_id__get: {
+    sessions_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -10347,6 +11169,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10356,6 +11180,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10365,6 +11191,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10374,6 +11202,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10383,6 +11213,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10394,6 +11226,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10402,7 +11236,7 @@ export interface operations {
             };
         };
     };
-    push_measurement_v1_measurements_post: {
+    measurements_push: {
         parameters: {
             query?: never;
             header?: never;
@@ -10461,6 +11295,8 @@ export interface operations {
             /** @description Its UUID was stored before: nothing new stored */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10470,6 +11306,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10479,6 +11317,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10488,6 +11328,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10497,6 +11339,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10506,6 +11350,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10517,6 +11363,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10528,6 +11376,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10536,7 +11386,7 @@ export interface operations {
             };
         };
     };
-    push_measurement_batch_v1_measurements_batch_post: {
+    measurements_push_batch: {
         parameters: {
             query?: never;
             header?: {
@@ -10604,6 +11454,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description `true` when this answer is the stored one of an earlier request with the same Idempotency-Key and body */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -10613,6 +11467,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10622,6 +11478,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10631,6 +11489,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10640,6 +11500,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10651,6 +11513,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10662,6 +11526,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10670,7 +11536,7 @@ export interface operations {
             };
         };
     };
-    list_failed_measurements_v1_measurements_failed_get: {
+    measurements_list_failed: {
         parameters: {
             query?: {
                 reason?: string | null;
@@ -10688,6 +11554,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10697,6 +11565,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10706,6 +11576,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10715,6 +11587,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10724,6 +11598,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10735,6 +11611,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10746,6 +11624,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10754,7 +11634,7 @@ export interface operations {
             };
         };
     };
-    list_measurement_flags_v1_measurements_flags_get: {
+    measurements_list_flags: {
         parameters: {
             query?: {
                 kind?: string | null;
@@ -10772,6 +11652,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10781,6 +11663,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10790,6 +11674,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10799,6 +11685,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10808,6 +11696,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10819,6 +11709,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10830,6 +11722,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10838,7 +11732,7 @@ export interface operations {
             };
         };
     };
-    push_ping_v1_pings_post: {
+    pings_push: {
         parameters: {
             query?: never;
             header?: never;
@@ -10881,6 +11775,8 @@ export interface operations {
             /** @description Its UUID was stored before: nothing new stored */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10890,6 +11786,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10899,6 +11797,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10908,6 +11808,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10917,6 +11819,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10926,6 +11830,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10937,6 +11843,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10948,6 +11856,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10956,7 +11866,7 @@ export interface operations {
             };
         };
     };
-    push_ping_batch_v1_pings_batch_post: {
+    pings_push_batch: {
         parameters: {
             query?: never;
             header?: {
@@ -11008,6 +11918,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description `true` when this answer is the stored one of an earlier request with the same Idempotency-Key and body */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -11017,6 +11931,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11026,6 +11942,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11035,6 +11953,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11044,6 +11964,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11055,6 +11977,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11066,6 +11990,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11074,7 +12000,7 @@ export interface operations {
             };
         };
     };
-    list_giga_measurements_api_v1_measurements_get: {
+    giga_meter_list_measurements: {
         parameters: {
             query?: {
                 /** @description pages to skip: skips page*size */
@@ -11097,6 +12023,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11106,6 +12034,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11115,6 +12045,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11124,6 +12056,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11135,6 +12069,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11146,6 +12082,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11154,7 +12092,7 @@ export interface operations {
             };
         };
     };
-    push_giga_meter_measurement_api_v1_measurements_post: {
+    giga_meter_push_measurement: {
         parameters: {
             query?: never;
             header?: never;
@@ -11230,6 +12168,8 @@ export interface operations {
             /** @description Stored before (same UUID) */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11239,6 +12179,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11248,6 +12190,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11257,6 +12201,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11266,6 +12212,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11275,6 +12223,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11284,6 +12234,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11295,6 +12247,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11306,6 +12260,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11314,7 +12270,7 @@ export interface operations {
             };
         };
     };
-    push_giga_meter_backlog_api_v1_measurements_multiple_post: {
+    giga_meter_push_backlog: {
         parameters: {
             query?: never;
             header?: never;
@@ -11390,6 +12346,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11399,6 +12357,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11408,6 +12368,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11417,6 +12379,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11426,6 +12390,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11435,6 +12401,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11446,6 +12414,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11457,6 +12427,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11465,7 +12437,7 @@ export interface operations {
             };
         };
     };
-    push_giga_meter_ping_records_api_v1_connectivity__giga_id_school__post: {
+    giga_meter_push_ping_records: {
         parameters: {
             query?: never;
             header?: never;
@@ -11510,6 +12482,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11521,6 +12495,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11530,6 +12506,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11539,6 +12517,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11548,6 +12528,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11557,6 +12539,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11566,6 +12550,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11577,6 +12563,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11588,6 +12576,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11596,7 +12586,7 @@ export interface operations {
             };
         };
     };
-    pull_measurements_v2_api_v1_measurements_v2_get: {
+    giga_meter_pull_measurements_v2: {
         parameters: {
             query?: {
                 /** @description pages to skip: skips page*size */
@@ -11619,6 +12609,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11628,6 +12620,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11637,6 +12631,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11646,6 +12642,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11657,6 +12655,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11668,6 +12668,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11676,7 +12678,7 @@ export interface operations {
             };
         };
     };
-    list_giga_failed_api_v1_measurements_failed_get: {
+    giga_meter_list_failed: {
         parameters: {
             query?: {
                 /** @description pages to skip: skips page*size */
@@ -11692,6 +12694,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11701,6 +12705,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11710,6 +12716,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11719,6 +12727,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11730,6 +12740,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11741,6 +12753,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11749,7 +12763,7 @@ export interface operations {
             };
         };
     };
-    list_giga_measurements_of_school_api_v1_measurements_school_id__school_id__get: {
+    giga_meter_list_measurements_of_school: {
         parameters: {
             query?: {
                 /** @description pages to skip: skips page*size */
@@ -11767,6 +12781,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11776,6 +12792,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11785,6 +12803,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11794,6 +12814,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11803,6 +12825,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11814,6 +12838,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11825,6 +12851,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11833,7 +12861,7 @@ export interface operations {
             };
         };
     };
-    country_by_code_api_v1_dailycheckapp_countries__code__get: {
+    giga_meter_country_by_code: {
         parameters: {
             query?: never;
             header?: never;
@@ -11847,6 +12875,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11856,6 +12886,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11865,6 +12897,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11874,6 +12908,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11883,6 +12919,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11894,6 +12932,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11902,7 +12942,7 @@ export interface operations {
             };
         };
     };
-    schools_by_government_id_api_v1_schools_country_code_school_id__country_code___school_id__get: {
+    giga_meter_schools_by_government_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -11917,6 +12957,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11926,6 +12968,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11935,6 +12979,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11944,6 +12990,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11953,6 +13001,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11964,6 +13014,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11972,7 +13024,7 @@ export interface operations {
             };
         };
     };
-    flags_by_giga_id_api_v1_schools_features_flags__giga_id_school__get: {
+    giga_meter_flags_by_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -11986,6 +13038,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11995,6 +13049,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12004,6 +13060,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12013,6 +13071,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12022,6 +13082,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12033,6 +13095,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12041,7 +13105,7 @@ export interface operations {
             };
         };
     };
-    flags_by_device_api_v1_dailycheckapp_schools_features_flags_get: {
+    giga_meter_flags_by_device: {
         parameters: {
             query?: {
                 mac_address?: string;
@@ -12055,6 +13119,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12064,6 +13130,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12073,6 +13141,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12082,6 +13152,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12093,6 +13165,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12101,7 +13175,7 @@ export interface operations {
             };
         };
     };
-    existing_installation_api_v1_dailycheckapp_schools_checkExistingInstallation__device_hardware_id__get: {
+    giga_meter_existing_installation: {
         parameters: {
             query?: never;
             header?: never;
@@ -12115,6 +13189,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12124,6 +13200,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12133,6 +13211,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12142,6 +13222,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12151,6 +13233,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12162,6 +13246,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12170,7 +13256,7 @@ export interface operations {
             };
         };
     };
-    device_status_api_v1_dailycheckapp_schools_checkDeviceStatus__device_hardware_id___giga_id_school__get: {
+    giga_meter_device_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -12185,6 +13271,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12194,6 +13282,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12203,6 +13293,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12212,6 +13304,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12221,6 +13315,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12232,6 +13328,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12240,7 +13338,7 @@ export interface operations {
             };
         };
     };
-    device_school_status_api_v1_dailycheckapp_schools_check_device_school_status_post: {
+    giga_meter_device_school_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -12256,6 +13354,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12265,6 +13365,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12274,6 +13376,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12283,6 +13387,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12292,6 +13398,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12301,6 +13409,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12312,6 +13422,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12320,7 +13432,7 @@ export interface operations {
             };
         };
     };
-    protocol_config_api_v1_protocol_config_resolve_get: {
+    giga_meter_protocol_config: {
         parameters: {
             query?: {
                 gigaIdSchool?: string | null;
@@ -12335,6 +13447,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12344,6 +13458,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12353,6 +13469,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12362,6 +13480,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12373,6 +13493,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12381,7 +13503,7 @@ export interface operations {
             };
         };
     };
-    deactivate_device_api_v1_dailycheckapp_schools_deactivate_put: {
+    giga_meter_deactivate_device: {
         parameters: {
             query?: never;
             header?: never;
@@ -12397,6 +13519,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12406,6 +13530,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12415,6 +13541,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12424,6 +13552,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12433,6 +13563,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12442,6 +13574,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12453,6 +13587,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12461,7 +13597,7 @@ export interface operations {
             };
         };
     };
-    registered_devices_api_v1_dailycheckapp_schools__giga_id_school__get: {
+    giga_meter_registered_devices: {
         parameters: {
             query?: never;
             header?: never;
@@ -12475,6 +13611,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12484,6 +13622,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12493,6 +13633,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12502,6 +13644,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12511,6 +13655,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12522,6 +13668,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12530,7 +13678,7 @@ export interface operations {
             };
         };
     };
-    register_device_api_v1_dailycheckapp_schools_post: {
+    giga_meter_register_device: {
         parameters: {
             query?: never;
             header?: never;
@@ -12546,6 +13694,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12555,6 +13705,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12564,6 +13716,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12573,6 +13727,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12582,6 +13738,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12591,6 +13749,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12600,6 +13760,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12609,6 +13771,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12620,6 +13784,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12628,7 +13794,7 @@ export interface operations {
             };
         };
     };
-    flagged_schools_api_v1_flagged_dailycheckapp_schools_get: {
+    giga_meter_flagged_schools: {
         parameters: {
             query?: {
                 page?: number;
@@ -12643,6 +13809,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12652,6 +13820,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12661,6 +13831,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12670,6 +13842,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12681,6 +13855,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12689,7 +13865,7 @@ export interface operations {
             };
         };
     };
-    flag_school_api_v1_flagged_dailycheckapp_schools_post: {
+    giga_meter_flag_school: {
         parameters: {
             query?: never;
             header?: never;
@@ -12705,6 +13881,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12714,6 +13892,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12723,6 +13903,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12732,6 +13914,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12741,6 +13925,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12750,6 +13936,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12759,6 +13947,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12770,6 +13960,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12778,7 +13970,7 @@ export interface operations {
             };
         };
     };
-    data_fixes_api_v1_dailycheckapp_data_fix_get: {
+    giga_meter_data_fixes: {
         parameters: {
             query?: never;
             header?: never;
@@ -12790,6 +13982,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12799,6 +13993,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12808,6 +14004,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12819,6 +14017,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12827,7 +14027,7 @@ export interface operations {
             };
         };
     };
-    data_fix_api_v1_dailycheckapp_data_fix__giga_id__get: {
+    giga_meter_data_fix: {
         parameters: {
             query?: never;
             header?: never;
@@ -12841,6 +14041,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12850,6 +14052,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12859,6 +14063,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12868,6 +14074,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12877,6 +14085,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12888,6 +14098,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12896,7 +14108,7 @@ export interface operations {
             };
         };
     };
-    own_ip_metadata_api_v1_ip_metadata_get: {
+    giga_meter_own_ip_metadata: {
         parameters: {
             query?: never;
             header?: never;
@@ -12908,6 +14120,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12917,6 +14131,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12926,6 +14142,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12937,6 +14155,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12945,7 +14165,7 @@ export interface operations {
             };
         };
     };
-    ip_metadata_api_v1_ip_metadata__ip__get: {
+    giga_meter_ip_metadata: {
         parameters: {
             query?: never;
             header?: never;
@@ -12959,6 +14179,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12968,6 +14190,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12977,6 +14201,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12986,6 +14212,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12995,6 +14223,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13006,6 +14236,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13014,7 +14246,7 @@ export interface operations {
             };
         };
     };
-    geolocate_api_v1_geolocation_geolocate_post: {
+    giga_meter_geolocate: {
         parameters: {
             query?: never;
             header?: never;
@@ -13030,6 +14262,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13039,6 +14273,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13048,6 +14284,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13057,6 +14295,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13066,6 +14306,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13075,6 +14317,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13086,6 +14330,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13094,7 +14340,7 @@ export interface operations {
             };
         };
     };
-    list_schools_v1_schools_get: {
+    schools_list: {
         parameters: {
             query?: {
                 country?: string | null;
@@ -13117,6 +14363,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13126,6 +14374,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13135,6 +14385,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13144,6 +14396,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13155,6 +14409,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13163,7 +14419,7 @@ export interface operations {
             };
         };
     };
-    create_school_v1_schools_post: {
+    schools_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -13179,6 +14435,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13188,6 +14446,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13197,6 +14457,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13206,6 +14468,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13215,6 +14479,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13224,6 +14490,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13233,6 +14501,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13244,6 +14514,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13252,7 +14524,7 @@ export interface operations {
             };
         };
     };
-    schools_geojson_v1_schools_geojson_get: {
+    schools_geojson: {
         parameters: {
             query?: {
                 limit?: number;
@@ -13273,6 +14545,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13282,6 +14556,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13291,6 +14567,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13300,6 +14578,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13311,6 +14591,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13319,7 +14601,7 @@ export interface operations {
             };
         };
     };
-    import_schools_v1_schools_import_post: {
+    schools_import: {
         parameters: {
             query?: {
                 /** @description country of rows without a country column */
@@ -13342,6 +14624,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13351,6 +14635,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13360,6 +14646,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13369,6 +14657,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13378,6 +14668,8 @@ export interface operations {
             /** @description Unsupported Media Type */
             415: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13387,6 +14679,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13396,6 +14690,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13405,6 +14701,10 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13413,7 +14713,7 @@ export interface operations {
             };
         };
     };
-    get_school_v1_schools__school_id__get: {
+    schools_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -13427,6 +14727,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13436,6 +14738,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13445,6 +14749,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13454,6 +14760,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13463,6 +14771,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13474,6 +14784,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13482,7 +14794,7 @@ export interface operations {
             };
         };
     };
-    update_school_v1_schools__school_id__patch: {
+    schools_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -13500,6 +14812,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13509,6 +14823,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13518,6 +14834,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13527,6 +14845,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13536,6 +14856,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13545,6 +14867,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13554,6 +14878,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13565,6 +14891,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13573,7 +14901,7 @@ export interface operations {
             };
         };
     };
-    get_school_status_v1_schools__school_id__status_get: {
+    schools_get_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -13587,6 +14915,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13596,6 +14926,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13605,6 +14937,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13614,6 +14948,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13623,6 +14959,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13634,6 +14972,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13642,7 +14982,7 @@ export interface operations {
             };
         };
     };
-    list_school_measurements_v1_schools__school_id__measurements_get: {
+    schools_list_measurements: {
         parameters: {
             query?: {
                 /** @description measured at or after */
@@ -13665,6 +15005,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13674,6 +15016,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13683,6 +15027,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13692,6 +15038,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13701,6 +15049,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13712,6 +15062,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13720,7 +15072,7 @@ export interface operations {
             };
         };
     };
-    school_daily_v1_schools__school_id__daily_get: {
+    schools_daily: {
         parameters: {
             query?: {
                 /** @description first day (UTC); default 30 days ago */
@@ -13739,6 +15091,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13748,6 +15102,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13757,6 +15113,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13766,6 +15124,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13775,6 +15135,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13786,6 +15148,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13794,7 +15158,7 @@ export interface operations {
             };
         };
     };
-    list_deployment_keys_v1_agents_deployment_keys_get: {
+    agents_list_deployment_keys: {
         parameters: {
             query?: {
                 /** @description items per page */
@@ -13811,6 +15175,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13820,6 +15186,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13829,6 +15197,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13838,6 +15208,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13849,6 +15221,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13857,7 +15231,7 @@ export interface operations {
             };
         };
     };
-    create_deployment_key_v1_agents_deployment_keys_post: {
+    agents_create_deployment_key: {
         parameters: {
             query?: never;
             header?: never;
@@ -13873,6 +15247,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13882,6 +15258,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13891,6 +15269,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13900,6 +15280,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13909,6 +15291,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13918,6 +15302,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13927,6 +15313,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13938,6 +15326,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13946,7 +15336,7 @@ export interface operations {
             };
         };
     };
-    get_deployment_key_v1_agents_deployment_keys__key_id__get: {
+    agents_get_deployment_key: {
         parameters: {
             query?: never;
             header?: never;
@@ -13960,6 +15350,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13969,6 +15361,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13978,6 +15372,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13987,6 +15383,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13996,6 +15394,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14007,6 +15407,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14015,7 +15417,7 @@ export interface operations {
             };
         };
     };
-    revoke_deployment_key_v1_agents_deployment_keys__key_id__revoke_post: {
+    agents_revoke_deployment_key: {
         parameters: {
             query?: never;
             header?: never;
@@ -14029,6 +15431,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14038,6 +15442,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14047,6 +15453,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14056,6 +15464,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14065,6 +15475,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14076,6 +15488,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14084,7 +15498,7 @@ export interface operations {
             };
         };
     };
-    list_agents_v1_agents_get: {
+    agents_list: {
         parameters: {
             query?: {
                 school_id?: string | null;
@@ -14102,6 +15516,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14111,6 +15527,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14120,6 +15538,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14129,6 +15549,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14138,6 +15560,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14149,6 +15573,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14157,7 +15583,7 @@ export interface operations {
             };
         };
     };
-    register_agent_v1_agents_post: {
+    agents_register: {
         parameters: {
             query?: never;
             header?: never;
@@ -14173,6 +15599,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14182,6 +15610,8 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14191,6 +15621,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14200,6 +15632,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14209,6 +15643,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14218,6 +15654,8 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14227,6 +15665,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14238,6 +15678,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14246,7 +15688,7 @@ export interface operations {
             };
         };
     };
-    get_agent_v1_agents__agent_id__get: {
+    agents_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -14260,6 +15702,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14269,6 +15713,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14278,6 +15724,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14287,6 +15735,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14296,6 +15746,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14307,6 +15759,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14315,7 +15769,7 @@ export interface operations {
             };
         };
     };
-    revoke_agent_v1_agents__agent_id__revoke_post: {
+    agents_revoke: {
         parameters: {
             query?: never;
             header?: never;
@@ -14329,6 +15783,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14338,6 +15794,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14347,6 +15805,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14356,6 +15816,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14365,6 +15827,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14376,6 +15840,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14384,7 +15850,7 @@ export interface operations {
             };
         };
     };
-    country_summary_v1_connectivity_countries__iso3__get: {
+    connectivity_country_summary: {
         parameters: {
             query?: never;
             header?: never;
@@ -14398,6 +15864,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14407,6 +15875,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14416,6 +15886,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14425,6 +15897,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14434,6 +15908,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14445,6 +15921,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14453,7 +15931,7 @@ export interface operations {
             };
         };
     };
-    country_daily_v1_connectivity_countries__iso3__daily_get: {
+    connectivity_country_daily: {
         parameters: {
             query?: {
                 /** @description first day (UTC); default 30 days ago */
@@ -14472,6 +15950,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14481,6 +15961,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14490,6 +15972,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14499,6 +15983,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14508,6 +15994,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14519,6 +16007,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14527,7 +16017,7 @@ export interface operations {
             };
         };
     };
-    region_summary_v1_connectivity_regions__region__get: {
+    connectivity_region_summary: {
         parameters: {
             query?: never;
             header?: never;
@@ -14541,6 +16031,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14550,6 +16042,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14559,6 +16053,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14568,6 +16064,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14577,6 +16075,8 @@ export interface operations {
             /** @description Validation Error */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14588,6 +16088,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14596,7 +16098,7 @@ export interface operations {
             };
         };
     };
-    verify_rollups_v1_connectivity_rollups_verify_get: {
+    connectivity_verify_rollups: {
         parameters: {
             query?: {
                 /** @description values listed at most */
@@ -14613,6 +16115,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14622,6 +16126,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14631,6 +16137,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14640,6 +16148,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14649,6 +16159,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14658,6 +16170,10 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14666,7 +16182,7 @@ export interface operations {
             };
         };
     };
-    rebuild_rollups_v1_connectivity_rollups_rebuild_post: {
+    connectivity_rebuild_rollups: {
         parameters: {
             query?: {
                 /** @description values listed at most */
@@ -14683,6 +16199,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14692,6 +16210,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14701,6 +16221,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14710,6 +16232,8 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14719,6 +16243,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14728,6 +16254,10 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14736,7 +16266,7 @@ export interface operations {
             };
         };
     };
-    list_alerts_v1_alerts_get: {
+    alerts_list: {
         parameters: {
             query?: {
                 country?: string | null;
@@ -14756,6 +16286,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14765,6 +16297,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14774,6 +16308,8 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14783,6 +16319,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14794,6 +16332,8 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait before sending the request again */
                     "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
