@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import BigInteger, DateTime, Integer, Select, SmallInteger, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -33,6 +35,32 @@ class Page(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(
         None, description="pass as `cursor` to get the next page; null on the last page"
     )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # A page of the item's own example, so that every list documents one.
+        schema = handler(core_schema)
+        item_example = _first_example(cls.model_fields["items"].annotation)
+        if item_example is not None:
+            cursor = encode_cursor([EXAMPLE_CURSOR_TIME, EXAMPLE_CURSOR_ID])
+            schema["examples"] = [{"items": [item_example], "next_cursor": cursor}]
+        return schema
+
+
+# The last item's creation time and id, as the cursor of a page ordered by creation holds.
+EXAMPLE_CURSOR_TIME = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+EXAMPLE_CURSOR_ID = uuid.UUID("1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11")
+
+
+def _first_example(list_type: Any) -> Any:
+    item = next(iter(getattr(list_type, "__args__", ())), None)
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return None
+    extra = item.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if isinstance(examples, list) and examples else None
 
 
 class PageParams(BaseModel):
