@@ -143,6 +143,10 @@ async def test_a_backlog_for_another_countrys_school_stores_nothing_and_files_no
     response = await client.post(BACKLOG, json=batch, headers=mauritania)
     assert response.status_code == 400, response.text
     assert "RWA" not in response.text
+    unknown = [backlog_record(f"no-such-{uuid.uuid4().hex[:6]}", 0, country_code="RW")]
+    missing = await client.post(BACKLOG, json=unknown, headers=mauritania)
+    answers = [r.json() | {"request_id": None} for r in (response, missing)]
+    assert (missing.status_code, answers[1]) == (400, answers[0])
     assert await measurement_uuids(client, rwandan, admin) == []
     rwanda = auth_headers("schools:read", countries=["RWA"])
     assert await failed_of(client, rwanda, {batch[0]["UUID"]}) == []

@@ -1,5 +1,6 @@
 """Native ingestion: single and batch pushes of measurements and ping checks."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,15 +175,36 @@ async def test_a_user_token_must_name_the_school(
     assert [e["field"] for e in response.json()["errors"]] == ["body.school_id"]
 
 
-async def test_a_country_limited_token_cannot_push_for_another_country(
-    client: httpx.AsyncClient, make_school: Any, auth_headers: Any, measurement: Any
+async def test_a_school_of_another_country_is_refused_like_an_unknown_one(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_school: Any,
+    auth_headers: Any,
+    measurement: Any,
+    ping: Any,
 ) -> None:
-    school = await make_school("KEN")
+    kenyan = await make_school("KEN")
+    unknown = str(uuid.uuid4())
     rwanda_only = auth_headers("measurements:write", countries=["RWA"])
-    response = await client.post(
-        "/v1/measurements", json=measurement(school["id"]), headers=rwanda_only
-    )
-    assert response.status_code == 403
+
+    async def answer(path: str, body: Any, school_id: str) -> tuple[int, str]:
+        response = await client.post(path, json=body, headers=rwanda_only)
+        text = json.dumps(response.json() | {"request_id": None}, sort_keys=True)
+        return response.status_code, text.replace(school_id, "<id>")
+
+    pushes = [
+        ("/v1/measurements", lambda school_id: measurement(school_id)),
+        ("/v1/pings", lambda school_id: ping(school_id)),
+        ("/v1/measurements/batch", lambda school_id: {"items": [measurement(school_id)]}),
+        ("/v1/pings/batch", lambda school_id: {"items": [ping(school_id)]}),
+    ]
+    for path, body in pushes:
+        foreign = await answer(path, body(kenyan["id"]), kenyan["id"])
+        missing = await answer(path, body(unknown), unknown)
+        assert foreign == missing, path
+        assert foreign[0] in (200, 422), foreign
+        assert "KEN" not in foreign[1]
+    assert await stored_measurements(app, kenyan["id"]) == 0
 
 
 async def test_pings_single_and_batch_are_stored_once(

@@ -100,8 +100,9 @@ def _refuse_other_school(device_school: uuid.UUID, item: Item) -> ProblemError:
 def screen(submission: Submission, countries: dict[uuid.UUID, str], window: TimeWindow) -> Screened:
     """Checks the rules a schema cannot: time window, school known and allowed.
 
-    Raises the problem that refuses the whole submission: a device pushing for another
-    school, or a school outside the token's countries.
+    A school outside the token's countries is refused exactly like an unknown one, so a
+    writer cannot learn which ids are schools, nor their country. Raises the problem that
+    refuses the whole submission: a device pushing for another school.
     """
     screened = Screened(submission)
     device_school = submission.device_school
@@ -117,7 +118,7 @@ def screen(submission: Submission, countries: dict[uuid.UUID, str], window: Time
                 field=f"{submission.where(index)}.school_id", message="required for this token"
             )
             screened.problems.append(ItemProblem(index=index, reason="invalid", errors=[missing]))
-        elif school_id not in countries:
+        elif not _known_to(submission.principal, school_id, countries):
             unknown = FieldProblem(
                 field=f"{submission.where(index)}.school_id", message=f"no school {school_id}"
             )
@@ -126,9 +127,12 @@ def screen(submission: Submission, countries: dict[uuid.UUID, str], window: Time
             )
         else:
             screened.items.append((item, school_id))
-    for iso3 in {countries[school_id] for _, school_id in screened.items}:
-        submission.principal.require_country(iso3)
     return screened
+
+
+def _known_to(principal: Principal, school_id: uuid.UUID, countries: dict[uuid.UUID, str]) -> bool:
+    country = countries.get(school_id)
+    return country is not None and principal.can_access_country(country)
 
 
 def screen_all(
