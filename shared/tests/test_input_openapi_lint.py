@@ -133,3 +133,12 @@ def test_operation_id_of_a_route_is_its_domain_and_verb() -> None:
     assert operation_id(route) == "giga_meter_list_measurements"
     untagged = SimpleNamespace(tags=[], name="healthz")
     assert operation_id(untagged) == "service_healthz"
+
+
+def test_the_examples_of_answers_are_answers_the_models_accept() -> None:
+    from assessment_api.assessments.schemas import AssessmentOut
+    from c2r_common.pagination import Page
+
+    page = Page[AssessmentOut]
+    [example] = page.model_json_schema()["examples"]
+    assert page.model_validate(example).items[0].country_iso3 == "MRT"

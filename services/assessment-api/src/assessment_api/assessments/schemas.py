@@ -76,7 +76,36 @@ class TranslationOut(BaseModel):
 
 
 class AssessmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+                    "country_iso3": "MRT",
+                    "country_name": "Mauritania",
+                    "period": "2025",
+                    "title": "Mauritania 2025",
+                    "methodology_version": 1,
+                    "status": "data_collection",
+                    "allowed_transitions": ["validation"],
+                    "revision": 4,
+                    "source_request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+                    "translations": [
+                        {
+                            "language": "ar",
+                            "status": "requested",
+                            "updated_by": "bdt-staff-17",
+                            "updated_at": "2025-03-02T09:15:00Z",
+                        }
+                    ],
+                    "created_by": "bdt-staff-17",
+                    "created_at": "2025-02-20T13:40:00Z",
+                    "updated_at": "2025-03-02T09:15:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     country_iso3: str
