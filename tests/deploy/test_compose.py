@@ -14,9 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from assessment_api.config import AssessmentSettings
+from c2r_common.settings import Environment, ServiceSettings
 from c2r_common.testing import pg_admin, pg_server_url
 from c2r_deploy.containers import render_container_gateway
 from c2r_deploy.routes import load_routes
+from request_intake.config import IntakeSettings
+from school_monitor.config import SchoolMonitorSettings
 
 Run = Callable[..., subprocess.CompletedProcess[str]]  # the run_tool fixture
 SERVICES = ("assessment-api", "request-intake", "school-monitor")
@@ -55,10 +59,62 @@ def rendered(deploy_dir: Path) -> dict[str, Any]:
 
 def test_compose_refuses_to_render_without_the_secrets(deploy_dir: Path) -> None:
     env = compose_env(deploy_dir)
-    del env["C2R_JWT_SECRET"]
+    del env["C2R_JWT_JWKS_URL"]
     result = compose_config(deploy_dir, env)
     assert result.returncode != 0
-    assert "C2R_JWT_SECRET" in result.stderr or "set in .env" in result.stderr
+    assert "C2R_JWT_JWKS_URL" in result.stderr or "set in .env" in result.stderr
+
+
+def test_the_services_verify_tokens_with_the_identity_provider_s_public_keys(
+    rendered: dict[str, Any],
+) -> None:
+    for name in SERVICES:
+        environment = rendered["services"][name]["environment"]
+        assert not [key for key in environment if key.endswith("_JWT_SECRET")], name
+        assert any(key.endswith("_JWT_JWKS_URL") and value for key, value in environment.items())
+        algorithms = next(v for k, v in environment.items() if k.endswith("_JWT_ALGORITHMS"))
+        assert "HS256" not in algorithms
+
+
+@pytest.mark.parametrize(
+    ("name", "settings_class"),
+    [
+        ("assessment-api", AssessmentSettings),
+        ("request-intake", IntakeSettings),
+        ("school-monitor", SchoolMonitorSettings),
+    ],
+)
+def test_each_service_accepts_its_production_environment(
+    rendered: dict[str, Any],
+    name: str,
+    settings_class: type[ServiceSettings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in rendered["services"][name]["environment"].items():
+        monkeypatch.setenv(key, str(value))
+    settings = settings_class()
+    assert settings.environment is Environment.PRODUCTION
+    assert settings.jwt_secret is None
+    assert settings.jwt_jwks_url
+    assert set(settings.jwt_algorithms) == {"RS256", "ES256"}
+
+
+def test_the_database_script_refuses_a_password_that_would_break_the_url(
+    deploy_dir: Path,
+) -> None:
+    env = {**os.environ, "PGHOST": "192.0.2.1"}  # never reached: refused before psql
+    env |= {f"C2R_{kind}_DB_PASSWORD": uuid.uuid4().hex for kind in ("ASSESSMENT", "EXPORTER")}
+    env |= {"C2R_INTAKE_DB_PASSWORD": "p@ss:w/rd%", "C2R_SCHOOLS_DB_PASSWORD": "x"}
+    result = subprocess.run(
+        ["sh", deploy_dir / "compose" / "postgres-init" / "10-databases.sh"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "C2R_INTAKE_DB_PASSWORD may hold only" in result.stderr
 
 
 def test_each_service_starts_after_its_migrations_ran_once(rendered: dict[str, Any]) -> None:

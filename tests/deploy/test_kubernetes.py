@@ -103,15 +103,17 @@ def test_credentials_come_from_secrets(rendered: tuple[str, Objects]) -> None:
             for variable in container.get("env", []):
                 if re.search(r"PASSWORD|SECRET|USER$", variable["name"]):
                     assert "secretKeyRef" in variable["valueFrom"], variable["name"]
-                if variable["name"].endswith("_DATABASE_URL"):
-                    assert "$(DB_PASSWORD)" in variable["value"]
+                if re.search(r"_DATABASE_URL$|_TOKEN$", variable["name"]):
+                    assert "secretKeyRef" in variable["valueFrom"], variable["name"]
 
 
 def test_the_gateway_routes_to_the_services_by_name(
     rendered: tuple[str, Objects], deploy_dir: Path
 ) -> None:
     _, objects = rendered
-    (config_map,) = of_kind(objects, "ConfigMap").values()
+    (config_map,) = [
+        c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("gateway-nginx-")
+    ]
     assert config_map["metadata"]["name"].startswith("gateway-nginx-")  # hashed: rolls out
     config = config_map["data"]["nginx.conf"]
     assert config == (deploy_dir / "k8s" / "base" / "gateway" / "nginx.conf").read_text()
@@ -177,3 +179,43 @@ def test_dev_runs_one_of_each(deploy_dir: Path) -> None:
     objects = render(deploy_dir, "dev")
     assert {d["spec"]["replicas"] for d in of_kind(objects, "Deployment").values()} == {1}
     assert {c["spec"]["instances"] for c in of_kind(objects, "Cluster").values()} == {1}
+
+
+def environment_of(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return {v["name"]: v for container in containers for v in container.get("env", [])}
+
+
+def test_production_verifies_tokens_by_jwks_and_holds_no_jwt_secret(deploy_dir: Path) -> None:
+    objects = render(deploy_dir, "production")
+    (auth,) = [
+        c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("c2r-auth-")
+    ]
+    assert auth["data"]["jwks_url"].startswith("https://")
+    assert "HS256" not in auth["data"]["algorithms"]
+    workloads = {**of_kind(objects, "Deployment"), **of_kind(objects, "Job")}
+    for name, workload in workloads.items():
+        environment = environment_of(workload)
+        assert not [v for v in environment if v.endswith("_JWT_SECRET")], name
+        if workload["metadata"]["labels"].get("app.kubernetes.io/name") in SERVICES:
+            (jwks,) = [v for k, v in environment.items() if k.endswith("_JWT_JWKS_URL")]
+            reference = jwks["valueFrom"]["configMapKeyRef"]
+            assert (reference["name"], reference["key"]) == (auth["metadata"]["name"], "jwks_url")
+
+
+def test_dev_alone_verifies_tokens_with_a_shared_hs256_secret(deploy_dir: Path) -> None:
+    objects = render(deploy_dir, "dev")
+    (auth,) = [
+        c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("c2r-auth-")
+    ]
+    assert "jwks_url" not in auth["data"]
+    assert auth["data"]["algorithms"] == '["HS256"]'
+    for service in SERVICES:
+        for workload in (
+            of_kind(objects, "Deployment")[service],
+            of_kind(objects, "Job")[f"{service}-migrate"],
+        ):
+            (secret,) = [
+                v for k, v in environment_of(workload).items() if k.endswith("_JWT_SECRET")
+            ]
+            assert secret["valueFrom"]["secretKeyRef"] == {"name": "c2r-jwt", "key": "secret"}

@@ -3,6 +3,18 @@
 # database), and a monitoring role for the exporter. Run once by the postgres image, on an
 # empty data directory; the passwords come from the container's environment.
 set -eu
+# compose.yaml pastes each password into its service's database URL, so one with a
+# character that URL syntax gives a meaning to (@ : / % ? # ...) would break it: refused here.
+url_safe() {  # name value
+  case "$2" in
+    *[!A-Za-z0-9._~-]*|'')
+      echo "$1 may hold only letters, digits and . _ ~ - (openssl rand -hex 32)" >&2
+      exit 1 ;;
+  esac
+}
+url_safe C2R_ASSESSMENT_DB_PASSWORD "$C2R_ASSESSMENT_DB_PASSWORD"
+url_safe C2R_INTAKE_DB_PASSWORD "$C2R_INTAKE_DB_PASSWORD"
+url_safe C2R_SCHOOLS_DB_PASSWORD "$C2R_SCHOOLS_DB_PASSWORD"
 create() {  # role database password
   psql -v ON_ERROR_STOP=1 -U postgres -d postgres \
     -v role="$1" -v db="$2" -v password="$3" <<'SQL'
