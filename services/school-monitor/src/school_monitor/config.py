@@ -1,4 +1,7 @@
-from pydantic import Field, model_validator
+import hashlib
+import hmac
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from c2r_common.settings import ServiceSettings, load_settings
@@ -57,6 +60,12 @@ class SchoolMonitorSettings(ServiceSettings):
         description="CSV import rows committed per transaction: a write made during an "
         "import waits for one chunk at most",
     )
+    deployment_key_pepper: SecretStr | None = Field(
+        None,
+        description="server-side secret under which deployment keys are hashed (HMAC-SHA256), "
+        "so that a copy of the database does not let imported keys be guessed offline; "
+        "without it, one derived from jwt_secret (then rotating that secret voids the keys)",
+    )
     extra_generic_hardware_ids: list[str] = Field(
         default_factory=list, description="hardware ids refused besides the built-in list"
     )
@@ -87,6 +96,22 @@ class SchoolMonitorSettings(ServiceSettings):
                 f"{self.max_measurement_age_days}: use at least {shortest}, or 0 to keep all"
             )
         return self
+
+    @model_validator(mode="after")
+    def _deployment_keys_have_a_pepper(self) -> "SchoolMonitorSettings":
+        if self.deployment_key_pepper is None and self.jwt_secret is None:
+            raise ValueError("set deployment_key_pepper (or jwt_secret) to hash deployment keys")
+        return self
+
+    @property
+    def key_pepper(self) -> bytes:
+        """The secret deployment keys are hashed under."""
+        if self.deployment_key_pepper is not None:
+            return self.deployment_key_pepper.get_secret_value().encode()
+        assert self.jwt_secret is not None  # refused above otherwise
+        # Derived, so that the HMAC key is not the token-signing key itself.
+        secret = self.jwt_secret.get_secret_value().encode()
+        return hmac.new(secret, b"c2r deployment keys", hashlib.sha256).digest()
 
     def benchmark_for(self, iso3: str) -> float:
         return self.country_benchmarks_mbps.get(iso3.upper(), self.benchmark_download_mbps)
