@@ -2,6 +2,7 @@
 optionally expiring; a key opens no native route, only the Giga Meter ones."""
 
 import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,8 +52,51 @@ async def test_key_is_shown_once_and_stored_hashed(
             select(DeploymentKey).where(DeploymentKey.id == uuid.UUID(created["id"]))
         )
     assert record is not None
-    assert record.key_hash == hashlib.sha256(key.encode()).hexdigest()
-    assert key not in (record.key_hash, record.key_hint)
+    assert_kept_only_as_hash_and_hint(app, record, key)
+    assert listed_text_holds_at_most_the_hint(listed.text, key)
+
+
+def assert_kept_only_as_hash_and_hint(app: FastAPI, record: DeploymentKey, key: str) -> None:
+    """The row holds the key's HMAC under the server's pepper, its last four characters,
+    and nothing else of it (no part of it longer than the hint, in any column)."""
+    pepper = app.state.settings.key_pepper
+    assert record.key_hash == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+    assert record.key_hash != hashlib.sha256(key.encode()).hexdigest()
+    assert record.key_hint == key[-4:]
+    for column in DeploymentKey.__table__.columns:
+        stored = str(getattr(record, column.key))
+        assert listed_text_holds_at_most_the_hint(stored, key), (column.key, stored)
+
+
+def listed_text_holds_at_most_the_hint(text: str, key: str) -> bool:
+    return not any(key[i : i + 5] in text for i in range(len(key) - 4))
+
+
+async def test_an_imported_key_is_stored_hashed_under_the_pepper(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    key = "Upstream_" + uuid.uuid4().hex[:31]  # 40 characters, not all random
+    created = await create_key(client, admin, key=key)
+    assert created.status_code == 201, created.text
+    assert created.json()["key_hint"] == key[-4:]
+    listed = await client.get(KEYS, headers=admin)
+    assert listed_text_holds_at_most_the_hint(listed.text, key)
+    async with app.state.database.sessionmaker() as session:
+        record = await session.get(DeploymentKey, uuid.UUID(created.json()["id"]))
+    assert record is not None
+    assert_kept_only_as_hash_and_hint(app, record, key)
+    assert (await client.get(GIGA_COUNTRY_CHECK, headers=bearer(key))).status_code == 200
+
+
+async def test_predictable_imported_keys_are_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    for predictable in ("a" * 40, "password" * 4, "abcd" * 10):
+        response = await create_key(client, admin, key=predictable)
+        assert response.status_code == 422, predictable
+        problem = response.json()["errors"][0]
+        assert problem["field"] == "body.key"
+        assert problem["message"].endswith("a key is too predictable: use a random one")
 
 
 async def test_a_key_works_on_the_giga_routes_and_opens_no_native_route(

@@ -36,7 +36,9 @@ ManagedAgent = Annotated[Agent, Depends(managed_agent)]
     response_model=AgentCreated,
     status_code=201,
     summary="Register a device for a school; its token is returned this once",
-    responses=problem_responses(404, 422),
+    description="A device has one active agent per school: registering it again is a 409 "
+    "until its agent is revoked.",
+    responses=problem_responses(404, 409, 422),
 )
 async def register_agent(
     principal: Registrar, data: AgentIn, db: SessionDep, settings: SettingsDep

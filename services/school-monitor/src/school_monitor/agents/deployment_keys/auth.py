@@ -39,17 +39,18 @@ class DeploymentKeyVerifier:
 
     def __init__(self, settings: SchoolMonitorSettings) -> None:
         self.cache = PrincipalCache(settings.device_token_cache_seconds)
+        self.pepper = settings.key_pepper
 
     async def __call__(self, request: Request, token: str) -> Principal | None:
         if not may_be_deployment_key(token):
             return None
-        key_hash = hash_key(token)
+        key_hash = hash_key(token, self.pepper)
         cached = self.cache.get(key_hash)
         if cached is not None and _unexpired(cached):
             return cached
         database: Database = request.app.state.database
         async with database.sessionmaker() as session:
-            record = await find_active_key(session, token)
+            record = await find_active_key(session, key_hash)
         if record is None:
             self.cache.drop(key_hash)
             return None

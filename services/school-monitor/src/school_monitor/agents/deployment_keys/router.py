@@ -15,6 +15,7 @@ from school_monitor.agents.deployment_keys.schemas import (
     DeploymentKeyOut,
 )
 from school_monitor.agents.models import DeploymentKey
+from school_monitor.measurements.dependencies import SettingsDep
 
 router = APIRouter(
     prefix="/v1/agents/deployment-keys",
@@ -39,11 +40,11 @@ ManagedKey = Annotated[DeploymentKey, Depends(managed_key)]
     responses=problem_responses(409, 422),
 )
 async def create_deployment_key(
-    principal: KeyAdmin, data: DeploymentKeyIn, db: SessionDep
+    principal: KeyAdmin, data: DeploymentKeyIn, db: SessionDep, settings: SettingsDep
 ) -> DeploymentKeyCreated:
     for country in data.countries:
         principal.require_country(country)
-    record, key = await service.create_key(db, data, principal.subject)
+    record, key = await service.create_key(db, data, principal.subject, settings.key_pepper)
     return DeploymentKeyCreated(**DeploymentKeyOut.model_validate(record).model_dump(), key=key)
 
 

@@ -65,7 +65,7 @@ class DeploymentKeyOut(BaseModel):
     id: uuid.UUID
     name: str
     countries: list[str]
-    key_hint: str = Field(description="the key's first characters, to tell keys apart")
+    key_hint: str = Field(description="the key's last four characters, to tell keys apart")
     created_by: str
     created_at: datetime
     expires_at: datetime | None

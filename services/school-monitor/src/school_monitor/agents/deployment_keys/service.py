@@ -31,7 +31,7 @@ def _expiry_problem(data: DeploymentKeyIn) -> ProblemError | None:
 
 
 async def create_key(
-    db: AsyncSession, data: DeploymentKeyIn, created_by: str
+    db: AsyncSession, data: DeploymentKeyIn, created_by: str, pepper: bytes
 ) -> tuple[DeploymentKey, str]:
     problem = _expiry_problem(data)
     if problem is not None:
@@ -40,14 +40,15 @@ async def create_key(
     record = DeploymentKey(
         name=data.name,
         countries=sorted(set(data.countries)),
-        key_hash=hash_key(key),
+        key_hash=hash_key(key, pepper),
         key_hint=key_hint(key),
         created_by=created_by[:200],
         expires_at=data.expires_at,
     )
-    db.add(record)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with db.begin_nested():
+            db.add(record)
             await db.flush()
     except IntegrityError:  # an imported key registered twice (or a collision)
         raise ProblemError(
@@ -83,10 +84,10 @@ async def revoke_key(db: AsyncSession, record: DeploymentKey) -> DeploymentKey:
     return record
 
 
-async def find_active_key(db: AsyncSession, key: str) -> DeploymentKey | None:
-    """The unrevoked, unexpired deployment key `key`, if any."""
+async def find_active_key(db: AsyncSession, key_hash: str) -> DeploymentKey | None:
+    """The unrevoked, unexpired deployment key of this hash (`keys.hash_key`), if any."""
     statement = select(DeploymentKey).where(
-        DeploymentKey.key_hash == hash_key(key),
+        DeploymentKey.key_hash == key_hash,
         DeploymentKey.revoked_at.is_(None),
         or_(DeploymentKey.expires_at.is_(None), DeploymentKey.expires_at > utcnow()),
     )
