@@ -7,6 +7,8 @@ from pydantic_settings import SettingsConfigDict
 from c2r_common.settings import ServiceSettings, load_settings
 from school_monitor.retention.rules import retention_covers_window, shortest_retention_months
 
+MIN_PEPPER_LENGTH = 16
+
 
 class SchoolMonitorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="C2R_SCHOOLS_", extra="ignore", frozen=True)
@@ -101,6 +103,9 @@ class SchoolMonitorSettings(ServiceSettings):
     def _deployment_keys_have_a_pepper(self) -> "SchoolMonitorSettings":
         if self.deployment_key_pepper is None and self.jwt_secret is None:
             raise ValueError("set deployment_key_pepper (or jwt_secret) to hash deployment keys")
+        pepper = self.deployment_key_pepper
+        if pepper is not None and len(pepper.get_secret_value()) < MIN_PEPPER_LENGTH:
+            raise ValueError(f"deployment_key_pepper has at least {MIN_PEPPER_LENGTH} characters")
         return self
 
     @property
