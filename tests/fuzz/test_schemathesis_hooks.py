@@ -73,3 +73,9 @@ def test_only_a_negative_csv_body_alone_is_a_text_body_artefact() -> None:
     assert is_text_body_artefact(_Case("text/csv", BODY=True, QUERY=False))
     assert not is_text_body_artefact(_Case("text/csv", BODY=True, QUERY=True))
     assert not is_text_body_artefact(_Case("application/json", BODY=True))
+
+
+def test_a_backlog_refused_only_for_unknown_schools_is_set_aside() -> None:
+    unknown = _problem(("body.0", "unknown_school"), ("body.1", "unknown_school"))
+    assert is_semantic_refusal(400, unknown)
+    assert not is_semantic_refusal(400, _problem(("body.0", "unknown_school"), ("body.1", "x")))
