@@ -8,15 +8,18 @@ it. The copies are plain single-file databases (no -wal beside them), checked wi
 `PRAGMA integrity_check`, with a manifest naming what was taken and when.
 
 Restore copies them back with the same API, into the data folder of a stopped embedded
-default. PostgreSQL (production) is backed up per service database with pg_dump and
-pg_restore: deploy/README.md, "Back up and restore".
+default: it first takes an exclusive lock on every target database and refuses when any is
+in use (a running service keeps its connections open, and in WAL mode an open connection
+holds a shared lock on the file), so it never writes pages under a running service; it
+writes only once it holds all of them. PostgreSQL (production) is backed up per service
+database with pg_dump and pg_restore: deploy/README.md, "Back up and restore".
 """
 
 import argparse
 import json
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +27,8 @@ from c2r_deploy.routes import load_routes
 
 MANIFEST = "backup.json"
 BUSY_TIMEOUT_SECONDS = 30.0  # a checkpoint or a long write may hold the database briefly
+# A running service holds its database for as long as it runs: waiting longer gains nothing.
+RESTORE_LOCK_TIMEOUT_SECONDS = 1.0
 
 
 class BackupError(SystemExit):
@@ -63,22 +68,54 @@ def restore(backup_dir: Path, data_dir: Path) -> list[str]:
     for name, entry in databases.items():
         check_integrity(backup_dir / str(entry["file"]), name)  # all sound before any is written
     data_dir.mkdir(parents=True, exist_ok=True)
-    for entry in databases.values():
-        copy_database(backup_dir / str(entry["file"]), data_dir / str(entry["file"]))
+    files = [str(entry["file"]) for entry in databases.values()]
+    with ExitStack() as held:
+        writers = [held.enter_context(exclusive(data_dir / file)) for file in files]
+        for file, writer in zip(files, writers, strict=True):
+            copy_into(backup_dir / file, writer)
+    for file in files:
+        # The old shared-memory index no longer describes the file: gone with it.
+        (data_dir / f"{file}-shm").unlink(missing_ok=True)
+        check_integrity(data_dir / file, file)
     return sorted(databases)
+
+
+@contextmanager
+def exclusive(target: Path) -> Iterator[sqlite3.Connection]:
+    """A connection holding `target` exclusively until it closes; refused when in use."""
+    with closing(
+        sqlite3.connect(target, timeout=RESTORE_LOCK_TIMEOUT_SECONDS, isolation_level=None)
+    ) as connection:
+        # In exclusive locking mode the lock of the first write transaction is kept after
+        # its commit, for as long as the connection lives.
+        connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+        try:
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise BackupError(
+                f"{target} is in use ({exc}): stop the embedded default first (`make run`, "
+                "`c2r run`); nothing was restored"
+            ) from None
+        yield connection
 
 
 def copy_database(source: Path, target: Path) -> None:
     """`source` as of one commit into `target`, as a single file."""
-    with (
-        closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_SECONDS)) as reader,
-        closing(sqlite3.connect(target, timeout=BUSY_TIMEOUT_SECONDS)) as writer,
-    ):
-        reader.backup(writer)  # pages=-1: every page within one read transaction
-        # The copy keeps the source's WAL mode; back to a rollback journal, so that the
-        # file alone is the whole database.
-        writer.execute("PRAGMA journal_mode=DELETE")
+    with closing(sqlite3.connect(target, timeout=BUSY_TIMEOUT_SECONDS)) as writer:
+        copy_into(source, writer)
     check_integrity(target, target.name)
+
+
+def copy_into(source: Path, writer: sqlite3.Connection) -> None:
+    # A target left in WAL mode (a restore over an old database): its WAL folded in and
+    # removed first, so that the copy goes into a plain file whatever its page size.
+    writer.execute("PRAGMA journal_mode=DELETE")
+    with closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_SECONDS)) as reader:
+        reader.backup(writer)  # pages=-1: every page within one read transaction
+    # The copy keeps the source's WAL mode; back to a rollback journal, so that the
+    # file alone is the whole database.
+    writer.execute("PRAGMA journal_mode=DELETE")
 
 
 def check_integrity(path: Path, name: str) -> None:

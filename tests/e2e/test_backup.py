@@ -150,3 +150,93 @@ def test_a_backup_of_databases_written_by_another_process_is_one_consistent_mome
         sides = connection.execute("SELECT n, count(*) FROM pairs GROUP BY n").fetchall()
     assert {count for _, count in sides} == {2}  # never half a transaction
     assert {n for n, _ in sides} >= set(range(committed_before + 1))
+
+
+def restore(backup: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BIN / "c2r", "restore", backup, "--data-dir", data],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_restore_into_the_running_embedded_default_is_refused_and_writes_nothing(
+    embedded: Topology, tmp_path: Path
+) -> None:
+    c2r("backup", "--data-dir", embedded.logs, "--output", tmp_path / "backup")
+    name = f"after-the-backup-{uuid.uuid4().hex[:8]}"
+    response = httpx.post(
+        f"{embedded.gateway}/v1/partners",
+        json={"name": name, "kind": "government"},
+        headers=embedded.headers("admin"),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+
+    result = restore(tmp_path / "backup", embedded.logs)
+    assert result.returncode == 1
+    assert "is in use" in result.stderr
+    assert "stop the embedded default first" in result.stderr
+    # The row written after the backup is still there: the backup was not copied over it.
+    assert partners(embedded.logs / "assessment-api.db", name) == {name}
+
+
+def make_databases(folder: Path, label: str) -> None:
+    folder.mkdir()
+    for name in ("assessment-api", "request-intake", "school-monitor"):
+        with closing(sqlite3.connect(folder / f"{name}.db")) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("CREATE TABLE marks (label TEXT)")
+            connection.execute("INSERT INTO marks VALUES (?)", (label,))
+            connection.commit()
+
+
+def marks(database: Path) -> list[str]:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        return [label for (label,) in connection.execute("SELECT label FROM marks")]
+
+
+def test_restore_refuses_while_another_process_holds_a_database_open(tmp_path: Path) -> None:
+    make_databases(tmp_path / "source", "from the backup")
+    c2r("backup", "--data-dir", tmp_path / "source", "--output", tmp_path / "backup")
+    data = tmp_path / "data"
+    make_databases(data, "current")
+    # An idle reader in another process, as a running service's pooled connection is.
+    holder = subprocess.Popen(
+        [
+            BIN / "python",
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1])\n"
+            "c.execute('PRAGMA journal_mode=WAL')\n"
+            "c.execute('SELECT count(*) FROM marks').fetchall()\n"
+            "print('open', flush=True)\n"
+            "time.sleep(120)\n",
+            str(data / "school-monitor.db"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
+        before = {path.name: path.read_bytes() for path in data.iterdir()}
+        result = restore(tmp_path / "backup", data)
+        assert result.returncode == 1
+        assert "school-monitor.db is in use" in result.stderr
+        assert {path.name: path.read_bytes() for path in data.iterdir()} == before
+    finally:
+        holder.kill()
+        holder.communicate()
+
+    result = restore(tmp_path / "backup", data)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in data.iterdir()) == [
+        "assessment-api.db",
+        "request-intake.db",
+        "school-monitor.db",
+    ]  # the old -wal and -shm gone with the databases they belonged to
+    for database in data.iterdir():
+        assert marks(database) == ["from the backup"]
