@@ -152,6 +152,33 @@ async def test_a_backlog_for_another_countrys_school_stores_nothing_and_files_no
     assert await failed_of(client, rwanda, {batch[0]["UUID"]}) == []
 
 
+async def test_a_failed_record_is_filed_under_the_schools_country_not_the_one_sent(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str], auth_headers: TokenFactory
+) -> None:
+    rwandan = await make_school("RWA")
+    too_old = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+    unknown = f"no-such-{uuid.uuid4().hex[:6]}"
+    # A Rwandan school behind a Kenyan link: the agent sends its IP address's country.
+    batch = [
+        backlog_record(rwandan["giga_id"], 0, country_code="KE"),
+        backlog_record(rwandan["giga_id"], 1, country_code="KE", Timestamp=too_old),
+        backlog_record(rwandan["giga_id"].upper(), 2, country_code="KE", Latency=False),
+        backlog_record(unknown, 3, country_code="RW"),
+        backlog_record(unknown, 4, country_code="KE"),
+    ]
+    rwanda_writer = auth_headers("measurements:write", countries=["RWA"])
+    response = await client.post(BACKLOG, json=batch, headers=rwanda_writer)
+    assert response.status_code == 201, response.text
+    assert [f["index"] for f in response.json()["data"]["failed"]] == [1, 2, 3, 4]
+    uuids = {record["UUID"] for record in batch[1:]}
+    rwanda = auth_headers("schools:read", countries=["RWA"])
+    kenya = auth_headers("schools:read", countries=["KEN"])
+    seen_by_rwanda = {f["client_uuid"] for f in await failed_of(client, rwanda, uuids)}
+    assert seen_by_rwanda == {batch[1]["UUID"], batch[2]["UUID"], batch[3]["UUID"]}
+    assert await failed_of(client, kenya, uuids) == []
+    assert len(await failed_of(client, admin, uuids)) == 4  # staff see the unfiled one
+
+
 async def test_a_backlog_that_is_no_array_of_objects_is_refused(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

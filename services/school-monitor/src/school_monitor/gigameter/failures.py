@@ -1,5 +1,5 @@
 """Payloads that cannot become measurements, recorded as failed with the reason: once per
-client UUID, and filed under the sender's country only when the sender may write for it
+client UUID, filed under the country whose readers see it (filed_under)
 (school_monitor.measurements.models.FailedMeasurement)."""
 
 import uuid
@@ -8,18 +8,24 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
 from c2r_common.db import Database, after_commit, claim_write_lock
 from c2r_common.transient import retry_on_conflict
 from school_monitor.gigameter import rules
+from school_monitor.gigameter.credentials import MAX_GIGA_ID_LENGTH
 from school_monitor.gigameter.schemas import GigaMeterMeasurement
 from school_monitor.measurements.models import FailedMeasurement
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
+from school_monitor.schools.models import School
 from school_monitor.upsert import dialect_insert, dialect_name, table_of
 
 ATTEMPTS = 3
+# Forms of Giga ids looked up per query: well within either database's bound on the
+# parameters of one statement.
+LOOKUP_CHUNK = 3000
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,46 @@ class Failure:
         )
 
 
-def filed_under(principal: Principal, country_code: str | None) -> str | None:
-    """The country whose readers see a failed record: the one the sender named, if the
-    sender may write for it."""
+def filed_under(
+    principal: Principal, country_code: str | None, school_country: str | None
+) -> str | None:
+    """The country whose readers see a failed record: the school's, when the Giga id names
+    a school the sender may write for (the agent sends its IP address's country, not
+    always the school's); else the one the sender named, if the sender may write for it
+    (a school of another country is treated as unknown: nothing of it shows)."""
+    if school_country is not None and principal.can_access_country(school_country):
+        return school_country
     country = rules.country_of(country_code)
     if country is None or not principal.can_access_country(country.iso3):
         return None
     return country.iso3
+
+
+def _giga_id_forms(giga_id: str) -> list[str]:
+    """The forms a Giga id is looked up under, the id as sent first (like
+    credentials.school_by_giga_id)."""
+    giga_id = storable(giga_id).strip()
+    if not giga_id or len(giga_id) > MAX_GIGA_ID_LENGTH:
+        return []
+    return list(dict.fromkeys((giga_id, giga_id.lower(), giga_id.upper())))
+
+
+async def _school_countries(db: AsyncSession, giga_ids: set[str]) -> dict[str, str]:
+    """The country of the school each Giga id names (those naming one)."""
+    forms = {giga_id: _giga_id_forms(giga_id) for giga_id in giga_ids}
+    wanted = sorted({form for named in forms.values() for form in named})
+    stored: dict[str, str] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        rows = await db.execute(
+            select(School.giga_id, School.country_iso3).where(School.giga_id.in_(chunk))
+        )
+        stored.update({giga_id: iso3 for giga_id, iso3 in rows})
+    found = {
+        giga_id: next((stored[form] for form in named if form in stored), None)
+        for giga_id, named in forms.items()
+    }
+    return {giga_id: iso3 for giga_id, iso3 in found.items() if iso3 is not None}
 
 
 def storable(text: str) -> str:
@@ -102,13 +141,14 @@ async def record_failures(
     """One failed record per client UUID, in the session's transaction."""
     if not failures:
         return
+    countries = await _school_countries(db, {f.giga_id_school for f in failures})
     rows = [
         {
             "id": uuid.uuid4(),
             "client_uuid": storable(f.client_uuid)[:64],
             "giga_id_school": storable(f.giga_id_school)[:64],
             "country_code": storable(f.country_code or "").strip().upper()[:8] or None,
-            "country_iso3": filed_under(principal, f.country_code),
+            "country_iso3": filed_under(principal, f.country_code, countries.get(f.giga_id_school)),
             "reason": f.reason,
             "detail": f.detail,
             "payload": f.raw,
