@@ -115,7 +115,7 @@ async def _school_countries(db: AsyncSession, giga_ids: set[str]) -> dict[str, s
         rows = await db.execute(
             select(School.giga_id, School.country_iso3).where(School.giga_id.in_(chunk))
         )
-        stored.update({giga_id: iso3 for giga_id, iso3 in rows})
+        stored.update({row.giga_id: row.country_iso3 for row in rows})
     found = {
         giga_id: next((stored[form] for form in named if form in stored), None)
         for giga_id, named in forms.items()
