@@ -117,6 +117,10 @@ def test_the_gateway_routes_to_the_services_by_name(
     assert config_map["metadata"]["name"].startswith("gateway-nginx-")  # hashed: rolls out
     config = config_map["data"]["nginx.conf"]
     assert config == (deploy_dir / "k8s" / "base" / "gateway" / "nginx.conf").read_text()
+    # Behind the ingress: the rate limits key on the client's forwarded address.
+    assert "real_ip_header X-Forwarded-For;" in config
+    assert "real_ip_recursive on;" in config
+    assert re.search(r"set_real_ip_from [0-9./]+;", config)
     volumes = of_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]["volumes"]
     assert {"name": "config", "configMap": {"name": config_map["metadata"]["name"]}} in volumes
     services = of_kind(objects, "Service")
