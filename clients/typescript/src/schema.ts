@@ -1541,7 +1541,10 @@ export interface paths {
         /** List agents */
         get: operations["agents_list"];
         put?: never;
-        /** Register a device for a school; its token is returned this once */
+        /**
+         * Register a device for a school; its token is returned this once
+         * @description A device has one active agent per school: registering it again is a 409 until its agent is revoked.
+         */
         post: operations["agents_register"];
         delete?: never;
         options?: never;
@@ -1769,7 +1772,34 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** AssessmentOut */
+        /**
+         * AssessmentOut
+         * @example {
+         *       "allowed_transitions": [
+         *         "validation"
+         *       ],
+         *       "country_iso3": "MRT",
+         *       "country_name": "Mauritania",
+         *       "created_at": "2025-02-20T13:40:00Z",
+         *       "created_by": "bdt-staff-17",
+         *       "id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+         *       "methodology_version": 1,
+         *       "period": "2025",
+         *       "revision": 4,
+         *       "source_request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *       "status": "data_collection",
+         *       "title": "Mauritania 2025",
+         *       "translations": [
+         *         {
+         *           "language": "ar",
+         *           "status": "requested",
+         *           "updated_at": "2025-03-02T09:15:00Z",
+         *           "updated_by": "bdt-staff-17"
+         *         }
+         *       ],
+         *       "updated_at": "2025-03-02T09:15:00Z"
+         *     }
+         */
         AssessmentOut: {
             /**
              * Id
@@ -2450,7 +2480,39 @@ export interface components {
             /** Indicator Count */
             indicator_count: number;
         };
-        /** Page[AssessmentOut] */
+        /**
+         * Page[AssessmentOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "allowed_transitions": [
+         *             "validation"
+         *           ],
+         *           "country_iso3": "MRT",
+         *           "country_name": "Mauritania",
+         *           "created_at": "2025-02-20T13:40:00Z",
+         *           "created_by": "bdt-staff-17",
+         *           "id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+         *           "methodology_version": 1,
+         *           "period": "2025",
+         *           "revision": 4,
+         *           "source_request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *           "status": "data_collection",
+         *           "title": "Mauritania 2025",
+         *           "translations": [
+         *             {
+         *               "language": "ar",
+         *               "status": "requested",
+         *               "updated_at": "2025-03-02T09:15:00Z",
+         *               "updated_by": "bdt-staff-17"
+         *             }
+         *           ],
+         *           "updated_at": "2025-03-02T09:15:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_AssessmentOut_: {
             /** Items */
             items: components["schemas"]["AssessmentOut"][];
@@ -2490,7 +2552,27 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[CountryOut] */
+        /**
+         * Page[CountryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "c2r_beneficiary": true,
+         *           "iso2": "RW",
+         *           "iso3": "RWA",
+         *           "itu_region": "Africa",
+         *           "ldc": true,
+         *           "lldc": true,
+         *           "m49": 646,
+         *           "m49_region": "Africa",
+         *           "m49_subregion": "Sub-Saharan Africa",
+         *           "name": "Rwanda",
+         *           "sids": false
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_CountryOut_: {
             /** Items */
             items: components["schemas"]["CountryOut"][];
@@ -2520,7 +2602,21 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[PartnerOut] */
+        /**
+         * Page[PartnerOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country_iso3": "JPN",
+         *           "founding": true,
+         *           "kind": "government",
+         *           "name": "Ministry of Internal Affairs and Communications (MIC), Japan",
+         *           "steering_committee": true
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_PartnerOut_: {
             /** Items */
             items: components["schemas"]["PartnerOut"][];
@@ -4068,7 +4164,7 @@ export interface components {
             countries: string[];
             /**
              * Key Hint
-             * @description the key's first characters, to tell keys apart
+             * @description the key's last four characters, to tell keys apart
              */
             key_hint: string;
             /** Created By */
@@ -4133,7 +4229,7 @@ export interface components {
             countries: string[];
             /**
              * Key Hint
-             * @description the key's first characters, to tell keys apart
+             * @description the key's last four characters, to tell keys apart
              */
             key_hint: string;
             /** Created By */
@@ -5300,7 +5396,29 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[SchoolOut] */
+        /**
+         * Page[SchoolOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "admin1": "Southern Province",
+         *           "admin2": "Nyamagabe",
+         *           "country_iso3": "RWA",
+         *           "education_level": "Primary and Secondary",
+         *           "giga_id": "5f2c0a3e-rwa-0001",
+         *           "government_id": "RW-100234",
+         *           "latitude": -2.47,
+         *           "longitude": 29.52,
+         *           "name": "GS Kigeme",
+         *           "tags": [
+         *             "refugee-hosting",
+         *             "giga-pilot-2021"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_SchoolOut_: {
             /** Items */
             items: components["schemas"]["SchoolOut"][];
@@ -15642,6 +15760,17 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
                     "X-Request-ID"?: string;
