@@ -143,7 +143,11 @@ def test_agent_push_paths_are_rate_limited_per_client(production: Topology) -> N
     headers = production.headers("measurements:write")
 
     async def push_many() -> list[int]:
-        async with httpx.AsyncClient(base_url=production.gateway, headers=headers) as client:
+        # Thousands of requests queue for the client's pool: a loaded machine takes a while.
+        timeout = httpx.Timeout(10, pool=120)
+        async with httpx.AsyncClient(
+            base_url=production.gateway, headers=headers, timeout=timeout
+        ) as client:
             responses = await asyncio.gather(*(client.get("/v1/pings") for _ in range(burst + 100)))
         return [r.status_code for r in responses]
 
