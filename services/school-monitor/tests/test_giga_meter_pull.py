@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from c2r_common.testing import TokenFactory
@@ -91,6 +92,24 @@ async def test_giga_maps_pulls_every_measurement_once_in_kbps(
     assert {r.browserId for r in mine} == {p["BrowserID"] for p in payloads}
     assert first.ip_address == "197.243.0.1"
     assert first.app_version == "1.0.10"
+
+
+async def test_a_shorter_acceptance_window_hides_no_row_already_kept(
+    app: FastAPI, client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    since = datetime.now(UTC) - timedelta(days=1)
+    late = agent_measurement(school["giga_id"], measured_at=datetime.now(UTC) - timedelta(days=20))
+    await push(client, admin, late)  # accepted under the 30-day window
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"max_measurement_age_days": 7})
+    try:
+        rows, _ = await pull_like_giga_maps(client, admin, since, size=100)
+    finally:
+        app.state.settings = settings
+    assert [r.browserId for r in rows if r.giga_id_school == school["giga_id"]] == [
+        late["BrowserID"]
+    ]
 
 
 async def test_school_id_is_never_null_and_native_pushes_are_pulled_too(

@@ -2,7 +2,6 @@
 array) and the documented reads in the backend's envelope. Deployment keys and
 `schools:read` tokens, each limited to its countries."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -21,7 +20,6 @@ from school_monitor.gigameter.pull.schemas import (
     MeasurementV2,
     OrderBy,
 )
-from school_monitor.measurements.dependencies import SettingsDep
 
 router = APIRouter(
     prefix="/api/v1/measurements",
@@ -76,20 +74,16 @@ V2Query = Annotated[service.PullQuery, pull_query(1000)]
 ListQuery = Annotated[service.PullQuery, pull_query(100)]
 
 
-def _max_age(settings: SettingsDep) -> timedelta:
-    return timedelta(days=settings.max_measurement_age_days)
-
-
 @router.get(
     "/v2",
     response_model=list[MeasurementV2],
     summary="Giga Maps' pull: a bare array, page by page until an empty one; speeds in kbps",
 )
 async def pull_measurements_v2(
-    principal: GigaReader, db: SessionDep, settings: SettingsDep, query: V2Query
+    principal: GigaReader, db: SessionDep, query: V2Query
 ) -> list[MeasurementV2]:
     countries = readable_countries(principal)
-    return await service.measurements_v2(db, query, countries, _max_age(settings))
+    return await service.measurements_v2(db, query, countries)
 
 
 @router.get(
@@ -98,10 +92,10 @@ async def pull_measurements_v2(
     summary="Stored measurements in the Giga Meter backend's envelope",
 )
 async def list_giga_measurements(
-    principal: GigaReader, db: SessionDep, settings: SettingsDep, query: ListQuery
+    principal: GigaReader, db: SessionDep, query: ListQuery
 ) -> Envelope[list[MeasurementDto]]:
     countries = readable_countries(principal)
-    found = await service.measurements(db, query, countries, _max_age(settings))
+    found = await service.measurements(db, query, countries)
     return Envelope(success=True, data=found, timestamp=utcnow(), message="success")
 
 

@@ -45,7 +45,6 @@ from school_monitor.gigameter.pull.schemas import (
 )
 from school_monitor.ingestion.writer import INGESTING
 from school_monitor.measurements.models import FailedMeasurement, Measurement
-from school_monitor.measurements.validation import FUTURE_TOLERANCE
 from school_monitor.schools.models import School
 
 KBPS_PER_MBPS = 1000.0
@@ -127,17 +126,6 @@ def _time_filter(query: PullQuery) -> list[ColumnElement[bool]]:
     return conditions[query.condition]
 
 
-def _prune_partitions(query: PullQuery, max_age: timedelta) -> list[ColumnElement[bool]]:
-    """A lower bound of measured_at implied by one of received_at: a measurement older
-    than the acceptance window was refused when it came. Lets PostgreSQL skip the older
-    monthly partitions of a pull by created_at."""
-    lower_bounded = (FilterCondition.GT, FilterCondition.GTE, FilterCondition.EQ)
-    if query.filter_by is not FilterBy.CREATED_AT or query.condition not in lower_bounded:
-        return []
-    assert query.value is not None
-    return [Measurement.measured_at >= query.value - max_age - FUTURE_TOLERANCE]
-
-
 def _order(order_by: OrderBy) -> list[Any]:
     column, unique = COLUMNS[FilterBy(order_by.value.removeprefix("-"))]
     if order_by.value.startswith("-"):
@@ -158,7 +146,6 @@ def _filtered(
     statement: Select[*Row],
     query: PullQuery,
     countries: frozenset[str] | None,
-    max_age: timedelta,
 ) -> Select[*Row]:
     statement = _readable(statement.join(School, School.id == Measurement.school_id), countries)
     if query.giga_id_school:
@@ -166,8 +153,7 @@ def _filtered(
         statement = statement.where(School.giga_id.in_({giga_id, giga_id.lower()}))
     if query.country_iso3:
         statement = statement.where(School.country_iso3 == query.country_iso3.upper())
-    conditions = _time_filter(query) + _prune_partitions(query, max_age)
-    statement = statement.where(*conditions).order_by(*_order(query.order_by))
+    statement = statement.where(*_time_filter(query)).order_by(*_order(query.order_by))
     return statement.offset(query.page * query.size).limit(query.size)
 
 
@@ -249,19 +235,18 @@ async def _settled_read(
     columns: Sequence[Any],
     query: PullQuery,
     countries: frozenset[str] | None,
-    max_age: timedelta,
 ) -> Select[Any]:
     """The read, of only the rows whose transaction has surely committed (see the module)."""
-    statement = _filtered(select(*columns), query, countries, max_age)
+    statement = _filtered(select(*columns), query, countries)
     if db.get_bind().dialect.name != "postgresql":
         return statement
     return statement.where(Measurement.received_at < await settled_before(db))
 
 
 async def measurements_v2(
-    db: AsyncSession, query: PullQuery, countries: frozenset[str] | None, max_age: timedelta
+    db: AsyncSession, query: PullQuery, countries: frozenset[str] | None
 ) -> list[MeasurementV2]:
-    statement = await _settled_read(db, _V2_COLUMNS, query, countries, max_age)
+    statement = await _settled_read(db, _V2_COLUMNS, query, countries)
     return [_v2(row) for row in await db.execute(statement)]
 
 
@@ -288,9 +273,9 @@ _FULL_COLUMNS = (Measurement, School.giga_id, School.government_id, School.count
 
 
 async def measurements(
-    db: AsyncSession, query: PullQuery, countries: frozenset[str] | None, max_age: timedelta
+    db: AsyncSession, query: PullQuery, countries: frozenset[str] | None
 ) -> list[MeasurementDto]:
-    statement = await _settled_read(db, _FULL_COLUMNS, query, countries, max_age)
+    statement = await _settled_read(db, _FULL_COLUMNS, query, countries)
     return [_dto(*row) for row in await db.execute(statement)]
 
 
