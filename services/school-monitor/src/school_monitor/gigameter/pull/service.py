@@ -111,6 +111,10 @@ def check_filter(
 
 
 def _time_filter(query: PullQuery) -> list[ColumnElement[bool]]:
+    # No bound on measured_at is derived from one on received_at: how old a row was when
+    # it came depends on the acceptance window then in force (or a backfill), so any
+    # such bound can leave kept rows out. The price on PostgreSQL: a pull by created_at
+    # reads every kept monthly partition (measurements have no received_at index).
     if query.filter_by is None or query.condition is None or query.value is None:
         return []
     column, value = COLUMNS[query.filter_by][0], query.value
