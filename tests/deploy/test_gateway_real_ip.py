@@ -78,14 +78,16 @@ def test_a_client_behind_the_trusted_proxy_is_limited_by_its_forwarded_address(
     gateway: str,
 ) -> None:
     with httpx.Client(base_url=gateway, timeout=10) as client:
-        first = statuses(client, "203.0.113.7", BURST + 30)
-        assert 429 in first[BURST - 5 :], "the client exceeded its burst"
-        assert 429 not in first[: BURST - 5]
+        # The bucket refills at 10 r/s while the requests go: the first 429 comes after
+        # the burst, a little later on a slow machine.
+        first = statuses(client, "203.0.113.7", BURST + 100)
+        assert 429 in first, "the client exceeded its burst"
+        assert first.index(429) >= BURST
         # Another client through the same proxy has a budget of its own.
         assert 429 not in statuses(client, "203.0.113.8", 20)
         # An address the client puts in front of the chain changes nothing: the proxy
         # appended the one it saw, the last that is not a trusted proxy.
-        assert set(statuses(client, "198.51.100.1, 203.0.113.7", 5)) == {429}
+        assert 429 in statuses(client, "198.51.100.1, 203.0.113.7", 5)
 
 
 def test_the_committed_config_trusts_the_private_ranges() -> None:
