@@ -38,10 +38,13 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     (r"body(\.\w+)*", r"must be after|must be below|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),
     # The Giga Meter agent's answer when its Latency was not measured reads the ndt7 result.
-    (r"body\.Latency", r"not measured, and the ndt7 result"),
+    (r"body(\.\d+)?\.Latency", r"not measured, and the ndt7 result"),
     # Measurements are taken within a window around now, which the schema cannot state;
     # a key's expiry must lie ahead of now.
-    (r"body(\.(items|records)\.\d+)?\.(timestamp|measured_at)", r"older than|in the future"),
+    (
+        r"body(\.(items|records))?(\.\d+)?\.(timestamp|measured_at|Timestamp)",
+        r"older than|in the future",
+    ),
     (r"body\.expires_at", r"must be in the future"),
     # `format: date-time` cannot bound a year; the Giga ping records bound it (1900-2999).
     (r"body\.records\.\d+\.timestamp", r"year must be between"),
@@ -85,13 +88,14 @@ def _field_problems(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [("", str(body.get("detail", "")), "")]
 
 
-def _backlog_of_unknown_schools(body: dict[str, Any]) -> bool:
+def _backlog_refused_by_rules(body: dict[str, Any]) -> bool:
     """Giga Meter's backlog answers 400 when no item could be stored, as upstream does; set
-    aside when every item was refused only for naming a school that is not stored."""
-    problems = _field_problems(body)
+    aside when every item was refused for naming a school that is not stored, or by one of
+    the rules above (which name the item's field)."""
     return all(
-        re.fullmatch(r"body\.\d+", field) and message == "unknown_school"
-        for field, message, _ in problems
+        re.match(r"body\.\d+(\.|$)", field)
+        and (message == "unknown_school" or _is_semantic(field, message, error_type))
+        for field, message, error_type in _field_problems(body)
     )
 
 
@@ -110,7 +114,7 @@ def is_semantic_refusal(status: int, body: Any) -> bool:
         return False
     if (status, body.get("type")) == UNKNOWN_GIGA_SCHOOL:
         return True
-    if status == 400 and _backlog_of_unknown_schools(body):
+    if status == 400 and _backlog_refused_by_rules(body):
         return True
     if status != 422:
         return False

@@ -44,6 +44,15 @@ def test_the_giga_routes_unknown_school_is_set_aside_and_other_400s_kept() -> No
     assert not is_semantic_refusal(400, {"type": "about:blank", "detail": "Bad Request"})
 
 
+def test_a_backlog_refused_whole_is_set_aside_only_when_every_item_broke_a_named_rule() -> None:
+    unknown = ("body.0", "unknown_school")
+    unmeasured = ("body.1.Latency", "not measured, and the ndt7 result holds no MinRTT")
+    too_old = ("body.2.Timestamp", "older than 30 days")
+    assert is_semantic_refusal(400, _problem(unknown, unmeasured, too_old))
+    assert not is_semantic_refusal(400, _problem(unknown, ("body.1", "invalid")))
+    assert not is_semantic_refusal(400, _problem(("body.0.Download", "must be at least 0")))
+
+
 class _Mode:
     def __init__(self, negative: bool) -> None:
         self.is_negative = negative

@@ -121,6 +121,19 @@ async def test_a_backlog_of_which_nothing_can_be_stored_is_upstreams_400(
     assert len(await failed_of(client, admin, {r["UUID"] for r in batch})) == 2
 
 
+async def test_a_backlog_refused_whole_names_the_field_of_each_item_that_a_rule_refused(
+    client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
+) -> None:
+    school = await make_school("RWA")
+    unmeasured = backlog_record(school["giga_id"], 0, Latency="NaN")
+    del unmeasured["Results"]["NDTResult.S2C"]["LastServerMeasurement"]["TCPInfo"]["MinRTT"]
+    too_old = backlog_record(school["giga_id"], 24 * 400)
+    response = await client.post(BACKLOG, json=[unmeasured, too_old], headers=admin)
+    assert response.status_code == 400, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["body.0.Latency", "body.1.Timestamp"]
+    assert await measurement_uuids(client, school, admin) == []
+
+
 async def test_a_backlog_flags_the_country_of_the_agents_ip(
     client: httpx.AsyncClient, make_school: Any, admin: dict[str, str]
 ) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
 from c2r_common.db import Database, after_commit, claim_write_lock
+from c2r_common.errors import FieldProblem
 from c2r_common.transient import retry_on_conflict
 from school_monitor.gigameter import rules
 from school_monitor.gigameter.credentials import MAX_GIGA_ID_LENGTH
@@ -41,6 +42,9 @@ class Failure:
     detail: str
     # The ingestion pipeline already counted it as rejected (it refused the item itself).
     counted: bool = False
+    # The agent's fields that made it fail, where a rule named them: a backlog refused whole
+    # names them, so that a client can tell which field of which item to fix.
+    problems: tuple[FieldProblem, ...] = ()
 
     @classmethod
     def of(
@@ -51,6 +55,7 @@ class Failure:
         detail: str,
         *,
         counted: bool = False,
+        problems: Sequence[FieldProblem] = (),
     ) -> "Failure":
         client_uuid = str(rules.measurement_uuid(payload))
         return cls(
@@ -62,6 +67,7 @@ class Failure:
             reason,
             detail,
             counted,
+            tuple(problems),
         )
 
     @classmethod

@@ -248,6 +248,7 @@ class BacklogOutcome:
     stored: int
     duplicates: int
     failed: list[dict[str, Any]]
+    problems: list[FieldProblem]
 
 
 async def push_backlog(
@@ -277,7 +278,7 @@ async def push_backlog(
             await record_failures(db, principal, list(failures.values()))
             await db.commit()
             failed = [{"index": i, "reason": f.reason} for i, f in sorted(failures.items())]
-            return BacklogOutcome(stored, duplicates, failed)
+            return BacklogOutcome(stored, duplicates, failed, _item_problems(failures))
 
     outcome = await retry_on_conflict(store, BATCH_ATTEMPTS)
     if not outcome.stored and not outcome.duplicates:
@@ -285,12 +286,19 @@ async def push_backlog(
             400,
             "Failed to add measurements: none of them could be stored.",
             problem_type="validation",
-            errors=[
-                FieldProblem(field=f"body.{f['index']}", message=f["reason"])
-                for f in outcome.failed
-            ],
+            errors=outcome.problems,
         )
     return outcome
+
+
+def _item_problems(failures: dict[int, Failure]) -> list[FieldProblem]:
+    """Each failed item's problems: the fields a rule named, else the item and its reason."""
+    return [
+        problem
+        for index, failure in sorted(failures.items())
+        for problem in failure.problems
+        or (FieldProblem(field=f"body.{index}", message=failure.reason),)
+    ]
 
 
 async def sort_backlog(
@@ -319,7 +327,9 @@ async def sort_backlog(
                 payload, raw, grant.school.id, f"body.{index}", raw_nul_free
             )
         except rules.ItemInvalid as invalid:
-            backlog.failures[index] = Failure.of(payload, raw, "invalid", str(invalid))
+            backlog.failures[index] = Failure.of(
+                payload, raw, "invalid", str(invalid), problems=invalid.errors
+            )
             continue
         backlog.items.setdefault(grant.principal, []).append((index, item))
         flag = rules.country_flag(payload.country_code, grant.school.country_iso3)
@@ -350,9 +360,14 @@ def _rejected(problems: Sequence[ItemProblem], raws: list[dict[str, Any]]) -> di
     failures = {}
     for problem in problems:
         raw = raws[problem.index]
-        detail = "; ".join(f"{_agent_field(e.field)}: {e.message}" for e in problem.errors)
+        named = [
+            FieldProblem(field=_agent_field(e.field), message=e.message) for e in problem.errors
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in named)
         payload = _MEASUREMENT.validate_python(raw)
-        failures[problem.index] = Failure.of(payload, raw, problem.reason, detail, counted=True)
+        failures[problem.index] = Failure.of(
+            payload, raw, problem.reason, detail, counted=True, problems=named
+        )
     return failures
 
 
