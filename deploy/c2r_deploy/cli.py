@@ -27,7 +27,7 @@ def _token(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     from c2r_deploy.embedded import run_embedded
 
-    table = load_routes().with_ports(args.port, args.service_ports)
+    table = load_routes().with_ports(args.port, args.service_ports, args.metrics_port)
     run_embedded(table, Path(args.data_dir))
 
 
@@ -70,6 +70,12 @@ def main() -> None:
     run.add_argument("--port", type=int, default=None, help="gateway port (default 8000)")
     run.add_argument(
         "--service-ports", type=int, default=None, help="first port of the services (8101)"
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of the gateway's /metrics (default 9180; any free one with --port)",
     )
     run.set_defaults(handler=_run)
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from c2r_deploy.gateway import create_gateway_app
 from c2r_deploy.gateway_edge import ProblemHttpToolsProtocol
+from c2r_deploy.gateway_metrics import GatewayMetrics, serve_metrics
 from c2r_deploy.openapi import merge_openapi
 from c2r_deploy.processes import wait_until_ready
 from c2r_deploy.routes import RouteTable, ServiceRoute
@@ -82,7 +83,7 @@ def running_services(table: RouteTable, data_dir: Path) -> Iterator[None]:
             process.wait(timeout=15)
 
 
-def _banner(table: RouteTable, data_dir: Path) -> str:
+def _banner(table: RouteTable, data_dir: Path, metrics_at: str) -> str:
     base = f"http://{table.listen}"
     services = "\n".join(
         f"    {s.name:<15} http://{s.upstream}  (docs /docs, metrics /metrics)"
@@ -93,6 +94,7 @@ Connect2Recover platform is up (embedded default: SQLite under {data_dir}).
 
   API          {base}/v1/...
   API docs     {base}/docs   (merged OpenAPI: {base}/openapi.json)
+  Gateway metrics http://{metrics_at}/metrics
   Services
 {services}
   Logs         {data_dir / "logs"}/<service>.log
@@ -118,9 +120,14 @@ def run_embedded(table: RouteTable, data_dir: Path) -> None:
     with running_services(table, data_dir):
         upstreams = {s.name: f"http://{s.upstream}" for s in table.services}
         document = _running_openapi(table)
-        app = create_gateway_app(table, upstreams, lambda: document)
+        metrics = GatewayMetrics()
+        metrics_at, stop_metrics = serve_metrics(metrics, table.metrics_listen)
+        app = create_gateway_app(table, upstreams, lambda: document, metrics=metrics)
         host, port = table.listen.rsplit(":", 1)
-        print(_banner(table, data_dir), flush=True)
-        uvicorn.run(
-            app, host=host, port=int(port), log_level="warning", http=ProblemHttpToolsProtocol
-        )
+        print(_banner(table, data_dir, metrics_at), flush=True)
+        try:
+            uvicorn.run(
+                app, host=host, port=int(port), log_level="warning", http=ProblemHttpToolsProtocol
+            )
+        finally:
+            stop_metrics()

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from c2r_common.api_docs import ASSETS_DIR, ASSETS_PATH
 from c2r_deploy.gateway_edge import RETRY_AFTER_SECONDS, GatewayEdge, problem, request_id_of
+from c2r_deploy.gateway_metrics import CountRequests, GatewayMetrics, answered_by
 from c2r_deploy.openapi import gateway_redoc, gateway_swagger_ui
 from c2r_deploy.ratelimit import RateLimits
 from c2r_deploy.routes import RouteTable, ServiceRoute
@@ -69,8 +70,15 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 
 class Gateway:
-    def __init__(self, table: RouteTable, upstreams: dict[str, str], timeout: float = 60.0):
+    def __init__(
+        self,
+        table: RouteTable,
+        upstreams: dict[str, str],
+        metrics: GatewayMetrics,
+        timeout: float = 60.0,
+    ):
         self.table = table
+        self.metrics = metrics
         self.upstreams = upstreams  # service name -> base URL
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3.0))
         self.rate_limits = RateLimits(table)
@@ -83,7 +91,7 @@ class Gateway:
         service = None if has_dot_segments else self.table.service_for(path)
         if service is None:
             return problem(404, "Not Found", "No resource at this path.", request_id)
-        if not self._within_rate_limit(request, path):
+        if not self._within_rate_limit(request, path, service):
             detail = "Slow down: this client sent too many requests."
             refusal = problem(429, "Too Many Requests", detail, request_id)
             refusal.headers["Retry-After"] = RETRY_AFTER_SECONDS
@@ -97,12 +105,15 @@ class Gateway:
             return problem(413, "Content Too Large", detail, request_id)
         return await self._send(request, service, body, request_id)
 
-    def _within_rate_limit(self, request: Request, path: str) -> bool:
+    def _within_rate_limit(self, request: Request, path: str, service: ServiceRoute) -> bool:
         kind = self.table.rate_limit_kind(path)
         if kind is None:
             return True
         address = request.client.host if request.client else "unknown"
-        return self.rate_limits.allow(kind, request.headers.get("authorization"), address)
+        allowed = self.rate_limits.allow(kind, request.headers.get("authorization"), address)
+        if not allowed:
+            self.metrics.refused_for_rate(service.name, kind)
+        return allowed
 
     async def _send(
         self, request: Request, service: ServiceRoute, body: bytes, request_id: str
@@ -119,14 +130,17 @@ class Gateway:
             content=body,
         )
         try:
-            answer = await self._send_once_more_if_closed(outgoing)
+            answer = await self._send_once_more_if_closed(outgoing, service)
         except httpx.TimeoutException:
+            self.metrics.upstream_error(service.name, "timeout")
             return problem(
                 504, "Gateway Timeout", f"{service.name} did not answer in time.", request_id
             )
         except httpx.TransportError:
+            self.metrics.upstream_error(service.name, "unreachable")
             return problem(502, "Bad Gateway", f"{service.name} is unreachable.", request_id)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        answered_by(request.scope, service.name)
         return StreamingResponse(
             answer.aiter_raw(),
             status_code=answer.status_code,
@@ -134,7 +148,9 @@ class Gateway:
             background=BackgroundTask(answer.aclose),
         )
 
-    async def _send_once_more_if_closed(self, outgoing: httpx.Request) -> httpx.Response:
+    async def _send_once_more_if_closed(
+        self, outgoing: httpx.Request, service: ServiceRoute
+    ) -> httpx.Response:
         """The service's answer; an idempotent request whose connection turned out closed
         is sent once more, on another connection, so that it does not fail for a dead
         connection left in the pool. Any other request may have been acted on: not resent."""
@@ -143,6 +159,7 @@ class Gateway:
         except _CLOSED_CONNECTION:
             if outgoing.method not in IDEMPOTENT_METHODS:
                 raise
+            self.metrics.upstream_error(service.name, "closed_connection_retry")
             return await self.http.send(outgoing, stream=True)
 
     async def aclose(self) -> None:
@@ -154,10 +171,12 @@ def create_gateway_app(
     upstreams: dict[str, str],
     openapi: Callable[[], dict[str, Any]],
     origins: Iterable[str] | None = None,
+    metrics: GatewayMetrics | None = None,
 ) -> Starlette:
     """The gateway; `origins` are the browser origins allowed by CORS (by default the
-    route table's production and development ones)."""
-    gateway = Gateway(table, upstreams)
+    route table's production and development ones); `metrics` what it counts into (served
+    apart, see gateway_metrics; by default a registry of its own that nothing serves)."""
+    gateway = Gateway(table, upstreams, metrics or GatewayMetrics())
     if origins is None:
         cors = table.cors
         origins = (*cors.production_origins, *cors.development_origins) if cors else ()
@@ -190,5 +209,8 @@ def create_gateway_app(
             Route("/{path:path}", gateway.proxy, methods=methods),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(GatewayEdge, table=table, origins=origins)],
+        middleware=[
+            Middleware(CountRequests, metrics=gateway.metrics),
+            Middleware(GatewayEdge, table=table, origins=origins),
+        ],
     )

@@ -71,6 +71,8 @@ class RouteTable:
     header_buffer: str = "8k"
     header_buffers: int = 4
     cors: Cors | None = None
+    # Where the embedded gateway serves its own /metrics (host:port; port 0: any free one).
+    metrics_listen: str = "127.0.0.1:9180"
 
     @property
     def port(self) -> int:
@@ -100,11 +102,22 @@ class RouteTable:
             return "per-address"
         return None
 
-    def with_ports(self, gateway_port: int | None, first_service_port: int | None) -> "RouteTable":
-        """The same routes on other loopback ports (to run a second system beside one)."""
+    def with_ports(
+        self,
+        gateway_port: int | None,
+        first_service_port: int | None,
+        metrics_port: int | None = None,
+    ) -> "RouteTable":
+        """The same routes on other loopback ports (to run a second system beside one). A
+        gateway moved without a metrics port takes any free one for its metrics, so that it
+        does not collide with the first system's."""
         table = self
         if gateway_port is not None:
             table = replace(table, listen=f"127.0.0.1:{gateway_port}")
+            if metrics_port is None:
+                metrics_port = 0
+        if metrics_port is not None:
+            table = replace(table, metrics_listen=f"127.0.0.1:{metrics_port}")
         if first_service_port is not None:
             services = tuple(
                 replace(s, upstream=f"127.0.0.1:{first_service_port + i}")
@@ -149,6 +162,7 @@ def load_routes(path: Path = ROUTES_FILE) -> RouteTable:
         services=services,
         header_buffer=gateway.get("header_buffer", "8k"),
         header_buffers=int(gateway.get("header_buffers", 4)),
+        metrics_listen=gateway.get("metrics_listen", RouteTable.metrics_listen),
         cors=_cors(cors) if cors else None,
     )
 
