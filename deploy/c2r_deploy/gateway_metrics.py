@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c2r_deploy.routes import RateLimitKind
@@ -31,6 +37,8 @@ class GatewayMetrics:
     registry: CollectorRegistry = field(default_factory=_registry)
 
     def __post_init__(self) -> None:
+        # No `_created` series, as on the services: samples that nothing reads.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.requests = Counter(
             "c2r_gateway_requests",
             "Requests answered, by the service that answered (gateway: its own answers).",

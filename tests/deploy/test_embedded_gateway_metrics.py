@@ -1,9 +1,11 @@
 """The embedded gateway's /metrics, on its own port: the real gateway (as `make run` serves
 it) before a real school-monitor process, the counters moved by real requests, a 429 of
-its rate limit and a 502 once the service is stopped, the exposition accepted by promtool."""
+its rate limit and a 502 once the service is stopped, the exposition accepted by promtool;
+and a closed pooled connection, caused by an upstream that drops it, counted as retried."""
 
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -114,6 +116,7 @@ def test_requests_through_the_gateway_move_its_counters(gateway: RunningGateway)
     latency = "c2r_gateway_request_duration_seconds_count"
     assert value(after, latency, service=SERVICE) - value(before, latency, service=SERVICE) == 3
     assert not any("/v1/schools" in str(labels) for _, labels in after)  # no paths
+    assert not any(name.endswith("_created") for name, _ in after)
 
 
 def test_a_rate_limit_refusal_is_counted(gateway: RunningGateway) -> None:
@@ -154,3 +157,54 @@ def test_the_exposition_passes_promtool(gateway: RunningGateway) -> None:
         [promtool, "check", "metrics"], input=exposition, capture_output=True, check=False
     )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+class _AnswerOnceThenDrop(socketserver.StreamRequestHandler):
+    """An upstream that answers a connection's first GET and drops the next one sent on it
+    (a keep-alive connection the service closed without saying so)."""
+
+    def handle(self) -> None:
+        self.request.settimeout(10)
+        if not self._read_headers():
+            return
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        self.wfile.flush()
+        if self._read_headers():
+            self.server.dropped += 1  # type: ignore[attr-defined]
+
+    def _read_headers(self) -> bool:
+        lines = iter(self.rfile.readline, b"")
+        return any(line == b"\r\n" for line in lines)
+
+
+def test_a_closed_connection_sent_once_more_is_counted() -> None:
+    upstream = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _AnswerOnceThenDrop)
+    upstream.daemon_threads = True
+    upstream.dropped = 0  # type: ignore[attr-defined]
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    table = load_routes().with_ports(free_port(), None)
+    address = "http://{}:{}".format(*upstream.server_address[:2])
+    metrics = GatewayMetrics()
+    app = create_gateway_app(
+        table, {s.name: address for s in table.services}, dict, metrics=metrics
+    )
+    host, port = table.listen.rsplit(":", 1)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        with httpx.Client(base_url=f"http://{table.listen}") as client:
+            assert [client.get("/v1/alerts").status_code for _ in range(5)] == [200] * 5
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        upstream.shutdown()
+        upstream.server_close()
+    retries = metrics.registry.get_sample_value(
+        "c2r_gateway_upstream_errors_total",
+        {"service": SERVICE, "kind": "closed_connection_retry"},
+    )
+    assert upstream.dropped > 0  # type: ignore[attr-defined]
+    assert retries == upstream.dropped  # type: ignore[attr-defined]
