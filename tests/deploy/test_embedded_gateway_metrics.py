@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from c2r_deploy.embedded import service_environment
 from c2r_deploy.gateway import create_gateway_app
@@ -36,6 +38,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def serving(app: Starlette, listen: str) -> Iterator[None]:
+    """The gateway app served by uvicorn as `make run` serves it, in a thread."""
+    host, port = listen.rsplit(":", 1)
+    config = uvicorn.Config(
+        app, host=host, port=int(port), log_level="warning", http=ProblemHttpToolsProtocol
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @dataclass
@@ -73,21 +94,11 @@ def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
     metrics = GatewayMetrics()
     metrics_at, stop_metrics = serve_metrics(metrics, table.metrics_listen)
     app = create_gateway_app(table, {SERVICE: f"http://{route.upstream}"}, dict, metrics=metrics)
-    host, port = table.listen.rsplit(":", 1)
-    config = uvicorn.Config(
-        app, host=host, port=int(port), log_level="warning", http=ProblemHttpToolsProtocol
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
         wait_until_ready(f"http://{route.upstream}/readyz", service, 60)
-        while not server.started:
-            time.sleep(0.01)
-        yield RunningGateway(f"http://{table.listen}", f"http://{metrics_at}/metrics", service)
+        with serving(app, table.listen):
+            yield RunningGateway(f"http://{table.listen}", f"http://{metrics_at}/metrics", service)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         stop_metrics()
         if service.poll() is None:
             service.terminate()
@@ -188,18 +199,10 @@ def test_a_closed_connection_sent_once_more_is_counted() -> None:
     app = create_gateway_app(
         table, {s.name: address for s in table.services}, dict, metrics=metrics
     )
-    host, port = table.listen.rsplit(":", 1)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            time.sleep(0.01)
-        with httpx.Client(base_url=f"http://{table.listen}") as client:
+        with serving(app, table.listen), httpx.Client(base_url=f"http://{table.listen}") as client:
             assert [client.get("/v1/alerts").status_code for _ in range(5)] == [200] * 5
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         upstream.shutdown()
         upstream.server_close()
     retries = metrics.registry.get_sample_value(
