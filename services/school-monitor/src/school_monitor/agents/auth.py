@@ -103,10 +103,3 @@ def forget_revoked_agent(request: Request, db: AsyncSession, agent_id: uuid.UUID
             forget(agent_id)
 
     after_commit(db, forget_all)
-
-
-def device_verifier(request: Request) -> DeviceTokenVerifier | None:
-    for verifier in getattr(request.app.state, "extra_verifiers", []):
-        if isinstance(verifier, DeviceTokenVerifier):
-            return verifier
-    return None

@@ -1,11 +1,13 @@
 """Deployment keys as bearer credentials, beside device tokens and the platform's JWTs."""
 
 import uuid
+from functools import partial
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
-from c2r_common.db import Database, utcnow
+from c2r_common.db import Database, after_commit, utcnow
 from school_monitor.agents.auth import PrincipalCache
 from school_monitor.agents.deployment_keys.keys import hash_key, may_be_deployment_key
 from school_monitor.agents.deployment_keys.service import find_active_key
@@ -67,8 +69,10 @@ def _unexpired(principal: Principal) -> bool:
     return expires_at is None or expires_at > utcnow()
 
 
-def deployment_key_verifier(request: Request) -> DeploymentKeyVerifier | None:
+def forget_revoked_key(request: Request, db: AsyncSession, key_id: uuid.UUID) -> None:
+    """The verified principal this process caches for a revoked key goes once `db` commits
+    the revocation: forgotten earlier, a concurrent push would still read the key as active
+    and cache it again."""
     for verifier in getattr(request.app.state, "extra_verifiers", []):
         if isinstance(verifier, DeploymentKeyVerifier):
-            return verifier
-    return None
+            after_commit(db, partial(verifier.forget, key_id))

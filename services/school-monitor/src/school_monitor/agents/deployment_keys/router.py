@@ -4,11 +4,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from c2r_common.auth import Principal, Scope, require_scopes
-from c2r_common.db import SessionDep, after_commit
+from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from school_monitor.agents.deployment_keys import service
-from school_monitor.agents.deployment_keys.auth import deployment_key_verifier
+from school_monitor.agents.deployment_keys.auth import forget_revoked_key
 from school_monitor.agents.deployment_keys.schemas import (
     DeploymentKeyCreated,
     DeploymentKeyIn,
@@ -83,9 +83,5 @@ async def revoke_deployment_key(
     record: ManagedKey, db: SessionDep, request: Request
 ) -> DeploymentKeyOut:
     revoked = await service.revoke_key(db, record)
-    verifier = deployment_key_verifier(request)
-    if verifier is not None:
-        # Only once committed: a push meanwhile still reads the key as active.
-        key_id, forget = record.id, verifier.forget
-        after_commit(db, lambda: forget(key_id))
+    forget_revoked_key(request, db, record.id)
     return DeploymentKeyOut.model_validate(revoked)
