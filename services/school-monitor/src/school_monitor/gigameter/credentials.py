@@ -76,14 +76,21 @@ def readable_countries(principal: Principal) -> frozenset[str] | None:
     return principal.countries
 
 
-async def school_by_giga_id(db: AsyncSession, giga_id: str) -> School | None:
-    """Giga ids are UUIDs that clients send in either case (upstream lower-cases them);
-    the forms compared are the id as sent, lower and upper case, so that the unique index
-    on the stored id is used (lower(giga_id) would scan every school)."""
+def giga_id_forms(giga_id: str) -> list[str]:
+    """Giga ids are UUIDs that clients send in either case (upstream lower-cases them); a
+    stored id is looked up under the id as sent, then lower and upper case, so that the
+    unique index on the stored id is used (lower(giga_id) would scan every school). No
+    form for an id that cannot be stored."""
     giga_id = giga_id.strip()
     if not giga_id or len(giga_id) > MAX_GIGA_ID_LENGTH:
+        return []
+    return list(dict.fromkeys((giga_id, giga_id.lower(), giga_id.upper())))
+
+
+async def school_by_giga_id(db: AsyncSession, giga_id: str) -> School | None:
+    forms = giga_id_forms(giga_id)
+    if not forms:
         return None
-    forms = sorted({giga_id, giga_id.lower(), giga_id.upper()})
     statement = select(School).where(School.giga_id.in_(forms)).order_by(School.giga_id)
     return (await db.scalars(statement.limit(1))).first()
 

@@ -16,7 +16,7 @@ from c2r_common.db import Database, after_commit, claim_write_lock
 from c2r_common.errors import FieldProblem
 from c2r_common.transient import retry_on_conflict
 from school_monitor.gigameter import rules
-from school_monitor.gigameter.credentials import MAX_GIGA_ID_LENGTH
+from school_monitor.gigameter.credentials import giga_id_forms
 from school_monitor.gigameter.schemas import GigaMeterMeasurement
 from school_monitor.measurements.models import FailedMeasurement
 from school_monitor.metrics import MEASUREMENTS_REJECTED, source_label
@@ -102,18 +102,9 @@ def filed_under(
     return country.iso3
 
 
-def _giga_id_forms(giga_id: str) -> list[str]:
-    """The forms a Giga id is looked up under, the id as sent first (like
-    credentials.school_by_giga_id)."""
-    giga_id = storable(giga_id).strip()
-    if not giga_id or len(giga_id) > MAX_GIGA_ID_LENGTH:
-        return []
-    return list(dict.fromkeys((giga_id, giga_id.lower(), giga_id.upper())))
-
-
 async def _school_countries(db: AsyncSession, giga_ids: set[str]) -> dict[str, str]:
     """The country of the school each Giga id names (those naming one)."""
-    forms = {giga_id: _giga_id_forms(giga_id) for giga_id in giga_ids}
+    forms = {giga_id: giga_id_forms(storable(giga_id)) for giga_id in giga_ids}
     wanted = sorted({form for named in forms.values() for form in named})
     stored: dict[str, str] = {}
     for start in range(0, len(wanted), LOOKUP_CHUNK):

@@ -35,6 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from c2r_common.errors import FieldProblem, ProblemError
 from c2r_common.reference import country_by_iso3
+from school_monitor.gigameter.credentials import giga_id_forms
 from school_monitor.gigameter.pull.schemas import (
     FailedMeasurementDto,
     FilterBy,
@@ -153,8 +154,7 @@ def _filtered(
 ) -> Select[*Row]:
     statement = _readable(statement.join(School, School.id == Measurement.school_id), countries)
     if query.giga_id_school:
-        giga_id = query.giga_id_school.strip()
-        statement = statement.where(School.giga_id.in_({giga_id, giga_id.lower()}))
+        statement = statement.where(School.giga_id.in_(giga_id_forms(query.giga_id_school)))
     if query.country_iso3:
         statement = statement.where(School.country_iso3 == query.country_iso3.upper())
     statement = statement.where(*_time_filter(query)).order_by(*_order(query.order_by))
