@@ -2,7 +2,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -24,11 +24,12 @@ class StubSchoolMonitor:
     """A real HTTP server standing in for school-monitor's connectivity endpoint.
 
     `answers` maps an ISO alpha-3 code to the summary's schools_connected_pct, to "slow"
-    (answers after the client's budget) or to an HTTP error status; others get a 404.
+    (answers after the client's budget), to an HTTP error status or to the summary's JSON
+    itself (a dict); others get a 404.
     """
 
     url: str = ""
-    answers: dict[str, float | str | int] = field(default_factory=dict)
+    answers: dict[str, float | str | int | dict[str, Any]] = field(default_factory=dict)
     authorizations: list[str] = field(default_factory=list)
 
     def app(self) -> FastAPI:
@@ -40,6 +41,8 @@ class StubSchoolMonitor:
             answer = self.answers.get(iso3)
             if answer == "slow":
                 await asyncio.sleep(STUB_SLOW_SECONDS)
+            if isinstance(answer, dict):
+                return JSONResponse(answer)
             if isinstance(answer, int) and not isinstance(answer, bool) and answer >= 400:
                 return JSONResponse({"status": answer}, status_code=answer)
             if not isinstance(answer, float):
@@ -61,6 +64,10 @@ def _summary(iso3: str, connected_pct: float) -> CountryConnectivitySummary:
         schools_by_status=SchoolCountsByStatus(good=20, moderate=5, bad=30, unknown=8),
         schools_connected_pct=connected_pct,
         schools_reporting_24h=40,
+        last_measurement_date=date(2026, 10, 31),
+        schools_with_data=55,
+        has_measurements=True,
+        data_age_days=1,
     )
 
 

@@ -99,6 +99,8 @@ async def test_country_summary_matches_the_schools(
     assert summary.latency_ms_median == 17.5
     assert summary.benchmark_download_mbps == 20.0
     assert summary.last_measurement_date == datetime.now(UTC).date()
+    assert (summary.schools_with_data, summary.has_measurements) == (4, True)
+    assert summary.data_age_days == 0
 
 
 async def test_country_summary_after_a_school_changes_status(
@@ -127,6 +129,7 @@ async def test_country_summary_for_a_country_without_schools_and_unknown_codes(
     await fresh_country(app, "TUV")
     empty = (await client.get("/v1/connectivity/countries/TUV", headers=admin)).json()
     assert (empty["schools_total"], empty["schools_connected_pct"]) == (0, None)
+    assert (empty["has_measurements"], empty["data_age_days"]) == (False, None)
     assert (await client.get("/v1/connectivity/countries/XXX", headers=admin)).status_code == 404
     limited = auth_headers("schools:read", countries=["RWA"])
     response = await client.get("/v1/connectivity/countries/TUV", headers=limited)

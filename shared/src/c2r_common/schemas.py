@@ -98,3 +98,16 @@ class CountryConnectivitySummary(BaseModel):
     latency_ms_median: float | None = None
     benchmark_download_mbps: float = Field(20.0, description="the 'good' threshold applied")
     last_measurement_date: date | None = None
+    # Optional so that a summary from an older school-monitor still reads: without them a
+    # reader falls back on `last_measurement_date` being null.
+    schools_with_data: int | None = Field(
+        None, ge=0, description="schools with at least one measurement"
+    )
+    has_measurements: bool | None = Field(
+        None,
+        description="false when no school of the country has sent a measurement: the "
+        "status counts are then all 'unknown' and schools_connected_pct says nothing",
+    )
+    data_age_days: int | None = Field(
+        None, ge=0, description="days from last_measurement_date to as_of (null: no data)"
+    )

@@ -35,6 +35,7 @@ class LiveReading:
     value: float | None
     reason: str | None = None  # why there is no value
     as_of: datetime | None = None
+    data_age_days: int | None = None  # days since the last measurement, when said
 
 
 def _failed(outcome: str, reason: str) -> LiveReading:
@@ -79,8 +80,29 @@ class SchoolMonitorReader:
             return _failed("invalid", "school-monitor sent a summary this service cannot read")
         if summary.schools_connected_pct is None:
             return _failed("no_data", f"school-monitor has no classified schools for {iso3}")
+        if lacks_measurements(summary):
+            # Its schools are all 'unknown', so the share connected reads 0: not a measured 0.
+            reason = (
+                f"no measurement data: none of the {summary.schools_total} schools of {iso3} "
+                "in school-monitor has sent a measurement"
+            )
+            return _failed("no_measurements", reason)
         SCHOOL_MONITOR_READS.labels("ok").inc()
-        return LiveReading(value=summary.schools_connected_pct, as_of=summary.as_of)
+        return LiveReading(
+            value=summary.schools_connected_pct,
+            as_of=summary.as_of,
+            data_age_days=summary.data_age_days,
+        )
+
+
+def lacks_measurements(summary: CountryConnectivitySummary) -> bool:
+    """Whether the summary rests on no measurement at all. A school-monitor that predates
+    `has_measurements` is judged by its last measurement date."""
+    if summary.has_measurements is not None:
+        return not summary.has_measurements
+    if summary.schools_with_data is not None:
+        return summary.schools_with_data == 0
+    return summary.last_measurement_date is None
 
 
 def school_monitor(request: Request) -> SchoolMonitorReader:

@@ -185,6 +185,9 @@ async def country_summary(
         latency_ms_median=scanned.latency_median,
         benchmark_download_mbps=benchmark,
         last_measurement_date=scanned.last_day,
+        schools_with_data=with_data,
+        has_measurements=with_data > 0,
+        data_age_days=max(0, (now.date() - scanned.last_day).days) if scanned.last_day else None,
     )
 
 
