@@ -104,12 +104,16 @@ gateway: install  ## regenerate deploy/gateway/nginx.conf (and the containers' g
 # The base of the service images: the official image, or one that
 # deploy/docker/build-base-image builds locally (PYTHON_IMAGE=c2r/python:3.11-bookworm).
 PYTHON_IMAGE ?= python:3.11-slim-bookworm
-images:  ## build the service images c2r/<service>:latest with Docker (the Dockerfile, from uv.lock)
+# The gateway image's base: the official nginx image, or a local one with nginx on PATH.
+NGINX_IMAGE ?= nginx:1.27-bookworm
+images: openapi  ## build the images c2r/<service>:latest and c2r/gateway:latest with Docker
 	@set -e; commit=$$(git rev-parse --short=12 HEAD); \
 	for service in assessment-api request-intake school-monitor; do \
 	  docker build --build-arg SERVICE=$$service --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) \
 	    --build-arg COMMIT=$$commit -t c2r/$$service:latest . ; \
-	done
+	done; \
+	docker build -f deploy/gateway/Dockerfile --build-arg NGINX_IMAGE=$(NGINX_IMAGE) \
+	  --build-arg COMMIT=$$commit -t c2r/gateway:latest .
 
 bench: install postgres  ## benchmarks (tests/perf), figures into build/bench/
 	@$(BIN)/python tests/perf/bench_school_monitor.py --db both

@@ -2,7 +2,7 @@
 
 There every service runs in a container of its own, reached by its service name on the
 image's port; nginx runs unprivileged, with its files under /tmp, its logs on the
-container's output and the merged OpenAPI document in DOCS_DIR; and a second server, on a
+container's output and the merged OpenAPI document in DOCS_DIR (in the gateway image); and a second server, on a
 port of its own that is never published, answers nginx's stub_status for the exporter
 (prometheus-nginx-exporter). The routes, limits and CORS are those of the route table,
 rendered by c2r_deploy.nginx as for the single host.
@@ -25,8 +25,10 @@ from c2r_deploy.routes import RouteTable, load_routes
 SERVICE_PORT = 8080  # the Dockerfile's `serve --port`
 GATEWAY_PORT = 8000
 STATUS_PORT = 8081
-# The merged OpenAPI document (`c2r openapi`), mounted here by compose and Kubernetes.
-DOCS_DIR = "/etc/c2r/docs"
+# The merged OpenAPI document (`c2r openapi`) and the docs pages' assets: in the gateway
+# image (deploy/gateway/Dockerfile), where they are too large for a ConfigMap; outside
+# /etc/c2r, where the config is mounted over the image's files.
+DOCS_DIR = "/usr/share/c2r-gateway"
 CONFIG_PATH = Path(__file__).resolve().parents[1] / "k8s" / "base" / "gateway" / "nginx.conf"
 # The private ranges, where a cluster's pods and nodes and compose's Docker networks are;
 # narrow them to the ingress controller's range with --trusted-proxy. A client inside them

@@ -177,6 +177,15 @@ def test_the_monitoring_stack_mounts_the_project_s_rules_dashboards_and_routes(
     assert str(deploy_dir / "k8s" / "base" / "gateway" / "nginx.conf") in sources("gateway")
 
 
+def test_the_gateway_runs_its_image_with_the_docs_and_mounts_only_its_config(
+    rendered: dict[str, Any], deploy_dir: Path
+) -> None:
+    gateway = rendered["services"]["gateway"]
+    assert gateway["image"].startswith("c2r/gateway:")
+    targets = [str(volume).split(":")[1] for volume in gateway["volumes"]]
+    assert targets == ["/etc/c2r/nginx.conf"]
+
+
 def test_the_compose_prometheus_config_loads_the_rules(
     deploy_dir: Path, run_tool: Run, tmp_path: Path
 ) -> None:

