@@ -113,7 +113,7 @@ images: openapi  ## build the images c2r/<service>:latest and c2r/gateway:latest
 	    --build-arg COMMIT=$$commit -t c2r/$$service:latest . ; \
 	done; \
 	docker build -f deploy/gateway/Dockerfile --build-arg NGINX_IMAGE=$(NGINX_IMAGE) \
-	  --build-arg COMMIT=$$commit -t c2r/gateway:latest .
+	  --build-arg COMMIT=$$commit -t c2r/gateway:latest build
 
 bench: install postgres  ## benchmarks (tests/perf), figures into build/bench/
 	@$(BIN)/python tests/perf/bench_school_monitor.py --db both

@@ -49,7 +49,7 @@ def document() -> dict[str, object]:
 @pytest.fixture
 def gateway_image(document: dict[str, object]) -> Iterator[str]:
     with nginx_root("c2r-gateway-image-") as root:
-        write_docs(root / "context" / "build" / "openapi.json", document)  # `make openapi`
+        write_docs(root / "context" / "openapi.json", document)  # `make openapi`
         lay_out(root / "context", root / "image")
         config = render_container_gateway(load_routes())
         config = config.replace(DOCS_DIR, f"{root / 'image'}{DOCS_DIR}")
