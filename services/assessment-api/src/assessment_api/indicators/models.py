@@ -21,6 +21,10 @@ class IndicatorValue(Base):
     year: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    provenance: Mapped[str] = mapped_column(
+        String(20), default="reported", server_default="reported"
+    )
+    source_url: Mapped[str | None] = mapped_column(String(2083), default=None)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -39,5 +43,7 @@ class IndicatorValueChange(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    provenance: Mapped[str | None] = mapped_column(String(20), default=None)
+    source_url: Mapped[str | None] = mapped_column(String(2083), default=None)
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,9 +1,21 @@
 from datetime import datetime
+from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from assessment_api.methodology.schemas import CODE_PATTERN, Direction, Unit
 from c2r_common.fields import DataYear, NoNulStr, StrictFloat
+
+
+class Provenance(StrEnum):
+    """How a value came to be, as ITU's DataHub marks each data point."""
+
+    REPORTED = "reported"  # by the country or measured (school-monitor)
+    ESTIMATED = "estimated"  # by ITU or a partner, from related data
+    IMPUTED = "imputed"  # filled in by a model or from a neighbouring year
+
+
+SOURCE_URL_MAX = 2083  # pydantic's own bound of an HTTP URL
 
 
 class IndicatorValueIn(BaseModel):
@@ -11,6 +23,12 @@ class IndicatorValueIn(BaseModel):
     year: DataYear = Field(description="the year the value refers to")
     source: NoNulStr = Field(min_length=1, max_length=300, examples=["ITU World Telecom/ICT 2024"])
     note: NoNulStr | None = Field(None, max_length=2000)
+    provenance: Provenance = Field(
+        Provenance.REPORTED, description="reported (or measured), estimated or imputed"
+    )
+    source_url: HttpUrl | None = Field(
+        None, examples=["https://datahub.itu.int/data/?i=11624&e=RWA"]
+    )
 
 
 class BulkIndicatorValue(IndicatorValueIn):
@@ -35,6 +53,8 @@ class IndicatorValueOut(BaseModel):
     year: int | None
     source: str | None
     note: str | None
+    provenance: Provenance | None
+    source_url: str | None
     updated_by: str | None
     updated_at: datetime | None
 
@@ -48,5 +68,7 @@ class IndicatorValueChangeOut(BaseModel):
     year: int | None
     source: str | None
     note: str | None
+    provenance: Provenance | None
+    source_url: str | None
     changed_by: str
     changed_at: datetime

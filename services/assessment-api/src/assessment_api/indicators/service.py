@@ -14,6 +14,7 @@ from assessment_api.indicators.schemas import (
     BulkIndicatorValue,
     IndicatorValueIn,
     IndicatorValueOut,
+    Provenance,
 )
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.schemas import MethodologyDefinition, Unit
@@ -88,7 +89,7 @@ def _apply(
     entry: BulkIndicatorValue,
     actor: str,
 ) -> None:
-    fields = entry.model_dump(exclude={"code"})
+    fields = entry.model_dump(mode="json", exclude={"code"})
     if current is None:
         current = IndicatorValue(assessment_id=assessment.id, indicator_code=entry.code)
         db.add(current)
@@ -191,6 +192,8 @@ async def list_values(db: AsyncSession, assessment: Assessment) -> list[Indicato
                     year=stored.year if stored else None,
                     source=stored.source if stored else None,
                     note=stored.note if stored else None,
+                    provenance=Provenance(stored.provenance) if stored else None,
+                    source_url=stored.source_url if stored else None,
                     updated_by=stored.updated_by if stored else None,
                     updated_at=stored.updated_at if stored else None,
                 )

@@ -34,6 +34,9 @@ class ScoreRow(BaseModel):
     overall: float | None
     band: Band | None
     coverage: float
+    estimated_share: float = Field(
+        0.0, description="share of the overall score resting on estimated or imputed values"
+    )
     pillars: dict[str, float | None] = Field(description="pillar code -> score")
 
 

@@ -54,10 +54,15 @@ EXPORT_COLUMNS = (
     "value",
     "year",
     "source",
+    "provenance",
+    "source_url",
+    "note",
     "score",
+    "band",
     "target",
     "target_source",
     "status",
+    "estimated_share",
     "rank",
     "weighted_shortfall",
     "phase",
@@ -84,7 +89,11 @@ def export_csv(document: AssessmentExport) -> str:
                 "value": indicator.value,
                 "year": stored.year if stored else None,
                 "source": stored.source if stored else indicator.origin,
+                "provenance": indicator.provenance,
+                "source_url": stored.source_url if stored else None,
+                "note": stored.note if stored else None,
                 "score": indicator.score,
+                "band": indicator.band,
                 "target": indicator.target,
                 "target_source": indicator.target_source,
                 "status": indicator.status,
@@ -94,7 +103,15 @@ def export_csv(document: AssessmentExport) -> str:
         writer.writerow(
             {"record": "pillar", "code": pillar.code, "name": pillar.name, "score": pillar.score}
         )
-    writer.writerow({"record": "overall", "score": scores.overall, "status": scores.band})
+    writer.writerow(
+        {
+            "record": "overall",
+            "score": scores.overall,
+            "band": scores.band,
+            "status": scores.band,
+            "estimated_share": scores.estimated_share,
+        }
+    )
     for gap in document.gaps.gaps:
         writer.writerow(
             {
@@ -129,6 +146,7 @@ def score_row(assessment: Assessment, inputs: scoring.ScoringInputs) -> ScoreRow
         overall=card.overall,
         band=card.band,
         coverage=card.coverage,
+        estimated_share=card.estimated_share,
         pillars={p.code: p.score for p in card.pillars},
     )
 
@@ -235,6 +253,7 @@ SCORE_TABLE_FIXED = (
     "overall",
     "band",
     "coverage",
+    "estimated_share",
 )
 
 

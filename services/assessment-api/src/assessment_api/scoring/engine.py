@@ -12,6 +12,7 @@ scores. The formula is documented in the service README.
 
 from collections.abc import Iterable, Mapping
 
+from assessment_api.indicators.schemas import Provenance
 from assessment_api.methodology.schemas import (
     CountryGroup,
     Direction,
@@ -24,6 +25,7 @@ from assessment_api.scoring.schemas import (
     Band,
     Gap,
     GapReport,
+    IndicatorBand,
     IndicatorScore,
     IndicatorStatus,
     PillarScore,
@@ -51,6 +53,11 @@ def indicator_score(indicator: IndicatorDefinition, value: float) -> float:
 
 def band_for(score: float) -> Band:
     return next((band for floor, band in BAND_FLOORS if score >= floor), Band.LIMITED)
+
+
+def indicator_band(score: float | None) -> IndicatorBand:
+    """The UMC band of one indicator's score, or no_data without one."""
+    return IndicatorBand.NO_DATA if score is None else IndicatorBand(band_for(score).value)
 
 
 def select_target(indicator: IndicatorDefinition, groups: Iterable[CountryGroup]) -> Target | None:
@@ -98,6 +105,7 @@ def _score_indicator(
     groups: Iterable[CountryGroup],
     share: float,
     origins: Mapping[str, str],
+    provenance: Mapping[str, Provenance],
 ) -> IndicatorScore:
     value = values.get(indicator.code)
     target = select_target(indicator, groups)
@@ -109,6 +117,7 @@ def _score_indicator(
         status = IndicatorStatus.UNAVAILABLE
     else:
         status = IndicatorStatus.MISSING
+    score = _round(indicator_score(indicator, value)) if value is not None else None
     return IndicatorScore(
         code=indicator.code,
         name=indicator.name,
@@ -119,7 +128,11 @@ def _score_indicator(
         value=value,
         origin=origins.get(indicator.code, "entered") if value is not None else None,
         reason=reason,
-        score=_round(indicator_score(indicator, value)) if value is not None else None,
+        score=score,
+        band=indicator_band(score),
+        provenance=provenance.get(indicator.code, Provenance.REPORTED)
+        if value is not None
+        else None,
         target=target.value if target else None,
         target_source=target.source if target else None,
         weight_share=round(share, 4),
@@ -149,6 +162,38 @@ def _score_pillar(
     )
 
 
+def effective_weights(
+    definition: MethodologyDefinition, values: Mapping[str, float]
+) -> dict[str, float]:
+    """Each valued indicator's weight in the overall score as computed: its share within the
+    pillars and indicators that have data (they sum to 1, or to 0 without data)."""
+    available = [p for p in definition.pillars if any(i.code in values for i in p.indicators)]
+    pillar_total = sum(p.weight for p in available)
+    weights: dict[str, float] = {}
+    for pillar in available:
+        valued = [i for i in pillar.indicators if i.code in values]
+        within_total = sum(i.weight for i in valued)
+        for indicator in valued:
+            weights[indicator.code] = (pillar.weight / pillar_total) * (
+                indicator.weight / within_total
+            )
+    return weights
+
+
+def estimated_share(
+    definition: MethodologyDefinition,
+    values: Mapping[str, float],
+    provenance: Mapping[str, Provenance],
+) -> float:
+    """How much of the overall score rests on values that were not reported, 0-1."""
+    weights = effective_weights(definition, values)
+    return sum(
+        weight
+        for code, weight in weights.items()
+        if provenance.get(code, Provenance.REPORTED) is not Provenance.REPORTED
+    )
+
+
 def score_card(
     definition: MethodologyDefinition,
     values: Mapping[str, float],
@@ -156,6 +201,7 @@ def score_card(
     groups: Iterable[CountryGroup] = (),
     unavailable: Mapping[str, str] | None = None,
     origins: Mapping[str, str] | None = None,
+    provenance: Mapping[str, Provenance] | None = None,
 ) -> ScoreCard:
     """Scores of one assessment from its indicator values (codes absent: no data)."""
     groups = tuple(groups)
@@ -170,7 +216,9 @@ def score_card(
         for p, score in zip(definition.pillars, pillars, strict=True)
     )
     indicators = [
-        _score_indicator(i, p, values, unavailable or {}, groups, shares[i.code], origins or {})
+        _score_indicator(
+            i, p, values, unavailable or {}, groups, shares[i.code], origins or {}, provenance or {}
+        )
         for p in definition.pillars
         for i in p.indicators
     ]
@@ -179,6 +227,7 @@ def score_card(
         overall=overall,
         band=band_for(overall) if overall is not None else None,
         coverage=round(coverage, 4),
+        estimated_share=round(estimated_share(definition, values, provenance or {}), 4),
         pillars=pillars,
         indicators=indicators,
     )

@@ -3,6 +3,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from assessment_api.indicators.schemas import Provenance
 from assessment_api.methodology.schemas import Direction, Unit
 from c2r_common.schemas import C2RPhase, SG1Question
 
@@ -14,6 +15,16 @@ class Band(StrEnum):
     SATISFACTORY = "satisfactory"  # 50 to below 75
     ADVANCED = "advanced"  # 75 to below 95
     TARGET_MET = "target_met"  # 95 and above
+
+
+class IndicatorBand(StrEnum):
+    """An indicator's own UMC band, from its 0-100 score; no_data when it has no value."""
+
+    LIMITED = "limited"
+    SATISFACTORY = "satisfactory"
+    ADVANCED = "advanced"
+    TARGET_MET = "target_met"
+    NO_DATA = "no_data"
 
 
 class IndicatorStatus(StrEnum):
@@ -35,6 +46,13 @@ class IndicatorScore(BaseModel):
         None, description="why its live source could not be read (an entered value may stand in)"
     )
     score: float | None = Field(description="0-100 between the goalposts")
+    band: IndicatorBand = Field(
+        description="UMC band of the indicator's score (limited below 50, satisfactory 50-75, "
+        "advanced 75-95, target_met 95-100), no_data without a value"
+    )
+    provenance: Provenance | None = Field(
+        None, description="reported, estimated or imputed; null without a value"
+    )
     target: float | None
     target_source: str | None
     weight_share: float = Field(description="share of the overall score this indicator carries")
@@ -54,6 +72,11 @@ class ScoreCard(BaseModel):
     overall: float | None = Field(description="weighted mean of the pillar scores, 0-100")
     band: Band | None
     coverage: float = Field(description="share of the overall weight that has data, 0-1")
+    estimated_share: float = Field(
+        0.0,
+        description="share of the overall score, 0-1, that rests on estimated or imputed "
+        "values (their effective weight among the indicators scored)",
+    )
     pillars: list[PillarScore]
     indicators: list[IndicatorScore]
 

@@ -14,6 +14,7 @@ from assessment_api.assessments.schemas import AssessmentStatus
 from assessment_api.connectivity.reader import SOURCE_NAME, SchoolMonitorReader
 from assessment_api.indicators import service as indicators
 from assessment_api.indicators.models import IndicatorValue
+from assessment_api.indicators.schemas import Provenance
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.models import Methodology
 from assessment_api.methodology.schemas import CountryGroup, MethodologyDefinition
@@ -29,6 +30,7 @@ class ScoringInputs:
     groups: tuple[CountryGroup, ...]
     unavailable: dict[str, str] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
 
 
 def groups_of(iso3: str) -> tuple[CountryGroup, ...]:
@@ -48,6 +50,7 @@ async def stored_inputs(db: AsyncSession, assessment: Assessment) -> ScoringInpu
         definition=await indicators.definition_for(db, assessment),
         values={code: row.value for code, row in stored.items()},
         groups=groups_of(assessment.country_iso3),
+        provenance={code: Provenance(row.provenance) for code, row in stored.items()},
     )
 
 
@@ -57,9 +60,11 @@ async def stored_inputs_many(
     """Stored inputs of many assessments in two queries, whatever their number."""
     ids = [a.id for a in assessments]
     values: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
+    provenance: dict[uuid.UUID, dict[str, Provenance]] = defaultdict(dict)
     rows = await db.scalars(select(IndicatorValue).where(IndicatorValue.assessment_id.in_(ids)))
     for row in rows:
         values[row.assessment_id][row.indicator_code] = row.value
+        provenance[row.assessment_id][row.indicator_code] = Provenance(row.provenance)
     versions = {a.methodology_version for a in assessments}
     stored = await db.scalars(select(Methodology).where(Methodology.version.in_(versions)))
     definitions = {m.version: methodologies.definition_of(m) for m in stored}
@@ -68,6 +73,7 @@ async def stored_inputs_many(
             definition=definitions[a.methodology_version],
             values=values[a.id],
             groups=groups_of(a.country_iso3),
+            provenance=provenance[a.id],
         )
         for a in assessments
     }
@@ -80,6 +86,7 @@ async def _add_live_values(inputs: ScoringInputs, iso3: str, reader: SchoolMonit
         if reading.value is not None:
             inputs.values[indicator.code] = reading.value
             inputs.origins[indicator.code] = SOURCE_NAME
+            inputs.provenance[indicator.code] = Provenance.REPORTED  # measured
         else:
             inputs.unavailable[indicator.code] = reading.reason or "no value"
 
@@ -114,6 +121,7 @@ def scores_from(assessment: Assessment, inputs: ScoringInputs) -> AssessmentScor
         groups=inputs.groups,
         unavailable=inputs.unavailable,
         origins=inputs.origins,
+        provenance=inputs.provenance,
     )
     return AssessmentScores(**_identity(assessment), **card.model_dump())
 
