@@ -5,7 +5,9 @@ are all seen by the page; a page on an origin the gateway does not list is block
 
 import dataclasses
 import functools
+import html
 import http.server
+import json
 import re
 import shutil
 import subprocess
@@ -15,10 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser.seed import seed
 from topology import Topology, embedded_gateway, free_port, nginx_gateway
 
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
+from c2r_deploy.openapi import gateway_openapi
 from c2r_deploy.routes import load_routes
+
+BROWSER = Path(__file__).resolve().parent / "browser"
 
 PAGE = """<!DOCTYPE html>
 <html><body><pre id="read">pending</pre><pre id="refused">pending</pre><script>
@@ -97,7 +103,10 @@ def rendered(page_url: str) -> dict[str, str]:
         page_url,
     ]
     dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
-    return dict(re.findall(r'<pre id="(\w+)">([^<]*)</pre>', dom))
+    return {
+        name: html.unescape(text)
+        for name, text in re.findall(r'<pre id="(\w+)">([^<]*)</pre>', dom)
+    }
 
 
 def test_a_page_on_an_allowed_origin_uses_the_api(
@@ -242,3 +251,168 @@ def _js_number(value: float | None) -> str:
     if value is None:
         return "null"
     return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+# The page that reads every read endpoint (tests/e2e/browser/reads.ts): what each
+# operation's answer must show, after its status and the path it called. Every GET of the
+# merged OpenAPI document must be here and on the page (test_the_page_reads_every_get).
+READ_SHOWS: dict[str, str] = {
+    "countries_list": "true",
+    "countries_get": "Rwanda ldc=true beneficiary=true",
+    "countries_list_beneficiaries": "ITU C2R beneficiary list, 2023",
+    "methodologies_list": "true",
+    "methodologies_get_latest": r"v\d+",
+    "methodologies_get": r"v\d+ \d+",
+    "assessments_list": "true",
+    "assessments_get": "NPL 2026-H2 draft",
+    "assessments_audit_trail": r"created(,\w+)*",
+    "indicators_list_values": "internet_users_pct=30,pop_coverage_4g_pct=90",
+    "indicators_history": "internet_users_pct=30",
+    "scores_get": r"overall=\d+(\.\d+)? band=(limited|satisfactory|advanced|target_met)",
+    "scores_get_gaps": "pop_coverage_4g_pct",
+    "reports_compare_countries": "rows=NPL not_assessed=MRT",
+    "reports_regional_aggregates": "Africa,Americas,Arab States,Asia & Pacific,CIS,Europe",
+    "reports_latest_scores": "true",
+    "reports_export_assessment": "Nepal 2026-H2",
+    "reports_country_scores": r"NPL \d+",
+    "programmes_list": "true",
+    "programmes_get": r"Rwanda methodology,assessment(,\w+)+",
+    "partners_list": "true",
+    "partners_get": "government JPN founding=true",
+    "partners_list_contributions": "1500000.00 USD",
+    "partners_contribution_totals": "1500000.00 USD",
+    "calls_list": "true",
+    "calls_list_open": "true",
+    "calls_get": "Connect2Recover technical assistance for African Member States Africa",
+    "requests_list": "RWA:screening",
+    "requests_get": "Ministry of ICT and Innovation screening",
+    "requests_list_transitions": "submitted,screening",
+    "reports_request": "total=1",
+    "reports_request_csv": "dimension,key,label,count",
+    "outbox_summary": r"failed=\d+",
+    "outbox_list": r"items=\d+",
+    "sla_list_overdue": "false",  # just screened: not overdue
+    "sla_overdue_summary": "info_requested,resubmitted,screening,submitted,under_review",
+    "sla_list_reminders": "true|false",
+    "sessions_list": "true",
+    "sessions_get": "2023-05-02 member_states=1",
+    "schools_list": "true",
+    "schools_geojson": "true",
+    "schools_get": r"GS Kigeme RW-\w+",
+    "schools_get_status": "moderate",  # the latest record, 4.2 Mbps, is below 20
+    "schools_list_measurements": "items=7",  # an upload, a backlog of 5, the Kenyan one
+    "schools_daily": "true",
+    "measurements_list_failed": "true",
+    "measurements_list_flags": "country_mismatch",
+    "agents_list": "true",
+    "agents_get": r"true \S+",
+    "agents_list_deployment_keys": "true",
+    "agents_get_deployment_key": "RWA hint=true",
+    "connectivity_country_summary": "RWA reporting=true",
+    "connectivity_country_daily": "true",
+    "connectivity_region_summary": "Africa true",
+    "connectivity_verify_rollups": "exact=true",
+    "alerts_list": "fell_below_benchmark",
+    "giga_meter_country_by_code": "Rwanda",
+    "giga_meter_schools_by_government_id": "true",
+    "giga_meter_flags_by_id": "pingService=true",
+    "giga_meter_flags_by_device": "pingService=true",
+    "giga_meter_existing_installation": "exists=true true",
+    "giga_meter_device_status": "active=true",
+    "giga_meter_protocol_config": "mlab",
+    "giga_meter_registered_devices": "true",
+    "giga_meter_flagged_schools": "KE/RW",
+    "giga_meter_data_fixes": "success=true",
+    "giga_meter_data_fix": "fixes=0",
+    "giga_meter_own_ip_metadata": "c2r",
+    "giga_meter_ip_metadata": "197.243.16.20 RW",  # the build key's country
+    "giga_meter_list_measurements": "measurements=7",
+    "giga_meter_list_measurements_of_school": "measurements=7",
+    "giga_meter_pull_measurements_v2": "measurements=7",
+    "giga_meter_list_failed": "true",
+}
+READS_PAGE = """<!DOCTYPE html>
+<html><body><script type="module" src="./reads.js"></script></body></html>
+"""
+
+
+def get_operations() -> dict[str, str]:
+    """operationId -> path of every GET operation of the merged OpenAPI document."""
+    document = gateway_openapi(load_routes())
+    return {
+        item["get"]["operationId"]: path
+        for path, item in document["paths"].items()
+        if "get" in item
+    }
+
+
+@pytest.fixture(scope="module")
+def reads_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/e2e/browser/reads.ts, checked by `tsc --strict` (the client's tsconfig takes
+    the page in) and bundled with the client by its pinned esbuild."""
+    tools = CLIENT / "node_modules" / ".bin"
+    assert (tools / "esbuild").exists(), "the client's tools: `make test-client` installs them"
+    checked = subprocess.run(
+        [tools / "tsc", "--strict", "--noEmit", "-p", "."], cwd=CLIENT, capture_output=True
+    )
+    assert checked.returncode == 0, checked.stdout.decode()
+    bundle = tmp_path_factory.mktemp("reads") / "reads.js"
+    subprocess.run(
+        [
+            tools / "esbuild",
+            BROWSER / "reads.ts",
+            "--bundle",
+            "--format=esm",
+            f"--outfile={bundle}",
+        ],
+        cwd=CLIENT,
+        check=True,
+        capture_output=True,
+    )
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def seeded(production: Topology, scored_assessment: str) -> dict[str, object]:
+    return seed(production, scored_assessment)
+
+
+def test_the_page_reads_every_get() -> None:
+    """The page and its expectations name every GET operation of the merged document, and
+    only those: a new read endpoint fails here until the page reads it."""
+    on_page = set(re.findall(r'read\("(\w+)"', (BROWSER / "reads.ts").read_text()))
+    operations = set(get_operations())
+    assert operations - on_page == set(), "GET operations the page does not read"
+    assert on_page - operations == set(), "the page reads operations the document lacks"
+    assert set(READ_SHOWS) == operations
+
+
+def test_a_page_reads_every_read_endpoint_with_the_client(
+    gateway_allowing: str,
+    page_origin: str,
+    tmp_path: Path,
+    reads_bundle: Path,
+    seeded: dict[str, object],
+    production: Topology,
+) -> None:
+    (tmp_path / "reads.html").write_text(READS_PAGE)
+    shutil.copyfile(reads_bundle, tmp_path / "reads.js")
+    page_seed = seeded | {"api": gateway_allowing, "token": production.token("admin")}
+    (tmp_path / "seed.json").write_text(json.dumps(page_seed))
+
+    shown = rendered(f"{page_origin}/reads.html")
+
+    operations = get_operations()
+    assert shown.pop("done") == str(len(operations)), shown
+    assert set(shown) == set(operations)
+    wrong = {}
+    for operation_id, path in operations.items():
+        status, called, show = shown[operation_id].split(" ", 2)
+        template = re.sub(r"\{[^}]+\}", "[^/]+", path)
+        if not (
+            status.startswith("2")
+            and re.fullmatch(template, called)
+            and re.fullmatch(READ_SHOWS[operation_id], show)
+        ):
+            wrong[operation_id] = shown[operation_id]
+    assert wrong == {}
