@@ -193,3 +193,19 @@ def move(
 def required_values() -> dict[str, float]:
     """Values for every required indicator of methodology v1."""
     return dict(REQUIRED_VALUES)
+
+
+@pytest.fixture
+async def completed(
+    create_assessment: AssessmentFactory,
+    move: Callable[..., Awaitable[httpx.Response]],
+    required_values: dict[str, float],
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Creates completed assessments with the required values, optionally overridden."""
+
+    async def make(country: str, period: str, **overrides: float) -> dict[str, Any]:
+        created = await create_assessment(country, period, values=required_values | overrides)
+        await move(created["id"], "data_collection", "validation", "completed")
+        return created
+
+    return make

@@ -12,20 +12,6 @@ AssessmentFactory = Callable[..., Awaitable[dict[str, Any]]]
 Mover = Callable[..., Awaitable[httpx.Response]]
 
 
-@pytest.fixture
-async def completed(
-    create_assessment: AssessmentFactory, move: Mover, required_values: dict[str, float]
-) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """Creates completed assessments with the required values, optionally overridden."""
-
-    async def make(country: str, period: str, **overrides: float) -> dict[str, Any]:
-        created = await create_assessment(country, period, values=required_values | overrides)
-        await move(created["id"], "data_collection", "validation", "completed")
-        return created
-
-    return make
-
-
 async def test_country_scores_over_time(
     client: httpx.AsyncClient,
     auth_headers: TokenFactory,

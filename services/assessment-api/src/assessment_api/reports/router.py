@@ -70,7 +70,8 @@ async def compare_countries(
 @assessments_reports.get(
     "/regions",
     response_model=RegionalAggregates,
-    summary="Scores aggregated by ITU-D region (latest assessment per country)",
+    summary="Scores aggregated by ITU-D region and by LDC, LLDC and SIDS group "
+    "(latest assessment per country)",
 )
 async def regional_aggregates(
     principal: Reader, db: SessionDep, include_in_progress: IncludeInProgress = False

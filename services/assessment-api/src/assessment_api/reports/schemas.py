@@ -52,8 +52,15 @@ class Comparison(BaseModel):
     )
 
 
-class RegionAggregate(BaseModel):
-    itu_region: ItuRegion
+class CountryGroupCode(StrEnum):
+    """UN M49 groupings of countries the C2R programme reports on besides the regions."""
+
+    LDC = "ldc"  # least developed countries
+    LLDC = "lldc"  # landlocked developing countries
+    SIDS = "sids"  # small island developing states
+
+
+class ScoreAggregate(BaseModel):
     countries_assessed: int
     mean_overall: float | None = Field(description="unweighted mean of the countries' scores")
     min_overall: float | None
@@ -62,5 +69,18 @@ class RegionAggregate(BaseModel):
     pillars: dict[str, float | None] = Field(description="mean pillar scores")
 
 
+class RegionAggregate(ScoreAggregate):
+    itu_region: ItuRegion
+
+
+class GroupAggregate(ScoreAggregate):
+    group: CountryGroupCode
+    name: str = Field(examples=["Least developed countries"])
+
+
 class RegionalAggregates(BaseModel):
     regions: list[RegionAggregate]
+    groups: list[GroupAggregate] = Field(
+        description="the same figures for the LDC, LLDC and SIDS groups (UN M49); a country "
+        "may be in more than one"
+    )

@@ -8,6 +8,7 @@ assessments carry the schools value captured on completion, so their scores matc
 import io
 from collections.abc import Iterable, Sequence
 from statistics import fmean
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +22,12 @@ from assessment_api.indicators import service as indicators
 from assessment_api.reports.schemas import (
     AssessmentExport,
     Comparison,
+    CountryGroupCode,
     CountryScores,
+    GroupAggregate,
     RegionAggregate,
     RegionalAggregates,
+    ScoreAggregate,
     ScoreRow,
 )
 from assessment_api.scoring import service as scoring
@@ -213,22 +217,43 @@ def _round(value: float) -> float:
     return round(value, 2)
 
 
+GROUP_NAMES = {
+    CountryGroupCode.LDC: "Least developed countries",
+    CountryGroupCode.LLDC: "Landlocked developing countries",
+    CountryGroupCode.SIDS: "Small island developing states",
+}
+
+
+def in_group(iso3: str, group: CountryGroupCode) -> bool:
+    country = country_by_iso3(iso3)
+    return country is not None and bool(getattr(country, group.value))
+
+
 def aggregate_region(region: ItuRegion, rows: list[ScoreRow]) -> RegionAggregate:
+    return RegionAggregate(itu_region=region, **_aggregate(rows))
+
+
+def aggregate_group(group: CountryGroupCode, rows: list[ScoreRow]) -> GroupAggregate:
+    members = [r for r in rows if in_group(r.country_iso3, group)]
+    return GroupAggregate(group=group, name=GROUP_NAMES[group], **_aggregate(members))
+
+
+def _aggregate(rows: list[ScoreRow]) -> dict[str, Any]:
+    """The figures every aggregate gives, over `rows` (one per country)."""
     overall = [r.overall for r in rows if r.overall is not None]
     pillar_codes = sorted({code for r in rows for code in r.pillars})
     pillar_means: dict[str, float | None] = {}
     for code in pillar_codes:
         scores = [s for r in rows if (s := r.pillars.get(code)) is not None]
         pillar_means[code] = _round(fmean(scores)) if scores else None
-    return RegionAggregate(
-        itu_region=region,
+    return ScoreAggregate(
         countries_assessed=len(rows),
         mean_overall=_round(fmean(overall)) if overall else None,
         min_overall=min(overall) if overall else None,
         max_overall=max(overall) if overall else None,
         bands={band: sum(1 for r in rows if r.band is band) for band in Band},
         pillars=pillar_means,
-    )
+    ).model_dump()
 
 
 async def regional_aggregates(
@@ -239,7 +264,8 @@ async def regional_aggregates(
         regions=[
             aggregate_region(region, [r for r in rows if r.itu_region is region])
             for region in ItuRegion
-        ]
+        ],
+        groups=[aggregate_group(group, rows) for group in CountryGroupCode],
     )
 
 
