@@ -17,6 +17,9 @@ from request_intake.config import IntakeSettings
 from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
 from request_intake.reports.router import router as reports_router
+from request_intake.reviews.router import forms_router as review_forms_router
+from request_intake.reviews.router import requests_router as request_reviews_router
+from request_intake.reviews.router import router as reviews_router
 from request_intake.sessions.router import router as sessions_router
 from request_intake.sla.router import router as sla_router
 from request_intake.sla.service import export_overdue_gauge, refresh_overdue_gauge
@@ -103,6 +106,9 @@ SPEC = ServiceSpec(
         sla_router,
         reports_router,
         requests_router,
+        review_forms_router,
+        request_reviews_router,
+        reviews_router,
         sessions_router,
     ],
     openapi_tags=[
@@ -112,6 +118,7 @@ SPEC = ServiceSpec(
         {"name": "reports", "description": "Counts of requests, as JSON or CSV."},
         {"name": "outbox", "description": "The hand-off of approved requests."},
         {"name": "sessions", "description": "Information sessions and participants."},
+        {"name": "reviews", "description": "Reviewers assigned to requests, scored reviews."},
     ],
     lifespan=lifespan,
 )

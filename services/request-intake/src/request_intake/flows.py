@@ -13,6 +13,7 @@ from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.assistance_requests.schemas import TransitionIn
 from request_intake.assistance_requests.workflow import Status
 from request_intake.outbox.service import enqueue_assessment
+from request_intake.reviews.service import require_reviews_for_approval
 from request_intake.sla_policy import SlaPolicy
 
 
@@ -25,8 +26,12 @@ async def transition(
     sla: SlaPolicy,
 ) -> AssistanceRequest:
     """A workflow move; an approved assessment request is handed to assessment-api through
-    the outbox, in the same transaction as the move."""
+    the outbox, in the same transaction as the move. Approval waits for the reviews the
+    call asks for: checked after the move itself was allowed (role, workflow), so that only
+    an approver learns how many are missing; the refusal rolls the move back."""
     moved = await requests.transition(db, request, data, principal, now, sla)
+    if data.to is Status.APPROVED:
+        await require_reviews_for_approval(db, moved)
     if data.to is Status.APPROVED and moved.assistance_type == AssistanceType.ASSESSMENT:
         enqueue_assessment(db, moved, now)
         await db.flush()

@@ -4,6 +4,7 @@ from request_intake.assistance_requests.models import AssistanceRequest, Request
 from request_intake.calls.models import Call
 from request_intake.db import Base, IdempotencyRecord
 from request_intake.outbox.models import OutboxEntry
+from request_intake.reviews.models import Review, ReviewAssignment, ReviewForm, ReviewRevision
 from request_intake.sessions.models import InformationSession, SessionParticipant
 
 __all__ = [
@@ -14,5 +15,9 @@ __all__ = [
     "InformationSession",
     "OutboxEntry",
     "RequestEvent",
+    "Review",
+    "ReviewAssignment",
+    "ReviewForm",
+    "ReviewRevision",
     "SessionParticipant",
 ]
