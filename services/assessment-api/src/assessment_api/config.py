@@ -18,8 +18,8 @@ class AssessmentSettings(ServiceSettings):
     )
     school_monitor_token: SecretStr | None = Field(
         None,
-        description="token for school-monitor issued by the identity provider (production); "
-        "without it a short-lived token is minted with the shared JWT secret",
+        description="a static token for school-monitor; without it, tokens come from the "
+        "identity provider (oauth_* settings) or are minted with the shared JWT secret",
     )
     school_monitor_retries: int = Field(
         1, ge=0, le=5, description="retries of a failed read from school-monitor within the budget"

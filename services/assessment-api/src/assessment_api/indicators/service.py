@@ -1,6 +1,7 @@
 """Indicator values of an assessment: unit-aware validation, bulk entry, full history."""
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,11 +59,22 @@ def _ensure_editable(assessment: Assessment) -> None:
         )
 
 
-def _problems(
+class CodedValue(Protocol):
+    """An entry naming an indicator and a value for it (None: no value)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def value(self) -> float | None: ...
+
+
+def value_problems(
     definition: MethodologyDefinition,
-    entries: Sequence[BulkIndicatorValue],
+    entries: Sequence[CodedValue],
     field: FieldNamer,
 ) -> list[FieldProblem]:
+    """Why each entry cannot be a value of `definition`: an unknown or repeated indicator,
+    or a value its unit does not allow."""
     problems: list[FieldProblem] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -76,10 +88,22 @@ def _problems(
                 FieldProblem(field=field(index, "code"), message="given more than once")
             )
         seen.add(entry.code)
-        reason = unit_problem(indicator.unit, entry.value)
+        reason = None if entry.value is None else unit_problem(indicator.unit, entry.value)
         if reason:
             problems.append(FieldProblem(field=field(index, "value"), message=reason))
     return problems
+
+
+def refuse_invalid(problems: list[FieldProblem], consequence: str) -> None:
+    """A 422 naming every field in `problems`, if there are any."""
+    if problems:
+        raise ProblemError(
+            422,
+            f"{len(problems)} indicator value(s) are not valid; {consequence}.",
+            title="Invalid request",
+            problem_type="validation",
+            errors=problems,
+        )
 
 
 def _apply(
@@ -122,15 +146,7 @@ async def set_values(
     of an entry as the request gave it, for the problem details)."""
     _ensure_editable(assessment)
     definition = await definition_for(db, assessment)
-    problems = _problems(definition, entries, field)
-    if problems:
-        raise ProblemError(
-            422,
-            f"{len(problems)} indicator value(s) are not valid; nothing was stored.",
-            title="Invalid request",
-            problem_type="validation",
-            errors=problems,
-        )
+    refuse_invalid(value_problems(definition, entries, field), "nothing was stored")
     existing = await current_values(db, assessment)
     for entry in entries:
         _apply(db, assessment, existing.get(entry.code), entry, principal.subject)

@@ -3,7 +3,12 @@ from fastapi import APIRouter
 from assessment_api.assessments.dependencies import ReadableAssessment
 from assessment_api.connectivity.reader import SchoolMonitorDep
 from assessment_api.scoring import service
-from assessment_api.scoring.schemas import AssessmentGaps, AssessmentScores
+from assessment_api.scoring.schemas import (
+    AssessmentGaps,
+    AssessmentScores,
+    WhatIfIn,
+    WhatIfResult,
+)
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 
@@ -37,3 +42,19 @@ async def get_gaps(
     assessment: ReadableAssessment, db: SessionDep, reader: SchoolMonitorDep
 ) -> AssessmentGaps:
     return await service.gaps(db, assessment, reader)
+
+
+@router.post(
+    "/what-if",
+    response_model=WhatIfResult,
+    summary="Scores, band and gaps with hypothetical indicator values (nothing is stored)",
+    description="Which intervention moves the band? The hypothetical values replace the "
+    "assessment's own (null: as if there were none) and the assessment is scored as "
+    "GET /scores would score it, beside the scores it has now. The values are checked as an "
+    "entry would be: a 422 names each bad field. Needs only assessments:read.",
+    responses=problem_responses(422),
+)
+async def what_if(
+    assessment: ReadableAssessment, data: WhatIfIn, db: SessionDep, reader: SchoolMonitorDep
+) -> WhatIfResult:
+    return await service.what_if(db, assessment, reader, data)

@@ -1,11 +1,25 @@
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assessment_api.indicators.schemas import Provenance
-from assessment_api.methodology.schemas import Direction, Unit
+from assessment_api.methodology.schemas import CODE_PATTERN, Direction, Unit
+from c2r_common.fields import StrictFloat
 from c2r_common.schemas import C2RPhase, SG1Question
+
+
+def example_of(name: str) -> Any:
+    """Adds to a model's schema an example computed by the engine itself, so it is a real
+    answer (imported late: the engine builds these very models)."""
+
+    def add(schema: dict[str, Any]) -> None:
+        from assessment_api.scoring import examples
+
+        schema["examples"] = [examples.EXAMPLES[name]()]
+
+    return add
 
 
 class Band(StrEnum):
@@ -122,3 +136,52 @@ class AssessmentGaps(GapReport):
     unavailable: dict[str, str] = Field(
         description="live indicators whose source could not be read, with the reason"
     )
+
+
+class WhatIfValue(BaseModel):
+    code: str = Field(pattern=CODE_PATTERN, examples=["internet_users_pct"])
+    value: StrictFloat | None = Field(
+        examples=[60.0], description="the hypothetical value; null: as if there were none"
+    )
+
+
+class WhatIfIn(BaseModel):
+    """Hypothetical indicator values, scored on top of the assessment's own; nothing is
+    stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "values": [
+                        {"code": "internet_users_pct", "value": 60.0},
+                        {"code": "mobile_broadband_price_gni_pct", "value": 2.0},
+                    ]
+                }
+            ]
+        }
+    )
+
+    values: list[WhatIfValue] = Field(min_length=1, max_length=500)
+
+
+class Outcome(BaseModel):
+    """An overall score and its band."""
+
+    overall: float | None
+    band: Band | None
+
+
+class WhatIfResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra=example_of("what_if"))
+
+    assessment_id: uuid.UUID
+    country_iso3: str
+    period: str
+    methodology_version: int
+    changed: list[str] = Field(description="indicators whose value the hypotheses change")
+    baseline: Outcome = Field(description="the assessment as it is scored now")
+    overall_change: float | None = Field(description="score points gained (or lost)")
+    band_changed: bool
+    scores: ScoreCard = Field(description="the scores with the hypothetical values")
+    gaps: GapReport = Field(description="the gaps with the hypothetical values, re-ranked")

@@ -2,8 +2,8 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,14 @@ from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.models import Methodology
 from assessment_api.methodology.schemas import CountryGroup, MethodologyDefinition
 from assessment_api.scoring import engine
-from assessment_api.scoring.schemas import AssessmentGaps, AssessmentScores
+from assessment_api.scoring.schemas import (
+    AssessmentGaps,
+    AssessmentScores,
+    Outcome,
+    ScoreCard,
+    WhatIfIn,
+    WhatIfResult,
+)
 from c2r_common.reference import country_by_iso3
 
 
@@ -115,14 +122,7 @@ async def scores(
 
 
 def scores_from(assessment: Assessment, inputs: ScoringInputs) -> AssessmentScores:
-    card = engine.score_card(
-        inputs.definition,
-        inputs.values,
-        groups=inputs.groups,
-        unavailable=inputs.unavailable,
-        origins=inputs.origins,
-        provenance=inputs.provenance,
-    )
+    card = card_of(inputs)
     return AssessmentScores(**_identity(assessment), **card.model_dump())
 
 
@@ -148,3 +148,79 @@ def _identity(assessment: Assessment) -> dict[str, object]:
         "status": assessment.status,
         "methodology_version": assessment.methodology_version,
     }
+
+
+WHAT_IF_ORIGIN = "what-if"
+
+
+def with_hypotheses(
+    inputs: ScoringInputs, hypotheses: Mapping[str, float | None]
+) -> tuple[ScoringInputs, list[str]]:
+    """`inputs` with hypothetical values (None: no value) in place of their own, and the
+    codes that this changes. A hypothesis equal to the value it replaces changes nothing,
+    so the scores of an assessment's own values are its scores."""
+    values, origins = dict(inputs.values), dict(inputs.origins)
+    provenance = dict(inputs.provenance)
+    changed: list[str] = []
+    for code, value in hypotheses.items():
+        if values.get(code) == value:
+            continue
+        changed.append(code)
+        if value is None:
+            values.pop(code, None)
+            origins.pop(code, None)
+            provenance.pop(code, None)
+        else:
+            values[code] = value
+            origins[code] = WHAT_IF_ORIGIN
+    changed_inputs = replace(inputs, values=values, origins=origins, provenance=provenance)
+    return changed_inputs, changed
+
+
+def card_of(inputs: ScoringInputs) -> ScoreCard:
+    return engine.score_card(
+        inputs.definition,
+        inputs.values,
+        groups=inputs.groups,
+        unavailable=inputs.unavailable,
+        origins=inputs.origins,
+        provenance=inputs.provenance,
+    )
+
+
+def what_if_from(
+    assessment: Assessment, inputs: ScoringInputs, hypotheses: Mapping[str, float | None]
+) -> WhatIfResult:
+    baseline = card_of(inputs)
+    changed_inputs, changed = with_hypotheses(inputs, hypotheses)
+    card = card_of(changed_inputs)
+    gains = None
+    if card.overall is not None and baseline.overall is not None:
+        gains = round(card.overall - baseline.overall, engine.DECIMALS)
+    return WhatIfResult(
+        assessment_id=assessment.id,
+        country_iso3=assessment.country_iso3,
+        period=assessment.period,
+        methodology_version=assessment.methodology_version,
+        changed=changed,
+        baseline=Outcome(overall=baseline.overall, band=baseline.band),
+        overall_change=gains,
+        band_changed=card.band is not baseline.band,
+        scores=card,
+        gaps=engine.gap_report(
+            changed_inputs.definition, changed_inputs.values, groups=changed_inputs.groups
+        ),
+    )
+
+
+async def what_if(
+    db: AsyncSession, assessment: Assessment, reader: SchoolMonitorReader, data: WhatIfIn
+) -> WhatIfResult:
+    """The scores, band and gaps the assessment would have with `data`'s values; the
+    values are checked as an entry would be (422 naming each bad field), never stored."""
+    inputs = await live_inputs(db, assessment, reader)
+    problems = indicators.value_problems(
+        inputs.definition, data.values, lambda index, name: f"body.values.{index}.{name}"
+    )
+    indicators.refuse_invalid(problems, "nothing was scored")
+    return what_if_from(assessment, inputs, {v.code: v.value for v in data.values})
