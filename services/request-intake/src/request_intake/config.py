@@ -26,7 +26,9 @@ class IntakeSettings(ServiceSettings):
         "http://127.0.0.1:8000", description="base URL of assessment-api (or the gateway)"
     )
     assessment_api_token: SecretStr | None = Field(
-        None, description="static token for assessment-api; minted from jwt_secret when unset"
+        None,
+        description="a static token for assessment-api; without it, tokens come from the "
+        "identity provider (oauth_* settings) or are minted with the shared JWT secret",
     )
     sla_targets: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_SLA_TARGETS),

@@ -10,18 +10,6 @@ from c2r_common.fields import StrictFloat
 from c2r_common.schemas import C2RPhase, SG1Question
 
 
-def example_of(name: str) -> Any:
-    """Adds to a model's schema an example computed by the engine itself, so it is a real
-    answer (imported late: the engine builds these very models)."""
-
-    def add(schema: dict[str, Any]) -> None:
-        from assessment_api.scoring import examples
-
-        schema["examples"] = [examples.EXAMPLES[name]()]
-
-    return add
-
-
 class Band(StrEnum):
     """ITU UMC scorecard bands."""
 
@@ -172,8 +160,83 @@ class Outcome(BaseModel):
     band: Band | None
 
 
+# Computed by the engine (methodology v1, illustrative values), shortened to one pillar,
+# one indicator and one gap.
+WHAT_IF_EXAMPLE: dict[str, Any] = {
+    "assessment_id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+    "country_iso3": "MRT",
+    "period": "2025",
+    "methodology_version": 1,
+    "changed": ["internet_users_pct"],
+    "baseline": {"overall": 52.31, "band": "satisfactory"},
+    "overall_change": 4.92,
+    "band_changed": False,
+    "scores": {
+        "overall": 57.23,
+        "band": "satisfactory",
+        "coverage": 0.4333,
+        "estimated_share": 0.0,
+        "pillars": [
+            {
+                "code": "adoption",
+                "name": "Adoption and usage (demand)",
+                "weight_share": 0.2,
+                "score": 60.0,
+                "coverage": 0.5,
+                "indicators_available": 1,
+                "indicators_total": 3,
+            }
+        ],
+        "indicators": [
+            {
+                "code": "internet_users_pct",
+                "name": "Individuals using the Internet",
+                "pillar": "adoption",
+                "unit": "percent",
+                "direction": "higher_is_better",
+                "status": "scored",
+                "value": 60.0,
+                "origin": "what-if",
+                "reason": None,
+                "score": 60.0,
+                "band": "satisfactory",
+                "provenance": "reported",
+                "target": 35.0,
+                "target_source": "Broadband Commission 2025 targets",
+                "weight_share": 0.1,
+            }
+        ],
+    },
+    "gaps": {
+        "gaps": [
+            {
+                "rank": 1,
+                "code": "pop_coverage_4g_pct",
+                "name": "Population covered by at least a 4G mobile network",
+                "pillar": "coverage",
+                "value": 62.0,
+                "target": 100.0,
+                "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+                "shortfall": 38.0,
+                "score_shortfall": 38.0,
+                "weighted_shortfall": 5.0667,
+                "phase": "national_strategy",
+                "sg1_question": "Q5/1",
+                "sg1_question_title": "Telecommunications/ICTs for rural and remote areas",
+                "interventions": [
+                    "Coverage obligations in spectrum licences",
+                    "Universal service fund financing of rural sites",
+                    "Infrastructure sharing rules",
+                ],
+            }
+        ],
+        "missing_data": ["mobile_broadband_subs_per_100", "households_internet_pct"],
+    },
+}
+
+
 class WhatIfResult(BaseModel):
-    model_config = ConfigDict(json_schema_extra=example_of("what_if"))
+    model_config = ConfigDict(json_schema_extra={"examples": [WHAT_IF_EXAMPLE]})
 
     assessment_id: uuid.UUID
     country_iso3: str
