@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from assessment_api.config import AssessmentSettings
+from c2r_common.auth import service_token_provider
+from c2r_common.client_credentials import ClientCredentials
 from c2r_common.settings import Environment, ServiceSettings
 from c2r_common.testing import pg_admin, pg_server_url
 from c2r_deploy.containers import render_container_gateway
@@ -74,6 +76,25 @@ def test_the_services_verify_tokens_with_the_identity_provider_s_public_keys(
         assert any(key.endswith("_JWT_JWKS_URL") and value for key, value in environment.items())
         algorithms = next(v for k, v in environment.items() if k.endswith("_JWT_ALGORITHMS"))
         assert "HS256" not in algorithms
+
+
+@pytest.mark.parametrize(
+    ("name", "settings_class"),
+    [("assessment-api", AssessmentSettings), ("request-intake", IntakeSettings)],
+)
+def test_the_calling_services_get_their_peer_tokens_from_the_provider(
+    rendered: dict[str, Any],
+    name: str,
+    settings_class: type[ServiceSettings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in rendered["services"][name]["environment"].items():
+        monkeypatch.setenv(key, str(value))
+    settings = settings_class()
+    provider = service_token_provider(settings, subject=name, scopes=["schools:read"])
+    assert isinstance(provider, ClientCredentials)
+    assert provider.config.token_url == settings.oauth_token_url
+    assert provider.config.client_id == name
 
 
 @pytest.mark.parametrize(

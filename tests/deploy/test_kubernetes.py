@@ -222,12 +222,36 @@ def test_production_verifies_tokens_by_jwks_and_holds_no_jwt_secret(deploy_dir: 
             assert (reference["name"], reference["key"]) == (auth["metadata"]["name"], "jwks_url")
 
 
+CALLERS = {"assessment-api": "C2R_ASSESSMENT", "request-intake": "C2R_INTAKE"}
+
+
+def test_production_callers_get_their_peer_tokens_from_the_provider(deploy_dir: Path) -> None:
+    objects = render(deploy_dir, "production")
+    (auth,) = [
+        c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("c2r-auth-")
+    ]
+    assert auth["data"]["token_url"].startswith("https://")
+    for service, prefix in CALLERS.items():
+        for workload in (
+            of_kind(objects, "Deployment")[service],
+            of_kind(objects, "Job")[f"{service}-migrate"],
+        ):
+            environment = environment_of(workload)
+            assert not [k for k in environment if k.endswith("_TOKEN")], "no static token"
+            url = environment[f"{prefix}_OAUTH_TOKEN_URL"]["valueFrom"]["configMapKeyRef"]
+            assert (url["name"], url["key"]) == (auth["metadata"]["name"], "token_url")
+            for variable, key in (("CLIENT_ID", "client_id"), ("CLIENT_SECRET", "client_secret")):
+                secret = environment[f"{prefix}_OAUTH_{variable}"]["valueFrom"]["secretKeyRef"]
+                assert (secret["name"], secret["key"]) == (f"{service}-oauth-client", key)
+
+
 def test_dev_alone_verifies_tokens_with_a_shared_hs256_secret(deploy_dir: Path) -> None:
     objects = render(deploy_dir, "dev")
     (auth,) = [
         c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("c2r-auth-")
     ]
     assert "jwks_url" not in auth["data"]
+    assert "token_url" not in auth["data"]  # peer tokens minted with the shared secret
     assert auth["data"]["algorithms"] == '["HS256"]'
     for service in SERVICES:
         for workload in (

@@ -18,6 +18,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from c2r_common.client import TokenProvider
+from c2r_common.client_credentials import ClientCredentials, ClientCredentialsConfig
 from c2r_common.errors import ProblemError
 from c2r_common.settings import ServiceSettings
 
@@ -331,18 +333,33 @@ def service_token_provider(
     scopes: Iterable[str],
     static_token: str | None = None,
     ttl_seconds: int = 3600,
-) -> Callable[[], str]:
-    """Credentials for calls to another service.
+) -> TokenProvider:
+    """Credentials for calls to another service, the first of:
 
-    A configured static token (production, issued by the identity provider) wins; otherwise
-    a short-lived token is minted with the shared HS256 secret and renewed before it expires.
+    - a configured static token (issued by the identity provider, rotated by hand);
+    - access tokens from the identity provider's token endpoint (client credentials grant,
+      c2r_common.client_credentials): production, where no secret here can sign a token;
+    - short-lived tokens minted with the shared HS256 secret, renewed before they expire
+      (the embedded default and tests).
     """
     if static_token:
         return lambda: static_token
-    if settings.jwt_secret is None:
-        raise ValueError("a service token or a JWT secret is needed to call other services")
-    secret = settings.jwt_secret.get_secret_value()
     scope_list = list(scopes)
+    if settings.oauth_token_url and settings.oauth_client_id and settings.oauth_client_secret:
+        config = ClientCredentialsConfig(
+            token_url=settings.oauth_token_url,
+            client_id=settings.oauth_client_id,
+            client_secret=settings.oauth_client_secret.get_secret_value(),
+            scopes=tuple(scope_list),
+            audience=settings.jwt_audience,
+            timeout_seconds=settings.http_timeout_seconds,
+        )
+        return ClientCredentials(config)
+    if settings.jwt_secret is None:
+        raise ValueError(
+            "a service token, client credentials or a JWT secret is needed to call other services"
+        )
+    secret = settings.jwt_secret.get_secret_value()
     cached: dict[str, Any] = {"token": None, "renew_at": 0.0}
 
     def provide() -> str:

@@ -6,9 +6,10 @@ Idempotency-Key), a service credential, and the current request id passed on.
 """
 
 import asyncio
+import inspect
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,7 +23,9 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 _BACKOFF_BASE_SECONDS = 0.1
 _BACKOFF_CAP_SECONDS = 2.0
 
-TokenProvider = Callable[[], str]
+# A function of no arguments giving the bearer token, or an awaitable of it (a credential
+# fetched from the identity provider, c2r_common.client_credentials).
+TokenProvider = Callable[[], str | Awaitable[str]]
 
 
 class ServiceClient:
@@ -49,20 +52,35 @@ class ServiceClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+    async def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = dict(extra or {})
         request_id = current_request_id()
         if request_id:
             headers.setdefault("X-Request-ID", request_id)
-        if self.token_provider is not None:
-            headers.setdefault("Authorization", f"Bearer {self.token_provider()}")
+        if self.token_provider is not None and "Authorization" not in headers:
+            token = self.token_provider()
+            if inspect.isawaitable(token):
+                token = await token
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
     async def request(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """Sends the call, retrying only when repeating it cannot do harm."""
-        headers = self._headers(headers)
+        """Sends the call, retrying only when repeating it cannot do harm; once more with a
+        fresh credential when the peer refuses the one the provider still held."""
+        response = await self._send(method, path, headers, kwargs)
+        forget = getattr(self.token_provider, "forget", None)
+        own_credential = "Authorization" in (headers or {})
+        if response.status_code == 401 and forget is not None and not own_credential:
+            forget()
+            response = await self._send(method, path, headers, kwargs)
+        return response
+
+    async def _send(
+        self, method: str, path: str, extra: dict[str, str] | None, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        headers = await self._headers(extra)
         retryable = method.upper() in IDEMPOTENT_METHODS or "Idempotency-Key" in headers
         attempts = 1 + (self.retries if retryable else 0)
         for attempt in range(1, attempts + 1):

@@ -53,6 +53,15 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="how long an Idempotency-Key is remembered; a retry after that creates anew",
     )
+    oauth_token_url: str | None = Field(
+        None,
+        description="the identity provider's OAuth 2.0 token endpoint: calls to other services "
+        "carry access tokens this service gets there (client credentials grant)",
+    )
+    oauth_client_id: str | None = Field(None, description="this service's client id there")
+    oauth_client_secret: SecretStr | None = Field(
+        None, description="this service's client secret there"
+    )
     idempotency_prune_seconds: float = Field(
         600.0, ge=0, description="pause between prunings of expired idempotency keys (0: never)"
     )
@@ -79,6 +88,16 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "jwt_secret is missing, a placeholder or shorter than "
                 f"{_MIN_SECRET_LENGTH} characters; set a real secret or jwt_jwks_url in production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _complete_client_credentials(self) -> Self:
+        given = [self.oauth_token_url, self.oauth_client_id, self.oauth_client_secret]
+        if any(given) and not all(given):
+            raise ValueError(
+                "oauth_token_url, oauth_client_id and oauth_client_secret go together: "
+                "set all three to call other services with the provider's tokens, or none"
             )
         return self
 
