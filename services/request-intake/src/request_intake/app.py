@@ -14,6 +14,8 @@ from request_intake.background import Periodic, pruning_idempotency_keys
 from request_intake.calls.router import router as calls_router
 from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
+from request_intake.evidence.router import router as evidence_router
+from request_intake.evidence.sources import EvidenceSources
 from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
 from request_intake.reports.router import router as reports_router
@@ -74,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Creates the assessment-api client; runs the outbox relay and SLA metrics beside the app."""
     settings: IntakeSettings = app.state.settings
     relay = OutboxRelay.for_settings(app, settings)
+    app.state.evidence_sources = EvidenceSources.for_settings(settings)
     app.state.outbox_relay = relay
     # A leader silent for 3 rounds is ended by the server and another replica takes over.
     idle_timeout = SLA_METRICS_SECONDS * 3 + 5
@@ -88,6 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for periodic in work:
             await periodic.stop()
         await relay.aclose()
+        await app.state.evidence_sources.aclose()
         await leadership.aclose()
 
 
@@ -109,6 +113,7 @@ SPEC = ServiceSpec(
         review_forms_router,
         request_reviews_router,
         reviews_router,
+        evidence_router,
         sessions_router,
     ],
     openapi_tags=[
@@ -119,6 +124,10 @@ SPEC = ServiceSpec(
         {"name": "outbox", "description": "The hand-off of approved requests."},
         {"name": "sessions", "description": "Information sessions and participants."},
         {"name": "reviews", "description": "Reviewers assigned to requests, scored reviews."},
+        {
+            "name": "evidence",
+            "description": "Evidence packs: what reviewers read beside a request.",
+        },
     ],
     lifespan=lifespan,
 )

@@ -25,6 +25,18 @@ class IntakeSettings(ServiceSettings):
     assessment_api_url: str = Field(
         "http://127.0.0.1:8000", description="base URL of assessment-api (or the gateway)"
     )
+    school_monitor_url: str = Field(
+        "http://127.0.0.1:8000", description="base URL of school-monitor (or the gateway)"
+    )
+    school_monitor_token: SecretStr | None = Field(
+        None, description="static token for school-monitor (schools:read); minted when unset"
+    )
+    evidence_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="time budget of each part of an evidence pack, retries included",
+    )
     assessment_api_token: SecretStr | None = Field(
         None,
         description="a static token for assessment-api; without it, tokens come from the "

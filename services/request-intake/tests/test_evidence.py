@@ -1,0 +1,368 @@
+"""The evidence pack, read over HTTP from real servers standing in for assessment-api and
+school-monitor: each one up, slow (past the time budget), down (a closed port) or
+answering an error, and each part degrading on its own."""
+
+import asyncio
+import base64
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from c2r_common.testing import TokenFactory
+from request_intake.config import IntakeSettings
+from request_intake.evidence.sources import EvidenceSources
+
+BUDGET = 0.5
+OLDER, LATEST = str(uuid.UUID(int=2024)), str(uuid.UUID(int=2025))
+
+
+def _assessment(assessment_id: str, period: str, created: str) -> dict[str, Any]:
+    return {
+        "id": assessment_id,
+        "country_iso3": "RWA",
+        "period": period,
+        "status": "completed",
+        "methodology_version": 1,
+        "created_at": created,
+        "title": f"Rwanda {period}",  # a field the reader does not name: ignored
+    }
+
+
+def _gap(rank: int) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "code": f"indicator_{rank}",
+        "name": f"Indicator {rank}",
+        "pillar": "demand",
+        "value": 10.0,
+        "target": 35.0,
+        "target_source": "Broadband Commission 2025",
+        "shortfall": 25.0,
+        "score_shortfall": 40.0,
+        "weighted_shortfall": 8.0 - rank,
+        "phase": "national_strategy",
+        "sg1_question": "Q1/1",
+        "sg1_question_title": "Strategies and policies for the deployment of broadband",
+        "interventions": ["national broadband plan"],
+    }
+
+
+SCORES = {
+    "overall": 48.2,
+    "band": "limited",
+    "coverage": 0.9,
+    "pillars": [{"code": "supply", "name": "Supply", "score": 52.0, "coverage": 1.0}],
+    "indicators": [],
+}
+SUMMARY = {
+    "iso3": "RWA",
+    "as_of": "2026-06-10T08:00:00Z",
+    "schools_total": 63,
+    "schools_by_status": {"good": 5, "moderate": 10, "bad": 40, "unknown": 8},
+    "schools_connected_pct": 27.27,
+    "schools_reporting_24h": 12,
+    "last_measurement_date": "2026-06-09",
+}
+
+
+def _scopes(request: Request) -> str:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ")
+    payload = token.split(".")[1] if token.count(".") == 2 else ""
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)) or "{}")
+    return str(claims.get("scope", ""))
+
+
+class Upstream:
+    """A real HTTP server on loopback; `mode` decides how it answers: up, slow, error,
+    unavailable, invalid or empty. Until started it is down (nothing listens)."""
+
+    def __init__(self, routes: dict[str, Any]) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.mode = "up"
+        self.routes = routes
+        self.scopes: list[str] = []
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _answer(self, request: Request) -> Response:
+        self.scopes.append(_scopes(request))
+        if self.mode == "slow":
+            await asyncio.sleep(BUDGET * 4)
+        if self.mode == "error":
+            return JSONResponse({"detail": "boom"}, status_code=500)
+        if self.mode == "unavailable":
+            return JSONResponse({"detail": "overloaded"}, status_code=503)
+        if self.mode == "invalid":
+            return Response("<html>not json</html>", media_type="text/html")
+        if self.mode == "empty":
+            return JSONResponse({"detail": "no such thing"}, status_code=404)
+        body = self.routes[request.scope["route"].path]
+        return JSONResponse(body(request) if callable(body) else body)
+
+    async def start(self) -> None:
+        app = Starlette(routes=[Route(path, self._answer) for path in self.routes])
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws="none"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(1000):
+            if self._server.started:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the upstream did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            # A slow answer still sleeping would hold the shutdown: cut it short.
+            self._server.force_exit = True
+            await self._task
+        self._server = self._task = None
+
+
+def _assessment_list(request: Request) -> dict[str, Any]:
+    if request.query_params.get("country_iso3") != "RWA":
+        return {"items": [], "next_cursor": None}
+    if request.query_params.get("cursor") is None:
+        # Two pages: the latest period is on the second one.
+        return {
+            "items": [_assessment(LATEST, "2025", "2026-01-05T10:00:00Z")],
+            "next_cursor": "page-2",
+        }
+    return {"items": [_assessment(OLDER, "2024", "2026-02-01T10:00:00Z")], "next_cursor": None}
+
+
+@pytest.fixture
+async def assessment_api() -> AsyncIterator[Upstream]:
+    upstream = Upstream(
+        {
+            "/v1/assessments": _assessment_list,
+            "/v1/assessments/{id}/scores": SCORES,
+            "/v1/assessments/{id}/gaps": {
+                "gaps": [_gap(rank) for rank in range(1, 8)],
+                "missing_data": ["schools_connected_pct"],
+            },
+        }
+    )
+    await upstream.start()
+    yield upstream
+    await upstream.stop()
+
+
+@pytest.fixture
+async def school_monitor() -> AsyncIterator[Upstream]:
+    upstream = Upstream({"/v1/connectivity/countries/{iso3}": SUMMARY})
+    await upstream.start()
+    yield upstream
+    await upstream.stop()
+
+
+@pytest.fixture
+def closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@asynccontextmanager
+async def pointed_at(app: FastAPI, settings: IntakeSettings, **urls: str) -> AsyncIterator[None]:
+    """The app's evidence sources at `urls`, with the tests' short budget."""
+    updated = settings.model_copy(update={"evidence_timeout_seconds": BUDGET, **urls})
+    sources = EvidenceSources.for_settings(updated)
+    original, app.state.evidence_sources = app.state.evidence_sources, sources
+    try:
+        yield
+    finally:
+        app.state.evidence_sources = original
+        await sources.aclose()
+
+
+@pytest.fixture
+async def sources_up(
+    app: FastAPI, settings: IntakeSettings, assessment_api: Upstream, school_monitor: Upstream
+) -> AsyncIterator[None]:
+    urls = {"assessment_api_url": assessment_api.url, "school_monitor_url": school_monitor.url}
+    async with pointed_at(app, settings, **urls):
+        yield
+
+
+async def _request_of_rwanda(api: Any, rwanda: dict[str, str]) -> str:
+    call = await api.create_call()
+    return str((await api.submit(rwanda, call["id"]))["id"])
+
+
+async def _pack(client: httpx.AsyncClient, request_id: str, headers: dict[str, str]) -> Any:
+    response = await client.get(f"/v1/requests/{request_id}/evidence", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_the_pack_shows_the_latest_assessment_and_school_connectivity(
+    api: Any,
+    clock: Any,
+    client: httpx.AsyncClient,
+    rwanda: dict[str, str],
+    reviewer: dict[str, str],
+    sources_up: None,
+    assessment_api: Upstream,
+    school_monitor: Upstream,
+) -> None:
+    request_id = await _request_of_rwanda(api, rwanda)
+    pack = await _pack(client, request_id, reviewer)
+    assert (pack["request_id"], pack["country_iso3"]) == (request_id, "RWA")
+    assessment = pack["assessment"]
+    assert assessment["status"] == "available"
+    assert (assessment["assessment_id"], assessment["period"]) == (LATEST, "2025")
+    assert (assessment["overall"], assessment["band"]) == (48.2, "limited")
+    assert [g["rank"] for g in assessment["top_gaps"]] == [1, 2, 3, 4, 5]
+    first = assessment["top_gaps"][0]
+    assert (first["phase"], first["sg1_question"]) == ("national_strategy", "Q1/1")
+    assert assessment["missing_data"] == ["schools_connected_pct"]
+    connectivity = pack["connectivity"]
+    assert connectivity["status"] == "available"
+    assert connectivity["summary"]["schools_total"] == 63
+    # Each service is called with a service token of the one scope it needs.
+    assert set(assessment_api.scopes) == {"assessments:read"}
+    assert set(school_monitor.scopes) == {"schools:read"}
+
+
+async def test_a_slow_service_leaves_its_part_unavailable_and_the_other_standing(
+    api: Any,
+    clock: Any,
+    client: httpx.AsyncClient,
+    rwanda: dict[str, str],
+    approver: dict[str, str],
+    sources_up: None,
+    assessment_api: Upstream,
+    school_monitor: Upstream,
+) -> None:
+    request_id = await _request_of_rwanda(api, rwanda)
+    school_monitor.mode = "slow"
+    pack = await _pack(client, request_id, approver)
+    assert pack["connectivity"] == {
+        "status": "unavailable",
+        "reason": f"school-monitor did not answer within {BUDGET} s",
+    }
+    assert pack["assessment"]["status"] == "available"
+    school_monitor.mode, assessment_api.mode = "up", "slow"
+    pack = await _pack(client, request_id, approver)
+    assert pack["assessment"]["reason"] == f"assessment-api did not answer within {BUDGET} s"
+    assert pack["connectivity"]["status"] == "available"
+
+
+@pytest.mark.parametrize(
+    ("mode", "assessment_reason", "connectivity_reason"),
+    [
+        ("error", "assessment-api answered HTTP 500", "school-monitor answered HTTP 500"),
+        (
+            "unavailable",
+            "assessment-api is unavailable (HTTP 503)",
+            "school-monitor is unavailable (HTTP 503)",
+        ),
+        (
+            "invalid",
+            "assessment-api sent an answer this service cannot read",
+            "school-monitor sent an answer this service cannot read",
+        ),
+        (
+            "empty",
+            "assessment-api does not list assessments",
+            "school-monitor has no connectivity data for RWA",
+        ),
+    ],
+)
+async def test_an_error_answer_is_a_reason_not_a_failure(
+    api: Any,
+    clock: Any,
+    client: httpx.AsyncClient,
+    rwanda: dict[str, str],
+    reviewer: dict[str, str],
+    sources_up: None,
+    assessment_api: Upstream,
+    school_monitor: Upstream,
+    mode: str,
+    assessment_reason: str,
+    connectivity_reason: str,
+) -> None:
+    request_id = await _request_of_rwanda(api, rwanda)
+    assessment_api.mode = school_monitor.mode = mode
+    pack = await _pack(client, request_id, reviewer)
+    assert pack["assessment"] == {"status": "unavailable", "reason": assessment_reason}
+    assert pack["connectivity"] == {"status": "unavailable", "reason": connectivity_reason}
+
+
+async def test_a_country_never_assessed_says_so(
+    api: Any,
+    clock: Any,
+    client: httpx.AsyncClient,
+    auth_headers: TokenFactory,
+    reviewer: dict[str, str],
+    sources_up: None,
+) -> None:
+    kenya = auth_headers("requests:submit", "requests:read", countries=["KEN"])
+    call = await api.create_call()
+    request = await api.submit(kenya, call["id"], country_iso3="KEN")
+    pack = await _pack(client, request["id"], reviewer)
+    assert pack["assessment"] == {
+        "status": "unavailable",
+        "reason": "assessment-api has no assessment of KEN",
+    }
+
+
+async def test_a_service_down_leaves_its_part_unavailable(
+    api: Any,
+    clock: Any,
+    app: FastAPI,
+    settings: IntakeSettings,
+    client: httpx.AsyncClient,
+    rwanda: dict[str, str],
+    reviewer: dict[str, str],
+    school_monitor: Upstream,
+    closed_port: str,
+) -> None:
+    request_id = await _request_of_rwanda(api, rwanda)
+    urls = {"assessment_api_url": closed_port, "school_monitor_url": school_monitor.url}
+    async with pointed_at(app, settings, **urls):
+        pack = await _pack(client, request_id, reviewer)
+    assert pack["assessment"] == {
+        "status": "unavailable",
+        "reason": "assessment-api is unreachable (ConnectError)",
+    }
+    assert pack["connectivity"]["status"] == "available"
+
+
+async def test_the_pack_is_for_reviewers_and_approvers_of_the_requests_they_may_see(
+    api: Any,
+    clock: Any,
+    client: httpx.AsyncClient,
+    rwanda: dict[str, str],
+    auth_headers: TokenFactory,
+    sources_up: None,
+) -> None:
+    request_id = await _request_of_rwanda(api, rwanda)
+    path = f"/v1/requests/{request_id}/evidence"
+    assert (await client.get(path, headers=rwanda)).status_code == 403
+    reader = auth_headers("requests:read")
+    assert (await client.get(path, headers=reader)).status_code == 403
+    kenya_reviewer = auth_headers("requests:review", countries=["KEN"])
+    assert (await client.get(path, headers=kenya_reviewer)).status_code == 404
+    missing = f"/v1/requests/{uuid.uuid4()}/evidence"
+    approver = auth_headers("requests:approve")
+    assert (await client.get(missing, headers=approver)).status_code == 404
+    assert (await client.get(path, headers=approver)).status_code == 200
