@@ -17,6 +17,7 @@ from school_monitor.gigameter.pull.router import router as giga_pull_router
 from school_monitor.gigameter.router import router as giga_meter_router
 from school_monitor.ingestion.group_commit import GroupCommitter
 from school_monitor.measurements.router import measurements_router, pings_router
+from school_monitor.notifications.router import router as notifications_router
 from school_monitor.rollups.queries import ScanCache
 from school_monitor.rollups.router import router as connectivity_router
 from school_monitor.schools.router import router as schools_router
@@ -63,6 +64,7 @@ SPEC = ServiceSpec(
         agents_router,
         connectivity_router,
         alerts_router,
+        notifications_router,
     ],
     openapi_tags=[
         {"name": "schools", "description": "The school registry."},
@@ -71,6 +73,11 @@ SPEC = ServiceSpec(
         {"name": "pings", "description": "Connectivity checks pushed by agents."},
         {"name": "connectivity", "description": "Country and region summaries, daily series."},
         {"name": "alerts", "description": "Status changes of schools."},
+        {
+            "name": "notifications",
+            "description": "Subscriptions to events (schools and areas going offline, agents "
+            "silent), delivered as signed webhooks or e-mail, and their delivery log.",
+        },
         {"name": "giga-meter", "description": "The Giga Meter-compatible measurement API."},
     ],
     lifespan=lifespan,

@@ -1,6 +1,7 @@
 """Periodic work: the offline sweep (a school turns offline by staying silent, which no
-request reveals), the refresh of the metric gauges from the counters, and the pruning of
-expired idempotency keys (c2r_common.idempotency, under a prune lock of its own).
+request reveals), the notification events of the schools' changes, the refresh of the
+metric gauges from the counters, and the pruning of expired idempotency keys
+(c2r_common.idempotency, under a prune lock of its own).
 
 Several replicas may serve one database. Each round runs under the round lock
 (c2r_common.singleton.run_alone), so two replicas never sweep at the same time; a replica
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.db import Database, utcnow
 from c2r_common.idempotency import pruning_idempotency_records
+from c2r_common.notifications.dispatcher import dispatching
 from c2r_common.settings import Environment
 from c2r_common.singleton import Leadership, run_alone
 from school_monitor.agents.models import Agent
@@ -36,6 +38,8 @@ from school_monitor.metrics import (
     SCHOOLS_MONITORED,
     SCHOOLS_OFFLINE,
 )
+from school_monitor.notifications.models import NOTIFICATIONS
+from school_monitor.notifications.service import detect_and_emit
 from school_monitor.retention.service import maintain_storage
 from school_monitor.rollups.models import CountryStats
 from school_monitor.schools.models import School
@@ -67,7 +71,10 @@ async def run_once(
     on the replica that exports them, refreshes the gauges; returns how many went offline."""
 
     async def round_work(session: AsyncSession) -> tuple[int, GaugeValues | None]:
-        went_offline = await sweep_offline(session, settings, utcnow())
+        now = utcnow()
+        went_offline = await sweep_offline(session, settings, now)
+        # The events of the changes, in the transaction that made the last of them.
+        await detect_and_emit(session, settings, now)
         return went_offline, (await read_gauges(session) if exports_gauges else None)
 
     done = await run_alone(database.sessionmaker, ROUND_LOCK, round_work)
@@ -176,12 +183,15 @@ async def _loop(database: Database, settings: SchoolMonitorSettings) -> None:
 
 @contextlib.asynccontextmanager
 async def run_background_loop(app: FastAPI) -> AsyncIterator[None]:
-    """The rounds and the pruning of expired idempotency keys, for the app's lifetime."""
+    """The rounds, the notification dispatcher and the pruning of expired idempotency keys,
+    for the app's lifetime."""
     database: Database = app.state.database
     async with (
         pruning_idempotency_records(database, IdempotencyRecord, SERVICE, app.state.settings),
+        dispatching(database, NOTIFICATIONS, app.state.settings, SERVICE) as dispatcher,
         _run_rounds(app),
     ):
+        app.state.notification_dispatcher = dispatcher
         yield
 
 

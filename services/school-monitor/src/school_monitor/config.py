@@ -4,13 +4,14 @@ import hmac
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from c2r_common.settings import ServiceSettings, load_settings
+from c2r_common.notifications.settings import NotifyingSettings
+from c2r_common.settings import load_settings
 from school_monitor.retention.rules import retention_covers_window, shortest_retention_months
 
 MIN_PEPPER_LENGTH = 16
 
 
-class SchoolMonitorSettings(ServiceSettings):
+class SchoolMonitorSettings(NotifyingSettings):
     model_config = SettingsConfigDict(env_prefix="C2R_SCHOOLS_", extra="ignore", frozen=True)
 
     database_url: str = Field(
@@ -85,6 +86,36 @@ class SchoolMonitorSettings(ServiceSettings):
         ge=1,
         description="monthly partitions of measurements and pings created ahead of the "
         "current month (PostgreSQL)",
+    )
+
+    # Notifications (the dispatcher's own settings come from NotifyingSettings).
+    notify_min_duration_minutes: float = Field(
+        15.0,
+        ge=0,
+        description="a school's new status must hold this long before it is notified, so "
+        "that a flapping link raises one event, not one per flap",
+    )
+    area_outage_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="share of an area's (country or admin1) reporting schools that, gone "
+        "offline within area_outage_window_minutes, make one area outage event",
+    )
+    area_outage_window_minutes: float = Field(
+        60.0, gt=0, description="the window in which the schools of an area outage went offline"
+    )
+    area_outage_min_schools: int = Field(
+        5, ge=1, description="areas with fewer reporting schools raise no area outage"
+    )
+    area_recovery_share: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="an area outage is over once the area's offline share falls below this",
+    )
+    agent_silent_days: int = Field(
+        7, ge=1, description="an agent that sent nothing for this many days raises one event"
     )
 
     @model_validator(mode="after")

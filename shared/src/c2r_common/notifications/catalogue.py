@@ -1,0 +1,155 @@
+"""Every event type the platform emits, one model each (the README's event catalogue).
+
+The types are part of the public contract: a type, once published, keeps its meaning; a
+new meaning gets a new type.
+"""
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from c2r_common.notifications.events import TYPE_PREFIX, EventData
+
+
+class SchoolEvent(EventData):
+    school_id: uuid.UUID
+    giga_id: str
+    name: str
+    country_iso3: str
+    admin1: str | None
+    changed_at: datetime = Field(description="when the school's status changed")
+
+    def subject(self) -> str:
+        return f"schools/{self.school_id}"
+
+    def country(self) -> str | None:
+        return self.country_iso3
+
+
+class SchoolOffline(SchoolEvent):
+    """A school stopped reporting for longer than the offline window, and stayed so."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "school.offline"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "School {name} ({country_iso3}) went offline",
+        "fr": "L'école {name} ({country_iso3}) est hors ligne",
+    }
+
+
+class SchoolOnline(SchoolEvent):
+    """An offline school reports again, and kept reporting."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "school.online"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "School {name} ({country_iso3}) is back online",
+        "fr": "L'école {name} ({country_iso3}) est de nouveau en ligne",
+    }
+
+
+class SchoolBelowBenchmark(SchoolEvent):
+    """A school's download speed fell from good to below its benchmark, and stayed below."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "school.below_benchmark"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "School {name} ({country_iso3}) fell below its speed benchmark",
+        "fr": "L'école {name} ({country_iso3}) est passée sous son débit de référence",
+    }
+    download_mbps: float | None
+    benchmark_mbps: float
+
+
+class SchoolRecovered(SchoolEvent):
+    """A school below its benchmark is good again, and stayed so."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "school.recovered"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "School {name} ({country_iso3}) is back above its speed benchmark",
+        "fr": "L'école {name} ({country_iso3}) a retrouvé son débit de référence",
+    }
+    download_mbps: float | None
+    benchmark_mbps: float
+
+
+class AreaSchool(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    school_id: uuid.UUID
+    giga_id: str
+    name: str
+
+
+class AreaEvent(EventData):
+    country_iso3: str
+    admin1: str | None = Field(description="the first-level area; null: the whole country")
+    monitored: int = Field(description="schools of the area that ever reported")
+    offline: int = Field(description="of those, offline now")
+    started_at: datetime = Field(description="when the outage was detected")
+
+    def subject(self) -> str:
+        area = "" if self.admin1 is None else f"/{self.admin1}"
+        return f"areas/{self.country_iso3}{area}"
+
+    def country(self) -> str | None:
+        return self.country_iso3
+
+
+class AreaOutage(AreaEvent):
+    """A configured share of an area's reporting schools went offline within a window: one
+    event naming the area and its offline schools (instead of one per school)."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "area.outage"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Outage in {country_iso3} {admin1}: {offline} of {monitored} schools offline",
+        "fr": "Panne en {country_iso3} {admin1} : {offline} écoles sur {monitored} hors ligne",
+    }
+    schools: list[AreaSchool]
+
+
+class AreaRecovered(AreaEvent):
+    """The area's offline share fell back below the recovery share."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "area.recovered"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Outage over in {country_iso3} {admin1}: {offline} of {monitored} schools offline",
+        "fr": "Fin de la panne en {country_iso3} {admin1} : {offline} écoles sur {monitored} "
+        "hors ligne",
+    }
+    recovered_at: datetime
+
+
+class AgentSilent(EventData):
+    """A measuring device (agent) sent nothing for the configured number of days."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "agent.silent"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Agent of school {school_name} ({country_iso3}) silent for {days} days",
+        "fr": "L'agent de l'école {school_name} ({country_iso3}) est muet depuis {days} jours",
+    }
+    agent_id: uuid.UUID
+    school_id: uuid.UUID
+    school_name: str
+    country_iso3: str
+    last_seen_at: datetime | None
+    days: int
+
+    def subject(self) -> str:
+        return f"agents/{self.agent_id}"
+
+    def country(self) -> str | None:
+        return self.country_iso3
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (
+        SchoolOffline,
+        SchoolOnline,
+        SchoolBelowBenchmark,
+        SchoolRecovered,
+        AreaOutage,
+        AreaRecovered,
+        AgentSilent,
+    )
+}

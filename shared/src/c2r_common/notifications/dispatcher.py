@@ -1,0 +1,452 @@
+"""Delivers the outbox: claims due deliveries, sends them, marks them, with retries.
+
+Each delivery goes through three short transactions, so that no transaction is open
+while a receiver answers (on SQLite that would hold the write lock):
+
+1. claim: the row is locked (PostgreSQL `FOR UPDATE SKIP LOCKED`, so replicas claim
+   different rows; SQLite: the write lock, c2r_common.db.claim_write_lock) and leased:
+   `next_attempt_at` moves `notify_lease_seconds` ahead, so no other dispatcher takes it
+   while it is being sent, and one that died mid-send has it sent again after the lease;
+2. send, outside any transaction, with the event's id as webhook-id;
+3. mark, in its own commit: delivered, or the next attempt after an exponential backoff
+   with jitter, or dead once older than `notify_max_age_hours`.
+
+So each (event, subscription) has one row (unique), sent until marked: at least once on
+the wire, with a stable id the receiver dedupes on, exactly once past that dedupe.
+Deliveries of one subject to one subscription go out in the order of the events: one
+waits while an earlier one of its subject is still pending.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from c2r_common.db import Database, claim_write_lock, utcnow
+from c2r_common.notifications import mail, metrics
+from c2r_common.notifications.events import Event, to_cloudevent
+from c2r_common.notifications.models import (
+    DeliveryRow,
+    DeliveryStatus,
+    EventRow,
+    NotificationModels,
+    SubscriptionRow,
+    SubscriptionStatus,
+)
+from c2r_common.notifications.secrets import unseal
+from c2r_common.notifications.settings import NotifyingSettings
+from c2r_common.notifications.webhooks import SendResult, send_webhook
+from c2r_common.settings import Environment
+from c2r_common.singleton import run_alone
+
+logger = logging.getLogger("c2r.notifications")
+Sessionmaker = async_sessionmaker[AsyncSession]
+
+
+def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> timedelta:
+    """Exponential backoff bounded by `cap`; `jitter` in [0, 1] spreads the second half of
+    the delay, so that a recovering receiver is not hit by every delivery at once."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=ceiling / 2 + ceiling / 2 * jitter)
+
+
+@dataclass
+class PassReport:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    paused: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    attempts: int
+    event: Event
+    subscription_id: uuid.UUID
+    webhook_url: str | None
+    email: str | None
+    language: str
+    secret: str | None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        models: NotificationModels,
+        settings: NotifyingSettings,
+        service: str,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.models = models
+        self.settings = settings
+        self.service = service
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.notify_webhook_timeout_seconds, follow_redirects=False
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # --- one pass ---------------------------------------------------------------------
+
+    async def run_once(self, sessionmaker: Sessionmaker, now: datetime | None = None) -> PassReport:
+        report = PassReport()
+        moment = now or utcnow()
+        async with sessionmaker() as session:
+            due = await self.due_ids(session, moment)
+        for delivery_id in due:
+            claimed = await self._claim(sessionmaker, delivery_id, moment)
+            if claimed is None:  # another dispatcher took it meanwhile
+                continue
+            result = await self._send(claimed)
+            await self._mark(sessionmaker, claimed, result, utcnow() if now is None else moment)
+            self._count(report, claimed, result)
+        await self.refresh_gauges(sessionmaker, moment)
+        return report
+
+    async def due_ids(self, session: AsyncSession, now: datetime) -> list[int]:
+        d, s = self.models.delivery, self.models.subscription
+        earlier = aliased(d)
+        blocked = exists().where(
+            earlier.subscription_id == d.subscription_id,
+            earlier.subject == d.subject,
+            earlier.status == DeliveryStatus.PENDING,
+            earlier.id < d.id,
+        )
+        statement = (
+            select(d.id)
+            .join(s, s.id == d.subscription_id)
+            .where(
+                d.status == DeliveryStatus.PENDING,
+                d.next_attempt_at <= now,
+                s.status == SubscriptionStatus.ACTIVE,
+                ~blocked,
+            )
+            .order_by(d.id)
+            .limit(self.settings.notify_batch_size)
+        )
+        return list((await session.scalars(statement)).all())
+
+    async def _claim(
+        self, sessionmaker: Sessionmaker, delivery_id: int, now: datetime
+    ) -> Claimed | None:
+        d = self.models.delivery
+        async with sessionmaker() as session:
+            await claim_write_lock(session)
+            delivery = await session.scalar(
+                select(d)
+                .where(
+                    d.id == delivery_id,
+                    d.status == DeliveryStatus.PENDING,
+                    d.next_attempt_at <= now,
+                )
+                .with_for_update(skip_locked=True)
+            )
+            if delivery is None:
+                await session.rollback()
+                return None
+            delivery.attempts += 1
+            delivery.last_attempt_at = now
+            delivery.next_attempt_at = now + timedelta(seconds=self.settings.notify_lease_seconds)
+            event = await session.get(self.models.event, delivery.event_id)
+            subscription = await session.get(self.models.subscription, delivery.subscription_id)
+            assert event is not None
+            assert subscription is not None
+            claimed = self._claimed(delivery, event, subscription)
+            await session.commit()
+        return claimed
+
+    def _claimed(
+        self, delivery: DeliveryRow, event: EventRow, subscription: SubscriptionRow
+    ) -> Claimed:
+        secret = unseal(subscription.secret, self.settings) if subscription.secret else None
+        return Claimed(
+            delivery_id=delivery.id,
+            attempts=delivery.attempts,
+            event=event_of(event),
+            subscription_id=subscription.id,
+            webhook_url=subscription.webhook_url,
+            email=subscription.email,
+            language=subscription.language,
+            secret=secret,
+        )
+
+    async def _send(self, claimed: Claimed) -> SendResult:
+        event = claimed.event
+        if claimed.webhook_url is not None and claimed.secret is not None:
+            result = await send_webhook(
+                self.client,
+                claimed.webhook_url,
+                secret=claimed.secret,
+                message_id=str(event.id),
+                body=to_cloudevent(event),
+                refuse_private=self.settings.refuses_private_urls,
+            )
+            channel = "webhook"
+        else:
+            assert claimed.email is not None  # a subscription has one or the other
+            message = mail.render(
+                to=claimed.email,
+                language=claimed.language,
+                subscription_id=str(claimed.subscription_id),
+                message_id=str(event.id),
+                events=[(event.type, event.data)],
+            )
+            result = await mail.send_mail(message, self.settings)
+            channel = "email"
+        metrics.DELIVERY_LATENCY.labels(self.service, channel).observe(result.latency_ms / 1000)
+        return result
+
+    async def _mark(
+        self, sessionmaker: Sessionmaker, claimed: Claimed, result: SendResult, now: datetime
+    ) -> None:
+        d = self.models.delivery
+        async with sessionmaker() as session:
+            await claim_write_lock(session)
+            delivery = await session.get(d, claimed.delivery_id, with_for_update=True)
+            if delivery is None:  # its subscription was deleted meanwhile
+                await session.rollback()
+                return
+            delivery.last_status_code = result.status_code
+            delivery.last_latency_ms = round(result.latency_ms, 3)
+            delivery.last_error = result.error
+            if result.ok:
+                delivery.status = DeliveryStatus.DELIVERED
+                delivery.delivered_at = now
+                await self._reset_failures(session, claimed.subscription_id)
+            else:
+                self._reschedule(delivery, result, now)
+                paused = await self._count_failure(session, claimed.subscription_id)
+                if paused is not None:
+                    await self._tell_owner(paused)
+            await session.commit()
+
+    def _reschedule(self, delivery: DeliveryRow, result: SendResult, now: datetime) -> None:
+        too_old = now - delivery.age_from > timedelta(hours=self.settings.notify_max_age_hours)
+        if result.permanent or too_old:
+            delivery.status = DeliveryStatus.DEAD
+            logger.error("notification delivery %s dead: %s", delivery.id, result.error)
+            return
+        delay = retry_delay(
+            delivery.attempts,
+            self.settings.notify_backoff_base_seconds,
+            self.settings.notify_backoff_max_seconds,
+            random.random(),
+        )
+        delivery.next_attempt_at = now + delay
+
+    async def _reset_failures(self, session: AsyncSession, subscription_id: uuid.UUID) -> None:
+        s = self.models.subscription
+        await session.execute(
+            update(s)
+            .where(s.id == subscription_id, s.consecutive_failures != 0)
+            .values(consecutive_failures=0)
+        )
+
+    async def _count_failure(
+        self, session: AsyncSession, subscription_id: uuid.UUID
+    ) -> SubscriptionRow | None:
+        """Counts a failed attempt; the subscription if this one paused it."""
+        s = self.models.subscription
+        subscription = await session.get(s, subscription_id, with_for_update=True)
+        if subscription is None:
+            return None
+        subscription.consecutive_failures += 1
+        limit = self.settings.notify_pause_after_failures
+        if (
+            subscription.status != SubscriptionStatus.ACTIVE
+            or subscription.consecutive_failures < limit
+        ):
+            return None
+        subscription.status = SubscriptionStatus.PAUSED
+        subscription.paused_reason = (
+            f"{subscription.consecutive_failures} consecutive failed deliveries"
+        )
+        metrics.AUTO_PAUSED.labels(self.service).inc()
+        return subscription
+
+    async def _tell_owner(self, subscription: SubscriptionRow) -> None:
+        target = subscription.webhook_url or subscription.email or ""
+        logger.warning(
+            "notification subscription %s of %s paused after %d failed deliveries to %s",
+            subscription.id,
+            subscription.owner,
+            subscription.consecutive_failures,
+            target,
+        )
+        if subscription.email is None:
+            return  # the log line and c2r_notifications_subscriptions_auto_paused_total
+        notice = mail.pause_notice(
+            to=subscription.email,
+            language=subscription.language,
+            subscription_id=str(subscription.id),
+            target=target,
+            failures=subscription.consecutive_failures,
+        )
+        result = await mail.send_mail(notice, self.settings)
+        if not result.ok:
+            logger.warning("pause notice to %s not sent: %s", subscription.email, result.error)
+
+    def _count(self, report: PassReport, claimed: Claimed, result: SendResult) -> None:
+        event_type = claimed.event.type
+        if result.ok:
+            report.delivered += 1
+            outcome = "delivered"
+        elif result.permanent:
+            report.dead += 1
+            outcome = "dead"
+        else:
+            report.retried += 1
+            outcome = "retry"
+        metrics.DELIVERIES.labels(self.service, event_type, outcome).inc()
+
+    # --- gauges -----------------------------------------------------------------------
+
+    async def refresh_gauges(self, sessionmaker: Sessionmaker, now: datetime) -> None:
+        d, s = self.models.delivery, self.models.subscription
+        waiting = (
+            select(func.count(), func.min(d.created_at))
+            .join(s, s.id == d.subscription_id)
+            .where(d.status == DeliveryStatus.PENDING, s.status == SubscriptionStatus.ACTIVE)
+        )
+        async with sessionmaker() as session:
+            count, oldest = (await session.execute(waiting)).one()
+            dead = await session.scalar(
+                select(func.count()).select_from(d).where(d.status == DeliveryStatus.DEAD)
+            )
+            paused = await session.scalar(
+                select(func.count()).select_from(s).where(s.status == SubscriptionStatus.PAUSED)
+            )
+        metrics.BACKLOG.labels(self.service).set(count)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.BACKLOG_OLDEST_AGE.labels(self.service).set(max(0.0, age))
+        metrics.DEAD.labels(self.service).set(dead or 0)
+        metrics.PAUSED.labels(self.service).set(paused or 0)
+
+    # --- daily digests ----------------------------------------------------------------
+
+    async def run_digests(self, sessionmaker: Sessionmaker, now: datetime | None = None) -> int:
+        """Sends each digest subscriber its events waiting since its last digest, in one
+        mail, once a day after `notify_digest_hour_utc`; how many mails were sent. Under a
+        lock of its own, so that two replicas never send the same digest."""
+        moment = now or utcnow()
+        if moment.hour < self.settings.notify_digest_hour_utc:
+            return 0
+        done = await run_alone(
+            sessionmaker, f"{self.service}:notification-digests", lambda s: self._digests(s, moment)
+        )
+        return done.result or 0
+
+    async def _digests(self, session: AsyncSession, now: datetime) -> int:
+        s = self.models.subscription
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        subscribers = await session.scalars(
+            select(s).where(
+                s.digest.is_(True),
+                s.email.is_not(None),
+                s.status == SubscriptionStatus.ACTIVE,
+                (s.last_digest_at.is_(None)) | (s.last_digest_at < day_start),
+            )
+        )
+        sent = 0
+        for subscription in list(subscribers):
+            sent += await self._digest_of(session, subscription, now)
+        return sent
+
+    async def _digest_of(
+        self, session: AsyncSession, subscription: SubscriptionRow, now: datetime
+    ) -> int:
+        d, e = self.models.delivery, self.models.event
+        rows = (
+            await session.execute(
+                select(d, e)
+                .join(e, e.id == d.event_id)
+                .where(d.subscription_id == subscription.id, d.status == DeliveryStatus.DIGEST)
+                .order_by(d.id)
+            )
+        ).all()
+        if not rows:
+            return 0
+        assert subscription.email is not None
+        message = mail.render(
+            to=subscription.email,
+            language=subscription.language,
+            subscription_id=str(subscription.id),
+            message_id=f"digest-{subscription.id}-{now.date().isoformat()}",
+            events=[(event.type, event.data) for _, event in rows],
+        )
+        result = await mail.send_mail(message, self.settings)
+        for delivery, event in rows:
+            delivery.attempts += 1
+            delivery.last_attempt_at = now
+            delivery.last_error = result.error
+            if result.ok:
+                delivery.status = DeliveryStatus.DELIVERED
+                delivery.delivered_at = now
+            metrics.DELIVERIES.labels(
+                self.service, event.type, "delivered" if result.ok else "retry"
+            ).inc()
+        if result.ok:
+            subscription.last_digest_at = now
+        await session.flush()
+        return 1 if result.ok else 0
+
+
+def event_of(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        type=row.type,
+        source=row.source,
+        subject=row.subject,
+        time=row.time,
+        country_iso3=row.country_iso3,
+        data=row.data,
+    )
+
+
+async def _dispatch_forever(dispatcher: Dispatcher, database: Database) -> None:
+    interval = dispatcher.settings.notify_relay_interval_seconds
+    while True:
+        try:
+            report = await dispatcher.run_once(database.sessionmaker)
+            await dispatcher.run_digests(database.sessionmaker)
+        except Exception:  # the loop must outlive a database hiccup or a broken receiver
+            logger.exception("notification dispatch pass failed")
+            report = PassReport()
+        # A full batch: more may be waiting, go on at once.
+        if report.attempted < dispatcher.settings.notify_batch_size:
+            await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def dispatching(
+    database: Database, models: NotificationModels, settings: NotifyingSettings, service: str
+) -> AsyncIterator[Dispatcher]:
+    """The dispatcher, running in the background for the app's lifetime; not under test
+    (tests drive `run_once` themselves) nor with notify_relay_interval_seconds = 0."""
+    dispatcher = Dispatcher(models, settings, service)
+    task: asyncio.Task[None] | None = None
+    if settings.environment is not Environment.TEST and settings.notify_relay_interval_seconds > 0:
+        task = asyncio.create_task(_dispatch_forever(dispatcher, database))
+    try:
+        yield dispatcher
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await dispatcher.aclose()
