@@ -6,6 +6,7 @@ from request_intake.db import Base, IdempotencyRecord
 from request_intake.outbox.models import OutboxEntry
 from request_intake.reviews.models import Review, ReviewAssignment, ReviewForm, ReviewRevision
 from request_intake.sessions.models import InformationSession, SessionParticipant
+from request_intake.sla.models import SlaClock
 
 __all__ = [
     "AssistanceRequest",
@@ -20,4 +21,5 @@ __all__ = [
     "ReviewForm",
     "ReviewRevision",
     "SessionParticipant",
+    "SlaClock",
 ]

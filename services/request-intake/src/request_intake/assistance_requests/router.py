@@ -46,7 +46,7 @@ async def submit_request(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     async def create() -> RequestOut:
-        return service.to_out(await service.submit(db, data, principal, now, sla))
+        return service.to_out(await flows.submit(db, data, principal, now, sla))
 
     result = await run_idempotent(
         db,

@@ -24,5 +24,7 @@ class Call(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     grace_period_minutes: Mapped[int] = mapped_column(Integer, default=0)
     max_requests_per_country: Mapped[int | None] = mapped_column(Integer)
+    # The organisation's calendar its requests' SLAs count on; None: the default one.
+    sla_calendar: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from c2r_common.auth import Principal, Scope, require_any_scope, require_scopes
 from c2r_common.db import SessionDep
@@ -19,6 +19,13 @@ CallReader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES, Scope.
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
+def calendar_names(request: Request) -> list[str]:
+    """The SLA calendars a call may name. The app's SLA policy knows them; calls import
+    no SLA module (the SLA rules read calls, not the other way round)."""
+    names: list[str] = request.app.state.sla_policy.calendar_names
+    return names
+
+
 @router.post(
     "",
     response_model=CallOut,
@@ -26,8 +33,15 @@ Paging = Annotated[PageParams, Depends(page_params)]
     summary="Open a call for technical-assistance requests",
     responses=problem_responses(422),
 )
-async def create_call(author: CallWriter, data: CallIn, db: SessionDep, now: Now) -> CallOut:
-    return service.to_out(await service.create_call(db, data, author), now)
+async def create_call(
+    author: CallWriter,
+    data: CallIn,
+    db: SessionDep,
+    now: Now,
+    calendars: Annotated[list[str], Depends(calendar_names)],
+) -> CallOut:
+    call = await service.create_call(db, data, author, calendars)
+    return service.to_out(call, now)
 
 
 @router.get(

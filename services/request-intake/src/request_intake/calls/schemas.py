@@ -57,6 +57,11 @@ class CallIn(BaseModel):
         0, description="late submissions accepted and flagged"
     )
     max_requests_per_country: RequestLimit | None = None
+    sla_calendar: NoNulStr | None = Field(
+        None,
+        max_length=100,
+        description="the organisation calendar its requests' SLAs count on (none: default)",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -110,5 +115,6 @@ class CallOut(BaseModel):
     grace_period_minutes: int
     accepts_until: datetime = Field(description="deadline plus grace, in the call's time zone")
     max_requests_per_country: int | None
+    sla_calendar: str | None = Field(description="its SLA calendar; none: the default one")
     state: CallState = Field(description="upcoming, open or closed, from the current time")
     created_at: datetime

@@ -32,12 +32,17 @@ def to_out(call: Call, now: datetime) -> CallOut:
         grace_period_minutes=call.grace_period_minutes,
         accepts_until=call_window.accepts_until.astimezone(local),
         max_requests_per_country=call.max_requests_per_country,
+        sla_calendar=call.sla_calendar,
         state=call_window.state(now),
         created_at=call.created_at,
     )
 
 
-async def create_call(db: AsyncSession, data: CallIn, author: Principal) -> Call:
+async def create_call(
+    db: AsyncSession, data: CallIn, author: Principal, calendars: list[str]
+) -> Call:
+    if data.sla_calendar is not None and data.sla_calendar not in calendars:
+        raise _invalid("sla_calendar", f"unknown SLA calendar; known: {', '.join(calendars)}")
     call = Call(
         **data.model_dump(exclude={"assistance_types", "eligible_regions"}),
         assistance_types=[t.value for t in data.assistance_types],

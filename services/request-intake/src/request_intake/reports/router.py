@@ -7,10 +7,10 @@ from fastapi.responses import Response
 from c2r_common.csv_safety import CSV_RESPONSE
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
-from request_intake.assistance_requests.dependencies import Reader
+from request_intake.assistance_requests.dependencies import Reader, Sla
 from request_intake.clock import Now
-from request_intake.reports import service
-from request_intake.reports.schemas import RequestReport
+from request_intake.reports import service, sla
+from request_intake.reports.schemas import RequestReport, SlaReport
 
 router = APIRouter(
     prefix="/v1/requests/reports", tags=["reports"], responses=problem_responses(401, 403)
@@ -45,3 +45,15 @@ async def request_report_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="c2r-requests-report.csv"'},
     )
+
+
+@router.get(
+    "/sla",
+    response_model=SlaReport,
+    summary="SLAs met and missed per stage, first response and resolution, call and quarter",
+    responses=problem_responses(422),
+)
+async def sla_report(
+    principal: Reader, db: SessionDep, now: Now, policy: Sla, call_id: CallFilter = None
+) -> SlaReport:
+    return await sla.build_sla_report(db, principal, now, policy, call_id)

@@ -1,8 +1,11 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from request_intake.sla.clocks import ClockState, Target
 
 
 class OverdueSummary(BaseModel):
@@ -19,6 +22,9 @@ class ReminderKind(StrEnum):
 class ReminderOut(BaseModel):
     kind: ReminderKind
     due_at: datetime
+    due_at_local: datetime = Field(
+        description="the same instant in the zone of the call (closing) or the SLA calendar"
+    )
     title: str
     call_id: uuid.UUID
     request_id: uuid.UUID | None = None
@@ -30,3 +36,96 @@ class ReminderList(BaseModel):
     as_of: datetime
     until: datetime
     items: list[ReminderOut] = Field(description="soonest first")
+
+
+_CLOCK_EXAMPLE: dict[str, Any] = {
+    "target": "resolution",
+    "stage": None,
+    "state": "running",
+    "started_at": "2026-06-10T08:00:00Z",
+    "due_at": "2026-09-03T22:00:00Z",
+    "due_at_local": "2026-09-04T00:00:00+02:00",
+    "warn_at": "2026-08-19T10:00:00Z",
+    "paused_at": None,
+    "paused_business_seconds": 172800.0,
+    "stopped_at": None,
+}
+
+
+class SlaClockOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLOCK_EXAMPLE]})
+
+    target: Target = Field(description="first_response, resolution, or one stage's")
+    stage: str | None = Field(description="the stage of a stage clock")
+    state: ClockState
+    started_at: datetime
+    due_at: datetime = Field(description="UTC; moved later by the time paused")
+    due_at_local: datetime = Field(description="the due date in the calendar's own zone")
+    warn_at: datetime = Field(description="when the warning share of the time is left")
+    paused_at: datetime | None = Field(description="set while waiting for the Member State")
+    paused_business_seconds: float = Field(description="business time paused so far")
+    stopped_at: datetime | None
+
+
+class RequestSla(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "3f1c2a9e-8d4b-4f6a-9c2e-1b7d5e0a4c11",
+                    "as_of": "2026-06-24T08:00:00Z",
+                    "calendar": "itu-geneva",
+                    "time_zone": "Europe/Zurich",
+                    "clocks": [_CLOCK_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    request_id: uuid.UUID
+    as_of: datetime
+    calendar: str = Field(description="the organisation calendar the clocks count on")
+    time_zone: str = Field(description="that calendar's zone (of the due_at_local fields)")
+    clocks: list[SlaClockOut] = Field(description="in the order they started")
+
+
+class SlaWarningOut(BaseModel):
+    request_id: uuid.UUID
+    title: str
+    call_id: uuid.UUID
+    country_iso3: str
+    target: Target
+    stage: str | None
+    state: ClockState = Field(description="warning, or breached when past due")
+    due_at: datetime
+    due_at_local: datetime = Field(description="in the calendar's own zone")
+    business_seconds_left: float = Field(description="negative once past due")
+
+
+class SlaWarningList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-06-16T08:00:00Z",
+                    "items": [
+                        {
+                            "request_id": "3f1c2a9e-8d4b-4f6a-9c2e-1b7d5e0a4c11",
+                            "title": "Digital infrastructure and resilience assessment",
+                            "call_id": "9a0e5b9c-2c51-4a8e-8f0e-5d3f1c7b2a66",
+                            "country_iso3": "RWA",
+                            "target": "first_response",
+                            "stage": None,
+                            "state": "warning",
+                            "due_at": "2026-06-17T22:00:00Z",
+                            "due_at_local": "2026-06-18T00:00:00+02:00",
+                            "business_seconds_left": 122400.0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    as_of: datetime
+    items: list[SlaWarningOut] = Field(description="soonest due first")

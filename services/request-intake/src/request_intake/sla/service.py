@@ -1,5 +1,6 @@
 """Overdue requests and upcoming deadlines, from the stored SLA due dates."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -11,9 +12,18 @@ from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.assistance_requests.service import visible_to
 from request_intake.calls.models import Call
-from request_intake.calls.rules import is_eligible
+from request_intake.calls.rules import is_eligible, zone
 from request_intake.metrics import OVERDUE_REQUESTS
-from request_intake.sla.schemas import ReminderKind, ReminderOut
+from request_intake.sla import clocks
+from request_intake.sla.models import SlaClock
+from request_intake.sla.schemas import (
+    ReminderKind,
+    ReminderOut,
+    RequestSla,
+    SlaClockOut,
+    SlaWarningList,
+    SlaWarningOut,
+)
 from request_intake.sla_policy import SlaPolicy
 
 
@@ -81,7 +91,12 @@ async def refresh_overdue_gauge(db: AsyncSession, now: datetime, sla: SlaPolicy)
 
 
 async def reminders(
-    db: AsyncSession, principal: Principal, now: datetime, until: datetime, limit: int
+    db: AsyncSession,
+    principal: Principal,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    sla: SlaPolicy,
 ) -> list[ReminderOut]:
     closing = await db.scalars(
         select(Call)
@@ -96,8 +111,21 @@ async def reminders(
         .limit(limit)
     )
     calls = [call for call in closing if _concerns(call, principal)]
-    items = [_call_reminder(call) for call in calls] + [_sla_reminder(r) for r in due]
+    due_requests = list(due)
+    calendars = await _call_calendars(db, {r.call_id for r in due_requests})
+    items = [_call_reminder(call) for call in calls] + [
+        _sla_reminder(r, sla.for_calendar(calendars.get(r.call_id))) for r in due_requests
+    ]
     return sorted(items, key=lambda item: item.due_at)[:limit]
+
+
+async def _call_calendars(
+    db: AsyncSession, call_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    if not call_ids:
+        return {}
+    rows = await db.execute(select(Call.id, Call.sla_calendar).where(Call.id.in_(call_ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 def _concerns(call: Call, principal: Principal) -> bool:
@@ -112,15 +140,20 @@ def _concerns(call: Call, principal: Principal) -> bool:
 
 def _call_reminder(call: Call) -> ReminderOut:
     return ReminderOut(
-        kind=ReminderKind.CALL_CLOSING, due_at=call.closes_at, title=call.title, call_id=call.id
+        kind=ReminderKind.CALL_CLOSING,
+        due_at=call.closes_at,
+        due_at_local=call.closes_at.astimezone(zone(call.time_zone)),
+        title=call.title,
+        call_id=call.id,
     )
 
 
-def _sla_reminder(request: AssistanceRequest) -> ReminderOut:
+def _sla_reminder(request: AssistanceRequest, sla: SlaPolicy) -> ReminderOut:
     assert request.stage_due_at is not None
     return ReminderOut(
         kind=ReminderKind.SLA_DUE,
         due_at=request.stage_due_at,
+        due_at_local=sla.local(request.stage_due_at),
         title=request.title,
         call_id=request.call_id,
         request_id=request.id,
@@ -131,3 +164,76 @@ def _sla_reminder(request: AssistanceRequest) -> ReminderOut:
 
 def horizon(now: datetime, days: int) -> datetime:
     return now + timedelta(days=days)
+
+
+# --- a request's clocks and the clocks at risk ------------------------------------------
+
+
+async def _calendar_of(db: AsyncSession, call_id: uuid.UUID, sla: SlaPolicy) -> SlaPolicy:
+    return sla.for_calendar((await _call_calendars(db, {call_id})).get(call_id))
+
+
+def clock_out(clock: SlaClock, now: datetime, sla: SlaPolicy) -> SlaClockOut:
+    return SlaClockOut(
+        target=clocks.Target(clock.target),
+        stage=clock.stage,
+        state=clocks.state_of(clock, now),
+        started_at=clock.started_at,
+        due_at=clock.due_at,
+        due_at_local=sla.for_calendar(clock.calendar).local(clock.due_at),
+        warn_at=clock.warn_at,
+        paused_at=clock.paused_at,
+        paused_business_seconds=clocks.paused_time(clock).total_seconds(),
+        stopped_at=clock.stopped_at,
+    )
+
+
+async def request_sla(
+    db: AsyncSession, request: AssistanceRequest, now: datetime, sla: SlaPolicy
+) -> RequestSla:
+    policy = await _calendar_of(db, request.call_id, sla)
+    return RequestSla(
+        request_id=request.id,
+        as_of=now,
+        calendar=policy.calendar_name,
+        time_zone=str(policy.zone),
+        clocks=[clock_out(c, now, sla) for c in await clocks.request_clocks(db, request)],
+    )
+
+
+async def warnings(
+    db: AsyncSession, principal: Principal, now: datetime, sla: SlaPolicy, limit: int
+) -> SlaWarningList:
+    """Running clocks with at most the warning share of their time left, or past due."""
+    statement = select(SlaClock, AssistanceRequest).join(
+        AssistanceRequest, AssistanceRequest.id == SlaClock.request_id
+    )
+    if principal.countries is not None:
+        statement = statement.where(AssistanceRequest.country_iso3.in_(sorted(principal.countries)))
+    rows = await db.execute(
+        statement.where(
+            SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None), SlaClock.warn_at <= now
+        )
+        .order_by(SlaClock.due_at, SlaClock.id)
+        .limit(limit)
+    )
+    return SlaWarningList(as_of=now, items=[_warning(c, r, now, sla) for c, r in rows])
+
+
+def _warning(
+    clock: SlaClock, request: AssistanceRequest, now: datetime, sla: SlaPolicy
+) -> SlaWarningOut:
+    policy = sla.for_calendar(clock.calendar)
+    left = policy.business_time(now, clock.due_at) - policy.business_time(clock.due_at, now)
+    return SlaWarningOut(
+        request_id=request.id,
+        title=request.title,
+        call_id=request.call_id,
+        country_iso3=request.country_iso3,
+        target=clocks.Target(clock.target),
+        stage=clock.stage,
+        state=clocks.state_of(clock, now),
+        due_at=clock.due_at,
+        due_at_local=policy.local(clock.due_at),
+        business_seconds_left=left.total_seconds(),
+    )
