@@ -14,6 +14,7 @@ from assessment_api.methodology.router import router as methodologies_router
 from assessment_api.partners.router import contributions_router, partners_router
 from assessment_api.programmes.router import router as programmes_router
 from assessment_api.reports.router import assessments_reports, countries_reports
+from assessment_api.rescoring.router import router as rescoring_router
 from assessment_api.scoring.router import router as scores_router
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.auth import Scope, service_token_provider
@@ -69,6 +70,7 @@ SPEC = ServiceSpec(
         assessments_router,
         indicators_router,
         scores_router,
+        rescoring_router,
         programmes_router,
         partners_router,
         contributions_router,

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assessment_api.db import Base
@@ -13,7 +13,20 @@ class Assessment(Base):
     """One country's assessment for one period, pinned to a methodology version."""
 
     __tablename__ = "assessments"
-    __table_args__ = (UniqueConstraint("country_iso3", "period"),)
+    __table_args__ = (
+        # One assessment per country, period and methodology version: the original and its
+        # re-scored copies under other versions sit side by side.
+        UniqueConstraint("country_iso3", "period", "methodology_version"),
+        # Of those, one original: a second one for the same country and period is a 409.
+        Index(
+            "ix_assessments_original_country_period",
+            "country_iso3",
+            "period",
+            unique=True,
+            sqlite_where=text("rescored_from_id IS NULL"),
+            postgresql_where=text("rescored_from_id IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     country_iso3: Mapped[str] = mapped_column(String(3), index=True)
@@ -25,6 +38,10 @@ class Assessment(Base):
     # revision read, so of two concurrent writers of the same revision only one succeeds.
     revision: Mapped[int] = mapped_column(Integer)
     source_request_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # The assessment whose values this one re-scores under another methodology version.
+    rescored_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assessments.id"), default=None
+    )
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -117,6 +117,11 @@ class AssessmentOut(BaseModel):
     allowed_transitions: list[AssessmentStatus]
     revision: int = Field(description="the ETag of the assessment is this number, quoted")
     source_request_id: uuid.UUID | None
+    rescored_from_id: uuid.UUID | None = Field(
+        None,
+        description="the assessment whose values this one re-scores under another "
+        "methodology version (null: an original)",
+    )
     translations: list[TranslationOut]
     created_by: str
     created_at: datetime
@@ -133,7 +138,27 @@ class AssessmentFilters(BaseModel):
 
 
 class AuditEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "at": "2026-12-02T08:07:49.183814Z",
+                    "actor": "analyst@itu.int",
+                    "action": "created",
+                    "detail": {
+                        "country_iso3": "NPL",
+                        "period": "2026-H2",
+                        "title": None,
+                        "methodology_version": None,
+                        "source_request_id": None,
+                    },
+                    "note": None,
+                }
+            ]
+        },
+    )
 
     id: int
     at: datetime

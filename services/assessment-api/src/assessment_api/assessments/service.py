@@ -51,6 +51,7 @@ def to_out(assessment: Assessment) -> AssessmentOut:
         allowed_transitions=list(lifecycle.allowed_from(status)),
         revision=assessment.revision,
         source_request_id=assessment.source_request_id,
+        rescored_from_id=assessment.rescored_from_id,
         translations=[TranslationOut.model_validate(t) for t in assessment.translations],
         created_by=assessment.created_by,
         created_at=assessment.created_at,
@@ -89,8 +90,13 @@ def record(
 
 
 async def find_by_country_period(db: AsyncSession, iso3: str, period: str) -> Assessment | None:
+    """The original assessment of a country and period (not one of its re-scored copies)."""
     return await db.scalar(
-        select(Assessment).where(Assessment.country_iso3 == iso3, Assessment.period == period)
+        select(Assessment).where(
+            Assessment.country_iso3 == iso3,
+            Assessment.period == period,
+            Assessment.rescored_from_id.is_(None),
+        )
     )
 
 

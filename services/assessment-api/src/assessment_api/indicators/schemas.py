@@ -42,6 +42,30 @@ class BulkIndicatorValues(BaseModel):
 class IndicatorValueOut(BaseModel):
     """One indicator of the assessment's methodology, with its value when there is one."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "pop_coverage_4g_pct",
+                    "name": ("Population covered by at least a 4G mobile network"),
+                    "pillar": "coverage",
+                    "unit": "percent",
+                    "direction": "higher_is_better",
+                    "required": True,
+                    "live_source": None,
+                    "value": 90.0,
+                    "year": 2025,
+                    "source": "analyst@itu.int",
+                    "note": None,
+                    "provenance": "reported",
+                    "source_url": None,
+                    "updated_by": "analyst@itu.int",
+                    "updated_at": "2026-12-02T08:07:49.251586Z",
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     pillar: str
@@ -60,7 +84,25 @@ class IndicatorValueOut(BaseModel):
 
 
 class IndicatorValueChangeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "indicator_code": "internet_users_pct",
+                    "value": 30.0,
+                    "year": 2025,
+                    "source": "analyst@itu.int",
+                    "note": None,
+                    "provenance": "reported",
+                    "source_url": None,
+                    "changed_by": "analyst@itu.int",
+                    "changed_at": "2026-12-02T08:07:49.258404Z",
+                }
+            ]
+        },
+    )
 
     id: int
     indicator_code: str

@@ -112,7 +112,20 @@ class MethodologyDefinition(BaseModel):
 
 
 class MethodologySummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 1,
+                    "name": ("C2R digital infrastructure and resilience assessment, scoring v1"),
+                    "published_at": "2026-12-02T08:07:49.106435Z",
+                    "published_by": "analyst@itu.int",
+                    "indicator_count": 17,
+                }
+            ]
+        },
+    )
 
     version: int
     name: str
@@ -122,4 +135,183 @@ class MethodologySummary(BaseModel):
 
 
 class MethodologyOut(MethodologySummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 1,
+                    "name": ("C2R digital infrastructure and resilience assessment, scoring v1"),
+                    "published_at": "2026-12-02T08:07:49.106435Z",
+                    "published_by": "analyst@itu.int",
+                    "indicator_count": 17,
+                    "definition": {
+                        "name": (
+                            "C2R digital infrastructure and resilience assessment, scoring v1"
+                        ),
+                        "description": (
+                            "Indicators grouped by the "
+                            "pillars of the C2R "
+                            "methodology (ITU, 2021), "
+                            "each normalised to 0-100 "
+                            "between goalposts, averaged "
+                            "by weight within its pillar "
+                            "and across pillars. Targets "
+                            "from the Broadband "
+                            "Commission 2025 and ITU UMC "
+                            "2030 targets."
+                        ),
+                        "pillars": [
+                            {
+                                "code": "coverage",
+                                "name": ("Coverage and capacity (supply)"),
+                                "weight": 20.0,
+                                "indicators": [
+                                    {
+                                        "code": "pop_coverage_4g_pct",
+                                        "name": (
+                                            "Population covered by at least a 4G mobile network"
+                                        ),
+                                        "unit": "percent",
+                                        "direction": "higher_is_better",
+                                        "goalpost_min": 0.0,
+                                        "goalpost_max": 100.0,
+                                        "weight": 2.0,
+                                        "targets": [
+                                            {
+                                                "value": 100.0,
+                                                "applies_to": "all",
+                                                "source": (
+                                                    "ITU UMC 2030 targets "
+                                                    "(universal and meaningful "
+                                                    "connectivity)"
+                                                ),
+                                            }
+                                        ],
+                                        "data_source": (
+                                            "ITU World Telecommunication/ICT Indicators"
+                                        ),
+                                        "required": True,
+                                        "live_source": None,
+                                        "phase": "national_strategy",
+                                        "sg1_question": "Q5/1",
+                                        "interventions": [
+                                            ("Coverage obligations in spectrum licences"),
+                                            ("Universal service fund financing of rural sites"),
+                                        ],
+                                    },
+                                    {
+                                        "code": ("mobile_broadband_subs_per_100"),
+                                        "name": (
+                                            "Active mobile-broadband "
+                                            "subscriptions per 100 "
+                                            "inhabitants"
+                                        ),
+                                        "unit": "per_100",
+                                        "direction": "higher_is_better",
+                                        "goalpost_min": 0.0,
+                                        "goalpost_max": 100.0,
+                                        "weight": 1.0,
+                                        "targets": [
+                                            {
+                                                "value": 100.0,
+                                                "applies_to": "all",
+                                                "source": (
+                                                    "C2R platform working target "
+                                                    "for scoring v1 (no "
+                                                    "published target)"
+                                                ),
+                                            }
+                                        ],
+                                        "data_source": (
+                                            "ITU World Telecommunication/ICT Indicators"
+                                        ),
+                                        "required": False,
+                                        "live_source": None,
+                                        "phase": "national_strategy",
+                                        "sg1_question": "Q1/1",
+                                        "interventions": [
+                                            ("National broadband plan demand-side measures"),
+                                            "Device financing",
+                                        ],
+                                    },
+                                ],
+                            },
+                            {
+                                "code": "adoption",
+                                "name": "Adoption and usage (demand)",
+                                "weight": 20.0,
+                                "indicators": [
+                                    {
+                                        "code": "internet_users_pct",
+                                        "name": ("Individuals using the Internet"),
+                                        "unit": "percent",
+                                        "direction": "higher_is_better",
+                                        "goalpost_min": 0.0,
+                                        "goalpost_max": 100.0,
+                                        "weight": 2.0,
+                                        "targets": [
+                                            {
+                                                "value": 75.0,
+                                                "applies_to": "all",
+                                                "source": (
+                                                    "Broadband Commission 2025 targets (worldwide)"
+                                                ),
+                                            },
+                                            {
+                                                "value": 65.0,
+                                                "applies_to": "developing",
+                                                "source": ("Broadband Commission 2025 targets"),
+                                            },
+                                        ],
+                                        "data_source": (
+                                            "ITU World Telecommunication/ICT Indicators"
+                                        ),
+                                        "required": True,
+                                        "live_source": None,
+                                        "phase": "national_strategy",
+                                        "sg1_question": "Q1/1",
+                                        "interventions": [
+                                            ("National ICT strategy with adoption targets"),
+                                            ("Public access points and community networks"),
+                                        ],
+                                    },
+                                    {
+                                        "code": "households_internet_pct",
+                                        "name": ("Households with Internet access at home"),
+                                        "unit": "percent",
+                                        "direction": "higher_is_better",
+                                        "goalpost_min": 0.0,
+                                        "goalpost_max": 100.0,
+                                        "weight": 1.0,
+                                        "targets": [
+                                            {
+                                                "value": 100.0,
+                                                "applies_to": "all",
+                                                "source": (
+                                                    "ITU UMC 2030 targets "
+                                                    "(universal and meaningful "
+                                                    "connectivity)"
+                                                ),
+                                            }
+                                        ],
+                                        "data_source": (
+                                            "ITU World Telecommunication/ICT Indicators"
+                                        ),
+                                        "required": False,
+                                        "live_source": None,
+                                        "phase": "national_strategy",
+                                        "sg1_question": "Q1/1",
+                                        "interventions": [
+                                            ("Fixed and fixed-wireless access programmes")
+                                        ],
+                                    },
+                                ],
+                            },
+                        ],
+                    },
+                }
+            ]
+        }
+    )
+
     definition: MethodologyDefinition

@@ -71,7 +71,24 @@ class PartnerUpdate(BaseModel):
 
 
 class PartnerOut(PartnerIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": ("Ministry of Internal Affairs and Communications (MIC), Japan"),
+                    "kind": "government",
+                    "country_iso3": "JPN",
+                    "founding": True,
+                    "steering_committee": False,
+                    "joined_on": None,
+                    "source": None,
+                    "id": ("505519aa-125e-49bd-84a7-d3d84f915b55"),
+                    "created_at": "2026-12-02T08:07:49.347002Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     created_at: datetime
@@ -102,6 +119,30 @@ class ContributionIn(BaseModel):
 
 
 class ContributionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("08c07c47-aa92-4516-8cc8-7dc1126d9824"),
+                    "partner_id": ("505519aa-125e-49bd-84a7-d3d84f915b55"),
+                    "partner_name": (
+                        "Ministry of Internal Affairs and Communications (MIC), Japan"
+                    ),
+                    "amount": "1500000.00",
+                    "currency": "USD",
+                    "contributed_on": "2021-03-15",
+                    "focus_region": "Africa",
+                    "countries": ["RWA"],
+                    "phases": [],
+                    "description": None,
+                    "illustrative": False,
+                    "created_by": "analyst@itu.int",
+                    "created_at": "2026-12-02T08:07:49.367606Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     partner_id: uuid.UUID
     partner_name: str
@@ -137,5 +178,26 @@ class ContributionTotal(BaseModel):
 
 
 class ContributionTotals(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by": "partner",
+                    "totals": [
+                        {
+                            "key": ("505519aa-125e-49bd-84a7-d3d84f915b55"),
+                            "label": (
+                                "Ministry of Internal Affairs and Communications (MIC), Japan"
+                            ),
+                            "currency": "USD",
+                            "total": "1500000.00",
+                            "contributions": 1,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     by: TotalsBy
     totals: list[ContributionTotal] = Field(description="one row per key and currency")

@@ -114,7 +114,32 @@ class PilotIn(BaseModel):
 
 
 class PilotOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("b5fd5a4f-a93b-4fb8-bfa4-f127260a2292"),
+                    "country_iso3": "RWA",
+                    "name": ("Giga school connectivity pilot, phase 1"),
+                    "description": None,
+                    "status": "completed",
+                    "started_on": "2021-01-01",
+                    "partner_name": None,
+                    "sites": [
+                        {
+                            "school_id": "giga-rwa-0001",
+                            "name": "GS Kigeme",
+                            "site_type": "school_hosting_refugees",
+                            "connected_on": None,
+                            "note": None,
+                            "id": 1,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     country_iso3: str
@@ -134,6 +159,99 @@ class ProgrammeCountry(BaseModel):
 
 
 class ProgrammeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "country": {
+                        "iso3": "RWA",
+                        "name": "Rwanda",
+                        "itu_region": "Africa",
+                        "c2r_beneficiary": True,
+                    },
+                    "phases": [
+                        {
+                            "phase": "methodology",
+                            "order": 1,
+                            "title": "Global methodology",
+                            "status": "completed",
+                            "recorded": False,
+                            "started_on": None,
+                            "completed_on": None,
+                            "summary": (
+                                "A methodology for "
+                                "identifying connectivity "
+                                "gaps and strengthening "
+                                "resilience in the new "
+                                "normal (ITU, October 2021), "
+                                "applied in every C2R "
+                                "country."
+                            ),
+                            "sg1_questions": [
+                                {
+                                    "code": "Q1/1",
+                                    "title": (
+                                        "Strategies and policies for the deployment of broadband"
+                                    ),
+                                }
+                            ],
+                            "request_ids": [],
+                            "assessments": [],
+                        },
+                        {
+                            "phase": "assessment",
+                            "order": 2,
+                            "title": ("Country digital infrastructure and resilience assessment"),
+                            "status": "not_started",
+                            "recorded": False,
+                            "started_on": None,
+                            "completed_on": None,
+                            "summary": None,
+                            "sg1_questions": [
+                                {
+                                    "code": "Q1/1",
+                                    "title": (
+                                        "Strategies and policies for the deployment of broadband"
+                                    ),
+                                },
+                                {
+                                    "code": "Q4/1",
+                                    "title": (
+                                        "Economic policies and "
+                                        "methods of determining the "
+                                        "costs of services"
+                                    ),
+                                },
+                            ],
+                            "request_ids": [],
+                            "assessments": [],
+                        },
+                    ],
+                    "pilots": [],
+                    "contributions": [
+                        {
+                            "id": ("08c07c47-aa92-4516-8cc8-7dc1126d9824"),
+                            "partner_id": ("505519aa-125e-49bd-84a7-d3d84f915b55"),
+                            "partner_name": (
+                                "Ministry of Internal Affairs and Communications (MIC), Japan"
+                            ),
+                            "amount": "1500000.00",
+                            "currency": "USD",
+                            "contributed_on": "2021-03-15",
+                            "focus_region": "Africa",
+                            "countries": ["RWA"],
+                            "phases": [],
+                            "description": None,
+                            "illustrative": False,
+                            "created_by": "analyst@itu.int",
+                            "created_at": "2026-12-02T08:07:49.367606Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     country: ProgrammeCountry
     phases: list[PhaseOut] = Field(description="the five C2R phases, in order")
     pilots: list[PilotOut]
@@ -143,5 +261,27 @@ class ProgrammeOut(BaseModel):
 
 
 class ProgrammeSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "country": {
+                        "iso3": "NPL",
+                        "name": "Nepal",
+                        "itu_region": "Asia & Pacific",
+                        "c2r_beneficiary": False,
+                    },
+                    "phases": {
+                        "methodology": "completed",
+                        "assessment": "in_progress",
+                        "national_strategy": "not_started",
+                        "pilot": "not_started",
+                        "deep_dive": "not_started",
+                    },
+                }
+            ]
+        }
+    )
+
     country: ProgrammeCountry
     phases: dict[C2RPhase, PhaseStatus]

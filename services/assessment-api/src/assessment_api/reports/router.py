@@ -17,6 +17,7 @@ from assessment_api.reports.schemas import (
 from c2r_common.csv_safety import CSV_RESPONSE
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import INT32_MAX
 from c2r_common.problems import InvalidField, require_visible_country
 from c2r_common.reference import country_by_iso3
 
@@ -119,7 +120,7 @@ async def export_assessment(
 @countries_reports.get(
     "/{iso3}/scores",
     response_model=CountryScores,
-    summary="A country's scores over time, one entry per assessment period",
+    summary="A country's scores over time, one entry per assessment and methodology version",
     responses=problem_responses(404),
 )
 async def country_scores(
@@ -127,6 +128,10 @@ async def country_scores(
     iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$", examples=["MRT"])],
     db: SessionDep,
     include_in_progress: IncludeInProgress = False,
+    methodology_version: Annotated[
+        int | None,
+        Query(ge=1, le=INT32_MAX, description="only the points scored under this version"),
+    ] = None,
 ) -> CountryScores:
     country = require_visible_country(principal, iso3)
-    return await service.country_series(db, country.iso3, include_in_progress)
+    return await service.country_series(db, country.iso3, include_in_progress, methodology_version)

@@ -1,7 +1,7 @@
 import uuid
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assessment_api.assessments.schemas import AssessmentOut
 from assessment_api.indicators.schemas import IndicatorValueOut
@@ -30,7 +30,12 @@ class ScoreRow(BaseModel):
     itu_region: ItuRegion
     period: str
     status: str
-    methodology_version: int
+    methodology_version: int = Field(
+        description="the methodology version this point is scored under"
+    )
+    rescored_from_id: uuid.UUID | None = Field(
+        None, description="the assessment this one re-scores under its version (null: original)"
+    )
     overall: float | None
     band: Band | None
     coverage: float
@@ -41,11 +46,52 @@ class ScoreRow(BaseModel):
 
 
 class CountryScores(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"country_iso3": "RWA", "series": []}]}
+    )
+
     country_iso3: str
-    series: list[ScoreRow] = Field(description="the country's assessments by period")
+    series: list[ScoreRow] = Field(
+        description="the country's assessments by period, then methodology version: a "
+        "re-scored copy follows its original"
+    )
 
 
 class Comparison(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {
+                            "assessment_id": ("9c9a1b72-8764-4700-bf14-883d5cabd259"),
+                            "country_iso3": "NPL",
+                            "country_name": "Nepal",
+                            "itu_region": "Asia & Pacific",
+                            "period": "2026-H2",
+                            "status": "draft",
+                            "methodology_version": 1,
+                            "overall": 60.0,
+                            "band": "satisfactory",
+                            "coverage": 0.2333,
+                            "estimated_share": 0.0,
+                            "pillars": {
+                                "coverage": 90.0,
+                                "adoption": 30.0,
+                                "affordability": None,
+                                "digital_skills": None,
+                                "anchor_institutions": None,
+                                "network_resilience": None,
+                                "policy": None,
+                            },
+                        }
+                    ],
+                    "not_assessed": ["RWA"],
+                }
+            ]
+        }
+    )
+
     rows: list[ScoreRow] = Field(description="latest assessment per country, best score first")
     not_assessed: list[str] = Field(
         description="asked-for countries of the caller's with no assessment (others are left out)"
@@ -79,6 +125,77 @@ class GroupAggregate(ScoreAggregate):
 
 
 class RegionalAggregates(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "regions": [
+                        {
+                            "countries_assessed": 0,
+                            "mean_overall": None,
+                            "min_overall": None,
+                            "max_overall": None,
+                            "bands": {
+                                "limited": 0,
+                                "satisfactory": 0,
+                                "advanced": 0,
+                                "target_met": 0,
+                            },
+                            "pillars": {},
+                            "itu_region": "Africa",
+                        },
+                        {
+                            "countries_assessed": 0,
+                            "mean_overall": None,
+                            "min_overall": None,
+                            "max_overall": None,
+                            "bands": {
+                                "limited": 0,
+                                "satisfactory": 0,
+                                "advanced": 0,
+                                "target_met": 0,
+                            },
+                            "pillars": {},
+                            "itu_region": "Americas",
+                        },
+                    ],
+                    "groups": [
+                        {
+                            "countries_assessed": 0,
+                            "mean_overall": None,
+                            "min_overall": None,
+                            "max_overall": None,
+                            "bands": {
+                                "limited": 0,
+                                "satisfactory": 0,
+                                "advanced": 0,
+                                "target_met": 0,
+                            },
+                            "pillars": {},
+                            "group": "ldc",
+                            "name": "Least developed countries",
+                        },
+                        {
+                            "countries_assessed": 0,
+                            "mean_overall": None,
+                            "min_overall": None,
+                            "max_overall": None,
+                            "bands": {
+                                "limited": 0,
+                                "satisfactory": 0,
+                                "advanced": 0,
+                                "target_met": 0,
+                            },
+                            "pillars": {},
+                            "group": "lldc",
+                            "name": ("Landlocked developing countries"),
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     regions: list[RegionAggregate]
     groups: list[GroupAggregate] = Field(
         description="the same figures for the LDC, LLDC and SIDS groups (UN M49); a country "

@@ -147,6 +147,7 @@ def score_row(assessment: Assessment, inputs: scoring.ScoringInputs) -> ScoreRow
         period=assessment.period,
         status=assessment.status,
         methodology_version=assessment.methodology_version,
+        rescored_from_id=assessment.rescored_from_id,
         overall=card.overall,
         band=card.band,
         coverage=card.coverage,
@@ -165,11 +166,18 @@ def _counted(include_in_progress: bool) -> list[str]:
     return sorted(statuses)
 
 
-async def country_series(db: AsyncSession, iso3: str, include_in_progress: bool) -> CountryScores:
+async def country_series(
+    db: AsyncSession, iso3: str, include_in_progress: bool, methodology_version: int | None = None
+) -> CountryScores:
+    """The country's scores over time; under one methodology version only when asked, so
+    that the points compare (re-scored copies stand in for the originals of that version)."""
     statement = select(Assessment).where(
         Assessment.country_iso3 == iso3, Assessment.status.in_(_counted(include_in_progress))
     )
-    chosen = list(await db.scalars(statement.order_by(Assessment.period, Assessment.id)))
+    if methodology_version is not None:
+        statement = statement.where(Assessment.methodology_version == methodology_version)
+    order = (Assessment.period, Assessment.methodology_version, Assessment.id)
+    chosen = list(await db.scalars(statement.order_by(*order)))
     return CountryScores(country_iso3=iso3, series=await score_rows(db, chosen))
 
 
@@ -186,8 +194,10 @@ async def latest_assessments(
     if principal.countries is not None:
         statement = statement.where(Assessment.country_iso3.in_(sorted(principal.countries)))
     latest: dict[str, Assessment] = {}
-    for assessment in await db.scalars(statement.order_by(Assessment.period)):
-        latest[assessment.country_iso3] = assessment  # later periods overwrite earlier ones
+    order = (Assessment.period, Assessment.methodology_version)
+    for assessment in await db.scalars(statement.order_by(*order)):
+        # Later periods overwrite earlier ones; within a period, the newest version wins.
+        latest[assessment.country_iso3] = assessment
     return [latest[code] for code in sorted(latest)]
 
 

@@ -108,6 +108,84 @@ class GapReport(BaseModel):
 
 
 class AssessmentScores(ScoreCard):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "overall": 60.0,
+                    "band": "satisfactory",
+                    "coverage": 0.2333,
+                    "estimated_share": 0.0,
+                    "pillars": [
+                        {
+                            "code": "coverage",
+                            "name": ("Coverage and capacity (supply)"),
+                            "weight_share": 0.2,
+                            "score": 90.0,
+                            "coverage": 0.6667,
+                            "indicators_available": 1,
+                            "indicators_total": 2,
+                        },
+                        {
+                            "code": "adoption",
+                            "name": "Adoption and usage (demand)",
+                            "weight_share": 0.2,
+                            "score": 30.0,
+                            "coverage": 0.5,
+                            "indicators_available": 1,
+                            "indicators_total": 3,
+                        },
+                    ],
+                    "indicators": [
+                        {
+                            "code": "pop_coverage_4g_pct",
+                            "name": ("Population covered by at least a 4G mobile network"),
+                            "pillar": "coverage",
+                            "unit": "percent",
+                            "direction": "higher_is_better",
+                            "status": "scored",
+                            "value": 90.0,
+                            "origin": "entered",
+                            "reason": None,
+                            "score": 90.0,
+                            "band": "advanced",
+                            "provenance": "reported",
+                            "target": 100.0,
+                            "target_source": (
+                                "ITU UMC 2030 targets (universal and meaningful connectivity)"
+                            ),
+                            "weight_share": 0.1333,
+                        },
+                        {
+                            "code": ("mobile_broadband_subs_per_100"),
+                            "name": ("Active mobile-broadband subscriptions per 100 inhabitants"),
+                            "pillar": "coverage",
+                            "unit": "per_100",
+                            "direction": "higher_is_better",
+                            "status": "missing",
+                            "value": None,
+                            "origin": None,
+                            "reason": None,
+                            "score": None,
+                            "band": "no_data",
+                            "provenance": None,
+                            "target": 100.0,
+                            "target_source": (
+                                "C2R platform working target for scoring v1 (no published target)"
+                            ),
+                            "weight_share": 0.0667,
+                        },
+                    ],
+                    "assessment_id": ("9c9a1b72-8764-4700-bf14-883d5cabd259"),
+                    "country_iso3": "NPL",
+                    "period": "2026-H2",
+                    "status": "draft",
+                    "methodology_version": 1,
+                }
+            ]
+        }
+    )
+
     assessment_id: uuid.UUID
     country_iso3: str
     period: str
@@ -116,6 +194,72 @@ class AssessmentScores(ScoreCard):
 
 
 class AssessmentGaps(GapReport):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "gaps": [
+                        {
+                            "rank": 1,
+                            "code": "pop_coverage_4g_pct",
+                            "name": ("Population covered by at least a 4G mobile network"),
+                            "pillar": "coverage",
+                            "value": 90.0,
+                            "target": 100.0,
+                            "target_source": (
+                                "ITU UMC 2030 targets (universal and meaningful connectivity)"
+                            ),
+                            "shortfall": 10.0,
+                            "score_shortfall": 10.0,
+                            "weighted_shortfall": 1.3333,
+                            "phase": "national_strategy",
+                            "sg1_question": "Q5/1",
+                            "sg1_question_title": (
+                                "Telecommunications/ICTs for rural and remote areas"
+                            ),
+                            "interventions": [
+                                ("Coverage obligations in spectrum licences"),
+                                ("Universal service fund financing of rural sites"),
+                            ],
+                        },
+                        {
+                            "rank": 2,
+                            "code": "internet_users_pct",
+                            "name": ("Individuals using the Internet"),
+                            "pillar": "adoption",
+                            "value": 30.0,
+                            "target": 35.0,
+                            "target_source": ("Broadband Commission 2025 targets"),
+                            "shortfall": 5.0,
+                            "score_shortfall": 5.0,
+                            "weighted_shortfall": 0.5,
+                            "phase": "national_strategy",
+                            "sg1_question": "Q1/1",
+                            "sg1_question_title": (
+                                "Strategies and policies for the deployment of broadband"
+                            ),
+                            "interventions": [
+                                ("National ICT strategy with adoption targets"),
+                                ("Public access points and community networks"),
+                            ],
+                        },
+                    ],
+                    "missing_data": [("mobile_broadband_subs_per_100"), "households_internet_pct"],
+                    "assessment_id": ("9c9a1b72-8764-4700-bf14-883d5cabd259"),
+                    "country_iso3": "NPL",
+                    "period": "2026-H2",
+                    "status": "draft",
+                    "methodology_version": 1,
+                    "unavailable": {
+                        "schools_connected_pct": (
+                            "school-monitor has no classified schools for NPL"
+                        )
+                    },
+                }
+            ]
+        }
+    )
+
     assessment_id: uuid.UUID
     country_iso3: str
     period: str
