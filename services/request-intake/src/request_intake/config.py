@@ -5,7 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from c2r_common.settings import ServiceSettings, load_settings
 from request_intake.calls.rules import zone
-from request_intake.sla.calendars import check_holiday_region
+from request_intake.holiday_calendars import check_holiday_region
 
 # Business days to handle a request in each stage; stages absent here carry no SLA.
 DEFAULT_SLA_TARGETS = {
@@ -45,6 +45,18 @@ class IntakeSettings(ServiceSettings):
     )
     assessment_api_url: str = Field(
         "http://127.0.0.1:8000", description="base URL of assessment-api (or the gateway)"
+    )
+    school_monitor_url: str = Field(
+        "http://127.0.0.1:8000", description="base URL of school-monitor (or the gateway)"
+    )
+    school_monitor_token: SecretStr | None = Field(
+        None, description="static token for school-monitor (schools:read); minted when unset"
+    )
+    evidence_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="time budget of each part of an evidence pack, retries included",
     )
     assessment_api_token: SecretStr | None = Field(
         None,
