@@ -15,11 +15,18 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from c2r_common.auth import service_token_provider
 from c2r_common.client import ServiceClient
+from c2r_common.handoff import (
+    ASSESSMENTS_PATH,
+    AssessmentCreated,
+    AssessmentExists,
+    AssessmentHandoff,
+)
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.clock import app_clock
 from request_intake.config import IntakeSettings
@@ -30,7 +37,6 @@ from request_intake.outbox.stats import refresh_gauges
 
 logger = logging.getLogger("request_intake.outbox")
 
-ASSESSMENTS_PATH = "/v1/assessments"
 # Statuses that say "not now" rather than "never": sent again later.
 # 401/403 mean our credentials or scopes are misconfigured, not that the hand-off is wrong:
 # the entry goes through once the configuration is fixed, so it keeps being retried.
@@ -73,11 +79,17 @@ def _error_text(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}: {detail}"[:_MAX_ERROR_CHARS]
 
 
-def _assessment_id(body: Any, field: str) -> str | None:
-    value = body.get(field) if isinstance(body, dict) else None
+def _created_id(body: Any) -> str | None:
     try:
-        return str(uuid.UUID(str(value))) if value else None
-    except ValueError:
+        return str(AssessmentCreated.model_validate(body).id)
+    except ValidationError:
+        return None
+
+
+def _existing_id(body: Any) -> str | None:
+    try:
+        return str(AssessmentExists.model_validate(body).existing_assessment_id)
+    except ValidationError:
         return None
 
 
@@ -88,12 +100,12 @@ def classify(response: httpx.Response) -> Outcome:
     with contextlib.suppress(ValueError):
         body = response.json()
     if status in (200, 201):
-        created = _assessment_id(body, "id")
+        created = _created_id(body)
         if created is None:
             # Sending again would not fix an answer we cannot read: a person must look.
             return Outcome(EntryStatus.FAILED, error=f"HTTP {status} without an assessment id")
         return Outcome(EntryStatus.DELIVERED, assessment_id=created)
-    existing = _assessment_id(body, "existing_assessment_id")
+    existing = _existing_id(body)
     if status == 409 and existing is not None:
         return Outcome(EntryStatus.DELIVERED, assessment_id=existing)
     # A 409 without the existing assessment means the same key is still being processed
@@ -178,9 +190,15 @@ class OutboxRelay:
 
     async def _send(self, entry: OutboxEntry) -> Outcome:
         try:
+            handoff = AssessmentHandoff.model_validate(entry.payload)
+        except ValidationError as exc:
+            # Sending again would send the same broken body: a person must look.
+            error = f"stored hand-off does not match the contract: {exc}"
+            return Outcome(EntryStatus.FAILED, error=error[:_MAX_ERROR_CHARS])
+        try:
             response = await self.client.post(
                 ASSESSMENTS_PATH,
-                json=entry.payload,
+                json=handoff.model_dump(mode="json"),
                 headers={"Idempotency-Key": entry.idempotency_key},
             )
         except httpx.HTTPError as exc:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from c2r_common.handoff import AssessmentHandoff
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import Conflict, NotFound
 from request_intake.assistance_requests.models import AssistanceRequest
@@ -21,6 +22,16 @@ class EntryStatus(StrEnum):
     FAILED = "failed"  # refused by the receiver for good; needs a person
 
 
+def handoff_of(request: AssistanceRequest, now: datetime) -> AssessmentHandoff:
+    """The hand-off contract's body for an approved request (c2r_common.handoff)."""
+    return AssessmentHandoff(
+        country_iso3=request.country_iso3,
+        period=str(now.year),
+        title=request.title,
+        source_request_id=request.id,
+    )
+
+
 def enqueue_assessment(db: AsyncSession, request: AssistanceRequest, now: datetime) -> OutboxEntry:
     """The hand-off of an approved assessment request, added to the caller's transaction."""
     entry_id = uuid.uuid4()
@@ -28,12 +39,7 @@ def enqueue_assessment(db: AsyncSession, request: AssistanceRequest, now: dateti
         id=entry_id,
         kind=CREATE_ASSESSMENT,
         request_id=request.id,
-        payload={
-            "country_iso3": request.country_iso3,
-            "period": str(now.year),
-            "title": request.title,
-            "source_request_id": str(request.id),
-        },
+        payload=handoff_of(request, now).model_dump(mode="json"),
         # Stable for the entry's whole life, so assessment-api creates one assessment
         # however many times the relay has to send it.
         idempotency_key=f"c2r-outbox-{entry_id}",
