@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Scores aggregated by ITU-D region (latest assessment per country) */
+        /** Scores aggregated by ITU-D region and by LDC, LLDC and SIDS group (latest assessment per country) */
         get: operations["reports_regional_aggregates"];
         put?: never;
         post?: never;
@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A country's scores over time, one entry per assessment period */
+        /** A country's scores over time, one entry per assessment and methodology version */
         get: operations["reports_country_scores"];
         put?: never;
         post?: never;
@@ -390,6 +390,66 @@ export interface paths {
         get: operations["scores_get_gaps"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/{assessment_id}/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scores, band and gaps with hypothetical indicator values (nothing is stored)
+         * @description Which intervention moves the band? The hypothetical values replace the assessment's own (null: as if there were none) and the assessment is scored as GET /scores would score it, beside the scores it has now. The values are checked as an entry would be: a 422 names each bad field. Needs only assessments:read.
+         */
+        post: operations["scores_what_if"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/{assessment_id}/rescoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview the assessment's scores under another methodology version
+         * @description The assessment's values (stored, and live while it is open) scored under `methodology_version`, beside its scores now, with the values that version cannot take; nothing is stored. An unknown version, or the assessment's own, is a 422.
+         */
+        get: operations["scores_preview_rescoring"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/{assessment_id}/rescorings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-score the assessment: a copy pinned to another methodology version
+         * @description A new assessment of the same country and period with the same indicator values (source, note, provenance and all), pinned to `methodology_version`, so that a country's series can be read under one version; the original is left as it is. The copy of an open assessment is as open; of a finished one, completed (acceptance and publication are to be given again), or in validation when the new version requires a value it lacks. A copy under that version already there is a 409 carrying `existing_assessment_id`.
+         */
+        post: operations["assessments_rescore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -707,6 +767,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/sla/warnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SLA clocks with little time left (the warning share) or past due, soonest first */
+        get: operations["sla_list_warnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A request's SLA clocks: first response, resolution and each stage's, paused while information is requested */
+        get: operations["sla_get_request"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/reports": {
         parameters: {
             query?: never;
@@ -733,6 +827,23 @@ export interface paths {
         };
         /** The same counts as CSV: dimension, key, label, count */
         get: operations["reports_request_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/reports/sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SLAs met and missed per stage, first response and resolution, call and quarter */
+        get: operations["reports_sla"];
         put?: never;
         post?: never;
         delete?: never;
@@ -789,6 +900,132 @@ export interface paths {
         put?: never;
         /** Move a request through the workflow (role checked, comment kept) */
         post: operations["requests_transition"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/calls/{call_id}/review-form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The review form of a call */
+        get: operations["reviews_get_form"];
+        /** Set the criteria a call's reviewers score and the reviews approval needs */
+        put: operations["reviews_put_form"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/reviewers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A request's reviewers (an approver sees all, a reviewer its own assignment) */
+        get: operations["reviews_list_reviewers"];
+        put?: never;
+        /** Assign a reviewer (by subject) to a request, in a role, with a due date */
+        post: operations["reviews_assign_reviewer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A request's reviews and their aggregate (approvers and assigned reviewers) */
+        get: operations["reviews_get_board"];
+        put?: never;
+        /** Submit the caller's scored review of a request it is assigned to (once) */
+        post: operations["reviews_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's review queue: its assignments, soonest due first */
+        get: operations["reviews_my_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{review_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One review (its author, the request's other reviewers and approvers) */
+        get: operations["reviews_get"];
+        /** Amend the caller's review; the earlier version is kept in its history */
+        put: operations["reviews_amend"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reviews/{review_id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a review, as submitted and amended, oldest first */
+        get: operations["reviews_list_revisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The evidence pack of a request: the country's latest assessment and school connectivity
+         * @description For reviewers and approvers. Read live from assessment-api and school-monitor, each part within its own time budget; a part whose service is slow, down or answers an error is `unavailable`, with the reason, and the other part stands.
+         */
+        get: operations["evidence_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1688,6 +1925,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alerts/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's subscriptions, oldest first */
+        get: operations["notifications_list_subscriptions"];
+        put?: never;
+        /**
+         * Subscribe a webhook or a mailbox to events; the signing secret is shown once
+         * @description Webhooks are signed per Standard Webhooks with the returned secret. A token limited to countries subscribes to those only (403 for another).
+         */
+        post: operations["notifications_create_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subscription */
+        get: operations["notifications_get_subscription"];
+        put?: never;
+        post?: never;
+        /** Delete a subscription and its delivery log */
+        delete: operations["notifications_delete_subscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause deliveries; events go on being kept for it */
+        post: operations["notifications_pause_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume deliveries (also of one paused after failures); what waited goes out */
+        post: operations["notifications_resume_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the webhook signing secret; the new one is shown once */
+        post: operations["notifications_rotate_subscription_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription's delivery log: attempts, status, latency, last error */
+        get: operations["notifications_list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again (dead, or lost by the receiver), same webhook-id */
+        post: operations["notifications_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1731,7 +2092,186 @@ export interface components {
              */
             source_request_id?: string | null;
         };
-        /** AssessmentExport */
+        /**
+         * AssessmentExport
+         * @example {
+         *       "assessment": {
+         *         "allowed_transitions": [
+         *           "data_collection"
+         *         ],
+         *         "country_iso3": "NPL",
+         *         "country_name": "Nepal",
+         *         "created_at": "2026-12-02T08:07:49.179724Z",
+         *         "created_by": "analyst@itu.int",
+         *         "id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *         "methodology_version": 1,
+         *         "period": "2026-H2",
+         *         "revision": 2,
+         *         "source_request_id": null,
+         *         "status": "draft",
+         *         "title": "Nepal 2026-H2",
+         *         "translations": [],
+         *         "updated_at": "2026-12-02T08:07:49.251683Z"
+         *       },
+         *       "gaps": {
+         *         "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *         "country_iso3": "NPL",
+         *         "gaps": [
+         *           {
+         *             "code": "pop_coverage_4g_pct",
+         *             "interventions": [
+         *               "Coverage obligations in spectrum licences",
+         *               "Universal service fund financing of rural sites"
+         *             ],
+         *             "name": "Population covered by at least a 4G mobile network",
+         *             "phase": "national_strategy",
+         *             "pillar": "coverage",
+         *             "rank": 1,
+         *             "score_shortfall": 10,
+         *             "sg1_question": "Q5/1",
+         *             "sg1_question_title": "Telecommunications/ICTs for rural and remote areas",
+         *             "shortfall": 10,
+         *             "target": 100,
+         *             "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *             "value": 90,
+         *             "weighted_shortfall": 1.3333
+         *           },
+         *           {
+         *             "code": "internet_users_pct",
+         *             "interventions": [
+         *               "National ICT strategy with adoption targets",
+         *               "Public access points and community networks"
+         *             ],
+         *             "name": "Individuals using the Internet",
+         *             "phase": "national_strategy",
+         *             "pillar": "adoption",
+         *             "rank": 2,
+         *             "score_shortfall": 5,
+         *             "sg1_question": "Q1/1",
+         *             "sg1_question_title": "Strategies and policies for the deployment of broadband",
+         *             "shortfall": 5,
+         *             "target": 35,
+         *             "target_source": "Broadband Commission 2025 targets",
+         *             "value": 30,
+         *             "weighted_shortfall": 0.5
+         *           }
+         *         ],
+         *         "methodology_version": 1,
+         *         "missing_data": [
+         *           "mobile_broadband_subs_per_100",
+         *           "households_internet_pct"
+         *         ],
+         *         "period": "2026-H2",
+         *         "status": "draft",
+         *         "unavailable": {
+         *           "schools_connected_pct": "school-monitor has no classified schools for NPL"
+         *         }
+         *       },
+         *       "indicators": [
+         *         {
+         *           "code": "pop_coverage_4g_pct",
+         *           "direction": "higher_is_better",
+         *           "live_source": null,
+         *           "name": "Population covered by at least a 4G mobile network",
+         *           "note": null,
+         *           "pillar": "coverage",
+         *           "provenance": "reported",
+         *           "required": true,
+         *           "source": "analyst@itu.int",
+         *           "source_url": null,
+         *           "unit": "percent",
+         *           "updated_at": "2026-12-02T08:07:49.251586Z",
+         *           "updated_by": "analyst@itu.int",
+         *           "value": 90,
+         *           "year": 2025
+         *         },
+         *         {
+         *           "code": "mobile_broadband_subs_per_100",
+         *           "direction": "higher_is_better",
+         *           "live_source": null,
+         *           "name": "Active mobile-broadband subscriptions per 100 inhabitants",
+         *           "note": null,
+         *           "pillar": "coverage",
+         *           "provenance": null,
+         *           "required": false,
+         *           "source": null,
+         *           "source_url": null,
+         *           "unit": "per_100",
+         *           "updated_at": null,
+         *           "updated_by": null,
+         *           "value": null,
+         *           "year": null
+         *         }
+         *       ],
+         *       "scores": {
+         *         "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *         "band": "satisfactory",
+         *         "country_iso3": "NPL",
+         *         "coverage": 0.2333,
+         *         "estimated_share": 0,
+         *         "indicators": [
+         *           {
+         *             "band": "advanced",
+         *             "code": "pop_coverage_4g_pct",
+         *             "direction": "higher_is_better",
+         *             "name": "Population covered by at least a 4G mobile network",
+         *             "origin": "entered",
+         *             "pillar": "coverage",
+         *             "provenance": "reported",
+         *             "reason": null,
+         *             "score": 90,
+         *             "status": "scored",
+         *             "target": 100,
+         *             "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *             "unit": "percent",
+         *             "value": 90,
+         *             "weight_share": 0.1333
+         *           },
+         *           {
+         *             "band": "no_data",
+         *             "code": "mobile_broadband_subs_per_100",
+         *             "direction": "higher_is_better",
+         *             "name": "Active mobile-broadband subscriptions per 100 inhabitants",
+         *             "origin": null,
+         *             "pillar": "coverage",
+         *             "provenance": null,
+         *             "reason": null,
+         *             "score": null,
+         *             "status": "missing",
+         *             "target": 100,
+         *             "target_source": "C2R platform working target for scoring v1 (no published target)",
+         *             "unit": "per_100",
+         *             "value": null,
+         *             "weight_share": 0.0667
+         *           }
+         *         ],
+         *         "methodology_version": 1,
+         *         "overall": 60,
+         *         "period": "2026-H2",
+         *         "pillars": [
+         *           {
+         *             "code": "coverage",
+         *             "coverage": 0.6667,
+         *             "indicators_available": 1,
+         *             "indicators_total": 2,
+         *             "name": "Coverage and capacity (supply)",
+         *             "score": 90,
+         *             "weight_share": 0.2
+         *           },
+         *           {
+         *             "code": "adoption",
+         *             "coverage": 0.5,
+         *             "indicators_available": 1,
+         *             "indicators_total": 3,
+         *             "name": "Adoption and usage (demand)",
+         *             "score": 30,
+         *             "weight_share": 0.2
+         *           }
+         *         ],
+         *         "status": "draft"
+         *       }
+         *     }
+         */
         AssessmentExport: {
             assessment: components["schemas"]["AssessmentOut"];
             /** Indicators */
@@ -1739,7 +2279,63 @@ export interface components {
             scores: components["schemas"]["AssessmentScores"];
             gaps: components["schemas"]["AssessmentGaps"];
         };
-        /** AssessmentGaps */
+        /**
+         * AssessmentGaps
+         * @example {
+         *       "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *       "country_iso3": "NPL",
+         *       "gaps": [
+         *         {
+         *           "code": "pop_coverage_4g_pct",
+         *           "interventions": [
+         *             "Coverage obligations in spectrum licences",
+         *             "Universal service fund financing of rural sites"
+         *           ],
+         *           "name": "Population covered by at least a 4G mobile network",
+         *           "phase": "national_strategy",
+         *           "pillar": "coverage",
+         *           "rank": 1,
+         *           "score_shortfall": 10,
+         *           "sg1_question": "Q5/1",
+         *           "sg1_question_title": "Telecommunications/ICTs for rural and remote areas",
+         *           "shortfall": 10,
+         *           "target": 100,
+         *           "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *           "value": 90,
+         *           "weighted_shortfall": 1.3333
+         *         },
+         *         {
+         *           "code": "internet_users_pct",
+         *           "interventions": [
+         *             "National ICT strategy with adoption targets",
+         *             "Public access points and community networks"
+         *           ],
+         *           "name": "Individuals using the Internet",
+         *           "phase": "national_strategy",
+         *           "pillar": "adoption",
+         *           "rank": 2,
+         *           "score_shortfall": 5,
+         *           "sg1_question": "Q1/1",
+         *           "sg1_question_title": "Strategies and policies for the deployment of broadband",
+         *           "shortfall": 5,
+         *           "target": 35,
+         *           "target_source": "Broadband Commission 2025 targets",
+         *           "value": 30,
+         *           "weighted_shortfall": 0.5
+         *         }
+         *       ],
+         *       "methodology_version": 1,
+         *       "missing_data": [
+         *         "mobile_broadband_subs_per_100",
+         *         "households_internet_pct"
+         *       ],
+         *       "period": "2026-H2",
+         *       "status": "draft",
+         *       "unavailable": {
+         *         "schools_connected_pct": "school-monitor has no classified schools for NPL"
+         *       }
+         *     }
+         */
         AssessmentGaps: {
             /**
              * Gaps
@@ -1826,6 +2422,11 @@ export interface components {
             revision: number;
             /** Source Request Id */
             source_request_id: string | null;
+            /**
+             * Rescored From Id
+             * @description the assessment whose values this one re-scores under another methodology version (null: an original)
+             */
+            rescored_from_id?: string | null;
             /** Translations */
             translations: components["schemas"]["TranslationOut"][];
             /** Created By */
@@ -1841,7 +2442,76 @@ export interface components {
              */
             updated_at: string;
         };
-        /** AssessmentScores */
+        /**
+         * AssessmentScores
+         * @example {
+         *       "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *       "band": "satisfactory",
+         *       "country_iso3": "NPL",
+         *       "coverage": 0.2333,
+         *       "estimated_share": 0,
+         *       "indicators": [
+         *         {
+         *           "band": "advanced",
+         *           "code": "pop_coverage_4g_pct",
+         *           "direction": "higher_is_better",
+         *           "name": "Population covered by at least a 4G mobile network",
+         *           "origin": "entered",
+         *           "pillar": "coverage",
+         *           "provenance": "reported",
+         *           "reason": null,
+         *           "score": 90,
+         *           "status": "scored",
+         *           "target": 100,
+         *           "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *           "unit": "percent",
+         *           "value": 90,
+         *           "weight_share": 0.1333
+         *         },
+         *         {
+         *           "band": "no_data",
+         *           "code": "mobile_broadband_subs_per_100",
+         *           "direction": "higher_is_better",
+         *           "name": "Active mobile-broadband subscriptions per 100 inhabitants",
+         *           "origin": null,
+         *           "pillar": "coverage",
+         *           "provenance": null,
+         *           "reason": null,
+         *           "score": null,
+         *           "status": "missing",
+         *           "target": 100,
+         *           "target_source": "C2R platform working target for scoring v1 (no published target)",
+         *           "unit": "per_100",
+         *           "value": null,
+         *           "weight_share": 0.0667
+         *         }
+         *       ],
+         *       "methodology_version": 1,
+         *       "overall": 60,
+         *       "period": "2026-H2",
+         *       "pillars": [
+         *         {
+         *           "code": "coverage",
+         *           "coverage": 0.6667,
+         *           "indicators_available": 1,
+         *           "indicators_total": 2,
+         *           "name": "Coverage and capacity (supply)",
+         *           "score": 90,
+         *           "weight_share": 0.2
+         *         },
+         *         {
+         *           "code": "adoption",
+         *           "coverage": 0.5,
+         *           "indicators_available": 1,
+         *           "indicators_total": 3,
+         *           "name": "Adoption and usage (demand)",
+         *           "score": 30,
+         *           "weight_share": 0.2
+         *         }
+         *       ],
+         *       "status": "draft"
+         *     }
+         */
         AssessmentScores: {
             /**
              * Overall
@@ -1854,6 +2524,12 @@ export interface components {
              * @description share of the overall weight that has data, 0-1
              */
             coverage: number;
+            /**
+             * Estimated Share
+             * @description share of the overall score, 0-1, that rests on estimated or imputed values (their effective weight among the indicators scored)
+             * @default 0
+             */
+            estimated_share: number;
             /** Pillars */
             pillars: components["schemas"]["PillarScore"][];
             /** Indicators */
@@ -1882,7 +2558,23 @@ export interface components {
             /** Title */
             title: string;
         };
-        /** AuditEventOut */
+        /**
+         * AuditEventOut
+         * @example {
+         *       "action": "created",
+         *       "actor": "analyst@itu.int",
+         *       "at": "2026-12-02T08:07:49.183814Z",
+         *       "detail": {
+         *         "country_iso3": "NPL",
+         *         "methodology_version": null,
+         *         "period": "2026-H2",
+         *         "source_request_id": null,
+         *         "title": null
+         *       },
+         *       "id": 1,
+         *       "note": null
+         *     }
+         */
         AuditEventOut: {
             /** Id */
             id: number;
@@ -1924,7 +2616,19 @@ export interface components {
             /** Note */
             note?: string | null;
         };
-        /** BeneficiaryOut */
+        /**
+         * BeneficiaryOut
+         * @example {
+         *       "country_iso3": "RWA",
+         *       "country_name": "Rwanda",
+         *       "illustrative": false,
+         *       "itu_region": "Africa",
+         *       "note": null,
+         *       "source": "ITU C2R beneficiary list, 2023",
+         *       "updated_at": "2026-12-02T08:07:49.320632Z",
+         *       "updated_by": "analyst@itu.int"
+         *     }
+         */
         BeneficiaryOut: {
             /**
              * Source
@@ -1972,6 +2676,16 @@ export interface components {
             /** Note */
             note?: string | null;
             /**
+             * @description reported (or measured), estimated or imputed
+             * @default reported
+             */
+            provenance: components["schemas"]["Provenance"];
+            /**
+             * Source Url
+             * @example https://datahub.itu.int/data/?i=11624&e=RWA
+             */
+            source_url?: string | null;
+            /**
              * Code
              * @example internet_users_pct
              */
@@ -1988,7 +2702,38 @@ export interface components {
          * @enum {string}
          */
         C2RPhase: "methodology" | "assessment" | "national_strategy" | "pilot" | "deep_dive";
-        /** Comparison */
+        /**
+         * Comparison
+         * @example {
+         *       "not_assessed": [
+         *         "RWA"
+         *       ],
+         *       "rows": [
+         *         {
+         *           "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *           "band": "satisfactory",
+         *           "country_iso3": "NPL",
+         *           "country_name": "Nepal",
+         *           "coverage": 0.2333,
+         *           "estimated_share": 0,
+         *           "itu_region": "Asia & Pacific",
+         *           "methodology_version": 1,
+         *           "overall": 60,
+         *           "period": "2026-H2",
+         *           "pillars": {
+         *             "adoption": 30,
+         *             "affordability": null,
+         *             "anchor_institutions": null,
+         *             "coverage": 90,
+         *             "digital_skills": null,
+         *             "network_resilience": null,
+         *             "policy": null
+         *           },
+         *           "status": "draft"
+         *         }
+         *       ]
+         *     }
+         */
         Comparison: {
             /**
              * Rows
@@ -2041,7 +2786,26 @@ export interface components {
              */
             illustrative: boolean;
         };
-        /** ContributionOut */
+        /**
+         * ContributionOut
+         * @example {
+         *       "amount": "1500000.00",
+         *       "contributed_on": "2021-03-15",
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-12-02T08:07:49.367606Z",
+         *       "created_by": "analyst@itu.int",
+         *       "currency": "USD",
+         *       "description": null,
+         *       "focus_region": "Africa",
+         *       "id": "08c07c47-aa92-4516-8cc8-7dc1126d9824",
+         *       "illustrative": false,
+         *       "partner_id": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *       "partner_name": "Ministry of Internal Affairs and Communications (MIC), Japan",
+         *       "phases": []
+         *     }
+         */
         ContributionOut: {
             /**
              * Id
@@ -2097,7 +2861,21 @@ export interface components {
             /** Contributions */
             contributions: number;
         };
-        /** ContributionTotals */
+        /**
+         * ContributionTotals
+         * @example {
+         *       "by": "partner",
+         *       "totals": [
+         *         {
+         *           "contributions": 1,
+         *           "currency": "USD",
+         *           "key": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *           "label": "Ministry of Internal Affairs and Communications (MIC), Japan",
+         *           "total": "1500000.00"
+         *         }
+         *       ]
+         *     }
+         */
         ContributionTotals: {
             by: components["schemas"]["TotalsBy"];
             /**
@@ -2112,6 +2890,12 @@ export interface components {
          * @enum {string}
          */
         CountryGroup: "all" | "developing" | "ldc";
+        /**
+         * CountryGroupCode
+         * @description UN M49 groupings of countries the C2R programme reports on besides the regions.
+         * @enum {string}
+         */
+        CountryGroupCode: "ldc" | "lldc" | "sids";
         /**
          * CountryOut
          * @example {
@@ -2173,13 +2957,19 @@ export interface components {
              */
             c2r_beneficiary: boolean;
         };
-        /** CountryScores */
+        /**
+         * CountryScores
+         * @example {
+         *       "country_iso3": "RWA",
+         *       "series": []
+         *     }
+         */
         CountryScores: {
             /** Country Iso3 */
             country_iso3: string;
             /**
              * Series
-             * @description the country's assessments by period
+             * @description the country's assessments by period, then methodology version: a re-scored copy follows its original
              */
             series: components["schemas"]["ScoreRow"][];
         };
@@ -2231,6 +3021,50 @@ export interface components {
             /** Interventions */
             interventions: string[];
         };
+        /** GapReport */
+        GapReport: {
+            /**
+             * Gaps
+             * @description indicators short of target, largest weighted first
+             */
+            gaps: components["schemas"]["Gap"][];
+            /**
+             * Missing Data
+             * @description indicators without a value: gaps in the data
+             */
+            missing_data: string[];
+        };
+        /** GroupAggregate */
+        GroupAggregate: {
+            /** Countries Assessed */
+            countries_assessed: number;
+            /**
+             * Mean Overall
+             * @description unweighted mean of the countries' scores
+             */
+            mean_overall: number | null;
+            /** Min Overall */
+            min_overall: number | null;
+            /** Max Overall */
+            max_overall: number | null;
+            /** Bands */
+            bands: {
+                [key: string]: number;
+            };
+            /**
+             * Pillars
+             * @description mean pillar scores
+             */
+            pillars: {
+                [key: string]: number | null;
+            };
+            group: components["schemas"]["CountryGroupCode"];
+            /**
+             * Name
+             * @example Least developed countries
+             */
+            name: string;
+        };
         /** Health */
         Health: {
             /**
@@ -2243,6 +3077,12 @@ export interface components {
             /** Detail */
             detail?: string | null;
         };
+        /**
+         * IndicatorBand
+         * @description An indicator's own UMC band, from its 0-100 score; no_data when it has no value.
+         * @enum {string}
+         */
+        IndicatorBand: "limited" | "satisfactory" | "advanced" | "target_met" | "no_data";
         /** IndicatorDefinition */
         IndicatorDefinition: {
             /**
@@ -2322,6 +3162,10 @@ export interface components {
              * @description 0-100 between the goalposts
              */
             score: number | null;
+            /** @description UMC band of the indicator's score (limited below 50, satisfactory 50-75, advanced 75-95, target_met 95-100), no_data without a value */
+            band: components["schemas"]["IndicatorBand"];
+            /** @description reported, estimated or imputed; null without a value */
+            provenance?: components["schemas"]["Provenance"] | null;
             /** Target */
             target: number | null;
             /** Target Source */
@@ -2337,7 +3181,21 @@ export interface components {
          * @enum {string}
          */
         IndicatorStatus: "scored" | "missing" | "unavailable";
-        /** IndicatorValueChangeOut */
+        /**
+         * IndicatorValueChangeOut
+         * @example {
+         *       "changed_at": "2026-12-02T08:07:49.258404Z",
+         *       "changed_by": "analyst@itu.int",
+         *       "id": 1,
+         *       "indicator_code": "internet_users_pct",
+         *       "note": null,
+         *       "provenance": "reported",
+         *       "source": "analyst@itu.int",
+         *       "source_url": null,
+         *       "value": 30,
+         *       "year": 2025
+         *     }
+         */
         IndicatorValueChangeOut: {
             /** Id */
             id: number;
@@ -2354,6 +3212,9 @@ export interface components {
             source: string | null;
             /** Note */
             note: string | null;
+            provenance: components["schemas"]["Provenance"] | null;
+            /** Source Url */
+            source_url: string | null;
             /** Changed By */
             changed_by: string;
             /**
@@ -2381,10 +3242,37 @@ export interface components {
             source: string;
             /** Note */
             note?: string | null;
+            /**
+             * @description reported (or measured), estimated or imputed
+             * @default reported
+             */
+            provenance: components["schemas"]["Provenance"];
+            /**
+             * Source Url
+             * @example https://datahub.itu.int/data/?i=11624&e=RWA
+             */
+            source_url?: string | null;
         };
         /**
          * IndicatorValueOut
          * @description One indicator of the assessment's methodology, with its value when there is one.
+         * @example {
+         *       "code": "pop_coverage_4g_pct",
+         *       "direction": "higher_is_better",
+         *       "live_source": null,
+         *       "name": "Population covered by at least a 4G mobile network",
+         *       "note": null,
+         *       "pillar": "coverage",
+         *       "provenance": "reported",
+         *       "required": true,
+         *       "source": "analyst@itu.int",
+         *       "source_url": null,
+         *       "unit": "percent",
+         *       "updated_at": "2026-12-02T08:07:49.251586Z",
+         *       "updated_by": "analyst@itu.int",
+         *       "value": 90,
+         *       "year": 2025
+         *     }
          */
         IndicatorValueOut: {
             /** Code */
@@ -2407,6 +3295,9 @@ export interface components {
             source: string | null;
             /** Note */
             note: string | null;
+            provenance: components["schemas"]["Provenance"] | null;
+            /** Source Url */
+            source_url: string | null;
             /** Updated By */
             updated_by: string | null;
             /** Updated At */
@@ -2447,7 +3338,140 @@ export interface components {
             /** Pillars */
             pillars: components["schemas"]["PillarDefinition"][];
         };
-        /** MethodologyOut */
+        /**
+         * MethodologyOut
+         * @example {
+         *       "definition": {
+         *         "description": "Indicators grouped by the pillars of the C2R methodology (ITU, 2021), each normalised to 0-100 between goalposts, averaged by weight within its pillar and across pillars. Targets from the Broadband Commission 2025 and ITU UMC 2030 targets.",
+         *         "name": "C2R digital infrastructure and resilience assessment, scoring v1",
+         *         "pillars": [
+         *           {
+         *             "code": "coverage",
+         *             "indicators": [
+         *               {
+         *                 "code": "pop_coverage_4g_pct",
+         *                 "data_source": "ITU World Telecommunication/ICT Indicators",
+         *                 "direction": "higher_is_better",
+         *                 "goalpost_max": 100,
+         *                 "goalpost_min": 0,
+         *                 "interventions": [
+         *                   "Coverage obligations in spectrum licences",
+         *                   "Universal service fund financing of rural sites"
+         *                 ],
+         *                 "live_source": null,
+         *                 "name": "Population covered by at least a 4G mobile network",
+         *                 "phase": "national_strategy",
+         *                 "required": true,
+         *                 "sg1_question": "Q5/1",
+         *                 "targets": [
+         *                   {
+         *                     "applies_to": "all",
+         *                     "source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *                     "value": 100
+         *                   }
+         *                 ],
+         *                 "unit": "percent",
+         *                 "weight": 2
+         *               },
+         *               {
+         *                 "code": "mobile_broadband_subs_per_100",
+         *                 "data_source": "ITU World Telecommunication/ICT Indicators",
+         *                 "direction": "higher_is_better",
+         *                 "goalpost_max": 100,
+         *                 "goalpost_min": 0,
+         *                 "interventions": [
+         *                   "National broadband plan demand-side measures",
+         *                   "Device financing"
+         *                 ],
+         *                 "live_source": null,
+         *                 "name": "Active mobile-broadband subscriptions per 100 inhabitants",
+         *                 "phase": "national_strategy",
+         *                 "required": false,
+         *                 "sg1_question": "Q1/1",
+         *                 "targets": [
+         *                   {
+         *                     "applies_to": "all",
+         *                     "source": "C2R platform working target for scoring v1 (no published target)",
+         *                     "value": 100
+         *                   }
+         *                 ],
+         *                 "unit": "per_100",
+         *                 "weight": 1
+         *               }
+         *             ],
+         *             "name": "Coverage and capacity (supply)",
+         *             "weight": 20
+         *           },
+         *           {
+         *             "code": "adoption",
+         *             "indicators": [
+         *               {
+         *                 "code": "internet_users_pct",
+         *                 "data_source": "ITU World Telecommunication/ICT Indicators",
+         *                 "direction": "higher_is_better",
+         *                 "goalpost_max": 100,
+         *                 "goalpost_min": 0,
+         *                 "interventions": [
+         *                   "National ICT strategy with adoption targets",
+         *                   "Public access points and community networks"
+         *                 ],
+         *                 "live_source": null,
+         *                 "name": "Individuals using the Internet",
+         *                 "phase": "national_strategy",
+         *                 "required": true,
+         *                 "sg1_question": "Q1/1",
+         *                 "targets": [
+         *                   {
+         *                     "applies_to": "all",
+         *                     "source": "Broadband Commission 2025 targets (worldwide)",
+         *                     "value": 75
+         *                   },
+         *                   {
+         *                     "applies_to": "developing",
+         *                     "source": "Broadband Commission 2025 targets",
+         *                     "value": 65
+         *                   }
+         *                 ],
+         *                 "unit": "percent",
+         *                 "weight": 2
+         *               },
+         *               {
+         *                 "code": "households_internet_pct",
+         *                 "data_source": "ITU World Telecommunication/ICT Indicators",
+         *                 "direction": "higher_is_better",
+         *                 "goalpost_max": 100,
+         *                 "goalpost_min": 0,
+         *                 "interventions": [
+         *                   "Fixed and fixed-wireless access programmes"
+         *                 ],
+         *                 "live_source": null,
+         *                 "name": "Households with Internet access at home",
+         *                 "phase": "national_strategy",
+         *                 "required": false,
+         *                 "sg1_question": "Q1/1",
+         *                 "targets": [
+         *                   {
+         *                     "applies_to": "all",
+         *                     "source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *                     "value": 100
+         *                   }
+         *                 ],
+         *                 "unit": "percent",
+         *                 "weight": 1
+         *               }
+         *             ],
+         *             "name": "Adoption and usage (demand)",
+         *             "weight": 20
+         *           }
+         *         ]
+         *       },
+         *       "indicator_count": 17,
+         *       "name": "C2R digital infrastructure and resilience assessment, scoring v1",
+         *       "published_at": "2026-12-02T08:07:49.106435Z",
+         *       "published_by": "analyst@itu.int",
+         *       "version": 1
+         *     }
+         */
         MethodologyOut: {
             /** Version */
             version: number;
@@ -2464,7 +3488,16 @@ export interface components {
             indicator_count: number;
             definition: components["schemas"]["MethodologyDefinition"];
         };
-        /** MethodologySummary */
+        /**
+         * MethodologySummary
+         * @example {
+         *       "indicator_count": 17,
+         *       "name": "C2R digital infrastructure and resilience assessment, scoring v1",
+         *       "published_at": "2026-12-02T08:07:49.106435Z",
+         *       "published_by": "analyst@itu.int",
+         *       "version": 1
+         *     }
+         */
         MethodologySummary: {
             /** Version */
             version: number;
@@ -2479,6 +3512,25 @@ export interface components {
             published_by: string;
             /** Indicator Count */
             indicator_count: number;
+        };
+        /**
+         * NotCarried
+         * @description A value of the assessment that the other methodology version cannot take.
+         */
+        NotCarried: {
+            /** Code */
+            code: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * Outcome
+         * @description An overall score and its band.
+         */
+        Outcome: {
+            /** Overall */
+            overall: number | null;
+            band: components["schemas"]["Band"] | null;
         };
         /**
          * Page[AssessmentOut]
@@ -2522,7 +3574,28 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[AuditEventOut] */
+        /**
+         * Page[AuditEventOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "action": "created",
+         *           "actor": "analyst@itu.int",
+         *           "at": "2026-12-02T08:07:49.183814Z",
+         *           "detail": {
+         *             "country_iso3": "NPL",
+         *             "methodology_version": null,
+         *             "period": "2026-H2",
+         *             "source_request_id": null,
+         *             "title": null
+         *           },
+         *           "id": 1,
+         *           "note": null
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_AuditEventOut_: {
             /** Items */
             items: components["schemas"]["AuditEventOut"][];
@@ -2532,7 +3605,24 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[BeneficiaryOut] */
+        /**
+         * Page[BeneficiaryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country_iso3": "RWA",
+         *           "country_name": "Rwanda",
+         *           "illustrative": false,
+         *           "itu_region": "Africa",
+         *           "note": null,
+         *           "source": "ITU C2R beneficiary list, 2023",
+         *           "updated_at": "2026-12-02T08:07:49.320632Z",
+         *           "updated_by": "analyst@itu.int"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_BeneficiaryOut_: {
             /** Items */
             items: components["schemas"]["BeneficiaryOut"][];
@@ -2542,7 +3632,31 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[ContributionOut] */
+        /**
+         * Page[ContributionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "amount": "1500000.00",
+         *           "contributed_on": "2021-03-15",
+         *           "countries": [
+         *             "RWA"
+         *           ],
+         *           "created_at": "2026-12-02T08:07:49.367606Z",
+         *           "created_by": "analyst@itu.int",
+         *           "currency": "USD",
+         *           "description": null,
+         *           "focus_region": "Africa",
+         *           "id": "08c07c47-aa92-4516-8cc8-7dc1126d9824",
+         *           "illustrative": false,
+         *           "partner_id": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *           "partner_name": "Ministry of Internal Affairs and Communications (MIC), Japan",
+         *           "phases": []
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_ContributionOut_: {
             /** Items */
             items: components["schemas"]["ContributionOut"][];
@@ -2582,7 +3696,26 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[IndicatorValueChangeOut] */
+        /**
+         * Page[IndicatorValueChangeOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "changed_at": "2026-12-02T08:07:49.258404Z",
+         *           "changed_by": "analyst@itu.int",
+         *           "id": 1,
+         *           "indicator_code": "internet_users_pct",
+         *           "note": null,
+         *           "provenance": "reported",
+         *           "source": "analyst@itu.int",
+         *           "source_url": null,
+         *           "value": 30,
+         *           "year": 2025
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_IndicatorValueChangeOut_: {
             /** Items */
             items: components["schemas"]["IndicatorValueChangeOut"][];
@@ -2592,7 +3725,21 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[MethodologySummary] */
+        /**
+         * Page[MethodologySummary]
+         * @example {
+         *       "items": [
+         *         {
+         *           "indicator_count": 17,
+         *           "name": "C2R digital infrastructure and resilience assessment, scoring v1",
+         *           "published_at": "2026-12-02T08:07:49.106435Z",
+         *           "published_by": "analyst@itu.int",
+         *           "version": 1
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_MethodologySummary_: {
             /** Items */
             items: components["schemas"]["MethodologySummary"][];
@@ -2608,10 +3755,14 @@ export interface components {
          *       "items": [
          *         {
          *           "country_iso3": "JPN",
+         *           "created_at": "2026-12-02T08:07:49.347002Z",
          *           "founding": true,
+         *           "id": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *           "joined_on": null,
          *           "kind": "government",
          *           "name": "Ministry of Internal Affairs and Communications (MIC), Japan",
-         *           "steering_committee": true
+         *           "source": null,
+         *           "steering_committee": false
          *         }
          *       ],
          *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
@@ -2626,7 +3777,29 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[ProgrammeSummary] */
+        /**
+         * Page[ProgrammeSummary]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country": {
+         *             "c2r_beneficiary": false,
+         *             "iso3": "NPL",
+         *             "itu_region": "Asia & Pacific",
+         *             "name": "Nepal"
+         *           },
+         *           "phases": {
+         *             "assessment": "in_progress",
+         *             "deep_dive": "not_started",
+         *             "methodology": "completed",
+         *             "national_strategy": "not_started",
+         *             "pilot": "not_started"
+         *           }
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_ProgrammeSummary_: {
             /** Items */
             items: components["schemas"]["ProgrammeSummary"][];
@@ -2677,10 +3850,14 @@ export interface components {
          * PartnerOut
          * @example {
          *       "country_iso3": "JPN",
+         *       "created_at": "2026-12-02T08:07:49.347002Z",
          *       "founding": true,
+         *       "id": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *       "joined_on": null,
          *       "kind": "government",
          *       "name": "Ministry of Internal Affairs and Communications (MIC), Japan",
-         *       "steering_committee": true
+         *       "source": null,
+         *       "steering_committee": false
          *     }
          */
         PartnerOut: {
@@ -2853,7 +4030,28 @@ export interface components {
             /** Sites */
             sites?: components["schemas"]["PilotSiteIn"][];
         };
-        /** PilotOut */
+        /**
+         * PilotOut
+         * @example {
+         *       "country_iso3": "RWA",
+         *       "description": null,
+         *       "id": "b5fd5a4f-a93b-4fb8-bfa4-f127260a2292",
+         *       "name": "Giga school connectivity pilot, phase 1",
+         *       "partner_name": null,
+         *       "sites": [
+         *         {
+         *           "connected_on": null,
+         *           "id": 1,
+         *           "name": "GS Kigeme",
+         *           "note": null,
+         *           "school_id": "giga-rwa-0001",
+         *           "site_type": "school_hosting_refugees"
+         *         }
+         *       ],
+         *       "started_on": "2021-01-01",
+         *       "status": "completed"
+         *     }
+         */
         PilotOut: {
             /**
              * Id
@@ -2929,7 +4127,79 @@ export interface components {
             /** C2R Beneficiary */
             c2r_beneficiary: boolean;
         };
-        /** ProgrammeOut */
+        /**
+         * ProgrammeOut
+         * @example {
+         *       "contributions": [
+         *         {
+         *           "amount": "1500000.00",
+         *           "contributed_on": "2021-03-15",
+         *           "countries": [
+         *             "RWA"
+         *           ],
+         *           "created_at": "2026-12-02T08:07:49.367606Z",
+         *           "created_by": "analyst@itu.int",
+         *           "currency": "USD",
+         *           "description": null,
+         *           "focus_region": "Africa",
+         *           "id": "08c07c47-aa92-4516-8cc8-7dc1126d9824",
+         *           "illustrative": false,
+         *           "partner_id": "505519aa-125e-49bd-84a7-d3d84f915b55",
+         *           "partner_name": "Ministry of Internal Affairs and Communications (MIC), Japan",
+         *           "phases": []
+         *         }
+         *       ],
+         *       "country": {
+         *         "c2r_beneficiary": true,
+         *         "iso3": "RWA",
+         *         "itu_region": "Africa",
+         *         "name": "Rwanda"
+         *       },
+         *       "phases": [
+         *         {
+         *           "assessments": [],
+         *           "completed_on": null,
+         *           "order": 1,
+         *           "phase": "methodology",
+         *           "recorded": false,
+         *           "request_ids": [],
+         *           "sg1_questions": [
+         *             {
+         *               "code": "Q1/1",
+         *               "title": "Strategies and policies for the deployment of broadband"
+         *             }
+         *           ],
+         *           "started_on": null,
+         *           "status": "completed",
+         *           "summary": "A methodology for identifying connectivity gaps and strengthening resilience in the new normal (ITU, October 2021), applied in every C2R country.",
+         *           "title": "Global methodology"
+         *         },
+         *         {
+         *           "assessments": [],
+         *           "completed_on": null,
+         *           "order": 2,
+         *           "phase": "assessment",
+         *           "recorded": false,
+         *           "request_ids": [],
+         *           "sg1_questions": [
+         *             {
+         *               "code": "Q1/1",
+         *               "title": "Strategies and policies for the deployment of broadband"
+         *             },
+         *             {
+         *               "code": "Q4/1",
+         *               "title": "Economic policies and methods of determining the costs of services"
+         *             }
+         *           ],
+         *           "started_on": null,
+         *           "status": "not_started",
+         *           "summary": null,
+         *           "title": "Country digital infrastructure and resilience assessment"
+         *         }
+         *       ],
+         *       "pilots": []
+         *     }
+         */
         ProgrammeOut: {
             country: components["schemas"]["ProgrammeCountry"];
             /**
@@ -2945,7 +4215,24 @@ export interface components {
              */
             contributions: components["schemas"]["ContributionOut"][];
         };
-        /** ProgrammeSummary */
+        /**
+         * ProgrammeSummary
+         * @example {
+         *       "country": {
+         *         "c2r_beneficiary": false,
+         *         "iso3": "NPL",
+         *         "itu_region": "Asia & Pacific",
+         *         "name": "Nepal"
+         *       },
+         *       "phases": {
+         *         "assessment": "in_progress",
+         *         "deep_dive": "not_started",
+         *         "methodology": "completed",
+         *         "national_strategy": "not_started",
+         *         "pilot": "not_started"
+         *       }
+         *     }
+         */
         ProgrammeSummary: {
             country: components["schemas"]["ProgrammeCountry"];
             /** Phases */
@@ -2953,9 +4240,14 @@ export interface components {
                 [key: string]: components["schemas"]["PhaseStatus"];
             };
         };
+        /**
+         * Provenance
+         * @description How a value came to be, as ITU's DataHub marks each data point.
+         * @enum {string}
+         */
+        Provenance: "reported" | "estimated" | "imputed";
         /** RegionAggregate */
         RegionAggregate: {
-            itu_region: components["schemas"]["ItuRegion"];
             /** Countries Assessed */
             countries_assessed: number;
             /**
@@ -2978,11 +4270,232 @@ export interface components {
             pillars: {
                 [key: string]: number | null;
             };
+            itu_region: components["schemas"]["ItuRegion"];
         };
-        /** RegionalAggregates */
+        /**
+         * RegionalAggregates
+         * @example {
+         *       "groups": [
+         *         {
+         *           "bands": {
+         *             "advanced": 0,
+         *             "limited": 0,
+         *             "satisfactory": 0,
+         *             "target_met": 0
+         *           },
+         *           "countries_assessed": 0,
+         *           "group": "ldc",
+         *           "max_overall": null,
+         *           "mean_overall": null,
+         *           "min_overall": null,
+         *           "name": "Least developed countries",
+         *           "pillars": {}
+         *         },
+         *         {
+         *           "bands": {
+         *             "advanced": 0,
+         *             "limited": 0,
+         *             "satisfactory": 0,
+         *             "target_met": 0
+         *           },
+         *           "countries_assessed": 0,
+         *           "group": "lldc",
+         *           "max_overall": null,
+         *           "mean_overall": null,
+         *           "min_overall": null,
+         *           "name": "Landlocked developing countries",
+         *           "pillars": {}
+         *         }
+         *       ],
+         *       "regions": [
+         *         {
+         *           "bands": {
+         *             "advanced": 0,
+         *             "limited": 0,
+         *             "satisfactory": 0,
+         *             "target_met": 0
+         *           },
+         *           "countries_assessed": 0,
+         *           "itu_region": "Africa",
+         *           "max_overall": null,
+         *           "mean_overall": null,
+         *           "min_overall": null,
+         *           "pillars": {}
+         *         },
+         *         {
+         *           "bands": {
+         *             "advanced": 0,
+         *             "limited": 0,
+         *             "satisfactory": 0,
+         *             "target_met": 0
+         *           },
+         *           "countries_assessed": 0,
+         *           "itu_region": "Americas",
+         *           "max_overall": null,
+         *           "mean_overall": null,
+         *           "min_overall": null,
+         *           "pillars": {}
+         *         }
+         *       ]
+         *     }
+         */
         RegionalAggregates: {
             /** Regions */
             regions: components["schemas"]["RegionAggregate"][];
+            /**
+             * Groups
+             * @description the same figures for the LDC, LLDC and SIDS groups (UN M49); a country may be in more than one
+             */
+            groups: components["schemas"]["GroupAggregate"][];
+        };
+        /**
+         * RescoreIn
+         * @example {
+         *       "methodology_version": 2
+         *     }
+         */
+        RescoreIn: {
+            /**
+             * Methodology Version
+             * @description a published version other than the assessment's; default: the latest
+             */
+            methodology_version?: number | null;
+        };
+        /**
+         * RescorePreview
+         * @description An assessment's scores under another methodology version, beside its own; nothing is
+         *     stored.
+         * @example {
+         *       "assessment_id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+         *       "band_changed": false,
+         *       "country_iso3": "MRT",
+         *       "current": {
+         *         "band": "satisfactory",
+         *         "overall": 52.31
+         *       },
+         *       "existing_assessment_id": null,
+         *       "from_version": 1,
+         *       "gaps": {
+         *         "gaps": [
+         *           {
+         *             "code": "pop_coverage_4g_pct",
+         *             "interventions": [
+         *               "Coverage obligations in spectrum licences",
+         *               "Universal service fund financing of rural sites",
+         *               "Infrastructure sharing rules"
+         *             ],
+         *             "name": "Population covered by at least a 4G mobile network",
+         *             "phase": "national_strategy",
+         *             "pillar": "coverage",
+         *             "rank": 1,
+         *             "score_shortfall": 38,
+         *             "sg1_question": "Q5/1",
+         *             "sg1_question_title": "Telecommunications/ICTs for rural and remote areas",
+         *             "shortfall": 38,
+         *             "target": 100,
+         *             "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *             "value": 62,
+         *             "weighted_shortfall": 5.0667
+         *           }
+         *         ],
+         *         "missing_data": [
+         *           "mobile_broadband_subs_per_100",
+         *           "households_internet_pct"
+         *         ]
+         *       },
+         *       "not_carried": [
+         *         {
+         *           "code": "ixp_count",
+         *           "reason": "no indicator ixp_count in methodology v2"
+         *         }
+         *       ],
+         *       "overall_change": 4.92,
+         *       "period": "2025",
+         *       "scores": {
+         *         "band": "satisfactory",
+         *         "coverage": 0.4333,
+         *         "estimated_share": 0,
+         *         "indicators": [
+         *           {
+         *             "band": "satisfactory",
+         *             "code": "internet_users_pct",
+         *             "direction": "higher_is_better",
+         *             "name": "Individuals using the Internet",
+         *             "origin": "entered",
+         *             "pillar": "adoption",
+         *             "provenance": "reported",
+         *             "reason": null,
+         *             "score": 60,
+         *             "status": "scored",
+         *             "target": 35,
+         *             "target_source": "Broadband Commission 2025 targets",
+         *             "unit": "percent",
+         *             "value": 60,
+         *             "weight_share": 0.1
+         *           }
+         *         ],
+         *         "overall": 57.23,
+         *         "pillars": [
+         *           {
+         *             "code": "adoption",
+         *             "coverage": 0.5,
+         *             "indicators_available": 1,
+         *             "indicators_total": 3,
+         *             "name": "Adoption and usage (demand)",
+         *             "score": 60,
+         *             "weight_share": 0.2
+         *           }
+         *         ]
+         *       },
+         *       "status": "completed",
+         *       "to_version": 2
+         *     }
+         */
+        RescorePreview: {
+            /**
+             * Assessment Id
+             * Format: uuid
+             */
+            assessment_id: string;
+            /** Country Iso3 */
+            country_iso3: string;
+            /** Period */
+            period: string;
+            /** Status */
+            status: string;
+            /**
+             * From Version
+             * @description the version the assessment is scored under
+             */
+            from_version: number;
+            /**
+             * To Version
+             * @description the version of this preview
+             */
+            to_version: number;
+            /** @description the assessment as it is scored now */
+            current: components["schemas"]["Outcome"];
+            /**
+             * Overall Change
+             * @description score points gained (or lost)
+             */
+            overall_change: number | null;
+            /** Band Changed */
+            band_changed: boolean;
+            /** @description the same values scored under `to_version` */
+            scores: components["schemas"]["ScoreCard"];
+            /** @description the gaps under `to_version` */
+            gaps: components["schemas"]["GapReport"];
+            /**
+             * Not Carried
+             * @description values left out: their indicator is not in `to_version`, or its unit there does not allow them
+             */
+            not_carried: components["schemas"]["NotCarried"][];
+            /**
+             * Existing Assessment Id
+             * @description the re-scored copy under `to_version`, when there already is one
+             */
+            existing_assessment_id: string | null;
         };
         /**
          * SG1Question
@@ -2996,9 +4509,55 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** ScoreCard */
+        ScoreCard: {
+            /**
+             * Overall
+             * @description weighted mean of the pillar scores, 0-100
+             */
+            overall: number | null;
+            band: components["schemas"]["Band"] | null;
+            /**
+             * Coverage
+             * @description share of the overall weight that has data, 0-1
+             */
+            coverage: number;
+            /**
+             * Estimated Share
+             * @description share of the overall score, 0-1, that rests on estimated or imputed values (their effective weight among the indicators scored)
+             * @default 0
+             */
+            estimated_share: number;
+            /** Pillars */
+            pillars: components["schemas"]["PillarScore"][];
+            /** Indicators */
+            indicators: components["schemas"]["IndicatorScore"][];
+        };
         /**
          * ScoreRow
          * @description One assessment's headline scores, as used in tables, time series and comparisons.
+         * @example {
+         *       "assessment_id": "9c9a1b72-8764-4700-bf14-883d5cabd259",
+         *       "band": "satisfactory",
+         *       "country_iso3": "NPL",
+         *       "country_name": "Nepal",
+         *       "coverage": 0.2333,
+         *       "estimated_share": 0,
+         *       "itu_region": "Asia & Pacific",
+         *       "methodology_version": 1,
+         *       "overall": 60,
+         *       "period": "2026-H2",
+         *       "pillars": {
+         *         "adoption": 30,
+         *         "affordability": null,
+         *         "anchor_institutions": null,
+         *         "coverage": 90,
+         *         "digital_skills": null,
+         *         "network_resilience": null,
+         *         "policy": null
+         *       },
+         *       "status": "draft"
+         *     }
          */
         ScoreRow: {
             /**
@@ -3015,13 +4574,27 @@ export interface components {
             period: string;
             /** Status */
             status: string;
-            /** Methodology Version */
+            /**
+             * Methodology Version
+             * @description the methodology version this point is scored under
+             */
             methodology_version: number;
+            /**
+             * Rescored From Id
+             * @description the assessment this one re-scores under its version (null: original)
+             */
+            rescored_from_id?: string | null;
             /** Overall */
             overall: number | null;
             band: components["schemas"]["Band"] | null;
             /** Coverage */
             coverage: number;
+            /**
+             * Estimated Share
+             * @description share of the overall score resting on estimated or imputed values
+             * @default 0
+             */
+            estimated_share: number;
             /**
              * Pillars
              * @description pillar code -> score
@@ -3084,6 +4657,154 @@ export interface components {
          * @enum {string}
          */
         Unit: "percent" | "percent_of_gni" | "per_100" | "count" | "kbps_per_user" | "boolean";
+        /**
+         * WhatIfIn
+         * @description Hypothetical indicator values, scored on top of the assessment's own; nothing is
+         *     stored.
+         * @example {
+         *       "values": [
+         *         {
+         *           "code": "internet_users_pct",
+         *           "value": 60
+         *         },
+         *         {
+         *           "code": "mobile_broadband_price_gni_pct",
+         *           "value": 2
+         *         }
+         *       ]
+         *     }
+         */
+        WhatIfIn: {
+            /** Values */
+            values: components["schemas"]["WhatIfValue"][];
+        };
+        /**
+         * WhatIfResult
+         * @example {
+         *       "assessment_id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+         *       "band_changed": false,
+         *       "baseline": {
+         *         "band": "satisfactory",
+         *         "overall": 52.31
+         *       },
+         *       "changed": [
+         *         "internet_users_pct"
+         *       ],
+         *       "country_iso3": "MRT",
+         *       "gaps": {
+         *         "gaps": [
+         *           {
+         *             "code": "pop_coverage_4g_pct",
+         *             "interventions": [
+         *               "Coverage obligations in spectrum licences",
+         *               "Universal service fund financing of rural sites",
+         *               "Infrastructure sharing rules"
+         *             ],
+         *             "name": "Population covered by at least a 4G mobile network",
+         *             "phase": "national_strategy",
+         *             "pillar": "coverage",
+         *             "rank": 1,
+         *             "score_shortfall": 38,
+         *             "sg1_question": "Q5/1",
+         *             "sg1_question_title": "Telecommunications/ICTs for rural and remote areas",
+         *             "shortfall": 38,
+         *             "target": 100,
+         *             "target_source": "ITU UMC 2030 targets (universal and meaningful connectivity)",
+         *             "value": 62,
+         *             "weighted_shortfall": 5.0667
+         *           }
+         *         ],
+         *         "missing_data": [
+         *           "mobile_broadband_subs_per_100",
+         *           "households_internet_pct"
+         *         ]
+         *       },
+         *       "methodology_version": 1,
+         *       "overall_change": 4.92,
+         *       "period": "2025",
+         *       "scores": {
+         *         "band": "satisfactory",
+         *         "coverage": 0.4333,
+         *         "estimated_share": 0,
+         *         "indicators": [
+         *           {
+         *             "band": "satisfactory",
+         *             "code": "internet_users_pct",
+         *             "direction": "higher_is_better",
+         *             "name": "Individuals using the Internet",
+         *             "origin": "what-if",
+         *             "pillar": "adoption",
+         *             "provenance": "reported",
+         *             "reason": null,
+         *             "score": 60,
+         *             "status": "scored",
+         *             "target": 35,
+         *             "target_source": "Broadband Commission 2025 targets",
+         *             "unit": "percent",
+         *             "value": 60,
+         *             "weight_share": 0.1
+         *           }
+         *         ],
+         *         "overall": 57.23,
+         *         "pillars": [
+         *           {
+         *             "code": "adoption",
+         *             "coverage": 0.5,
+         *             "indicators_available": 1,
+         *             "indicators_total": 3,
+         *             "name": "Adoption and usage (demand)",
+         *             "score": 60,
+         *             "weight_share": 0.2
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        WhatIfResult: {
+            /**
+             * Assessment Id
+             * Format: uuid
+             */
+            assessment_id: string;
+            /** Country Iso3 */
+            country_iso3: string;
+            /** Period */
+            period: string;
+            /** Methodology Version */
+            methodology_version: number;
+            /**
+             * Changed
+             * @description indicators whose value the hypotheses change
+             */
+            changed: string[];
+            /** @description the assessment as it is scored now */
+            baseline: components["schemas"]["Outcome"];
+            /**
+             * Overall Change
+             * @description score points gained (or lost)
+             */
+            overall_change: number | null;
+            /** Band Changed */
+            band_changed: boolean;
+            /** @description the scores with the hypothetical values */
+            scores: components["schemas"]["ScoreCard"];
+            /** @description the gaps with the hypothetical values, re-ranked */
+            gaps: components["schemas"]["GapReport"];
+        };
+        /** WhatIfValue */
+        WhatIfValue: {
+            /**
+             * Code
+             * @example internet_users_pct
+             */
+            code: string;
+            /**
+             * Value
+             * @description the hypothetical value; null: as if there were none
+             * @example 60
+             */
+            value: number | null;
+        };
         /** FieldProblem */
         FieldProblem: {
             /**
@@ -3133,6 +4854,132 @@ export interface components {
              * @default null
              */
             errors: components["schemas"]["FieldProblem"][] | null;
+        };
+        /** AggregateOut */
+        AggregateOut: {
+            /** Reviews */
+            reviews: number;
+            /**
+             * Overall
+             * @description weighted mean of the criteria, 0-100
+             */
+            overall: number | null;
+            /** Criteria */
+            criteria: components["schemas"]["CriterionAggregateOut"][];
+            recommendations: components["schemas"]["RecommendationCounts"];
+        };
+        /** AssessmentEvidence */
+        AssessmentEvidence: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            status: "available";
+            /**
+             * Assessment Id
+             * Format: uuid
+             */
+            assessment_id: string;
+            /** Period */
+            period: string;
+            /**
+             * Assessment Status
+             * @description where the assessment is in its lifecycle
+             */
+            assessment_status: string;
+            /** Methodology Version */
+            methodology_version: number;
+            /** Overall */
+            overall: number | null;
+            /** Band */
+            band: string | null;
+            /** Coverage */
+            coverage: number;
+            /** Pillars */
+            pillars: components["schemas"]["PillarSummary"][];
+            /**
+             * Top Gaps
+             * @description the largest gaps, with phase and Question
+             */
+            top_gaps: components["schemas"]["GapSummary"][];
+            /**
+             * Missing Data
+             * @description indicators without a value
+             */
+            missing_data: string[];
+        };
+        /**
+         * AssignmentIn
+         * @example {
+         *       "due_at": "2026-06-20T17:00:00Z",
+         *       "reviewer": "reviewer-42",
+         *       "role": "technical"
+         *     }
+         */
+        AssignmentIn: {
+            /**
+             * Reviewer
+             * @description the reviewer's subject (the token's `sub`)
+             */
+            reviewer: string;
+            role: components["schemas"]["ReviewerRole"];
+            /**
+             * Due At
+             * Format: date-time
+             * @description when the review is due; in the future
+             */
+            due_at: string;
+        };
+        /**
+         * AssignmentOut
+         * @example {
+         *       "assigned_at": "2026-06-10T08:00:00Z",
+         *       "assigned_by": "approver-3",
+         *       "due_at": "2026-06-20T17:00:00Z",
+         *       "id": "a4e2b7c1-5d3f-4e8a-9b6c-0d1e2f3a4b5c",
+         *       "overdue": false,
+         *       "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *       "review_id": null,
+         *       "reviewer": "reviewer-42",
+         *       "role": "technical"
+         *     }
+         */
+        AssignmentOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Reviewer */
+            reviewer: string;
+            role: components["schemas"]["ReviewerRole"];
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Overdue
+             * @description due and no review submitted yet
+             */
+            overdue: boolean;
+            /** Assigned By */
+            assigned_by: string;
+            /**
+             * Assigned At
+             * Format: date-time
+             */
+            assigned_at: string;
+            /**
+             * Review Id
+             * @description the review, once submitted
+             */
+            review_id: string | null;
         };
         /**
          * AssistanceType
@@ -3226,8 +5073,37 @@ export interface components {
             grace_period_minutes: number;
             /** Max Requests Per Country */
             max_requests_per_country?: number | null;
+            /**
+             * Sla Calendar
+             * @description the organisation calendar its requests' SLAs count on (none: default)
+             */
+            sla_calendar?: string | null;
         };
-        /** CallOut */
+        /**
+         * CallOut
+         * @example {
+         *       "accepts_until": "2027-01-01T09:07:49.379270+01:00",
+         *       "assistance_types": [
+         *         "assessment",
+         *         "national_strategy"
+         *       ],
+         *       "closes_at": "2027-01-01T09:07:49.379270+01:00",
+         *       "created_at": "2026-12-02T08:07:49.450290Z",
+         *       "description": "",
+         *       "eligible_countries": [],
+         *       "eligible_regions": [
+         *         "Africa"
+         *       ],
+         *       "grace_period_minutes": 0,
+         *       "id": "cc028985-9916-412b-8ff9-799cf8228c60",
+         *       "max_requests_per_country": 50,
+         *       "opens_at": "2026-12-01T09:07:49.379270+01:00",
+         *       "sla_calendar": null,
+         *       "state": "open",
+         *       "time_zone": "Europe/Geneva",
+         *       "title": "Connect2Recover technical assistance for African Member States"
+         *     }
+         */
         CallOut: {
             /**
              * Id
@@ -3268,6 +5144,11 @@ export interface components {
             accepts_until: string;
             /** Max Requests Per Country */
             max_requests_per_country: number | null;
+            /**
+             * Sla Calendar
+             * @description its SLA calendar; none: the default one
+             */
+            sla_calendar: string | null;
             /** @description upcoming, open or closed, from the current time */
             state: components["schemas"]["CallState"];
             /**
@@ -3302,6 +5183,20 @@ export interface components {
             /** Max Requests Per Country */
             max_requests_per_country?: number | null;
         };
+        /**
+         * ClockState
+         * @enum {string}
+         */
+        ClockState: "running" | "warning" | "paused" | "breached" | "met" | "missed" | "cancelled";
+        /** ConnectivityEvidence */
+        ConnectivityEvidence: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            status: "available";
+            summary: components["schemas"]["CountryConnectivitySummary"];
+        };
         /** CountRow */
         CountRow: {
             /**
@@ -3318,6 +5213,149 @@ export interface components {
             count: number;
         };
         /**
+         * CountryConnectivitySummary
+         * @description How connected a country's schools are: served by school-monitor at
+         *     `GET /v1/connectivity/countries/{iso3}`, read by assessment-api when scoring.
+         * @example {
+         *       "as_of": "2026-12-02T08:07:52.060138Z",
+         *       "benchmark_download_mbps": 20,
+         *       "data_age_days": 0,
+         *       "download_mbps_mean": 4.199999999999999,
+         *       "download_mbps_median": 4.2,
+         *       "has_measurements": true,
+         *       "iso3": "RWA",
+         *       "last_measurement_date": "2026-12-02",
+         *       "latency_ms_median": 41,
+         *       "schools_by_status": {
+         *         "bad": 0,
+         *         "good": 0,
+         *         "moderate": 1,
+         *         "unknown": 0
+         *       },
+         *       "schools_connected_pct": 100,
+         *       "schools_reporting_24h": 1,
+         *       "schools_total": 1,
+         *       "schools_with_data": 1,
+         *       "upload_mbps_mean": 8.1234,
+         *       "upload_mbps_median": 8.1234
+         *     }
+         */
+        CountryConnectivitySummary: {
+            /**
+             * Iso3
+             * @example RWA
+             */
+            iso3: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description when the summary was computed (UTC)
+             */
+            as_of: string;
+            /** Schools Total */
+            schools_total: number;
+            schools_by_status: components["schemas"]["SchoolCountsByStatus"];
+            /**
+             * Schools Connected Pct
+             * @description share of schools with good or moderate connectivity
+             */
+            schools_connected_pct?: number | null;
+            /**
+             * Schools Reporting 24H
+             * @description schools with data in the last 24 h
+             */
+            schools_reporting_24h: number;
+            /** Download Mbps Median */
+            download_mbps_median?: number | null;
+            /** Download Mbps Mean */
+            download_mbps_mean?: number | null;
+            /** Upload Mbps Median */
+            upload_mbps_median?: number | null;
+            /** Upload Mbps Mean */
+            upload_mbps_mean?: number | null;
+            /** Latency Ms Median */
+            latency_ms_median?: number | null;
+            /**
+             * Benchmark Download Mbps
+             * @description the 'good' threshold applied
+             * @default 20
+             */
+            benchmark_download_mbps: number;
+            /** Last Measurement Date */
+            last_measurement_date?: string | null;
+            /**
+             * Schools With Data
+             * @description schools with at least one measurement
+             */
+            schools_with_data?: number | null;
+            /**
+             * Has Measurements
+             * @description false when no school of the country has sent a measurement: the status counts are then all 'unknown' and schools_connected_pct says nothing
+             */
+            has_measurements?: boolean | null;
+            /**
+             * Data Age Days
+             * @description days from last_measurement_date to as_of (null: no data)
+             */
+            data_age_days?: number | null;
+        };
+        /** CriterionAggregateOut */
+        CriterionAggregateOut: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /** Weight */
+            weight: number;
+            /**
+             * Mean
+             * @description mean score on the criterion's scale
+             */
+            mean: number | null;
+            /** Lowest */
+            lowest: number | null;
+            /** Highest */
+            highest: number | null;
+        };
+        /** CriterionIn */
+        CriterionIn: {
+            /**
+             * Code
+             * @example relevance
+             */
+            code: string;
+            /** Label */
+            label: string;
+            /**
+             * Scale Min
+             * @default 0
+             */
+            scale_min: number;
+            /**
+             * Scale Max
+             * @default 5
+             */
+            scale_max: number;
+            /**
+             * Weight
+             * @default 1
+             */
+            weight: number;
+        };
+        /** CriterionOut */
+        CriterionOut: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /** Scale Min */
+            scale_min: number;
+            /** Scale Max */
+            scale_max: number;
+            /** Weight */
+            weight: number;
+        };
+        /**
          * EntityType
          * @enum {string}
          */
@@ -3327,7 +5365,18 @@ export interface components {
          * @enum {string}
          */
         EntryStatus: "pending" | "delivered" | "failed";
-        /** EventOut */
+        /**
+         * EventOut
+         * @example {
+         *       "actor": "analyst@itu.int",
+         *       "at": "2026-12-02T08:07:49.473634Z",
+         *       "comment": "submitted",
+         *       "from_status": null,
+         *       "id": 1,
+         *       "role": "focal_point",
+         *       "to_status": "submitted"
+         *     }
+         */
         EventOut: {
             /** Id */
             id: number;
@@ -3344,6 +5393,75 @@ export interface components {
              */
             at: string;
         };
+        /**
+         * EvidencePack
+         * @example {
+         *       "assessment": {
+         *         "assessment_id": "6b1f3c2e-9d4a-4f7e-8a21-3c5d7e9f1a2b",
+         *         "assessment_status": "completed",
+         *         "band": "limited",
+         *         "coverage": 0.9,
+         *         "methodology_version": 1,
+         *         "missing_data": [],
+         *         "overall": 48.2,
+         *         "period": "2025",
+         *         "pillars": [
+         *           {
+         *             "code": "supply",
+         *             "coverage": 1,
+         *             "name": "Supply",
+         *             "score": 52
+         *           }
+         *         ],
+         *         "status": "available",
+         *         "top_gaps": [
+         *           {
+         *             "code": "internet_users_pct",
+         *             "name": "Individuals using the Internet",
+         *             "phase": "national_strategy",
+         *             "pillar": "demand",
+         *             "rank": 1,
+         *             "sg1_question": "Q1/1",
+         *             "sg1_question_title": "Strategies and policies for the deployment of broadband",
+         *             "target": 35,
+         *             "value": 30.5,
+         *             "weighted_shortfall": 4.1
+         *           }
+         *         ]
+         *       },
+         *       "connectivity": {
+         *         "reason": "school-monitor did not answer within 3.0 s",
+         *         "status": "unavailable"
+         *       },
+         *       "country_iso3": "RWA",
+         *       "generated_at": "2026-06-12T10:00:00Z",
+         *       "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70"
+         *     }
+         */
+        EvidencePack: {
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Country Iso3 */
+            country_iso3: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Assessment
+             * @description the country's latest assessment
+             */
+            assessment: components["schemas"]["AssessmentEvidence"] | components["schemas"]["Unavailable"];
+            /**
+             * Connectivity
+             * @description its schools' connectivity
+             */
+            connectivity: components["schemas"]["ConnectivityEvidence"] | components["schemas"]["Unavailable"];
+        };
         /** FocalPoint */
         FocalPoint: {
             /** Name */
@@ -3355,7 +5473,53 @@ export interface components {
             /** Position */
             position?: string | null;
         };
-        /** OutboxEntryOut */
+        /** GapSummary */
+        GapSummary: {
+            /** Rank */
+            rank: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Pillar */
+            pillar: string;
+            /** Value */
+            value: number;
+            /** Target */
+            target: number;
+            /**
+             * Weighted Shortfall
+             * @description overall score points lost to this gap
+             */
+            weighted_shortfall: number;
+            phase: components["schemas"]["C2RPhase"];
+            sg1_question: components["schemas"]["SG1Question"];
+            /** Sg1 Question Title */
+            sg1_question_title: string;
+        };
+        /**
+         * OutboxEntryOut
+         * @example {
+         *       "attempts": 2,
+         *       "created_at": "2026-06-10T08:00:00Z",
+         *       "delivered_at": "2026-06-10T08:00:30Z",
+         *       "id": "5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15",
+         *       "idempotency_key": "c2r-outbox-5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15",
+         *       "kind": "assessment.create",
+         *       "last_attempt_at": "2026-06-10T08:00:30Z",
+         *       "last_error": null,
+         *       "next_attempt_at": "2026-06-10T08:00:30Z",
+         *       "payload": {
+         *         "country_iso3": "ZWE",
+         *         "period": "2026",
+         *         "source_request_id": "1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f",
+         *         "title": "Zimbabwe digital infrastructure and resilience assessment"
+         *       },
+         *       "request_id": "1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f",
+         *       "result_id": "8c8e830b-c7f7-4499-b3f0-00583e904240",
+         *       "status": "delivered"
+         *     }
+         */
         OutboxEntryOut: {
             /**
              * Id
@@ -3403,7 +5567,15 @@ export interface components {
              */
             created_at: string;
         };
-        /** OutboxSummary */
+        /**
+         * OutboxSummary
+         * @example {
+         *       "delivered": 0,
+         *       "failed": 0,
+         *       "oldest_pending_at": null,
+         *       "pending": 0
+         *     }
+         */
         OutboxSummary: {
             /**
              * Pending
@@ -3420,7 +5592,20 @@ export interface components {
             /** Oldest Pending At */
             oldest_pending_at: string | null;
         };
-        /** OverdueSummary */
+        /**
+         * OverdueSummary
+         * @example {
+         *       "as_of": "2026-06-10T08:00:00Z",
+         *       "by_stage": {
+         *         "info_requested": 0,
+         *         "resubmitted": 0,
+         *         "screening": 1,
+         *         "submitted": 0,
+         *         "under_review": 1
+         *       },
+         *       "total": 2
+         *     }
+         */
         OverdueSummary: {
             /**
              * As Of
@@ -3437,7 +5622,36 @@ export interface components {
                 [key: string]: number;
             };
         };
-        /** Page[CallOut] */
+        /**
+         * Page[CallOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "accepts_until": "2027-01-01T09:07:49.379270+01:00",
+         *           "assistance_types": [
+         *             "assessment",
+         *             "national_strategy"
+         *           ],
+         *           "closes_at": "2027-01-01T09:07:49.379270+01:00",
+         *           "created_at": "2026-12-02T08:07:49.450290Z",
+         *           "description": "",
+         *           "eligible_countries": [],
+         *           "eligible_regions": [
+         *             "Africa"
+         *           ],
+         *           "grace_period_minutes": 0,
+         *           "id": "cc028985-9916-412b-8ff9-799cf8228c60",
+         *           "max_requests_per_country": 50,
+         *           "opens_at": "2026-12-01T09:07:49.379270+01:00",
+         *           "sla_calendar": null,
+         *           "state": "open",
+         *           "time_zone": "Europe/Geneva",
+         *           "title": "Connect2Recover technical assistance for African Member States"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_CallOut_: {
             /** Items */
             items: components["schemas"]["CallOut"][];
@@ -3447,7 +5661,23 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[EventOut] */
+        /**
+         * Page[EventOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "actor": "analyst@itu.int",
+         *           "at": "2026-12-02T08:07:49.473634Z",
+         *           "comment": "submitted",
+         *           "from_status": null,
+         *           "id": 1,
+         *           "role": "focal_point",
+         *           "to_status": "submitted"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_EventOut_: {
             /** Items */
             items: components["schemas"]["EventOut"][];
@@ -3457,7 +5687,34 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[OutboxEntryOut] */
+        /**
+         * Page[OutboxEntryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "attempts": 2,
+         *           "created_at": "2026-06-10T08:00:00Z",
+         *           "delivered_at": "2026-06-10T08:00:30Z",
+         *           "id": "5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15",
+         *           "idempotency_key": "c2r-outbox-5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15",
+         *           "kind": "assessment.create",
+         *           "last_attempt_at": "2026-06-10T08:00:30Z",
+         *           "last_error": null,
+         *           "next_attempt_at": "2026-06-10T08:00:30Z",
+         *           "payload": {
+         *             "country_iso3": "ZWE",
+         *             "period": "2026",
+         *             "source_request_id": "1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f",
+         *             "title": "Zimbabwe digital infrastructure and resilience assessment"
+         *           },
+         *           "request_id": "1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f",
+         *           "result_id": "8c8e830b-c7f7-4499-b3f0-00583e904240",
+         *           "status": "delivered"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_OutboxEntryOut_: {
             /** Items */
             items: components["schemas"]["OutboxEntryOut"][];
@@ -3467,7 +5724,75 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[RequestOut] */
+        /**
+         * Page[QueueItemOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "assigned_at": "2026-06-10T08:00:00Z",
+         *           "assigned_by": "approver-3",
+         *           "call_id": "3f1c8a52-6d0e-4b7a-9c2f-1e5d7a9b3c40",
+         *           "country_iso3": "RWA",
+         *           "due_at": "2026-06-20T17:00:00Z",
+         *           "id": "a4e2b7c1-5d3f-4e8a-9b6c-0d1e2f3a4b5c",
+         *           "overdue": false,
+         *           "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *           "request_status": "under_review",
+         *           "request_title": "Digital infrastructure and resilience assessment",
+         *           "review_id": null,
+         *           "reviewer": "reviewer-42",
+         *           "role": "technical"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_QueueItemOut_: {
+            /** Items */
+            items: components["schemas"]["QueueItemOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page[RequestOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "assessment_id": null,
+         *           "assistance_type": "assessment",
+         *           "attachments": [],
+         *           "call_id": "cc028985-9916-412b-8ff9-799cf8228c60",
+         *           "country_iso3": "RWA",
+         *           "decided_at": null,
+         *           "description": "Country assessment following the C2R methodology.",
+         *           "entity_type": "ministry",
+         *           "expected_outcomes": [],
+         *           "focal_point": {
+         *             "email": "focal@minict.gov.rw",
+         *             "name": "A. Uwase",
+         *             "phone": null,
+         *             "position": null
+         *           },
+         *           "id": "1f0c76e0-b1a1-4408-9105-86ecd2e4bf41",
+         *           "late": false,
+         *           "priority": "medium",
+         *           "requesting_entity": "Ministry of ICT and Innovation",
+         *           "stage_due_at": "2026-12-09T23:00:00Z",
+         *           "stage_entered_at": "2026-12-02T08:07:49.473634Z",
+         *           "status": "submitted",
+         *           "submitted_at": "2026-12-02T08:07:49.473634Z",
+         *           "submitted_by": "analyst@itu.int",
+         *           "title": "Digital infrastructure and resilience assessment",
+         *           "updated_at": "2026-12-02T08:07:49.487744Z",
+         *           "version": 1
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_RequestOut_: {
             /** Items */
             items: components["schemas"]["RequestOut"][];
@@ -3477,7 +5802,62 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[SessionOut] */
+        /**
+         * Page[RevisionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "comments": "Clear needs.",
+         *           "note": "read the annexed letter",
+         *           "recommendation": "yes",
+         *           "recorded_at": "2026-06-13T10:00:00Z",
+         *           "recorded_by": "reviewer-42",
+         *           "revision": 2,
+         *           "scores": {
+         *             "feasibility": 3,
+         *             "relevance": 5
+         *           }
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_RevisionOut_: {
+            /** Items */
+            items: components["schemas"]["RevisionOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page[SessionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country_count": 1,
+         *           "held_on": "2023-05-02",
+         *           "id": "1e7e037b-478f-4da7-9edf-dcd4004b8d0f",
+         *           "member_state_count": 1,
+         *           "member_state_participant_count": 1,
+         *           "member_states_by_region": {
+         *             "Africa": 1
+         *           },
+         *           "participant_count": 1,
+         *           "participants": [
+         *             {
+         *               "country_iso3": "RWA",
+         *               "is_member_state": true,
+         *               "name": "Ministry of ICT"
+         *             }
+         *           ],
+         *           "title": "Connect2Recover information session for African Member States"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_SessionOut_: {
             /** Items */
             items: components["schemas"]["SessionOut"][];
@@ -3513,17 +5893,139 @@ export interface components {
              */
             is_member_state: boolean;
         };
+        /** PillarSummary */
+        PillarSummary: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Score */
+            score: number | null;
+            /**
+             * Coverage
+             * @description share of the pillar's weight that has data, 0-1
+             */
+            coverage: number;
+        };
         /**
          * Priority
          * @enum {string}
          */
         Priority: "low" | "medium" | "high";
         /**
+         * QueueItemOut
+         * @description An assignment in its reviewer's queue, with what the reviewer needs to pick it.
+         * @example {
+         *       "assigned_at": "2026-06-10T08:00:00Z",
+         *       "assigned_by": "approver-3",
+         *       "call_id": "3f1c8a52-6d0e-4b7a-9c2f-1e5d7a9b3c40",
+         *       "country_iso3": "RWA",
+         *       "due_at": "2026-06-20T17:00:00Z",
+         *       "id": "a4e2b7c1-5d3f-4e8a-9b6c-0d1e2f3a4b5c",
+         *       "overdue": false,
+         *       "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *       "request_status": "under_review",
+         *       "request_title": "Digital infrastructure and resilience assessment",
+         *       "review_id": null,
+         *       "reviewer": "reviewer-42",
+         *       "role": "technical"
+         *     }
+         */
+        QueueItemOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Reviewer */
+            reviewer: string;
+            role: components["schemas"]["ReviewerRole"];
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Overdue
+             * @description due and no review submitted yet
+             */
+            overdue: boolean;
+            /** Assigned By */
+            assigned_by: string;
+            /**
+             * Assigned At
+             * Format: date-time
+             */
+            assigned_at: string;
+            /**
+             * Review Id
+             * @description the review, once submitted
+             */
+            review_id: string | null;
+            /** Request Title */
+            request_title: string;
+            /** Country Iso3 */
+            country_iso3: string;
+            request_status: components["schemas"]["Status"];
+            /**
+             * Call Id
+             * Format: uuid
+             */
+            call_id: string;
+        };
+        /**
+         * Recommendation
+         * @enum {string}
+         */
+        Recommendation: "yes" | "maybe" | "no";
+        /** RecommendationCounts */
+        RecommendationCounts: {
+            /** Yes */
+            yes: number;
+            /** Maybe */
+            maybe: number;
+            /** No */
+            no: number;
+        };
+        /**
          * ReminderKind
          * @enum {string}
          */
         ReminderKind: "call_closing" | "sla_due";
-        /** ReminderList */
+        /**
+         * ReminderList
+         * @example {
+         *       "as_of": "2026-06-10T08:00:00Z",
+         *       "items": [
+         *         {
+         *           "call_id": "27ae6a4c-d508-44c3-9cf8-80d1bb52fcfa",
+         *           "country_iso3": "ZWE",
+         *           "due_at": "2026-06-12T15:00:00Z",
+         *           "due_at_local": "2026-06-12T17:00:00+02:00",
+         *           "kind": "sla_due",
+         *           "request_id": "3112d2f3-1839-44f7-9cf8-3959c3607f5f",
+         *           "stage": "screening",
+         *           "title": "Digital infrastructure and resilience assessment"
+         *         },
+         *         {
+         *           "call_id": "27ae6a4c-d508-44c3-9cf8-80d1bb52fcfa",
+         *           "country_iso3": null,
+         *           "due_at": "2026-06-15T21:59:59Z",
+         *           "due_at_local": "2026-06-15T23:59:59+02:00",
+         *           "kind": "call_closing",
+         *           "request_id": null,
+         *           "stage": null,
+         *           "title": "Connect2Recover technical assistance for African Member States"
+         *         }
+         *       ],
+         *       "until": "2026-06-17T08:00:00Z"
+         *     }
+         */
         ReminderList: {
             /**
              * As Of
@@ -3549,6 +6051,12 @@ export interface components {
              * Format: date-time
              */
             due_at: string;
+            /**
+             * Due At Local
+             * Format: date-time
+             * @description the same instant in the zone of the call (closing) or the SLA calendar
+             */
+            due_at_local: string;
             /** Title */
             title: string;
             /**
@@ -3624,7 +6132,38 @@ export interface components {
             /** Attachments */
             attachments?: components["schemas"]["Attachment"][];
         };
-        /** RequestOut */
+        /**
+         * RequestOut
+         * @example {
+         *       "assessment_id": null,
+         *       "assistance_type": "assessment",
+         *       "attachments": [],
+         *       "call_id": "cc028985-9916-412b-8ff9-799cf8228c60",
+         *       "country_iso3": "RWA",
+         *       "decided_at": null,
+         *       "description": "Country assessment following the C2R methodology.",
+         *       "entity_type": "ministry",
+         *       "expected_outcomes": [],
+         *       "focal_point": {
+         *         "email": "focal@minict.gov.rw",
+         *         "name": "A. Uwase",
+         *         "phone": null,
+         *         "position": null
+         *       },
+         *       "id": "1f0c76e0-b1a1-4408-9105-86ecd2e4bf41",
+         *       "late": false,
+         *       "priority": "medium",
+         *       "requesting_entity": "Ministry of ICT and Innovation",
+         *       "stage_due_at": "2026-12-09T23:00:00Z",
+         *       "stage_entered_at": "2026-12-02T08:07:49.473634Z",
+         *       "status": "submitted",
+         *       "submitted_at": "2026-12-02T08:07:49.473634Z",
+         *       "submitted_by": "analyst@itu.int",
+         *       "title": "Digital infrastructure and resilience assessment",
+         *       "updated_at": "2026-12-02T08:07:49.487744Z",
+         *       "version": 1
+         *     }
+         */
         RequestOut: {
             /**
              * Id
@@ -3693,7 +6232,49 @@ export interface components {
              */
             updated_at: string;
         };
-        /** RequestReport */
+        /**
+         * RequestReport
+         * @example {
+         *       "as_of": "2026-12-02T08:07:51.719797Z",
+         *       "by_assistance_type": [
+         *         {
+         *           "count": 1,
+         *           "key": "assessment",
+         *           "label": "assessment"
+         *         }
+         *       ],
+         *       "by_call": [
+         *         {
+         *           "count": 1,
+         *           "key": "cc028985-9916-412b-8ff9-799cf8228c60",
+         *           "label": "Connect2Recover technical assistance for African Member States"
+         *         }
+         *       ],
+         *       "by_country": [
+         *         {
+         *           "count": 1,
+         *           "key": "RWA",
+         *           "label": "Rwanda"
+         *         }
+         *       ],
+         *       "by_region": [
+         *         {
+         *           "count": 1,
+         *           "key": "Africa",
+         *           "label": "Africa"
+         *         }
+         *       ],
+         *       "by_status": [
+         *         {
+         *           "count": 1,
+         *           "key": "screening",
+         *           "label": "screening"
+         *         }
+         *       ],
+         *       "call_id": null,
+         *       "total": 1
+         *     }
+         */
         RequestReport: {
             /**
              * As Of
@@ -3722,6 +6303,56 @@ export interface components {
             by_country: components["schemas"]["CountRow"][];
         };
         /**
+         * RequestSla
+         * @example {
+         *       "as_of": "2026-06-24T08:00:00Z",
+         *       "calendar": "itu-geneva",
+         *       "clocks": [
+         *         {
+         *           "due_at": "2026-09-03T22:00:00Z",
+         *           "due_at_local": "2026-09-04T00:00:00+02:00",
+         *           "paused_at": null,
+         *           "paused_business_seconds": 172800,
+         *           "stage": null,
+         *           "started_at": "2026-06-10T08:00:00Z",
+         *           "state": "running",
+         *           "stopped_at": null,
+         *           "target": "resolution",
+         *           "warn_at": "2026-08-19T10:00:00Z"
+         *         }
+         *       ],
+         *       "request_id": "3f1c2a9e-8d4b-4f6a-9c2e-1b7d5e0a4c11",
+         *       "time_zone": "Europe/Zurich"
+         *     }
+         */
+        RequestSla: {
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Calendar
+             * @description the organisation calendar the clocks count on
+             */
+            calendar: string;
+            /**
+             * Time Zone
+             * @description that calendar's zone (of the due_at_local fields)
+             */
+            time_zone: string;
+            /**
+             * Clocks
+             * @description in the order they started
+             */
+            clocks: components["schemas"]["SlaClockOut"][];
+        };
+        /**
          * RequestUpdate
          * @description What a focal point may complete before review (fields left out keep their value).
          */
@@ -3743,10 +6374,329 @@ export interface components {
             comment: string;
         };
         /**
+         * ReviewAmendment
+         * @example {
+         *       "comments": "Clear needs; the timeline is tight.",
+         *       "recommendation": "yes",
+         *       "scores": {
+         *         "feasibility": 3,
+         *         "relevance": 4
+         *       }
+         *     }
+         */
+        ReviewAmendment: {
+            /**
+             * Scores
+             * @description one score per criterion of the call's form, on its scale
+             */
+            scores: {
+                [key: string]: number;
+            };
+            recommendation: components["schemas"]["Recommendation"];
+            /**
+             * Comments
+             * @default
+             */
+            comments: string;
+            /**
+             * Note
+             * @description why the review changes; kept in its history
+             */
+            note: string;
+        };
+        /**
+         * ReviewBoardOut
+         * @description A request's reviews and their aggregate, with what approval still needs.
+         * @example {
+         *       "aggregate": {
+         *         "criteria": [
+         *           {
+         *             "code": "relevance",
+         *             "highest": 4,
+         *             "label": "Relevance to C2R",
+         *             "lowest": 4,
+         *             "mean": 4,
+         *             "weight": 2
+         *           }
+         *         ],
+         *         "overall": 73.33,
+         *         "recommendations": {
+         *           "maybe": 0,
+         *           "no": 0,
+         *           "yes": 1
+         *         },
+         *         "reviews": 1
+         *       },
+         *       "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *       "reviews": [
+         *         {
+         *           "amended_at": null,
+         *           "assignment_id": "a4e2b7c1-5d3f-4e8a-9b6c-0d1e2f3a4b5c",
+         *           "comments": "Clear needs; the timeline is tight.",
+         *           "id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+         *           "overall": 73.33,
+         *           "recommendation": "yes",
+         *           "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *           "reviewer": "reviewer-42",
+         *           "revision": 1,
+         *           "role": "technical",
+         *           "scores": {
+         *             "feasibility": 3,
+         *             "relevance": 4
+         *           },
+         *           "submitted_at": "2026-06-12T10:00:00Z"
+         *         }
+         *       ],
+         *       "reviews_missing": 1,
+         *       "reviews_required": 2,
+         *       "reviews_submitted": 1
+         *     }
+         */
+        ReviewBoardOut: {
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Reviews Required */
+            reviews_required: number;
+            /** Reviews Submitted */
+            reviews_submitted: number;
+            /**
+             * Reviews Missing
+             * @description reviews still needed before approval
+             */
+            reviews_missing: number;
+            aggregate: components["schemas"]["AggregateOut"];
+            /** Reviews */
+            reviews: components["schemas"]["ReviewOut"][];
+        };
+        /**
+         * ReviewFormIn
+         * @example {
+         *       "criteria": [
+         *         {
+         *           "code": "relevance",
+         *           "label": "Relevance to C2R",
+         *           "scale_max": 5,
+         *           "weight": 2
+         *         },
+         *         {
+         *           "code": "feasibility",
+         *           "label": "Feasibility",
+         *           "scale_max": 5,
+         *           "weight": 1
+         *         }
+         *       ],
+         *       "reviews_required": 2
+         *     }
+         */
+        ReviewFormIn: {
+            /** Criteria */
+            criteria: components["schemas"]["CriterionIn"][];
+            /**
+             * Reviews Required
+             * @description submitted reviews a request needs before approval
+             */
+            reviews_required: number;
+        };
+        /**
+         * ReviewFormOut
+         * @example {
+         *       "call_id": "3f1c8a52-6d0e-4b7a-9c2f-1e5d7a9b3c40",
+         *       "criteria": [
+         *         {
+         *           "code": "relevance",
+         *           "label": "Relevance to C2R",
+         *           "scale_max": 5,
+         *           "scale_min": 0,
+         *           "weight": 2
+         *         }
+         *       ],
+         *       "reviews_required": 2,
+         *       "updated_at": "2026-06-01T09:00:00Z",
+         *       "updated_by": "bdt-staff-17"
+         *     }
+         */
+        ReviewFormOut: {
+            /**
+             * Call Id
+             * Format: uuid
+             */
+            call_id: string;
+            /** Criteria */
+            criteria: components["schemas"]["CriterionOut"][];
+            /** Reviews Required */
+            reviews_required: number;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ReviewIn
+         * @example {
+         *       "comments": "Clear needs; the timeline is tight.",
+         *       "recommendation": "yes",
+         *       "scores": {
+         *         "feasibility": 3,
+         *         "relevance": 4
+         *       }
+         *     }
+         */
+        ReviewIn: {
+            /**
+             * Scores
+             * @description one score per criterion of the call's form, on its scale
+             */
+            scores: {
+                [key: string]: number;
+            };
+            recommendation: components["schemas"]["Recommendation"];
+            /**
+             * Comments
+             * @default
+             */
+            comments: string;
+        };
+        /**
+         * ReviewOut
+         * @example {
+         *       "amended_at": null,
+         *       "assignment_id": "a4e2b7c1-5d3f-4e8a-9b6c-0d1e2f3a4b5c",
+         *       "comments": "Clear needs; the timeline is tight.",
+         *       "id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+         *       "overall": 73.33,
+         *       "recommendation": "yes",
+         *       "request_id": "0c9e2f4a-7b1d-4e3a-9f5c-2d8b6a1e4f70",
+         *       "reviewer": "reviewer-42",
+         *       "revision": 1,
+         *       "role": "technical",
+         *       "scores": {
+         *         "feasibility": 3,
+         *         "relevance": 4
+         *       },
+         *       "submitted_at": "2026-06-12T10:00:00Z"
+         *     }
+         */
+        ReviewOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /**
+             * Assignment Id
+             * Format: uuid
+             */
+            assignment_id: string;
+            /** Reviewer */
+            reviewer: string;
+            role: components["schemas"]["ReviewerRole"];
+            /** Scores */
+            scores: {
+                [key: string]: number;
+            };
+            /**
+             * Overall
+             * @description this review's weighted score, 0-100
+             */
+            overall: number;
+            recommendation: components["schemas"]["Recommendation"];
+            /** Comments */
+            comments: string;
+            /**
+             * Revision
+             * @description 1 as submitted, one more per amendment
+             */
+            revision: number;
+            /**
+             * Submitted At
+             * Format: date-time
+             */
+            submitted_at: string;
+            /** Amended At */
+            amended_at: string | null;
+        };
+        /**
+         * ReviewerRole
+         * @enum {string}
+         */
+        ReviewerRole: "screening" | "technical";
+        /**
+         * RevisionOut
+         * @example {
+         *       "comments": "Clear needs.",
+         *       "note": "read the annexed letter",
+         *       "recommendation": "yes",
+         *       "recorded_at": "2026-06-13T10:00:00Z",
+         *       "recorded_by": "reviewer-42",
+         *       "revision": 2,
+         *       "scores": {
+         *         "feasibility": 3,
+         *         "relevance": 5
+         *       }
+         *     }
+         */
+        RevisionOut: {
+            /** Revision */
+            revision: number;
+            /** Scores */
+            scores: {
+                [key: string]: number;
+            };
+            recommendation: components["schemas"]["Recommendation"];
+            /** Comments */
+            comments: string;
+            /**
+             * Note
+             * @description why it was amended; none on the first revision
+             */
+            note: string | null;
+            /** Recorded By */
+            recorded_by: string;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+        };
+        /**
          * Role
          * @enum {string}
          */
         Role: "focal_point" | "reviewer" | "approver";
+        /** SchoolCountsByStatus */
+        SchoolCountsByStatus: {
+            /**
+             * Good
+             * @default 0
+             */
+            good: number;
+            /**
+             * Moderate
+             * @default 0
+             */
+            moderate: number;
+            /**
+             * Bad
+             * @default 0
+             */
+            bad: number;
+            /**
+             * Unknown
+             * @default 0
+             */
+            unknown: number;
+        };
         /**
          * SessionIn
          * @example {
@@ -3772,7 +6722,28 @@ export interface components {
             /** Participants */
             participants?: components["schemas"]["ParticipantIn"][];
         };
-        /** SessionOut */
+        /**
+         * SessionOut
+         * @example {
+         *       "country_count": 1,
+         *       "held_on": "2023-05-02",
+         *       "id": "1e7e037b-478f-4da7-9edf-dcd4004b8d0f",
+         *       "member_state_count": 1,
+         *       "member_state_participant_count": 1,
+         *       "member_states_by_region": {
+         *         "Africa": 1
+         *       },
+         *       "participant_count": 1,
+         *       "participants": [
+         *         {
+         *           "country_iso3": "RWA",
+         *           "is_member_state": true,
+         *           "name": "Ministry of ICT"
+         *         }
+         *       ],
+         *       "title": "Connect2Recover information session for African Member States"
+         *     }
+         */
         SessionOut: {
             /**
              * Id
@@ -3814,10 +6785,238 @@ export interface components {
             };
         };
         /**
+         * SlaClockOut
+         * @example {
+         *       "due_at": "2026-09-03T22:00:00Z",
+         *       "due_at_local": "2026-09-04T00:00:00+02:00",
+         *       "paused_at": null,
+         *       "paused_business_seconds": 172800,
+         *       "stage": null,
+         *       "started_at": "2026-06-10T08:00:00Z",
+         *       "state": "running",
+         *       "stopped_at": null,
+         *       "target": "resolution",
+         *       "warn_at": "2026-08-19T10:00:00Z"
+         *     }
+         */
+        SlaClockOut: {
+            /** @description first_response, resolution, or one stage's */
+            target: components["schemas"]["RequestIntakeTarget"];
+            /**
+             * Stage
+             * @description the stage of a stage clock
+             */
+            stage: string | null;
+            state: components["schemas"]["ClockState"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Due At
+             * Format: date-time
+             * @description UTC; moved later by the time paused
+             */
+            due_at: string;
+            /**
+             * Due At Local
+             * Format: date-time
+             * @description the due date in the calendar's own zone
+             */
+            due_at_local: string;
+            /**
+             * Warn At
+             * Format: date-time
+             * @description when the warning share of the time is left
+             */
+            warn_at: string;
+            /**
+             * Paused At
+             * @description set while waiting for the Member State
+             */
+            paused_at: string | null;
+            /**
+             * Paused Business Seconds
+             * @description business time paused so far
+             */
+            paused_business_seconds: number;
+            /** Stopped At */
+            stopped_at: string | null;
+        };
+        /**
+         * SlaReport
+         * @example {
+         *       "as_of": "2026-07-01T08:00:00Z",
+         *       "call_id": null,
+         *       "rows": [
+         *         {
+         *           "call_id": "9a0e5b9c-2c51-4a8e-8f0e-5d3f1c7b2a66",
+         *           "call_title": "C2R technical assistance for African Member States",
+         *           "met": 11,
+         *           "missed": 2,
+         *           "open": 3,
+         *           "quarter": "2026-Q2",
+         *           "stage": "screening",
+         *           "target": "stage"
+         *         }
+         *       ]
+         *     }
+         */
+        SlaReport: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Call Id
+             * @description the call the report is limited to
+             */
+            call_id?: string | null;
+            /**
+             * Rows
+             * @description by quarter, call, target and stage
+             */
+            rows: components["schemas"]["SlaReportRow"][];
+        };
+        /** SlaReportRow */
+        SlaReportRow: {
+            /**
+             * Target
+             * @description first_response, resolution or stage
+             */
+            target: string;
+            /**
+             * Stage
+             * @description the stage of a stage SLA
+             */
+            stage: string | null;
+            /**
+             * Call Id
+             * Format: uuid
+             */
+            call_id: string;
+            /** Call Title */
+            call_title: string;
+            /**
+             * Quarter
+             * @description quarter of the due date in the calendar's zone, 2026-Q2
+             */
+            quarter: string;
+            /**
+             * Met
+             * @description stopped at or before the due date
+             */
+            met: number;
+            /**
+             * Missed
+             * @description stopped after it, or running past it
+             */
+            missed: number;
+            /**
+             * Open
+             * @description running or paused, not yet due
+             */
+            open: number;
+        };
+        /**
+         * SlaWarningList
+         * @example {
+         *       "as_of": "2026-06-16T08:00:00Z",
+         *       "items": [
+         *         {
+         *           "business_seconds_left": 122400,
+         *           "call_id": "9a0e5b9c-2c51-4a8e-8f0e-5d3f1c7b2a66",
+         *           "country_iso3": "RWA",
+         *           "due_at": "2026-06-17T22:00:00Z",
+         *           "due_at_local": "2026-06-18T00:00:00+02:00",
+         *           "request_id": "3f1c2a9e-8d4b-4f6a-9c2e-1b7d5e0a4c11",
+         *           "stage": null,
+         *           "state": "warning",
+         *           "target": "first_response",
+         *           "title": "Digital infrastructure and resilience assessment"
+         *         }
+         *       ]
+         *     }
+         */
+        SlaWarningList: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Items
+             * @description soonest due first
+             */
+            items: components["schemas"]["SlaWarningOut"][];
+        };
+        /** SlaWarningOut */
+        SlaWarningOut: {
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Call Id
+             * Format: uuid
+             */
+            call_id: string;
+            /** Country Iso3 */
+            country_iso3: string;
+            target: components["schemas"]["RequestIntakeTarget"];
+            /** Stage */
+            stage: string | null;
+            /** @description warning, or breached when past due */
+            state: components["schemas"]["ClockState"];
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Due At Local
+             * Format: date-time
+             * @description in the calendar's own zone
+             */
+            due_at_local: string;
+            /**
+             * Business Seconds Left
+             * @description negative once past due
+             */
+            business_seconds_left: number;
+        };
+        /**
          * Status
          * @enum {string}
          */
         Status: "submitted" | "screening" | "info_requested" | "resubmitted" | "under_review" | "approved" | "rejected" | "in_progress" | "completed" | "withdrawn";
+        /**
+         * Unavailable
+         * @description A part that could not be read, and why (slow, down, an error, no data).
+         * @example {
+         *       "reason": "school-monitor did not answer within 3.0 s",
+         *       "status": "unavailable"
+         *     }
+         */
+        Unavailable: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            status: "unavailable";
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * Target
+         * @enum {string}
+         */
+        RequestIntakeTarget: "first_response" | "resolution" | "stage";
         /** TransitionIn */
         RequestIntakeTransitionIn: {
             /** @description the status to move the request to */
@@ -3828,7 +7027,23 @@ export interface components {
              */
             comment: string;
         };
-        /** AgentCreated */
+        /**
+         * AgentCreated
+         * @example {
+         *       "app_version": "4.1.2",
+         *       "created_at": "2026-12-02T08:07:52.189784Z",
+         *       "deployment_key_id": null,
+         *       "hardware_id": "9C-B6-D0-12-34-56",
+         *       "id": "370ade88-d8f0-478a-9bfb-7982272250c2",
+         *       "last_seen_at": null,
+         *       "name": "Computer lab PC 1",
+         *       "os": null,
+         *       "revoked_at": null,
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "token": "c2rdev_81BjfOnw_55OhINj-72JG6OnARXHyJfcMN4j4VGMiOY",
+         *       "token_hint": "c2rdev_81BjfO"
+         *     }
+         */
         AgentCreated: {
             /**
              * Id
@@ -3901,7 +7116,22 @@ export interface components {
             /** App Version */
             app_version?: string | null;
         };
-        /** AgentOut */
+        /**
+         * AgentOut
+         * @example {
+         *       "app_version": "1.0.10",
+         *       "created_at": "2026-12-02T08:07:49.840037Z",
+         *       "deployment_key_id": "1f87536f-b974-44c1-a711-6876e979d49a",
+         *       "hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *       "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *       "last_seen_at": "2026-12-02T08:07:49.982906Z",
+         *       "name": null,
+         *       "os": "windows",
+         *       "revoked_at": null,
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "token_hint": "c2rdev_NPo2fk"
+         *     }
+         */
         AgentOut: {
             /**
              * Id
@@ -3949,7 +7179,18 @@ export interface components {
          * @enum {string}
          */
         AlertKind: "went_offline" | "fell_below_benchmark" | "recovered";
-        /** AlertOut */
+        /**
+         * AlertOut
+         * @example {
+         *       "country_iso3": "RWA",
+         *       "created_at": "2026-12-02T08:07:50.074196Z",
+         *       "current": "moderate",
+         *       "id": "fccb9274-79f8-4670-a24c-5e0c9261e795",
+         *       "kind": "fell_below_benchmark",
+         *       "previous": "good",
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"
+         *     }
+         */
         AlertOut: {
             /**
              * Id
@@ -3980,55 +7221,6 @@ export interface components {
          * @enum {string}
          */
         ConnectivityStatus: "good" | "moderate" | "bad" | "unknown";
-        /**
-         * CountryConnectivitySummary
-         * @description How connected a country's schools are: served by school-monitor at
-         *     `GET /v1/connectivity/countries/{iso3}`, read by assessment-api when scoring.
-         */
-        CountryConnectivitySummary: {
-            /**
-             * Iso3
-             * @example RWA
-             */
-            iso3: string;
-            /**
-             * As Of
-             * Format: date-time
-             * @description when the summary was computed (UTC)
-             */
-            as_of: string;
-            /** Schools Total */
-            schools_total: number;
-            schools_by_status: components["schemas"]["SchoolCountsByStatus"];
-            /**
-             * Schools Connected Pct
-             * @description share of schools with good or moderate connectivity
-             */
-            schools_connected_pct?: number | null;
-            /**
-             * Schools Reporting 24H
-             * @description schools with data in the last 24 h
-             */
-            schools_reporting_24h: number;
-            /** Download Mbps Median */
-            download_mbps_median?: number | null;
-            /** Download Mbps Mean */
-            download_mbps_mean?: number | null;
-            /** Upload Mbps Median */
-            upload_mbps_median?: number | null;
-            /** Upload Mbps Mean */
-            upload_mbps_mean?: number | null;
-            /** Latency Ms Median */
-            latency_ms_median?: number | null;
-            /**
-             * Benchmark Download Mbps
-             * @description the 'good' threshold applied
-             * @default 20
-             */
-            benchmark_download_mbps: number;
-            /** Last Measurement Date */
-            last_measurement_date?: string | null;
-        };
         /** CountryCounts */
         CountryCounts: {
             /** Iso3 */
@@ -4039,7 +7231,25 @@ export interface components {
             /** Schools Connected Pct */
             schools_connected_pct: number | null;
         };
-        /** CountryDailyOut */
+        /**
+         * CountryDailyOut
+         * @example {
+         *       "day": "2026-12-02",
+         *       "download_mbps_max": 23.4567,
+         *       "download_mbps_mean": 20.70574285714286,
+         *       "download_mbps_min": 4.2,
+         *       "latency_ms_max": 41,
+         *       "latency_ms_mean": 41,
+         *       "latency_ms_min": 41,
+         *       "measurement_count": 7,
+         *       "ping_count": 8,
+         *       "schools_reporting": 1,
+         *       "upload_mbps_max": 8.1234,
+         *       "upload_mbps_mean": 8.123400000000002,
+         *       "upload_mbps_min": 8.1234,
+         *       "uptime_pct": 87.5
+         *     }
+         */
         CountryDailyOut: {
             /**
              * Day
@@ -4076,7 +7286,24 @@ export interface components {
             /** Schools Reporting */
             schools_reporting: number;
         };
-        /** DailyOut */
+        /**
+         * DailyOut
+         * @example {
+         *       "day": "2026-12-02",
+         *       "download_mbps_max": 23.4567,
+         *       "download_mbps_mean": 20.70574285714286,
+         *       "download_mbps_min": 4.2,
+         *       "latency_ms_max": 41,
+         *       "latency_ms_mean": 41,
+         *       "latency_ms_min": 41,
+         *       "measurement_count": 7,
+         *       "ping_count": 8,
+         *       "upload_mbps_max": 8.1234,
+         *       "upload_mbps_mean": 8.123400000000002,
+         *       "upload_mbps_min": 8.1234,
+         *       "uptime_pct": 87.5
+         *     }
+         */
         DailyOut: {
             /**
              * Day
@@ -4114,6 +7341,12 @@ export interface components {
         /**
          * DataFixAnswer
          * @description Upstream answers its deprecated data fix with this, always empty.
+         * @example {
+         *       "code": 200,
+         *       "data": [],
+         *       "success": true,
+         *       "timestamp": "2026-12-02T08:07:51.958650Z"
+         *     }
          */
         DataFixAnswer: {
             /**
@@ -4144,14 +7377,94 @@ export interface components {
             /** Giga Id School */
             giga_id_school: string;
         };
-        /** Deactivated */
+        /**
+         * Deactivated
+         * @example {
+         *       "deactivated": true,
+         *       "message": "Device deactivated"
+         *     }
+         */
         Deactivated: {
             /** Deactivated */
             deactivated: boolean;
             /** Message */
             message: string;
         };
-        /** DeploymentKeyCreated */
+        /**
+         * DeliveryOut
+         * @example {
+         *       "attempts": 3,
+         *       "created_at": "2026-06-10T07:58:00Z",
+         *       "delivered_at": null,
+         *       "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
+         *       "event_type": "org.itu.c2r.school.offline",
+         *       "id": 41,
+         *       "last_attempt_at": "2026-06-10T07:59:20Z",
+         *       "last_error": "HTTP 503: Service Unavailable",
+         *       "last_latency_ms": 84.2,
+         *       "last_status_code": 503,
+         *       "next_attempt_at": "2026-06-10T08:00:00Z",
+         *       "status": "pending",
+         *       "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
+         *     }
+         */
+        DeliveryOut: {
+            /** Id */
+            id: number;
+            /**
+             * Event Id
+             * Format: uuid
+             * @description the CloudEvent id, sent as webhook-id
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /** Subject */
+            subject: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "digest" | "delivered" | "dead";
+            /** Attempts */
+            attempts: number;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Last Attempt At */
+            last_attempt_at?: string | null;
+            /** Last Status Code */
+            last_status_code?: number | null;
+            /** Last Latency Ms */
+            last_latency_ms?: number | null;
+            /** Last Error */
+            last_error?: string | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * DeploymentKeyCreated
+         * @example {
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-12-02T08:07:49.752554Z",
+         *       "created_by": "analyst@itu.int",
+         *       "expires_at": null,
+         *       "id": "1f87536f-b974-44c1-a711-6876e979d49a",
+         *       "key": "giga-meter-build-4f9Qz7Xc2LmR8tVb1NwK6yHd",
+         *       "key_hint": "RYsb",
+         *       "name": "Giga Meter 2.0.2 build for the Rwanda pilot",
+         *       "revoked_at": null
+         *     }
+         */
         DeploymentKeyCreated: {
             /**
              * Id
@@ -4216,7 +7529,21 @@ export interface components {
              */
             key?: string | null;
         };
-        /** DeploymentKeyOut */
+        /**
+         * DeploymentKeyOut
+         * @example {
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-12-02T08:07:49.752554Z",
+         *       "created_by": "analyst@itu.int",
+         *       "expires_at": null,
+         *       "id": "1f87536f-b974-44c1-a711-6876e979d49a",
+         *       "key_hint": "RYsb",
+         *       "name": "Giga Meter 2.0.2 build for the Rwanda pilot",
+         *       "revoked_at": null
+         *     }
+         */
         DeploymentKeyOut: {
             /**
              * Id
@@ -4320,6 +7647,47 @@ export interface components {
         /**
          * DeviceSchoolStatus
          * @description `isActive: false` makes the app wipe its storage: only a school or device gone.
+         * @example {
+         *       "devices": [
+         *         {
+         *           "app_version": "2.0.2",
+         *           "country_code": "RW",
+         *           "created": "2026-12-02T08:07:49.840037+00:00",
+         *           "created_at": "2026-12-02T08:07:49.840037Z",
+         *           "device_hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *           "ip_address": null,
+         *           "is_active": true,
+         *           "is_blocked": false,
+         *           "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *           "network_information": null,
+         *           "os": "windows",
+         *           "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *         }
+         *       ],
+         *       "isActive": true,
+         *       "message": "Device is active",
+         *       "school": {
+         *         "address": null,
+         *         "admin_1_name": "Southern Province",
+         *         "admin_2_name": "Nyamagabe",
+         *         "admin_3_name": null,
+         *         "admin_4_name": null,
+         *         "code": "",
+         *         "country": "RW",
+         *         "country_id": null,
+         *         "education_level": null,
+         *         "email": null,
+         *         "environment": null,
+         *         "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *         "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *         "location_id": null,
+         *         "name": "GS Kigeme",
+         *         "postal_code": null,
+         *         "school_id": "RW-BF83CD"
+         *       }
+         *     }
          */
         DeviceSchoolStatus: {
             /** Isactive */
@@ -4345,7 +7713,14 @@ export interface components {
             /** Giga Id School */
             giga_id_school?: string | null;
         };
-        /** DeviceStatus */
+        /**
+         * DeviceStatus
+         * @example {
+         *       "exists": true,
+         *       "is_active": true,
+         *       "message": "Device is active"
+         *     }
+         */
         DeviceStatus: {
             /**
              * Is Active
@@ -4382,7 +7757,18 @@ export interface components {
              */
             expected: unknown;
         };
-        /** Envelope[Deactivated] */
+        /**
+         * Envelope[Deactivated]
+         * @example {
+         *       "data": {
+         *         "deactivated": true,
+         *         "message": "Device deactivated"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_Deactivated_: {
             /**
              * Success
@@ -4401,7 +7787,55 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[DeviceSchoolStatus] */
+        /**
+         * Envelope[DeviceSchoolStatus]
+         * @example {
+         *       "data": {
+         *         "devices": [
+         *           {
+         *             "app_version": "2.0.2",
+         *             "country_code": "RW",
+         *             "created": "2026-12-02T08:07:49.840037+00:00",
+         *             "created_at": "2026-12-02T08:07:49.840037Z",
+         *             "device_hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *             "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *             "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *             "ip_address": null,
+         *             "is_active": true,
+         *             "is_blocked": false,
+         *             "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *             "network_information": null,
+         *             "os": "windows",
+         *             "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *           }
+         *         ],
+         *         "isActive": true,
+         *         "message": "Device is active",
+         *         "school": {
+         *           "address": null,
+         *           "admin_1_name": "Southern Province",
+         *           "admin_2_name": "Nyamagabe",
+         *           "admin_3_name": null,
+         *           "admin_4_name": null,
+         *           "code": "",
+         *           "country": "RW",
+         *           "country_id": null,
+         *           "education_level": null,
+         *           "email": null,
+         *           "environment": null,
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "location_id": null,
+         *           "name": "GS Kigeme",
+         *           "postal_code": null,
+         *           "school_id": "RW-BF83CD"
+         *         }
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_DeviceSchoolStatus_: {
             /**
              * Success
@@ -4420,7 +7854,19 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[DeviceStatus] */
+        /**
+         * Envelope[DeviceStatus]
+         * @example {
+         *       "data": {
+         *         "exists": true,
+         *         "is_active": true,
+         *         "message": "Device is active"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_DeviceStatus_: {
             /**
              * Success
@@ -4439,7 +7885,46 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[ExistingInstallation] */
+        /**
+         * Envelope[ExistingInstallation]
+         * @example {
+         *       "data": {
+         *         "app_version": "2.0.2",
+         *         "country_code": "RW",
+         *         "exists": true,
+         *         "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *         "ip_address": null,
+         *         "is_active": true,
+         *         "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *         "os": "windows",
+         *         "schoolInfo": {
+         *           "address": null,
+         *           "admin_1_name": "Southern Province",
+         *           "admin_2_name": "Nyamagabe",
+         *           "admin_3_name": null,
+         *           "admin_4_name": null,
+         *           "code": "",
+         *           "country": "RW",
+         *           "country_id": null,
+         *           "education_level": null,
+         *           "email": null,
+         *           "environment": null,
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "location_id": null,
+         *           "name": "GS Kigeme",
+         *           "postal_code": null,
+         *           "school_id": "RW-BF83CD"
+         *         },
+         *         "school_id": "RW-BF83CD",
+         *         "source": "dailycheckapp_school",
+         *         "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_ExistingInstallation_: {
             /**
              * Success
@@ -4458,7 +7943,19 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[FeatureFlags] */
+        /**
+         * Envelope[FeatureFlags]
+         * @example {
+         *       "data": {
+         *         "feature_flag": null,
+         *         "feature_flag_2": null,
+         *         "pingService": true
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_FeatureFlags_: {
             /**
              * Success
@@ -4477,7 +7974,21 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[ProtocolConfig] */
+        /**
+         * Envelope[ProtocolConfig]
+         * @example {
+         *       "data": {
+         *         "betweenTestsDelaySec": 0,
+         *         "configSource": "default",
+         *         "measurementProviders": [
+         *           "mlab"
+         *         ]
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_ProtocolConfig_: {
             /**
              * Success
@@ -4496,7 +8007,17 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[RecordId] */
+        /**
+         * Envelope[RecordId]
+         * @example {
+         *       "data": {
+         *         "id": "94c90937-ff6d-452b-aef0-6a9a48e973ef"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_RecordId_: {
             /**
              * Success
@@ -4515,7 +8036,19 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[Union[FeatureFlags, list[FeatureFlags]]] */
+        /**
+         * Envelope[Union[FeatureFlags, list[FeatureFlags]]]
+         * @example {
+         *       "data": {
+         *         "feature_flag": null,
+         *         "feature_flag_2": null,
+         *         "pingService": true
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_Union_FeatureFlags__list_FeatureFlags___: {
             /**
              * Success
@@ -4535,7 +8068,17 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[UserId] */
+        /**
+         * Envelope[UserId]
+         * @example {
+         *       "data": {
+         *         "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_UserId_: {
             /**
              * Success
@@ -4554,7 +8097,112 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[list[FailedMeasurementDto]] */
+        /**
+         * Envelope[list[FailedMeasurementDto]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "BrowserID": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *           "ClientInfo": {
+         *             "ASN": "AS36924",
+         *             "City": "Kigali",
+         *             "Country": "RW",
+         *             "Hostname": "",
+         *             "IP": "197.243.0.1",
+         *             "ISP": "AS36924 MTN RWANDACELL",
+         *             "Latitude": -1.9441,
+         *             "Longitude": 30.0619,
+         *             "Postal": "",
+         *             "Region": "Kigali",
+         *             "Timezone": "Africa/Kigali"
+         *           },
+         *           "DeviceType": "windows",
+         *           "Download": 23456.7,
+         *           "Latency": "42",
+         *           "Notes": "",
+         *           "Results": {
+         *             "NDTResult.C2S": {
+         *               "LastClientMeasurement": {
+         *                 "ElapsedTime": 10,
+         *                 "MeanClientMbps": 8.1234,
+         *                 "NumBytes": 10244352
+         *               },
+         *               "LastServerMeasurement": {
+         *                 "BBRInfo": {
+         *                   "BW": 1015425,
+         *                   "ElapsedTime": 10000000,
+         *                   "MinRTT": 43000
+         *                 },
+         *                 "TCPInfo": {
+         *                   "BytesAcked": 10244352,
+         *                   "BytesReceived": 256108,
+         *                   "ElapsedTime": 10020000,
+         *                   "MinRTT": 43000,
+         *                   "RTT": 45500,
+         *                   "RTTVar": 1800,
+         *                   "SegsOut": 7074,
+         *                   "SndCwnd": 120,
+         *                   "State": 1
+         *                 }
+         *               }
+         *             },
+         *             "NDTResult.S2C": {
+         *               "LastClientMeasurement": {
+         *                 "ElapsedTime": 10,
+         *                 "MeanClientMbps": 23.4567,
+         *                 "NumBytes": 30512344
+         *               },
+         *               "LastServerMeasurement": {
+         *                 "BBRInfo": {
+         *                   "BW": 2932087,
+         *                   "ElapsedTime": 10000000,
+         *                   "MinRTT": 41000
+         *                 },
+         *                 "TCPInfo": {
+         *                   "BytesAcked": 30512344,
+         *                   "BytesReceived": 762808,
+         *                   "ElapsedTime": 10020000,
+         *                   "MinRTT": 41000,
+         *                   "RTT": 43500,
+         *                   "RTTVar": 1800,
+         *                   "SegsOut": 21072,
+         *                   "SndCwnd": 120,
+         *                   "State": 1
+         *                 }
+         *               }
+         *             }
+         *           },
+         *           "ServerInfo": {
+         *             "City": "Nairobi",
+         *             "Country": "KE",
+         *             "FQDN": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *             "IPv4": "196.49.14.10",
+         *             "IPv6": "2001:43f8:1f0::10",
+         *             "Metro": "nbo",
+         *             "Site": "nbo01",
+         *             "URL": "wss://ndt-mlab1-nbo01.mlab-oti.measurement-lab.org/ndt/v7/download"
+         *           },
+         *           "Timestamp": "2026-12-02T08:05:50.085Z",
+         *           "UUID": "c315f1f9-642b-4e78-8050-b5d8d65bd9e8",
+         *           "Upload": 8123.400000000001,
+         *           "annotation": "",
+         *           "app_version": "1.0.10",
+         *           "country_code": "RW",
+         *           "created_at": "2026-12-02T08:07:50.094025Z",
+         *           "detail": "No school with Giga id 'b96d9e0c-8d8a-481e-97f6-a6acecef658b'.",
+         *           "giga_id_school": "b96d9e0c-8d8a-481e-97f6-a6acecef658b",
+         *           "id": "f7adc788-0198-41c8-8b77-d6af28a91018",
+         *           "ip_address": "197.243.0.1",
+         *           "reason": "unknown_school",
+         *           "school_id": "RW-100234",
+         *           "source": "DailyCheckApp"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_FailedMeasurementDto__: {
             /** Success */
             success: boolean;
@@ -4568,7 +8216,25 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** Envelope[list[FlaggedSchoolOut]] */
+        /**
+         * Envelope[list[FlaggedSchoolOut]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "created": "2026-12-0210:15:00+02:00",
+         *           "created_at": "2026-12-02T08:07:49.858948Z",
+         *           "detected_country": "KE",
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "94c90937-ff6d-452b-aef0-6a9a48e973ef",
+         *           "school_id": "RW-BF83CD",
+         *           "selected_country": "RW"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_FlaggedSchoolOut__: {
             /**
              * Success
@@ -4588,7 +8254,24 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[list[GigaCountry]] */
+        /**
+         * Envelope[list[GigaCountry]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "code": "RW",
+         *           "code_iso3": "RWA",
+         *           "country_id": "RWA",
+         *           "created_at": null,
+         *           "id": "RWA",
+         *           "name": "Rwanda"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_GigaCountry__: {
             /**
              * Success
@@ -4608,7 +8291,35 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[list[GigaSchool]] */
+        /**
+         * Envelope[list[GigaSchool]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "address": null,
+         *           "admin_1_name": "Southern Province",
+         *           "admin_2_name": "Nyamagabe",
+         *           "admin_3_name": null,
+         *           "admin_4_name": null,
+         *           "code": "",
+         *           "country": "RW",
+         *           "country_id": null,
+         *           "education_level": null,
+         *           "email": null,
+         *           "environment": null,
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "location_id": null,
+         *           "name": "GS Kigeme",
+         *           "postal_code": null,
+         *           "school_id": "RW-BF83CD"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_GigaSchool__: {
             /**
              * Success
@@ -4628,7 +8339,113 @@ export interface components {
              */
             message: string;
         };
-        /** Envelope[list[MeasurementDto]] */
+        /**
+         * Envelope[list[MeasurementDto]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "BrowserID": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *           "ClientInfo": {
+         *             "ASN": "AS36924",
+         *             "City": "Kigali",
+         *             "Country": "KE",
+         *             "Hostname": "",
+         *             "IP": "197.243.0.1",
+         *             "ISP": "AS36924 MTN RWANDACELL",
+         *             "Latitude": -1.9441,
+         *             "Longitude": 30.0619,
+         *             "Postal": "",
+         *             "Region": "Kigali",
+         *             "Timezone": "Africa/Kigali"
+         *           },
+         *           "DataDownloaded": 30512344,
+         *           "DataUploaded": 256108,
+         *           "DataUsage": 30768452,
+         *           "DeviceType": "windows",
+         *           "Download": 4200,
+         *           "Latency": 41,
+         *           "Notes": "",
+         *           "Results": {
+         *             "NDTResult.C2S": {
+         *               "LastClientMeasurement": {
+         *                 "ElapsedTime": 10,
+         *                 "MeanClientMbps": 8.1234,
+         *                 "NumBytes": 10244352
+         *               },
+         *               "LastServerMeasurement": {
+         *                 "BBRInfo": {
+         *                   "BW": 1015425,
+         *                   "ElapsedTime": 10000000,
+         *                   "MinRTT": 43000
+         *                 },
+         *                 "TCPInfo": {
+         *                   "BytesAcked": 10244352,
+         *                   "BytesReceived": 256108,
+         *                   "ElapsedTime": 10020000,
+         *                   "MinRTT": 43000,
+         *                   "RTT": 45500,
+         *                   "RTTVar": 1800,
+         *                   "SegsOut": 7074,
+         *                   "SndCwnd": 120,
+         *                   "State": 1
+         *                 }
+         *               }
+         *             },
+         *             "NDTResult.S2C": {
+         *               "LastClientMeasurement": {
+         *                 "ElapsedTime": 10,
+         *                 "MeanClientMbps": 23.4567,
+         *                 "NumBytes": 30512344
+         *               },
+         *               "LastServerMeasurement": {
+         *                 "BBRInfo": {
+         *                   "BW": 2932087,
+         *                   "ElapsedTime": 10000000,
+         *                   "MinRTT": 41000
+         *                 },
+         *                 "TCPInfo": {
+         *                   "BytesAcked": 30512344,
+         *                   "BytesReceived": 762808,
+         *                   "ElapsedTime": 10020000,
+         *                   "MinRTT": 41000,
+         *                   "RTT": 43500,
+         *                   "RTTVar": 1800,
+         *                   "SegsOut": 21072,
+         *                   "SndCwnd": 120,
+         *                   "State": 1
+         *                 }
+         *               }
+         *             }
+         *           },
+         *           "ServerInfo": {
+         *             "City": "Nairobi",
+         *             "Country": "KE",
+         *             "FQDN": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *             "IPv4": "196.49.14.10",
+         *             "IPv6": "2001:43f8:1f0::10",
+         *             "Metro": "nbo",
+         *             "Site": "nbo01",
+         *             "URL": "wss://ndt-mlab1-nbo01.mlab-oti.measurement-lab.org/ndt/v7/download"
+         *           },
+         *           "Timestamp": "2026-12-02T08:05:50.070000Z",
+         *           "UUID": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *           "Upload": 8123.4,
+         *           "annotation": null,
+         *           "app_version": "1.0.10",
+         *           "country_code": "RW",
+         *           "created_at": "2026-12-02T08:07:50.074196Z",
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *           "ip_address": "197.243.0.1",
+         *           "school_id": "RW-BF83CD",
+         *           "source": "DailyCheckApp"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_MeasurementDto__: {
             /** Success */
             success: boolean;
@@ -4642,7 +8459,32 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** Envelope[list[RegisteredDevice]] */
+        /**
+         * Envelope[list[RegisteredDevice]]
+         * @example {
+         *       "data": [
+         *         {
+         *           "app_version": "2.0.2",
+         *           "country_code": "RW",
+         *           "created": "2026-12-02T08:07:49.840037+00:00",
+         *           "created_at": "2026-12-02T08:07:49.840037Z",
+         *           "device_hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *           "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *           "ip_address": null,
+         *           "is_active": true,
+         *           "is_blocked": false,
+         *           "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *           "network_information": null,
+         *           "os": "windows",
+         *           "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *         }
+         *       ],
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-06-10T08:00:00Z"
+         *     }
+         */
         Envelope_list_RegisteredDevice__: {
             /**
              * Success
@@ -4665,6 +8507,38 @@ export interface components {
         /**
          * ExistingInstallation
          * @description v2: a machine already registered, found by its hardware id after a reinstall.
+         * @example {
+         *       "app_version": "2.0.2",
+         *       "country_code": "RW",
+         *       "exists": true,
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "ip_address": null,
+         *       "is_active": true,
+         *       "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *       "os": "windows",
+         *       "schoolInfo": {
+         *         "address": null,
+         *         "admin_1_name": "Southern Province",
+         *         "admin_2_name": "Nyamagabe",
+         *         "admin_3_name": null,
+         *         "admin_4_name": null,
+         *         "code": "",
+         *         "country": "RW",
+         *         "country_id": null,
+         *         "education_level": null,
+         *         "email": null,
+         *         "environment": null,
+         *         "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *         "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *         "location_id": null,
+         *         "name": "GS Kigeme",
+         *         "postal_code": null,
+         *         "school_id": "RW-BF83CD"
+         *       },
+         *       "school_id": "RW-BF83CD",
+         *       "source": "dailycheckapp_school",
+         *       "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *     }
          */
         ExistingInstallation: {
             /** Exists */
@@ -4694,6 +8568,102 @@ export interface components {
         /**
          * FailedMeasurementDto
          * @description An item of GET /api/v1/measurements/failed.
+         * @example {
+         *       "BrowserID": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *       "ClientInfo": {
+         *         "ASN": "AS36924",
+         *         "City": "Kigali",
+         *         "Country": "RW",
+         *         "Hostname": "",
+         *         "IP": "197.243.0.1",
+         *         "ISP": "AS36924 MTN RWANDACELL",
+         *         "Latitude": -1.9441,
+         *         "Longitude": 30.0619,
+         *         "Postal": "",
+         *         "Region": "Kigali",
+         *         "Timezone": "Africa/Kigali"
+         *       },
+         *       "DeviceType": "windows",
+         *       "Download": 23456.7,
+         *       "Latency": "42",
+         *       "Notes": "",
+         *       "Results": {
+         *         "NDTResult.C2S": {
+         *           "LastClientMeasurement": {
+         *             "ElapsedTime": 10,
+         *             "MeanClientMbps": 8.1234,
+         *             "NumBytes": 10244352
+         *           },
+         *           "LastServerMeasurement": {
+         *             "BBRInfo": {
+         *               "BW": 1015425,
+         *               "ElapsedTime": 10000000,
+         *               "MinRTT": 43000
+         *             },
+         *             "TCPInfo": {
+         *               "BytesAcked": 10244352,
+         *               "BytesReceived": 256108,
+         *               "ElapsedTime": 10020000,
+         *               "MinRTT": 43000,
+         *               "RTT": 45500,
+         *               "RTTVar": 1800,
+         *               "SegsOut": 7074,
+         *               "SndCwnd": 120,
+         *               "State": 1
+         *             }
+         *           }
+         *         },
+         *         "NDTResult.S2C": {
+         *           "LastClientMeasurement": {
+         *             "ElapsedTime": 10,
+         *             "MeanClientMbps": 23.4567,
+         *             "NumBytes": 30512344
+         *           },
+         *           "LastServerMeasurement": {
+         *             "BBRInfo": {
+         *               "BW": 2932087,
+         *               "ElapsedTime": 10000000,
+         *               "MinRTT": 41000
+         *             },
+         *             "TCPInfo": {
+         *               "BytesAcked": 30512344,
+         *               "BytesReceived": 762808,
+         *               "ElapsedTime": 10020000,
+         *               "MinRTT": 41000,
+         *               "RTT": 43500,
+         *               "RTTVar": 1800,
+         *               "SegsOut": 21072,
+         *               "SndCwnd": 120,
+         *               "State": 1
+         *             }
+         *           }
+         *         }
+         *       },
+         *       "ServerInfo": {
+         *         "City": "Nairobi",
+         *         "Country": "KE",
+         *         "FQDN": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *         "IPv4": "196.49.14.10",
+         *         "IPv6": "2001:43f8:1f0::10",
+         *         "Metro": "nbo",
+         *         "Site": "nbo01",
+         *         "URL": "wss://ndt-mlab1-nbo01.mlab-oti.measurement-lab.org/ndt/v7/download"
+         *       },
+         *       "Timestamp": "2026-12-02T08:05:50.085Z",
+         *       "UUID": "c315f1f9-642b-4e78-8050-b5d8d65bd9e8",
+         *       "Upload": 8123.400000000001,
+         *       "annotation": "",
+         *       "app_version": "1.0.10",
+         *       "country_code": "RW",
+         *       "created_at": "2026-12-02T08:07:50.094025Z",
+         *       "detail": "No school with Giga id 'b96d9e0c-8d8a-481e-97f6-a6acecef658b'.",
+         *       "giga_id_school": "b96d9e0c-8d8a-481e-97f6-a6acecef658b",
+         *       "id": "f7adc788-0198-41c8-8b77-d6af28a91018",
+         *       "ip_address": "197.243.0.1",
+         *       "reason": "unknown_school",
+         *       "school_id": "RW-100234",
+         *       "source": "DailyCheckApp"
+         *     }
          */
         FailedMeasurementDto: {
             /** Id */
@@ -4744,7 +8714,18 @@ export interface components {
             /** Detail */
             detail: string;
         };
-        /** FailedMeasurementOut */
+        /**
+         * FailedMeasurementOut
+         * @example {
+         *       "client_uuid": "c315f1f9-642b-4e78-8050-b5d8d65bd9e8",
+         *       "country_code": "RW",
+         *       "detail": "No school with Giga id 'b96d9e0c-8d8a-481e-97f6-a6acecef658b'.",
+         *       "giga_id_school": "b96d9e0c-8d8a-481e-97f6-a6acecef658b",
+         *       "id": "f7adc788-0198-41c8-8b77-d6af28a91018",
+         *       "reason": "unknown_school",
+         *       "received_at": "2026-12-02T08:07:50.094025Z"
+         *     }
+         */
         FailedMeasurementOut: {
             /**
              * Id
@@ -4770,6 +8751,11 @@ export interface components {
         /**
          * FeatureFlags
          * @description Upstream's FeatureFlagDto; the app stores it and reads `pingService`.
+         * @example {
+         *       "feature_flag": null,
+         *       "feature_flag_2": null,
+         *       "pingService": true
+         *     }
          */
         FeatureFlags: {
             /** Feature Flag */
@@ -4814,7 +8800,18 @@ export interface components {
             /** Giga Id School */
             giga_id_school: string;
         };
-        /** FlaggedSchoolOut */
+        /**
+         * FlaggedSchoolOut
+         * @example {
+         *       "created": "2026-12-0210:15:00+02:00",
+         *       "created_at": "2026-12-02T08:07:49.858948Z",
+         *       "detected_country": "KE",
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "id": "94c90937-ff6d-452b-aef0-6a9a48e973ef",
+         *       "school_id": "RW-BF83CD",
+         *       "selected_country": "RW"
+         *     }
+         */
         FlaggedSchoolOut: {
             /** Id */
             id: string;
@@ -4853,7 +8850,32 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** GeoJsonFeatureCollection */
+        /**
+         * GeoJsonFeatureCollection
+         * @example {
+         *       "features": [
+         *         {
+         *           "geometry": null,
+         *           "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "properties": {
+         *             "giga_id": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *             "name": "GS Kigeme",
+         *             "country_iso3": "RWA",
+         *             "admin1": "Southern Province",
+         *             "education_level": null,
+         *             "connectivity_status": "moderate",
+         *             "is_online": true,
+         *             "latest_download_mbps": 4.2,
+         *             "last_seen_at": "2026-12-02T08:05:50.070000+00:00",
+         *             "tags": []
+         *           },
+         *           "type": "Feature"
+         *         }
+         *       ],
+         *       "next_cursor": null,
+         *       "type": "FeatureCollection"
+         *     }
+         */
         GeoJsonFeatureCollection: {
             /**
              * Type
@@ -4889,6 +8911,10 @@ export interface components {
         /**
          * GeolocateAnswer
          * @description Google's answer shape; no location is known here, so both are null.
+         * @example {
+         *       "accuracy": null,
+         *       "location": null
+         *     }
          */
         GeolocateAnswer: {
             /** Location */
@@ -4913,6 +8939,14 @@ export interface components {
         /**
          * GigaCountry
          * @description A country where the agent may be installed (upstream's `dailycheckapp_country`).
+         * @example {
+         *       "code": "RW",
+         *       "code_iso3": "RWA",
+         *       "country_id": "RWA",
+         *       "created_at": null,
+         *       "id": "RWA",
+         *       "name": "Rwanda"
+         *     }
          */
         GigaCountry: {
             /** Id */
@@ -4934,6 +8968,16 @@ export interface components {
         /**
          * GigaMeterAck
          * @description The envelope Giga Meter's own backend answers with.
+         * @example {
+         *       "data": {
+         *         "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *         "status": "stored",
+         *         "uuid": "0bb780d4-a497-4ec8-811b-3f86d76f84be"
+         *       },
+         *       "message": "success",
+         *       "success": true,
+         *       "timestamp": "2026-12-02T08:07:50.002127Z"
+         *     }
          */
         GigaMeterAck: {
             /** Success */
@@ -4953,6 +8997,25 @@ export interface components {
         /**
          * GigaSchool
          * @description A school of the registry as the school search shows it (upstream's SchoolMasterDto).
+         * @example {
+         *       "address": null,
+         *       "admin_1_name": "Southern Province",
+         *       "admin_2_name": "Nyamagabe",
+         *       "admin_3_name": null,
+         *       "admin_4_name": null,
+         *       "code": "",
+         *       "country": "RW",
+         *       "country_id": null,
+         *       "education_level": null,
+         *       "email": null,
+         *       "environment": null,
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "location_id": null,
+         *       "name": "GS Kigeme",
+         *       "postal_code": null,
+         *       "school_id": "RW-BF83CD"
+         *     }
          */
         GigaSchool: {
             /**
@@ -5012,7 +9075,24 @@ export interface components {
             /** Reason */
             reason: string;
         };
-        /** ImportReport */
+        /**
+         * ImportReport
+         * @example {
+         *       "committed_through_line": 121,
+         *       "created": 117,
+         *       "rejected": [
+         *         {
+         *           "line": 45,
+         *           "reason": "giga_id: field required"
+         *         }
+         *       ],
+         *       "rows": 120,
+         *       "unknown_columns": [
+         *         "fiber_node_distance"
+         *       ],
+         *       "updated": 2
+         *     }
+         */
         ImportReport: {
             /**
              * Rows
@@ -5042,7 +9122,13 @@ export interface components {
              */
             unknown_columns: string[];
         };
-        /** IngestAck */
+        /**
+         * IngestAck
+         * @example {
+         *       "stored": true,
+         *       "uuid": "0bb780d4-a497-4ec8-811b-3f86d76f84be"
+         *     }
+         */
         IngestAck: {
             /**
              * Uuid
@@ -5055,7 +9141,27 @@ export interface components {
              */
             stored: boolean;
         };
-        /** IngestReport */
+        /**
+         * IngestReport
+         * @example {
+         *       "duplicates": 0,
+         *       "received": 3,
+         *       "rejected": [
+         *         {
+         *           "errors": [
+         *             {
+         *               "field": "body.items.2.download_mbps",
+         *               "message": "Input should be greater than or equal to 0",
+         *               "type": "greater_than_equal"
+         *             }
+         *           ],
+         *           "index": 2,
+         *           "reason": "invalid"
+         *         }
+         *       ],
+         *       "stored": 2
+         *     }
+         */
         IngestReport: {
             /** Received */
             received: number;
@@ -5078,6 +9184,19 @@ export interface components {
         /**
          * IpMetadata
          * @description The ipinfo.io-like document the v2 app reads (no envelope, every field a string).
+         * @example {
+         *       "asn": "",
+         *       "city": "",
+         *       "country": "RW",
+         *       "hostname": "",
+         *       "ip": "127.0.0.1",
+         *       "loc": "",
+         *       "org": "",
+         *       "postal": "",
+         *       "region": "",
+         *       "source": "c2r",
+         *       "timezone": ""
+         *     }
          */
         IpMetadata: {
             /** Ip */
@@ -5146,6 +9265,103 @@ export interface components {
         /**
          * MeasurementDto
          * @description An item of GET /api/v1/measurements: the Giga Meter payload as stored.
+         * @example {
+         *       "BrowserID": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *       "ClientInfo": {
+         *         "ASN": "AS36924",
+         *         "City": "Kigali",
+         *         "Country": "KE",
+         *         "Hostname": "",
+         *         "IP": "197.243.0.1",
+         *         "ISP": "AS36924 MTN RWANDACELL",
+         *         "Latitude": -1.9441,
+         *         "Longitude": 30.0619,
+         *         "Postal": "",
+         *         "Region": "Kigali",
+         *         "Timezone": "Africa/Kigali"
+         *       },
+         *       "DataDownloaded": 30512344,
+         *       "DataUploaded": 256108,
+         *       "DataUsage": 30768452,
+         *       "DeviceType": "windows",
+         *       "Download": 4200,
+         *       "Latency": 41,
+         *       "Notes": "",
+         *       "Results": {
+         *         "NDTResult.C2S": {
+         *           "LastClientMeasurement": {
+         *             "ElapsedTime": 10,
+         *             "MeanClientMbps": 8.1234,
+         *             "NumBytes": 10244352
+         *           },
+         *           "LastServerMeasurement": {
+         *             "BBRInfo": {
+         *               "BW": 1015425,
+         *               "ElapsedTime": 10000000,
+         *               "MinRTT": 43000
+         *             },
+         *             "TCPInfo": {
+         *               "BytesAcked": 10244352,
+         *               "BytesReceived": 256108,
+         *               "ElapsedTime": 10020000,
+         *               "MinRTT": 43000,
+         *               "RTT": 45500,
+         *               "RTTVar": 1800,
+         *               "SegsOut": 7074,
+         *               "SndCwnd": 120,
+         *               "State": 1
+         *             }
+         *           }
+         *         },
+         *         "NDTResult.S2C": {
+         *           "LastClientMeasurement": {
+         *             "ElapsedTime": 10,
+         *             "MeanClientMbps": 23.4567,
+         *             "NumBytes": 30512344
+         *           },
+         *           "LastServerMeasurement": {
+         *             "BBRInfo": {
+         *               "BW": 2932087,
+         *               "ElapsedTime": 10000000,
+         *               "MinRTT": 41000
+         *             },
+         *             "TCPInfo": {
+         *               "BytesAcked": 30512344,
+         *               "BytesReceived": 762808,
+         *               "ElapsedTime": 10020000,
+         *               "MinRTT": 41000,
+         *               "RTT": 43500,
+         *               "RTTVar": 1800,
+         *               "SegsOut": 21072,
+         *               "SndCwnd": 120,
+         *               "State": 1
+         *             }
+         *           }
+         *         }
+         *       },
+         *       "ServerInfo": {
+         *         "City": "Nairobi",
+         *         "Country": "KE",
+         *         "FQDN": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *         "IPv4": "196.49.14.10",
+         *         "IPv6": "2001:43f8:1f0::10",
+         *         "Metro": "nbo",
+         *         "Site": "nbo01",
+         *         "URL": "wss://ndt-mlab1-nbo01.mlab-oti.measurement-lab.org/ndt/v7/download"
+         *       },
+         *       "Timestamp": "2026-12-02T08:05:50.070000Z",
+         *       "UUID": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *       "Upload": 8123.4,
+         *       "annotation": null,
+         *       "app_version": "1.0.10",
+         *       "country_code": "RW",
+         *       "created_at": "2026-12-02T08:07:50.074196Z",
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "id": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *       "ip_address": "197.243.0.1",
+         *       "school_id": "RW-BF83CD",
+         *       "source": "DailyCheckApp"
+         *     }
          */
         MeasurementDto: {
             /** Id */
@@ -5213,6 +9429,14 @@ export interface components {
         /**
          * MeasurementFlagOut
          * @description A data-quality flag on a stored measurement.
+         * @example {
+         *       "country_iso3": "RWA",
+         *       "created_at": "2026-12-02T08:07:50.074196Z",
+         *       "detail": "country_code KE (KEN) is not the school's country RWA; stored for the school its Giga id names.",
+         *       "kind": "country_mismatch",
+         *       "measurement_uuid": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"
+         *     }
          */
         MeasurementFlagOut: {
             /**
@@ -5243,7 +9467,23 @@ export interface components {
              */
             created_at: string;
         };
-        /** MeasurementOut */
+        /**
+         * MeasurementOut
+         * @example {
+         *       "app_version": "2.0.2",
+         *       "download_mbps": 23.4567,
+         *       "jitter_ms": null,
+         *       "latency_ms": 41,
+         *       "measured_at": "2026-12-02T03:04:49.758000Z",
+         *       "packet_loss_pct": null,
+         *       "received_at": "2026-12-02T08:07:50.058480Z",
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "server": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *       "source": "DailyCheckApp",
+         *       "upload_mbps": 8.1234,
+         *       "uuid": "cba3330c-b3f6-493d-b15f-05cbde09d3ca"
+         *     }
+         */
         MeasurementOut: {
             /**
              * Uuid
@@ -5282,7 +9522,23 @@ export interface components {
             /** App Version */
             app_version: string | null;
         };
-        /** MeasurementV2 */
+        /**
+         * MeasurementV2
+         * @example {
+         *       "app_version": "1.0.10",
+         *       "browserId": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *       "country_code": "RW",
+         *       "created_at": "2026-12-02T08:07:50.074196Z",
+         *       "download": 4200,
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "ip_address": "197.243.0.1",
+         *       "latency": 41,
+         *       "school_id": "RW-BF83CD",
+         *       "source": "DailyCheckApp",
+         *       "timestamp": "2026-12-02T08:05:50.070000Z",
+         *       "upload": 8123.4
+         *     }
+         */
         MeasurementV2: {
             /**
              * Timestamp
@@ -5336,7 +9592,27 @@ export interface components {
          * @enum {string}
          */
         OrderBy: "timestamp" | "-timestamp" | "created_at" | "-created_at";
-        /** Page[AgentOut] */
+        /**
+         * Page[AgentOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "app_version": "1.0.10",
+         *           "created_at": "2026-12-02T08:07:49.840037Z",
+         *           "deployment_key_id": "1f87536f-b974-44c1-a711-6876e979d49a",
+         *           "hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *           "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *           "last_seen_at": "2026-12-02T08:07:49.982906Z",
+         *           "name": null,
+         *           "os": "windows",
+         *           "revoked_at": null,
+         *           "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "token_hint": "c2rdev_NPo2fk"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_AgentOut_: {
             /** Items */
             items: components["schemas"]["AgentOut"][];
@@ -5346,7 +9622,23 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[AlertOut] */
+        /**
+         * Page[AlertOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country_iso3": "RWA",
+         *           "created_at": "2026-12-02T08:07:50.074196Z",
+         *           "current": "moderate",
+         *           "id": "fccb9274-79f8-4670-a24c-5e0c9261e795",
+         *           "kind": "fell_below_benchmark",
+         *           "previous": "good",
+         *           "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_AlertOut_: {
             /** Items */
             items: components["schemas"]["AlertOut"][];
@@ -5356,7 +9648,58 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[DeploymentKeyOut] */
+        /**
+         * Page[DeliveryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "attempts": 3,
+         *           "created_at": "2026-06-10T07:58:00Z",
+         *           "delivered_at": null,
+         *           "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
+         *           "event_type": "org.itu.c2r.school.offline",
+         *           "id": 41,
+         *           "last_attempt_at": "2026-06-10T07:59:20Z",
+         *           "last_error": "HTTP 503: Service Unavailable",
+         *           "last_latency_ms": 84.2,
+         *           "last_status_code": 503,
+         *           "next_attempt_at": "2026-06-10T08:00:00Z",
+         *           "status": "pending",
+         *           "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page[DeploymentKeyOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "countries": [
+         *             "RWA"
+         *           ],
+         *           "created_at": "2026-12-02T08:07:49.752554Z",
+         *           "created_by": "analyst@itu.int",
+         *           "expires_at": null,
+         *           "id": "1f87536f-b974-44c1-a711-6876e979d49a",
+         *           "key_hint": "RYsb",
+         *           "name": "Giga Meter 2.0.2 build for the Rwanda pilot",
+         *           "revoked_at": null
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_DeploymentKeyOut_: {
             /** Items */
             items: components["schemas"]["DeploymentKeyOut"][];
@@ -5366,7 +9709,23 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[FailedMeasurementOut] */
+        /**
+         * Page[FailedMeasurementOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "client_uuid": "c315f1f9-642b-4e78-8050-b5d8d65bd9e8",
+         *           "country_code": "RW",
+         *           "detail": "No school with Giga id 'b96d9e0c-8d8a-481e-97f6-a6acecef658b'.",
+         *           "giga_id_school": "b96d9e0c-8d8a-481e-97f6-a6acecef658b",
+         *           "id": "f7adc788-0198-41c8-8b77-d6af28a91018",
+         *           "reason": "unknown_school",
+         *           "received_at": "2026-12-02T08:07:50.094025Z"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_FailedMeasurementOut_: {
             /** Items */
             items: components["schemas"]["FailedMeasurementOut"][];
@@ -5376,7 +9735,22 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[MeasurementFlagOut] */
+        /**
+         * Page[MeasurementFlagOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "country_iso3": "RWA",
+         *           "created_at": "2026-12-02T08:07:50.074196Z",
+         *           "detail": "country_code KE (KEN) is not the school's country RWA; stored for the school its Giga id names.",
+         *           "kind": "country_mismatch",
+         *           "measurement_uuid": "2e2b1371-8484-4b76-82b8-806f3a95dc89",
+         *           "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_MeasurementFlagOut_: {
             /** Items */
             items: components["schemas"]["MeasurementFlagOut"][];
@@ -5386,7 +9760,28 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** Page[MeasurementOut] */
+        /**
+         * Page[MeasurementOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "app_version": "2.0.2",
+         *           "download_mbps": 23.4567,
+         *           "jitter_ms": null,
+         *           "latency_ms": 41,
+         *           "measured_at": "2026-12-02T03:04:49.758000Z",
+         *           "packet_loss_pct": null,
+         *           "received_at": "2026-12-02T08:07:50.058480Z",
+         *           "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "server": "ndt-mlab1-nbo01.mlab-oti.measurement-lab.org",
+         *           "source": "DailyCheckApp",
+         *           "upload_mbps": 8.1234,
+         *           "uuid": "cba3330c-b3f6-493d-b15f-05cbde09d3ca"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
         Page_MeasurementOut_: {
             /** Items */
             items: components["schemas"]["MeasurementOut"][];
@@ -5403,17 +9798,25 @@ export interface components {
          *         {
          *           "admin1": "Southern Province",
          *           "admin2": "Nyamagabe",
+         *           "connectivity_status": "moderate",
+         *           "connectivity_type": null,
          *           "country_iso3": "RWA",
+         *           "created_at": "2026-12-02T08:07:49.719593Z",
+         *           "download_speed_contracted": null,
          *           "education_level": "Primary and Secondary",
-         *           "giga_id": "5f2c0a3e-rwa-0001",
-         *           "government_id": "RW-100234",
+         *           "electricity_availability": null,
+         *           "giga_id": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *           "government_id": "RW-BF83CD",
+         *           "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *           "is_online": true,
+         *           "last_seen_at": "2026-12-02T08:05:50.070000Z",
          *           "latitude": -2.47,
          *           "longitude": 29.52,
          *           "name": "GS Kigeme",
-         *           "tags": [
-         *             "refugee-hosting",
-         *             "giga-pilot-2021"
-         *           ]
+         *           "num_computers": null,
+         *           "num_students": null,
+         *           "tags": [],
+         *           "updated_at": "2026-12-02T08:07:49.719603Z"
          *         }
          *       ],
          *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
@@ -5429,8 +9832,51 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * Page[SubscriptionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "consecutive_failures": 0,
+         *           "countries": [
+         *             "RWA"
+         *           ],
+         *           "created_at": "2026-06-10T08:00:00Z",
+         *           "digest": false,
+         *           "email": null,
+         *           "event_types": [
+         *             "org.itu.c2r.school.offline",
+         *             "org.itu.c2r.area.outage"
+         *           ],
+         *           "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *           "language": "en",
+         *           "paused_reason": null,
+         *           "status": "active",
+         *           "updated_at": "2026-06-10T08:00:00Z",
+         *           "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_SubscriptionOut_: {
+            /** Items */
+            items: components["schemas"]["SubscriptionOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
          * ProtocolConfig
          * @description Which speed test the v2 app runs; this service knows of M-Lab's ndt7 only.
+         * @example {
+         *       "betweenTestsDelaySec": 0,
+         *       "configSource": "default",
+         *       "measurementProviders": [
+         *         "mlab"
+         *       ]
+         *     }
          */
         ProtocolConfig: {
             /** Measurementproviders */
@@ -5447,7 +9893,15 @@ export interface components {
              */
             configSource: "school" | "country" | "default";
         };
-        /** RebuildOut */
+        /**
+         * RebuildOut
+         * @example {
+         *       "changes": [],
+         *       "changes_total": 0,
+         *       "country": "RWA",
+         *       "schools": 1
+         *     }
+         */
         RebuildOut: {
             /** Country */
             country: string | null;
@@ -5467,12 +9921,44 @@ export interface components {
              */
             changes: components["schemas"]["DifferenceOut"][];
         };
-        /** RecordId */
+        /**
+         * RecordId
+         * @example {
+         *       "id": "94c90937-ff6d-452b-aef0-6a9a48e973ef"
+         *     }
+         */
         RecordId: {
             /** Id */
             id: string;
         };
-        /** RegionConnectivitySummary */
+        /**
+         * RegionConnectivitySummary
+         * @example {
+         *       "as_of": "2026-12-02T08:07:52.087369Z",
+         *       "countries": [
+         *         {
+         *           "iso3": "RWA",
+         *           "schools_by_status": {
+         *             "bad": 0,
+         *             "good": 0,
+         *             "moderate": 1,
+         *             "unknown": 0
+         *           },
+         *           "schools_connected_pct": 100,
+         *           "schools_total": 1
+         *         }
+         *       ],
+         *       "region": "Africa",
+         *       "schools_by_status": {
+         *         "bad": 0,
+         *         "good": 0,
+         *         "moderate": 1,
+         *         "unknown": 0
+         *       },
+         *       "schools_connected_pct": 100,
+         *       "schools_total": 1
+         *     }
+         */
         RegionConnectivitySummary: {
             /**
              * Region
@@ -5498,6 +9984,22 @@ export interface components {
         /**
          * RegisteredDevice
          * @description A device registered for a school (upstream's SchoolDto): the start-up check.
+         * @example {
+         *       "app_version": "2.0.2",
+         *       "country_code": "RW",
+         *       "created": "2026-12-02T08:07:49.840037+00:00",
+         *       "created_at": "2026-12-02T08:07:49.840037Z",
+         *       "device_hardware_id": "4C4C4544-47BC-8050-B4C0-C4C04F4E3332",
+         *       "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+         *       "ip_address": null,
+         *       "is_active": true,
+         *       "is_blocked": false,
+         *       "mac_address": "2716edeb-fbad-45cc-a5d8-ee99fe840314",
+         *       "network_information": null,
+         *       "os": "windows",
+         *       "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *     }
          */
         RegisteredDevice: {
             /** Id */
@@ -5537,29 +10039,6 @@ export interface components {
              * @default true
              */
             is_active: boolean;
-        };
-        /** SchoolCountsByStatus */
-        SchoolCountsByStatus: {
-            /**
-             * Good
-             * @default 0
-             */
-            good: number;
-            /**
-             * Moderate
-             * @default 0
-             */
-            moderate: number;
-            /**
-             * Bad
-             * @default 0
-             */
-            bad: number;
-            /**
-             * Unknown
-             * @default 0
-             */
-            unknown: number;
         };
         /**
          * SchoolIn
@@ -5635,17 +10114,25 @@ export interface components {
          * @example {
          *       "admin1": "Southern Province",
          *       "admin2": "Nyamagabe",
+         *       "connectivity_status": "moderate",
+         *       "connectivity_type": null,
          *       "country_iso3": "RWA",
+         *       "created_at": "2026-12-02T08:07:49.719593Z",
+         *       "download_speed_contracted": null,
          *       "education_level": "Primary and Secondary",
-         *       "giga_id": "5f2c0a3e-rwa-0001",
-         *       "government_id": "RW-100234",
+         *       "electricity_availability": null,
+         *       "giga_id": "3e32d388-d710-4d61-9898-4b45efc7d496",
+         *       "government_id": "RW-BF83CD",
+         *       "id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "is_online": true,
+         *       "last_seen_at": "2026-12-02T08:05:50.070000Z",
          *       "latitude": -2.47,
          *       "longitude": 29.52,
          *       "name": "GS Kigeme",
-         *       "tags": [
-         *         "refugee-hosting",
-         *         "giga-pilot-2021"
-         *       ]
+         *       "num_computers": null,
+         *       "num_students": null,
+         *       "tags": [],
+         *       "updated_at": "2026-12-02T08:07:49.719603Z"
          *     }
          */
         SchoolOut: {
@@ -5719,7 +10206,23 @@ export interface components {
             /** Last Seen At */
             last_seen_at: string | null;
         };
-        /** SchoolStatusDetail */
+        /**
+         * SchoolStatusDetail
+         * @example {
+         *       "benchmark_download_mbps": 20,
+         *       "connectivity_status": "moderate",
+         *       "is_online": true,
+         *       "last_measurement_at": "2026-12-02T08:05:50.070000Z",
+         *       "last_ping_at": "2026-12-02T08:04:49.758173Z",
+         *       "last_seen_at": "2026-12-02T08:05:50.070000Z",
+         *       "latest_download_mbps": 4.2,
+         *       "latest_latency_ms": 41,
+         *       "latest_upload_mbps": 8.1234,
+         *       "school_id": "1ffe2ca8-66d5-481f-bf59-6749d51d3e4d",
+         *       "status_changed_at": "2026-12-02T08:07:50.074196Z",
+         *       "uptime_pct_today": 87.5
+         *     }
+         */
         SchoolStatusDetail: {
             connectivity_status: components["schemas"]["ConnectivityStatus"];
             /** Is Online */
@@ -5784,7 +10287,197 @@ export interface components {
             /** Tags */
             tags?: string[];
         };
-        /** UserId */
+        /**
+         * SubscriptionCreated
+         * @example {
+         *       "consecutive_failures": 0,
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-06-10T08:00:00Z",
+         *       "digest": false,
+         *       "email": null,
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *       "language": "en",
+         *       "paused_reason": null,
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+         *       "status": "active",
+         *       "updated_at": "2026-06-10T08:00:00Z",
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         */
+        SubscriptionCreated: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Webhook Url */
+            webhook_url?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Language */
+            language: string;
+            /** Event Types */
+            event_types: string[];
+            /** Countries */
+            countries: string[] | null;
+            /** Digest */
+            digest: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /** Paused Reason */
+            paused_reason?: string | null;
+            /**
+             * Consecutive Failures
+             * @description failed attempts since the last success
+             */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Secret
+             * @description the webhook signing secret (Standard Webhooks): shown this once; null for e-mail
+             */
+            secret: string | null;
+        };
+        /**
+         * SubscriptionIn
+         * @example {
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         * @example {
+         *       "digest": true,
+         *       "email": "ops@example.org",
+         *       "event_types": [
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "language": "fr"
+         *     }
+         */
+        SubscriptionIn: {
+            /**
+             * Webhook Url
+             * @description http(s) URL the events are POSTed to, signed
+             */
+            webhook_url?: string | null;
+            /**
+             * Email
+             * @description mailbox the events are sent to
+             */
+            email?: string | null;
+            /**
+             * Language
+             * @description language of the mails
+             * @default en
+             * @enum {string}
+             */
+            language: "en" | "fr";
+            /** Event Types */
+            event_types: string[];
+            /**
+             * Countries
+             * @description ISO alpha-3 codes; null: every country the token may see
+             */
+            countries?: string[] | null;
+            /**
+             * Digest
+             * @description e-mail only: one mail a day with the day's events, not one each
+             * @default false
+             */
+            digest: boolean;
+        };
+        /**
+         * SubscriptionOut
+         * @example {
+         *       "consecutive_failures": 0,
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-06-10T08:00:00Z",
+         *       "digest": false,
+         *       "email": null,
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *       "language": "en",
+         *       "paused_reason": null,
+         *       "status": "active",
+         *       "updated_at": "2026-06-10T08:00:00Z",
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         */
+        SubscriptionOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Webhook Url */
+            webhook_url?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Language */
+            language: string;
+            /** Event Types */
+            event_types: string[];
+            /** Countries */
+            countries: string[] | null;
+            /** Digest */
+            digest: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /** Paused Reason */
+            paused_reason?: string | null;
+            /**
+             * Consecutive Failures
+             * @description failed attempts since the last success
+             */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * UserId
+         * @example {
+         *       "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
+         *     }
+         */
         UserId: {
             /**
              * User Id
@@ -5792,7 +10485,15 @@ export interface components {
              */
             user_id: string;
         };
-        /** VerifyOut */
+        /**
+         * VerifyOut
+         * @example {
+         *       "country": null,
+         *       "differences": [],
+         *       "differences_total": 0,
+         *       "exact": true
+         *     }
+         */
         VerifyOut: {
             /** Country */
             country: string | null;
@@ -6137,6 +10838,8 @@ export interface operations {
             query?: {
                 /** @description count assessments not yet completed (default: completed and later only) */
                 include_in_progress?: boolean;
+                /** @description only the points scored under this version */
+                methodology_version?: number | null;
             };
             header?: never;
             path: {
@@ -8390,6 +13093,315 @@ export interface operations {
             };
         };
     };
+    scores_what_if: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assessment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfResult"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scores_preview_rescoring: {
+        parameters: {
+            query?: {
+                /** @description a published version other than the assessment's; default: the latest */
+                methodology_version?: number | null;
+            };
+            header?: never;
+            path: {
+                assessment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RescorePreview"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessments_rescore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assessment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     programmes_list: {
         parameters: {
             query?: {
@@ -10332,6 +15344,157 @@ export interface operations {
             };
         };
     };
+    sla_list_warnings: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaWarningList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sla_get_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestSla"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     reports_request: {
         parameters: {
             query?: {
@@ -10428,6 +15591,77 @@ export interface operations {
                      *     status,submitted,Submitted,3
                      */
                     "text/csv": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reports_sla: {
+        parameters: {
+            query?: {
+                /** @description limit the report to one call */
+                call_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaReport"];
                 };
             };
             /** @description Unauthorized */
@@ -11071,6 +16305,1044 @@ export interface operations {
             };
             /** @description Request Entity Too Large */
             413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_get_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewFormOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_put_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewFormIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewFormOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_list_reviewers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_assign_reviewer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_get_board: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewBoardOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_my_queue: {
+        parameters: {
+            query?: {
+                /** @description true: not reviewed yet; false: reviewed */
+                pending?: boolean | null;
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_QueueItemOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_amend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewAmendment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviews_list_revisions: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RevisionOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    evidence_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
                     "X-Request-ID"?: string;
@@ -16436,6 +22708,755 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_list_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SubscriptionOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_create_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreated"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_get_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_delete_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_pause_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_resume_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_rotate_subscription_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreated"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    notifications_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
                     "X-Request-ID"?: string;
