@@ -1,16 +1,22 @@
 """Re-scoring: preview under another methodology version, then a copy pinned to it."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
 
+from assessment_api.assessments.models import Assessment
 from assessment_api.assessments.schemas import AssessmentStatus
+from assessment_api.indicators.models import IndicatorValue
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
 from assessment_api.methodology.schemas import MethodologyDefinition, Unit
 from assessment_api.rescoring.service import carry, copy_status
-from c2r_common.testing import TokenFactory, assert_field_refused
+from assessment_api.seed import seed_reference
+from c2r_common.testing import TokenFactory, asgi_client, assert_field_refused
 
 AssessmentFactory = Callable[..., Awaitable[dict[str, Any]]]
 Completed = Callable[..., Awaitable[dict[str, Any]]]
@@ -302,3 +308,39 @@ def test_a_value_the_other_version_cannot_take_is_left_out_with_the_reason() -> 
 )
 def test_copy_status(source: AssessmentStatus, missing: bool, expected: AssessmentStatus) -> None:
     assert copy_status(source, missing) is expected
+
+
+async def test_a_copy_is_committed_with_all_its_values_or_not_at_all(
+    committing_app: FastAPI, auth_headers: TokenFactory, required_values: dict[str, float]
+) -> None:
+    database = committing_app.state.database
+    async with database.sessionmaker() as db:
+        await seed_reference(db)
+        await db.commit()
+    headers = auth_headers("admin")
+    async with asgi_client(committing_app, headers) as http:
+        created = (
+            await http.post("/v1/assessments", json={"country_iso3": "MRT", "period": "2021"})
+        ).json()
+        entries = [
+            {"code": c, "value": v, "year": 2021, "source": "t"} for c, v in required_values.items()
+        ]
+        path = f"/v1/assessments/{created['id']}"
+        assert (await http.post(f"{path}/indicators", json={"values": entries})).status_code == 200
+        v2 = methodology_v2().model_dump(mode="json")
+        assert (await http.post("/v1/methodologies", json=v2)).status_code == 201
+        refused = await http.post(f"{path}/rescorings", json={"methodology_version": 99})
+        assert refused.status_code == 422
+        async with database.sessionmaker() as db:  # another session: what was committed
+            assert await db.scalar(select(func.count()).select_from(Assessment)) == 1
+        made = await http.post(f"{path}/rescorings", json={})
+        assert made.status_code == 201, made.text
+    async with database.sessionmaker() as db:
+        copy_id = uuid.UUID(made.json()["id"])
+        stored = await db.scalars(
+            select(IndicatorValue.indicator_code).where(IndicatorValue.assessment_id == copy_id)
+        )
+        assert set(stored) == set(required_values)
+        copy = await db.get(Assessment, copy_id)
+        assert copy is not None
+        assert str(copy.rescored_from_id) == created["id"]
