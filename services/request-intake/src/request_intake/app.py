@@ -11,6 +11,7 @@ from c2r_common.db import utcnow
 from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
 from request_intake.background import Periodic, pruning_idempotency_keys
+from request_intake.calls.router import feed_router as calls_feed_router
 from request_intake.calls.router import router as calls_router
 from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
@@ -105,6 +106,7 @@ SPEC = ServiceSpec(
     alembic_ini=ALEMBIC_INI,
     # Fixed paths under /v1/requests come before the request routes.
     routers=[
+        calls_feed_router,
         calls_router,
         outbox_router,
         sla_router,

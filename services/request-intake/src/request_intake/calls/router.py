@@ -1,15 +1,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from c2r_common.auth import Principal, Scope, require_any_scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.pagination import Page, PageParams, page_params
 from request_intake.calls import service
+from request_intake.calls.feed import feed_etag, matches, max_age
 from request_intake.calls.rules import CallState
-from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
+from request_intake.calls.schemas import CallIn, CallOut, CallUpdate, OpenCallFeed
 from request_intake.clock import Now
 from request_intake.scopes import READ_SCOPES
 
@@ -93,3 +94,47 @@ async def update_call(
 ) -> CallOut:
     call = await service.get_call(db, call_id)
     return service.to_out(await service.update_call(db, call, data), now)
+
+
+# Public: no token needed, so no 401/403; read-only and cacheable, as Hypha publishes its
+# open calls. Included before `router`, whose /{call_id} would take "feed" for an id.
+feed_router = APIRouter(prefix="/v1/calls", tags=["calls"])
+_CACHE_HEADERS = {
+    "ETag": {
+        "description": "the feed's validator; send it as If-None-Match",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "public, max-age until the feed may change",
+        "schema": {"type": "string"},
+    },
+}
+
+
+@feed_router.get(
+    "/feed",
+    response_model=OpenCallFeed,
+    summary="The calls open now, without a token: title, types, eligible regions, deadline "
+    "in its zone (cacheable: ETag, 304 on If-None-Match)",
+    responses={
+        200: {"headers": _CACHE_HEADERS},
+        304: {"description": "unchanged since the ETag sent", "headers": _CACHE_HEADERS},
+        **problem_responses(422),
+    },
+)
+async def open_calls_feed(
+    db: SessionDep,
+    now: Now,
+    if_none_match: Annotated[str | None, Header(description="an ETag of the feed")] = None,
+) -> Response:
+    open_calls, changes = await service.open_call_feed(db, now)
+    body = open_calls.model_dump_json().encode()
+    etag = feed_etag(body)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={max_age(now, changes)}",
+        "Vary": "Accept-Encoding",
+    }
+    if matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

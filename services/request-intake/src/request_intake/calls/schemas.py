@@ -118,3 +118,45 @@ class CallOut(BaseModel):
     sla_calendar: str | None = Field(description="its SLA calendar; none: the default one")
     state: CallState = Field(description="upcoming, open or closed, from the current time")
     created_at: datetime
+
+
+class OpenCallEntry(BaseModel):
+    """A call as the public feed shows it: what a Member State needs to decide to answer."""
+
+    id: uuid.UUID
+    title: str
+    assistance_types: list[AssistanceType]
+    eligible_regions: list[ItuRegion] = Field(description="empty with no countries: all")
+    eligible_countries: list[str]
+    time_zone: str = Field(description="the zone the deadline is set in")
+    opens_at: datetime = Field(description="in the call's time zone")
+    deadline: datetime = Field(description="closes_at, in the call's time zone")
+    deadline_utc: datetime
+
+
+class OpenCallFeed(BaseModel):
+    """The calls open now, soonest deadline first; public, cacheable (ETag)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "calls": [
+                        {
+                            "id": "9a0e5b9c-2c51-4a8e-8f0e-5d3f1c7b2a66",
+                            "title": "Connect2Recover technical assistance for Africa",
+                            "assistance_types": ["assessment", "training"],
+                            "eligible_regions": ["Africa"],
+                            "eligible_countries": [],
+                            "time_zone": "Europe/Geneva",
+                            "opens_at": "2026-06-01T09:00:00+02:00",
+                            "deadline": "2026-06-30T23:59:59+02:00",
+                            "deadline_utc": "2026-06-30T21:59:59Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    calls: list[OpenCallEntry]

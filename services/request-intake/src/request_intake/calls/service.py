@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
@@ -9,7 +9,7 @@ from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import InvalidField, NotFound
 from request_intake.calls.models import Call
 from request_intake.calls.rules import CallState, Window, localize, zone
-from request_intake.calls.schemas import CallIn, CallOut, CallUpdate
+from request_intake.calls.schemas import CallIn, CallOut, CallUpdate, OpenCallEntry, OpenCallFeed
 
 
 def window(call: Call) -> Window:
@@ -101,3 +101,36 @@ async def list_calls(
     if state is not None:
         statement = _in_state(statement, state, now)
     return await paginate(db, statement, (Call.closes_at, Call.id), page)
+
+
+FEED_LIMIT = 500  # calls open at once are a handful; the bound keeps the answer small
+
+
+def _feed_entry(call: Call) -> OpenCallEntry:
+    local = zone(call.time_zone)
+    return OpenCallEntry(
+        id=call.id,
+        title=call.title,
+        assistance_types=call.assistance_types,
+        eligible_regions=call.eligible_regions,
+        eligible_countries=call.eligible_countries,
+        time_zone=call.time_zone,
+        opens_at=call.opens_at.astimezone(local),
+        deadline=call.closes_at.astimezone(local),
+        deadline_utc=call.closes_at,
+    )
+
+
+async def open_call_feed(db: AsyncSession, now: datetime) -> tuple[OpenCallFeed, list[datetime]]:
+    """The open calls, and the instants at which the feed changes next (a listed call
+    closes, an upcoming one opens)."""
+    calls = list(
+        await db.scalars(
+            _in_state(select(Call), CallState.OPEN, now)
+            .order_by(Call.closes_at, Call.id)
+            .limit(FEED_LIMIT)
+        )
+    )
+    next_opening = await db.scalar(select(func.min(Call.opens_at)).where(Call.opens_at > now))
+    changes = [call.closes_at for call in calls] + ([next_opening] if next_opening else [])
+    return OpenCallFeed(calls=[_feed_entry(call) for call in calls]), changes
