@@ -9,6 +9,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -142,3 +143,86 @@ def test_the_examples_of_answers_are_answers_the_models_accept() -> None:
     page = Page[AssessmentOut]
     [example] = page.model_json_schema()["examples"]
     assert page.model_validate(example).items[0].country_iso3 == "MRT"
+
+
+def _schema_has_example(schema: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """An example on the schema, on the model it refers to, on its items (an array of
+    models) or on a member of its union."""
+    if "example" in schema or "examples" in schema:
+        return True
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        found = document()["components"]["schemas"][name]
+        return name not in seen and _schema_has_example(found, seen | {name})
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return _schema_has_example(schema["items"], seen)
+    members = schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])
+    return any(_schema_has_example(member, seen) for member in members)
+
+
+def test_every_answer_with_a_body_has_an_example() -> None:
+    """Each 2xx body of each operation shows an example (on its model, in
+    model_config json_schema_extra or Field examples), directly or through its schema."""
+    missing = [
+        f"{method.upper()} {path} {status} {media_type}"
+        for path, method, operation in operations()
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+        for media_type, content in response.get("content", {}).items()
+        if not (
+            "example" in content
+            or "examples" in content
+            or _schema_has_example(content.get("schema", {}))
+        )
+    ]
+    assert missing == []
+
+
+def _examples_with_their_schemas() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """(where, example, schema) for every example of a model (and of its fields) and of
+    an answer's body."""
+
+    def walk(where: str, schema: Any) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+        if isinstance(schema, list):
+            for index, member in enumerate(schema):
+                yield from walk(f"{where}/{index}", member)
+            return
+        if not isinstance(schema, dict):
+            return
+        examples = schema.get("examples")
+        bare = {key: value for key, value in schema.items() if key not in ("examples", "example")}
+        if isinstance(examples, list):
+            for index, example in enumerate(examples):
+                yield f"{where} example {index}", example, bare
+        if "example" in schema:
+            yield f"{where} example", schema["example"], bare
+        for key, value in schema.items():
+            if key not in ("examples", "example"):
+                yield from walk(f"{where}/{key}", value)
+
+    for name, schema in document()["components"]["schemas"].items():
+        yield from walk(name, schema)
+    for path, method, operation in operations():
+        for status, response in operation["responses"].items():
+            for media_type, content in response.get("content", {}).items():
+                where = f"{method.upper()} {path} {status} {media_type}"
+                if "example" in content:
+                    yield where, content["example"], content.get("schema", {})
+                for key, example in content.get("examples", {}).items():
+                    yield f"{where} {key}", example.get("value"), content.get("schema", {})
+
+
+def test_every_example_is_valid_against_its_schema() -> None:
+    components = document()["components"]
+    invalid = []
+    for where, example, schema in _examples_with_their_schemas():
+        validator = jsonschema.Draft202012Validator(schema | {"components": components})
+        invalid += [f"{where}: {error.message}" for error in validator.iter_errors(example)]
+    assert invalid == []
+
+
+def test_the_example_lint_sees_a_missing_example_and_an_invalid_one() -> None:
+    assert not _schema_has_example({"type": "array", "items": {"type": "object"}})
+    assert _schema_has_example({"anyOf": [{"type": "null"}, {"examples": [1]}]})
+    integer = {"type": "integer", "minimum": 1}
+    assert list(jsonschema.Draft202012Validator(integer).iter_errors(0))

@@ -19,6 +19,7 @@ from c2r_common.errors import (
 from c2r_common.health import health_router
 from c2r_common.limits import BodySizeLimitMiddleware
 from c2r_common.observability import RequestContextMiddleware, add_metrics_endpoint
+from c2r_common.openapi_examples import keep_example_nulls
 from c2r_common.operation_ids import operation_id
 from c2r_common.response_headers import declare_response_headers
 from c2r_common.route_statuses import declare_route_statuses
@@ -74,6 +75,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     install_problem_openapi(app)
     declare_route_statuses(app)
     declare_response_headers(app)
+    keep_example_nulls(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: answered inside the others
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=spec.name)

@@ -56,11 +56,31 @@ EXAMPLE_CURSOR_ID = uuid.UUID("1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11")
 
 def _first_example(list_type: Any) -> Any:
     item = next(iter(getattr(list_type, "__args__", ())), None)
-    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+    return _model_example(item)
+
+
+def _model_example(model: Any) -> Any:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None
-    extra = item.model_config.get("json_schema_extra")
+    extra = model.model_config.get("json_schema_extra")
     examples = extra.get("examples") if isinstance(extra, dict) else None
     return examples[0] if isinstance(examples, list) and examples else None
+
+
+def example_of(annotation: Any) -> Any:
+    """The first example of a model, of a list of models (as a list of one), or of the
+    first member of a union that has one; None when there is none. For generic wrappers
+    (pages, envelopes) to document an example of what they wrap."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _model_example(annotation)
+    if getattr(annotation, "__origin__", None) is list:
+        item = _first_example(annotation)
+        return None if item is None else [item]
+    for member in getattr(annotation, "__args__", ()):
+        found = example_of(member)
+        if found is not None:
+            return found
+    return None
 
 
 class PageParams(BaseModel):

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from c2r_common.reference import country_by_iso3
 
@@ -82,6 +82,31 @@ class SchoolCountsByStatus(BaseModel):
 class CountryConnectivitySummary(BaseModel):
     """How connected a country's schools are: served by school-monitor at
     `GET /v1/connectivity/countries/{iso3}`, read by assessment-api when scoring."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "iso3": "RWA",
+                    "as_of": "2026-12-02T08:07:52.060138Z",
+                    "schools_total": 1,
+                    "schools_by_status": {"good": 0, "moderate": 1, "bad": 0, "unknown": 0},
+                    "schools_connected_pct": 100.0,
+                    "schools_reporting_24h": 1,
+                    "download_mbps_median": 4.2,
+                    "download_mbps_mean": 4.199999999999999,
+                    "upload_mbps_median": 8.1234,
+                    "upload_mbps_mean": 8.1234,
+                    "latency_ms_median": 41.0,
+                    "benchmark_download_mbps": 20.0,
+                    "last_measurement_date": "2026-12-02",
+                    "schools_with_data": 1,
+                    "has_measurements": True,
+                    "data_age_days": 0,
+                }
+            ]
+        }
+    )
 
     iso3: str = Field(min_length=3, max_length=3, examples=["RWA"])
     as_of: datetime = Field(description="when the summary was computed (UTC)")

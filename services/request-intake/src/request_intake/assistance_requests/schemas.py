@@ -91,7 +91,42 @@ class RequestUpdate(BaseModel):
 
 
 class RequestOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("1f0c76e0-b1a1-4408-9105-86ecd2e4bf41"),
+                    "call_id": ("cc028985-9916-412b-8ff9-799cf8228c60"),
+                    "country_iso3": "RWA",
+                    "requesting_entity": ("Ministry of ICT and Innovation"),
+                    "entity_type": "ministry",
+                    "focal_point": {
+                        "name": "A. Uwase",
+                        "email": "focal@minict.gov.rw",
+                        "phone": None,
+                        "position": None,
+                    },
+                    "assistance_type": "assessment",
+                    "title": ("Digital infrastructure and resilience assessment"),
+                    "description": ("Country assessment following the C2R methodology."),
+                    "priority": "medium",
+                    "expected_outcomes": [],
+                    "attachments": [],
+                    "status": "submitted",
+                    "late": False,
+                    "submitted_by": "analyst@itu.int",
+                    "submitted_at": "2026-12-02T08:07:49.473634Z",
+                    "stage_entered_at": "2026-12-02T08:07:49.473634Z",
+                    "stage_due_at": "2026-12-09T23:00:00Z",
+                    "decided_at": None,
+                    "assessment_id": None,
+                    "version": 1,
+                    "updated_at": "2026-12-02T08:07:49.487744Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     call_id: uuid.UUID
@@ -125,7 +160,22 @@ class TransitionIn(BaseModel):
 
 
 class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "from_status": None,
+                    "to_status": "submitted",
+                    "role": "focal_point",
+                    "actor": "analyst@itu.int",
+                    "comment": "submitted",
+                    "at": "2026-12-02T08:07:49.473634Z",
+                }
+            ]
+        },
+    )
 
     id: int
     from_status: Status | None

@@ -8,7 +8,33 @@ from request_intake.outbox.service import EntryStatus
 
 
 class OutboxEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15"),
+                    "kind": "assessment.create",
+                    "request_id": ("1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f"),
+                    "payload": {
+                        "country_iso3": "ZWE",
+                        "period": "2026",
+                        "title": ("Zimbabwe digital infrastructure and resilience assessment"),
+                        "source_request_id": ("1f0c6a4e-8f5b-4d49-9a57-3c2f0b1d2e3f"),
+                    },
+                    "idempotency_key": ("c2r-outbox-5d1f7a2c-0b3e-4c8a-9e61-2f4b8d0c7a15"),
+                    "status": "delivered",
+                    "attempts": 2,
+                    "next_attempt_at": "2026-06-10T08:00:30Z",
+                    "last_attempt_at": "2026-06-10T08:00:30Z",
+                    "last_error": None,
+                    "delivered_at": "2026-06-10T08:00:30Z",
+                    "result_id": ("8c8e830b-c7f7-4499-b3f0-00583e904240"),
+                    "created_at": "2026-06-10T08:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     kind: str
@@ -26,6 +52,12 @@ class OutboxEntryOut(BaseModel):
 
 
 class OutboxSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"pending": 0, "delivered": 0, "failed": 0, "oldest_pending_at": None}]
+        }
+    )
+
     pending: int = Field(description="the backlog still to deliver")
     delivered: int
     failed: int = Field(description="refused for good by the receiver; see last_error")

@@ -11,6 +11,33 @@ class CountRow(BaseModel):
 
 
 class RequestReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-12-02T08:07:51.719797Z",
+                    "call_id": None,
+                    "total": 1,
+                    "by_call": [
+                        {
+                            "key": ("cc028985-9916-412b-8ff9-799cf8228c60"),
+                            "label": (
+                                "Connect2Recover technical assistance for African Member States"
+                            ),
+                            "count": 1,
+                        }
+                    ],
+                    "by_status": [{"key": "screening", "label": "screening", "count": 1}],
+                    "by_region": [{"key": "Africa", "label": "Africa", "count": 1}],
+                    "by_assistance_type": [
+                        {"key": "assessment", "label": "assessment", "count": 1}
+                    ],
+                    "by_country": [{"key": "RWA", "label": "Rwanda", "count": 1}],
+                }
+            ]
+        }
+    )
+
     as_of: datetime
     call_id: uuid.UUID | None = Field(None, description="the call the report is limited to")
     total: int

@@ -184,6 +184,19 @@ class ReviewIn(BaseModel):
 
 
 class ReviewAmendment(ReviewIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "scores": {"relevance": 4, "feasibility": 4},
+                    "recommendation": "yes",
+                    "comments": "Clear needs; the revised timeline is realistic.",
+                    "note": "Feasibility raised after the ministry's revised work plan.",
+                }
+            ]
+        }
+    )
+
     note: NoNulStr = Field(
         min_length=1, max_length=5000, description="why the review changes; kept in its history"
     )

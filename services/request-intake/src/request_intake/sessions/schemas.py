@@ -38,7 +38,26 @@ class SessionIn(BaseModel):
 
 
 class SessionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("1e7e037b-478f-4da7-9edf-dcd4004b8d0f"),
+                    "title": ("Connect2Recover information session for African Member States"),
+                    "held_on": "2023-05-02",
+                    "participants": [
+                        {"name": "Ministry of ICT", "country_iso3": "RWA", "is_member_state": True}
+                    ],
+                    "participant_count": 1,
+                    "member_state_count": 1,
+                    "member_state_participant_count": 1,
+                    "country_count": 1,
+                    "member_states_by_region": {"Africa": 1},
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     title: str

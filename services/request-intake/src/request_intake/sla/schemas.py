@@ -9,6 +9,24 @@ from request_intake.sla.clocks import ClockState, Target
 
 
 class OverdueSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-06-10T08:00:00Z",
+                    "total": 2,
+                    "by_stage": {
+                        "info_requested": 0,
+                        "resubmitted": 0,
+                        "screening": 1,
+                        "submitted": 0,
+                        "under_review": 1,
+                    },
+                }
+            ]
+        }
+    )
+
     as_of: datetime
     total: int
     by_stage: dict[str, int] = Field(description="overdue requests per workflow stage")
@@ -33,6 +51,41 @@ class ReminderOut(BaseModel):
 
 
 class ReminderList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-06-10T08:00:00Z",
+                    "until": "2026-06-17T08:00:00Z",
+                    "items": [
+                        {
+                            "kind": "sla_due",
+                            "due_at": "2026-06-12T15:00:00Z",
+                            "due_at_local": "2026-06-12T17:00:00+02:00",
+                            "title": ("Digital infrastructure and resilience assessment"),
+                            "call_id": ("27ae6a4c-d508-44c3-9cf8-80d1bb52fcfa"),
+                            "request_id": ("3112d2f3-1839-44f7-9cf8-3959c3607f5f"),
+                            "country_iso3": "ZWE",
+                            "stage": "screening",
+                        },
+                        {
+                            "kind": "call_closing",
+                            "due_at": "2026-06-15T21:59:59Z",
+                            "due_at_local": "2026-06-15T23:59:59+02:00",
+                            "title": (
+                                "Connect2Recover technical assistance for African Member States"
+                            ),
+                            "call_id": ("27ae6a4c-d508-44c3-9cf8-80d1bb52fcfa"),
+                            "request_id": None,
+                            "country_iso3": None,
+                            "stage": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     as_of: datetime
     until: datetime
     items: list[ReminderOut] = Field(description="soonest first")

@@ -22,6 +22,18 @@ router = APIRouter(
 )
 
 
+# What the agent's sync service posts and reads back (sync.service.ts).
+PING_RECORD_EXAMPLE = {
+    "timestamp": "2026-06-10T08:00:00Z",
+    "isConnected": True,
+    "errorMessage": None,
+    "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+    "app_local_uuid": "b2994e07-2e23-4f6a-ae46-69b4df898550",
+    "browserId": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+    "latency": 38.5,
+}
+
+
 def _ack(data: dict[str, Any], status_code: int) -> Response:
     ack = GigaMeterAck(success=True, data=data, timestamp=utcnow(), message="success")
     return Response(ack.model_dump_json(), status_code=status_code, media_type="application/json")
@@ -91,6 +103,7 @@ async def push_giga_meter_backlog(
     "the records. A batch sent again is acknowledged and its records stored once. 400 for "
     "an unknown school (or one of another country than the caller's).",
     openapi_extra=json_body_openapi(PingRecords),
+    responses={201: {"content": {"application/json": {"example": [PING_RECORD_EXAMPLE]}}}},
 )
 async def push_giga_meter_ping_records(
     giga_id_school: Annotated[NoNulStr, Path(max_length=64)],

@@ -127,6 +127,23 @@ class GigaMeterMeasurement(BaseModel):
 class GigaMeterAck(BaseModel):
     """The envelope Giga Meter's own backend answers with."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "data": {
+                        "status": "stored",
+                        "uuid": ("0bb780d4-a497-4ec8-811b-3f86d76f84be"),
+                        "school_id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    },
+                    "timestamp": "2026-12-02T08:07:50.002127Z",
+                    "message": "success",
+                }
+            ]
+        }
+    )
+
     success: bool
     data: dict[str, Any]
     timestamp: datetime
@@ -160,7 +177,26 @@ class BacklogBody(BaseModel):
 class MeasurementFlagOut(BaseModel):
     """A data-quality flag on a stored measurement."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "measurement_uuid": ("2e2b1371-8484-4b76-82b8-806f3a95dc89"),
+                    "kind": "country_mismatch",
+                    "school_id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    "country_iso3": "RWA",
+                    "detail": (
+                        "country_code KE (KEN) is "
+                        "not the school's country "
+                        "RWA; stored for the school "
+                        "its Giga id names."
+                    ),
+                    "created_at": "2026-12-02T08:07:50.074196Z",
+                }
+            ]
+        },
+    )
 
     measurement_uuid: uuid.UUID
     kind: str = Field(description="country_mismatch: the agent named another country")

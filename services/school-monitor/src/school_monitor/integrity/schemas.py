@@ -1,6 +1,6 @@
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from school_monitor.integrity.figures import Difference
 from school_monitor.integrity.rebuild import RebuildReport
@@ -25,6 +25,14 @@ class DifferenceOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"country": None, "exact": True, "differences_total": 0, "differences": []}
+            ]
+        }
+    )
+
     country: str | None
     exact: bool = Field(description="no derived value differs from the raw rows")
     differences_total: int = Field(description="how many values differ in all")
@@ -41,6 +49,12 @@ class VerifyOut(BaseModel):
 
 
 class RebuildOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"country": "RWA", "schools": 1, "changes_total": 0, "changes": []}]
+        }
+    )
+
     country: str | None
     schools: int = Field(description="schools recomputed")
     changes_total: int = Field(description="how many values were rewritten in all")

@@ -128,6 +128,31 @@ class ItemProblem(BaseModel):
 
 
 class IngestReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "received": 3,
+                    "stored": 2,
+                    "duplicates": 0,
+                    "rejected": [
+                        {
+                            "index": 2,
+                            "reason": "invalid",
+                            "errors": [
+                                {
+                                    "field": "body.items.2.download_mbps",
+                                    "message": ("Input should be greater than or equal to 0"),
+                                    "type": "greater_than_equal",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     received: int
     stored: int = Field(description="items newly stored")
     duplicates: int = Field(description="items already stored before (same UUID): acknowledged")
@@ -135,12 +160,38 @@ class IngestReport(BaseModel):
 
 
 class IngestAck(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"uuid": ("0bb780d4-a497-4ec8-811b-3f86d76f84be"), "stored": True}]
+        }
+    )
+
     uuid: UUID
     stored: bool = Field(description="false when the same UUID was stored before")
 
 
 class MeasurementOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "uuid": ("cba3330c-b3f6-493d-b15f-05cbde09d3ca"),
+                    "school_id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    "measured_at": "2026-12-02T03:04:49.758000Z",
+                    "received_at": "2026-12-02T08:07:50.058480Z",
+                    "download_mbps": 23.4567,
+                    "upload_mbps": 8.1234,
+                    "latency_ms": 41.0,
+                    "jitter_ms": None,
+                    "packet_loss_pct": None,
+                    "source": "DailyCheckApp",
+                    "server": ("ndt-mlab1-nbo01.mlab-oti.measurement-lab.org"),
+                    "app_version": "2.0.2",
+                }
+            ]
+        },
+    )
 
     uuid: UUID
     school_id: UUID
@@ -157,7 +208,22 @@ class MeasurementOut(BaseModel):
 
 
 class FailedMeasurementOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("f7adc788-0198-41c8-8b77-d6af28a91018"),
+                    "client_uuid": ("c315f1f9-642b-4e78-8050-b5d8d65bd9e8"),
+                    "giga_id_school": ("b96d9e0c-8d8a-481e-97f6-a6acecef658b"),
+                    "country_code": "RW",
+                    "reason": "unknown_school",
+                    "detail": ("No school with Giga id 'b96d9e0c-8d8a-481e-97f6-a6acecef658b'."),
+                    "received_at": "2026-12-02T08:07:50.094025Z",
+                }
+            ]
+        },
+    )
 
     id: UUID
     client_uuid: str | None

@@ -108,7 +108,36 @@ class SchoolStatusOut(BaseModel):
 
 
 class SchoolOut(SchoolIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "government_id": "RW-BF83CD",
+                    "name": "GS Kigeme",
+                    "admin1": "Southern Province",
+                    "admin2": "Nyamagabe",
+                    "latitude": -2.47,
+                    "longitude": 29.52,
+                    "education_level": "Primary and Secondary",
+                    "connectivity_type": None,
+                    "electricity_availability": None,
+                    "num_students": None,
+                    "num_computers": None,
+                    "download_speed_contracted": None,
+                    "tags": [],
+                    "giga_id": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    "country_iso3": "RWA",
+                    "id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    "created_at": "2026-12-02T08:07:49.719593Z",
+                    "updated_at": "2026-12-02T08:07:49.719603Z",
+                    "connectivity_status": "moderate",
+                    "is_online": True,
+                    "last_seen_at": "2026-12-02T08:05:50.070000Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     created_at: datetime
@@ -119,6 +148,27 @@ class SchoolOut(SchoolIn):
 
 
 class SchoolStatusDetail(SchoolStatusOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "connectivity_status": "moderate",
+                    "is_online": True,
+                    "status_changed_at": "2026-12-02T08:07:50.074196Z",
+                    "last_measurement_at": "2026-12-02T08:05:50.070000Z",
+                    "last_ping_at": "2026-12-02T08:04:49.758173Z",
+                    "last_seen_at": "2026-12-02T08:05:50.070000Z",
+                    "latest_download_mbps": 4.2,
+                    "latest_upload_mbps": 8.1234,
+                    "latest_latency_ms": 41.0,
+                    "school_id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    "benchmark_download_mbps": 20.0,
+                    "uptime_pct_today": 87.5,
+                }
+            ]
+        }
+    )
+
     school_id: uuid.UUID
     benchmark_download_mbps: float
     uptime_pct_today: float | None = Field(
@@ -132,6 +182,21 @@ class ImportProblem(BaseModel):
 
 
 class ImportReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": 120,
+                    "created": 117,
+                    "updated": 2,
+                    "committed_through_line": 121,
+                    "rejected": [{"line": 45, "reason": "giga_id: field required"}],
+                    "unknown_columns": ["fiber_node_distance"],
+                }
+            ]
+        }
+    )
+
     rows: int = Field(description="data rows read")
     created: int = Field(description="schools created (committed)")
     updated: int = Field(description="schools updated (committed)")
@@ -156,6 +221,36 @@ class GeoJsonFeature(BaseModel):
 
 
 class GeoJsonFeatureCollection(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                            "geometry": None,
+                            "properties": {
+                                "giga_id": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                                "name": "GS Kigeme",
+                                "country_iso3": "RWA",
+                                "admin1": "Southern Province",
+                                "education_level": None,
+                                "connectivity_status": "moderate",
+                                "is_online": True,
+                                "latest_download_mbps": 4.2,
+                                "last_seen_at": ("2026-12-02T08:05:50.070000+00:00"),
+                                "tags": [],
+                            },
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[GeoJsonFeature]
     next_cursor: str | None = Field(None, description="foreign member: the next page's cursor")

@@ -60,7 +60,23 @@ class DeploymentKeyIn(BaseModel):
 
 
 class DeploymentKeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("1f87536f-b974-44c1-a711-6876e979d49a"),
+                    "name": ("Giga Meter 2.0.2 build for the Rwanda pilot"),
+                    "countries": ["RWA"],
+                    "key_hint": "RYsb",
+                    "created_by": "analyst@itu.int",
+                    "created_at": "2026-12-02T08:07:49.752554Z",
+                    "expires_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     name: str
@@ -73,4 +89,22 @@ class DeploymentKeyOut(BaseModel):
 
 
 class DeploymentKeyCreated(DeploymentKeyOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("1f87536f-b974-44c1-a711-6876e979d49a"),
+                    "name": ("Giga Meter 2.0.2 build for the Rwanda pilot"),
+                    "countries": ["RWA"],
+                    "key_hint": "RYsb",
+                    "created_by": "analyst@itu.int",
+                    "created_at": "2026-12-02T08:07:49.752554Z",
+                    "expires_at": None,
+                    "revoked_at": None,
+                    "key": ("giga-meter-build-4f9Qz7Xc2LmR8tVb1NwK6yHd"),
+                }
+            ]
+        }
+    )
+
     key: str = Field(description="the key: shown this once, stored only as a hash")

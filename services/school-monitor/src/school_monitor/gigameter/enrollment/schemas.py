@@ -4,10 +4,13 @@ names; `id`s are ours, UUIDs where upstream has integers)."""
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, StrictBool
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from c2r_common.db import utcnow
 from c2r_common.fields import NoNulStr
+from c2r_common.pagination import example_of
 
 DataT = TypeVar("DataT")
 
@@ -20,9 +23,36 @@ class Envelope(BaseModel, Generic[DataT]):
     timestamp: datetime = Field(default_factory=utcnow)
     message: str = "success"
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The envelope of its data's own example, so that every answer documents one.
+        schema = handler(core_schema)
+        data = example_of(cls.model_fields["data"].annotation)
+        if data is not None:
+            envelope = {"success": True, "data": data, "message": "success"}
+            schema["examples"] = [envelope | {"timestamp": "2026-06-10T08:00:00Z"}]
+        return schema
+
 
 class GigaCountry(BaseModel):
     """A country where the agent may be installed (upstream's `dailycheckapp_country`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "RWA",
+                    "code": "RW",
+                    "code_iso3": "RWA",
+                    "name": "Rwanda",
+                    "country_id": "RWA",
+                    "created_at": None,
+                }
+            ]
+        }
+    )
 
     id: str
     code: str = Field(description="ISO alpha-2, as the app sends it")
@@ -34,6 +64,32 @@ class GigaCountry(BaseModel):
 
 class GigaSchool(BaseModel):
     """A school of the registry as the school search shows it (upstream's SchoolMasterDto)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                    "school_id": "RW-BF83CD",
+                    "code": "",
+                    "name": "GS Kigeme",
+                    "country_id": None,
+                    "country": "RW",
+                    "location_id": None,
+                    "address": None,
+                    "email": None,
+                    "postal_code": None,
+                    "education_level": None,
+                    "environment": None,
+                    "admin_1_name": "Southern Province",
+                    "admin_2_name": "Nyamagabe",
+                    "admin_3_name": None,
+                    "admin_4_name": None,
+                    "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                }
+            ]
+        }
+    )
 
     id: str = Field(description="our school id (a UUID; upstream's is a number)")
     school_id: str | None = Field(description="the government's school id")
@@ -94,11 +150,38 @@ class DeviceRegistrationIn(BaseModel):
 
 
 class UserId(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd")}]}
+    )
+
     user_id: str = Field(description="our agent id: the app sends it back as BrowserID")
 
 
 class RegisteredDevice(BaseModel):
     """A device registered for a school (upstream's SchoolDto): the start-up check."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd"),
+                    "user_id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd"),
+                    "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    "mac_address": ("2716edeb-fbad-45cc-a5d8-ee99fe840314"),
+                    "os": "windows",
+                    "app_version": "2.0.2",
+                    "created": ("2026-12-02T08:07:49.840037+00:00"),
+                    "network_information": None,
+                    "ip_address": None,
+                    "country_code": "RW",
+                    "is_blocked": False,
+                    "created_at": "2026-12-02T08:07:49.840037Z",
+                    "device_hardware_id": ("4C4C4544-47BC-8050-B4C0-C4C04F4E3332"),
+                    "is_active": True,
+                }
+            ]
+        }
+    )
 
     id: str
     user_id: str
@@ -127,10 +210,30 @@ class FlaggedSchoolIn(BaseModel):
 
 
 class RecordId(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": ("94c90937-ff6d-452b-aef0-6a9a48e973ef")}]}
+    )
+
     id: str
 
 
 class FlaggedSchoolOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("94c90937-ff6d-452b-aef0-6a9a48e973ef"),
+                    "detected_country": "KE",
+                    "selected_country": "RW",
+                    "school_id": "RW-BF83CD",
+                    "created": "2026-12-0210:15:00+02:00",
+                    "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    "created_at": "2026-12-02T08:07:49.858948Z",
+                }
+            ]
+        }
+    )
+
     id: str
     detected_country: str
     selected_country: str
@@ -143,6 +246,19 @@ class FlaggedSchoolOut(BaseModel):
 class DataFixAnswer(BaseModel):
     """Upstream answers its deprecated data fix with this, always empty."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": 200,
+                    "success": True,
+                    "timestamp": "2026-12-02T08:07:51.958650Z",
+                    "data": [],
+                }
+            ]
+        }
+    )
+
     code: Literal[200] = 200
     success: bool = True
     timestamp: datetime = Field(default_factory=utcnow)
@@ -152,6 +268,12 @@ class DataFixAnswer(BaseModel):
 class FeatureFlags(BaseModel):
     """Upstream's FeatureFlagDto; the app stores it and reads `pingService`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"feature_flag": None, "feature_flag_2": None, "pingService": True}]
+        }
+    )
+
     feature_flag: bool | None = None
     feature_flag_2: bool | None = None
     pingService: bool = True  # the app's name
@@ -159,6 +281,45 @@ class FeatureFlags(BaseModel):
 
 class ExistingInstallation(BaseModel):
     """v2: a machine already registered, found by its hardware id after a reinstall."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "exists": True,
+                    "user_id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd"),
+                    "school_id": "RW-BF83CD",
+                    "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    "mac_address": ("2716edeb-fbad-45cc-a5d8-ee99fe840314"),
+                    "os": "windows",
+                    "ip_address": None,
+                    "app_version": "2.0.2",
+                    "country_code": "RW",
+                    "source": "dailycheckapp_school",
+                    "schoolInfo": {
+                        "id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                        "school_id": "RW-BF83CD",
+                        "code": "",
+                        "name": "GS Kigeme",
+                        "country_id": None,
+                        "country": "RW",
+                        "location_id": None,
+                        "address": None,
+                        "email": None,
+                        "postal_code": None,
+                        "education_level": None,
+                        "environment": None,
+                        "admin_1_name": "Southern Province",
+                        "admin_2_name": "Nyamagabe",
+                        "admin_3_name": None,
+                        "admin_4_name": None,
+                        "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    },
+                    "is_active": True,
+                }
+            ]
+        }
+    )
 
     exists: bool
     user_id: str | None = None
@@ -175,6 +336,12 @@ class ExistingInstallation(BaseModel):
 
 
 class DeviceStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"is_active": True, "message": "Device is active", "exists": True}]
+        }
+    )
+
     is_active: bool = Field(description="false only for a device deactivated")
     message: str
     exists: bool
@@ -200,6 +367,54 @@ class DeviceSchoolStatusIn(BaseModel):
 class DeviceSchoolStatus(BaseModel):
     """`isActive: false` makes the app wipe its storage: only a school or device gone."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "isActive": True,
+                    "message": "Device is active",
+                    "school": {
+                        "id": ("1ffe2ca8-66d5-481f-bf59-6749d51d3e4d"),
+                        "school_id": "RW-BF83CD",
+                        "code": "",
+                        "name": "GS Kigeme",
+                        "country_id": None,
+                        "country": "RW",
+                        "location_id": None,
+                        "address": None,
+                        "email": None,
+                        "postal_code": None,
+                        "education_level": None,
+                        "environment": None,
+                        "admin_1_name": "Southern Province",
+                        "admin_2_name": "Nyamagabe",
+                        "admin_3_name": None,
+                        "admin_4_name": None,
+                        "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                    },
+                    "devices": [
+                        {
+                            "id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd"),
+                            "user_id": ("be63e905-a5b6-40e7-a80c-71ec2629b2bd"),
+                            "giga_id_school": ("3e32d388-d710-4d61-9898-4b45efc7d496"),
+                            "mac_address": ("2716edeb-fbad-45cc-a5d8-ee99fe840314"),
+                            "os": "windows",
+                            "app_version": "2.0.2",
+                            "created": ("2026-12-02T08:07:49.840037+00:00"),
+                            "network_information": None,
+                            "ip_address": None,
+                            "country_code": "RW",
+                            "is_blocked": False,
+                            "created_at": "2026-12-02T08:07:49.840037Z",
+                            "device_hardware_id": ("4C4C4544-47BC-8050-B4C0-C4C04F4E3332"),
+                            "is_active": True,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     isActive: bool  # the app's name
     message: str
     school: GigaSchool | None = None
@@ -209,18 +424,54 @@ class DeviceSchoolStatus(BaseModel):
 class ProtocolConfig(BaseModel):
     """Which speed test the v2 app runs; this service knows of M-Lab's ndt7 only."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "measurementProviders": ["mlab"],
+                    "betweenTestsDelaySec": 0,
+                    "configSource": "default",
+                }
+            ]
+        }
+    )
+
     measurementProviders: list[str] = Field(default_factory=lambda: ["mlab"])  # the app's name
     betweenTestsDelaySec: int = 0  # the app's name
     configSource: Literal["school", "country", "default"] = "default"  # the app's name
 
 
 class Deactivated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"deactivated": True, "message": "Device deactivated"}]}
+    )
+
     deactivated: bool
     message: str
 
 
 class IpMetadata(BaseModel):
     """The ipinfo.io-like document the v2 app reads (no envelope, every field a string)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ip": "127.0.0.1",
+                    "hostname": "",
+                    "city": "",
+                    "region": "",
+                    "country": "RW",
+                    "loc": "",
+                    "org": "",
+                    "postal": "",
+                    "timezone": "",
+                    "asn": "",
+                    "source": "c2r",
+                }
+            ]
+        }
+    )
 
     ip: str
     hostname: str = ""
@@ -246,6 +497,10 @@ class GeolocateIn(BaseModel):
 
 class GeolocateAnswer(BaseModel):
     """Google's answer shape; no location is known here, so both are null."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"location": None, "accuracy": None}]}
+    )
 
     location: dict[str, float] | None = None
     accuracy: float | None = None
