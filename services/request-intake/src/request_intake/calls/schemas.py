@@ -103,6 +103,30 @@ class CallUpdate(BaseModel):
 
 
 class CallOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ("cc028985-9916-412b-8ff9-799cf8228c60"),
+                    "title": ("Connect2Recover technical assistance for African Member States"),
+                    "description": "",
+                    "assistance_types": ["assessment", "national_strategy"],
+                    "eligible_regions": ["Africa"],
+                    "eligible_countries": [],
+                    "time_zone": "Europe/Geneva",
+                    "opens_at": ("2026-12-01T09:07:49.379270+01:00"),
+                    "closes_at": ("2027-01-01T09:07:49.379270+01:00"),
+                    "grace_period_minutes": 0,
+                    "accepts_until": ("2027-01-01T09:07:49.379270+01:00"),
+                    "max_requests_per_country": 50,
+                    "sla_calendar": None,
+                    "state": "open",
+                    "created_at": "2026-12-02T08:07:49.450290Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     title: str
     description: str
