@@ -612,6 +612,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/calls/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calls open now, without a token: title, types, eligible regions, deadline in its zone (cacheable: ETag, 304 on If-None-Match) */
+        get: operations["calls_open_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/calls": {
         parameters: {
             query?: never;
@@ -5496,6 +5513,78 @@ export interface components {
             sg1_question: components["schemas"]["SG1Question"];
             /** Sg1 Question Title */
             sg1_question_title: string;
+        };
+        /**
+         * OpenCallEntry
+         * @description A call as the public feed shows it: what a Member State needs to decide to answer.
+         */
+        OpenCallEntry: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Assistance Types */
+            assistance_types: components["schemas"]["AssistanceType"][];
+            /**
+             * Eligible Regions
+             * @description empty with no countries: all
+             */
+            eligible_regions: components["schemas"]["ItuRegion"][];
+            /** Eligible Countries */
+            eligible_countries: string[];
+            /**
+             * Time Zone
+             * @description the zone the deadline is set in
+             */
+            time_zone: string;
+            /**
+             * Opens At
+             * Format: date-time
+             * @description in the call's time zone
+             */
+            opens_at: string;
+            /**
+             * Deadline
+             * Format: date-time
+             * @description closes_at, in the call's time zone
+             */
+            deadline: string;
+            /**
+             * Deadline Utc
+             * Format: date-time
+             */
+            deadline_utc: string;
+        };
+        /**
+         * OpenCallFeed
+         * @description The calls open now, soonest deadline first; public, cacheable (ETag).
+         * @example {
+         *       "calls": [
+         *         {
+         *           "assistance_types": [
+         *             "assessment",
+         *             "training"
+         *           ],
+         *           "deadline": "2026-06-30T23:59:59+02:00",
+         *           "deadline_utc": "2026-06-30T21:59:59Z",
+         *           "eligible_countries": [],
+         *           "eligible_regions": [
+         *             "Africa"
+         *           ],
+         *           "id": "9a0e5b9c-2c51-4a8e-8f0e-5d3f1c7b2a66",
+         *           "opens_at": "2026-06-01T09:00:00+02:00",
+         *           "time_zone": "Europe/Geneva",
+         *           "title": "Connect2Recover technical assistance for Africa"
+         *         }
+         *       ]
+         *     }
+         */
+        OpenCallFeed: {
+            /** Calls */
+            calls: components["schemas"]["OpenCallEntry"][];
         };
         /**
          * OutboxEntryOut
@@ -14462,6 +14551,72 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    calls_open_feed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description an ETag of the feed */
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the feed's validator; send it as If-None-Match */
+                    ETag?: string;
+                    /** @description public, max-age until the feed may change */
+                    "Cache-Control"?: string;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenCallFeed"];
+                };
+            };
+            /** @description unchanged since the ETag sent */
+            304: {
+                headers: {
+                    /** @description the feed's validator; send it as If-None-Match */
+                    ETag?: string;
+                    /** @description public, max-age until the feed may change */
+                    "Cache-Control"?: string;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
