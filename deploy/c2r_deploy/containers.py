@@ -2,10 +2,10 @@
 
 There every service runs in a container of its own, reached by its service name on the
 image's port; nginx runs unprivileged, with its files under /tmp, its logs on the
-container's output and the merged OpenAPI document in DOCS_DIR (in the gateway image); and a second server, on a
-port of its own that is never published, answers nginx's stub_status for the exporter
-(prometheus-nginx-exporter). The routes, limits and CORS are those of the route table,
-rendered by c2r_deploy.nginx as for the single host.
+container's output and the merged OpenAPI document in DOCS_DIR (in the gateway image);
+and a second server, on a port of its own that is never published, answers nginx's
+stub_status for the exporter (prometheus-nginx-exporter). The routes, limits and CORS are
+those of the route table, rendered by c2r_deploy.nginx as for the single host.
 
 In front of the gateway sits a proxy (the Kubernetes ingress controller or load balancer,
 the gateway's Service being a ClusterIP): nginx takes the client's address from
