@@ -5,11 +5,12 @@ import uuid
 from collections.abc import Collection
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.fields import INT64_MAX
 from c2r_common.notifications import subscriptions as service
 from c2r_common.notifications.models import NotificationModels, SubscriptionRow
 from c2r_common.notifications.schemas import (
@@ -22,6 +23,8 @@ from c2r_common.notifications.settings import NotifyingSettings
 from c2r_common.pagination import Page, PageParams, page_params
 
 Paging = Annotated[PageParams, Depends(page_params)]
+# Bounded: PostgreSQL refuses to compare a bigint column with a larger number (a 500).
+DeliveryId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
 
 def _settings(request: Request) -> NotifyingSettings:
@@ -169,7 +172,9 @@ def subscriptions_router(
         summary="Send a delivery again (dead, or lost by the receiver), same webhook-id",
         responses=problem_responses(404, 422),
     )
-    async def redeliver(subscription: Owned, delivery_id: int, db: SessionDep) -> DeliveryOut:
+    async def redeliver(
+        subscription: Owned, delivery_id: DeliveryId, db: SessionDep
+    ) -> DeliveryOut:
         delivery = await service.redeliver(
             db, models=models, subscription=subscription, delivery_id=delivery_id
         )
