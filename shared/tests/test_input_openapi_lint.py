@@ -111,6 +111,17 @@ def test_a_header_honoured_is_declared(header: str, honoured_by: str) -> None:
     assert [route for route in honoured if header not in declared[route]] == []
 
 
+@pytest.mark.parametrize("header", ["Location", "ETag"])
+def test_a_header_a_handler_sets_is_declared_on_its_answer(header: str) -> None:
+    success = {
+        (m, p): {name for s, r in op["responses"].items() if s[0] == "2" for name in r["headers"]}
+        for p, m, op in operations()
+    }
+    sending = list(_honoured_routes(f'"{header}"'))
+    assert sending, f"no handler sets {header}: the check itself would prove nothing"
+    assert [route for route in sending if header not in success[route]] == []
+
+
 def test_versioned_documents_declare_their_etag_and_idempotent_creates_their_replay() -> None:
     for path, method, operation in operations():
         success = [r for s, r in operation["responses"].items() if s.startswith("2")]

@@ -5,6 +5,7 @@ under: X-Request-ID on every answer; Idempotent-Replayed on the 2xx of an operat
 honours Idempotency-Key; ETag on the 2xx of a versioned document's operations (those
 reading If-Match, the GET of the same document, and the create whose documents they
 are); Retry-After on every 503 and 429, even where a route declares the status itself.
+A create that sends Location declares it with CREATED_DOCUMENT.
 """
 
 from typing import Any
@@ -31,6 +32,18 @@ REPLAYED = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+LOCATION = {
+    "Location": {
+        "description": "the path of the document this request created",
+        "schema": {
+            "type": "string",
+            "examples": ["/v1/assessments/8f14e45f-ea3c-4b2e-9c1d-2f6a0c7b5e11"],
+        },
+    }
+}
+# For a create that answers the new document with its path and version: declared by the
+# route (`responses=... | CREATED_DOCUMENT`), since no rule can see that it sends them.
+CREATED_DOCUMENT: dict[int | str, dict[str, Any]] = {201: {"headers": ETAG | LOCATION}}
 RETRY_AFTER = {
     "Retry-After": {
         "description": "seconds to wait before sending the request again",

@@ -28,6 +28,7 @@ from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.idempotency import IdempotencyKey, run_idempotent
 from c2r_common.pagination import Page
+from c2r_common.response_headers import CREATED_DOCUMENT
 
 router = APIRouter(
     prefix="/v1/assessments", tags=["assessments"], responses=problem_responses(401, 403)
@@ -48,7 +49,7 @@ def _with_etag(response: Response, out: AssessmentOut) -> AssessmentOut:
     description="Honours `Idempotency-Key`: a retry with the same key and body replays the "
     "first response. Another assessment of the same country and period is a 409 whose body "
     "carries `existing_assessment_id`.",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422) | CREATED_DOCUMENT,
 )
 async def create_assessment(
     principal: Writer, data: AssessmentCreate, db: SessionDep, key: IdempotencyKey = None

@@ -13,6 +13,7 @@ from c2r_common.concurrency import etag
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.fields import INT32_MAX
+from c2r_common.response_headers import CREATED_DOCUMENT
 
 router = APIRouter(
     prefix="/v1/assessments/{assessment_id}", responses=problem_responses(401, 403, 404, 422)
@@ -58,7 +59,7 @@ async def preview_rescoring(
     "publication are to be given again), or in validation when the new version requires a "
     "value it lacks. A copy under that version already there is a 409 carrying "
     "`existing_assessment_id`.",
-    responses=problem_responses(409),
+    responses=problem_responses(409) | CREATED_DOCUMENT,
 )
 async def rescore_assessment(
     assessment: WritableAssessment,
