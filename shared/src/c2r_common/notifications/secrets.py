@@ -22,11 +22,7 @@ def new_secret() -> str:
 
 
 def _key(settings: NotifyingSettings) -> bytes:
-    if settings.notify_secret_key is not None:
-        material = settings.notify_secret_key.get_secret_value().encode()
-    else:
-        assert settings.jwt_secret is not None  # the settings give one outside production
-        material = settings.jwt_secret.get_secret_value().encode()
+    material = settings.notify_key_material
     # Derived, so that the key is never the token-signing key itself.
     return hmac.new(material, b"c2r webhook secrets", hashlib.sha256).digest()
 
