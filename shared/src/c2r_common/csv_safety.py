@@ -76,15 +76,13 @@ class SafeDictWriter:
             self.writerow(row)
 
 
-# The OpenAPI of a route answering CSV: a text body, typed as a string for generated clients.
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "CSV (UTF-8, a header line then one line per row), as an attachment",
-        "content": {
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": "dimension,key,label,count\nstatus,submitted,Submitted,3\n",
-            }
-        },
+def csv_response(example: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI of a route answering CSV: a text body, typed as a string for generated
+    clients, with `example` — best what the route's own writer makes of its JSON answer's
+    example, so that the two cannot drift apart."""
+    return {
+        200: {
+            "description": "CSV (UTF-8, a header line then one line per row), as an attachment",
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+        }
     }
-}

@@ -14,10 +14,11 @@ from assessment_api.reports.schemas import (
     RegionalAggregates,
     ScoreRow,
 )
-from c2r_common.csv_safety import CSV_RESPONSE
+from c2r_common.csv_safety import csv_response
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.fields import INT32_MAX
+from c2r_common.pagination import example_of
 from c2r_common.problems import InvalidField, require_visible_country
 from c2r_common.reference import country_by_iso3
 
@@ -84,7 +85,9 @@ async def regional_aggregates(
     "/latest-scores",
     response_model=list[ScoreRow],
     summary="A table of every country's latest scores (JSON or CSV)",
-    responses=CSV_RESPONSE,
+    responses=csv_response(
+        service.score_table_csv([ScoreRow.model_validate(example_of(ScoreRow))])
+    ),
 )
 async def latest_scores(
     principal: Reader,
@@ -102,7 +105,10 @@ async def latest_scores(
     "/{assessment_id}/export",
     response_model=AssessmentExport,
     summary="An assessment with its indicators, scores and gaps (JSON or CSV)",
-    responses=CSV_RESPONSE | problem_responses(404),
+    responses=csv_response(
+        service.export_csv(AssessmentExport.model_validate(example_of(AssessmentExport)))
+    )
+    | problem_responses(404),
 )
 async def export_assessment(
     assessment: ReadableAssessment,

@@ -4,13 +4,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from c2r_common.csv_safety import CSV_RESPONSE
+from c2r_common.csv_safety import csv_response
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.pagination import example_of
 from request_intake.assistance_requests.dependencies import Reader, Sla
 from request_intake.clock import Now
 from request_intake.reports import service, sla
 from request_intake.reports.schemas import RequestReport, SlaReport
+
+# The CSV of the report's JSON example, as the route writes it.
+REPORT_CSV_EXAMPLE = service.to_csv(RequestReport.model_validate(example_of(RequestReport)))
 
 router = APIRouter(
     prefix="/v1/requests/reports", tags=["reports"], responses=problem_responses(401, 403)
@@ -34,7 +38,7 @@ async def request_report(
     "/csv",
     response_class=Response,
     summary="The same counts as CSV: dimension, key, label, count",
-    responses={**CSV_RESPONSE, **problem_responses(422)},
+    responses=csv_response(REPORT_CSV_EXAMPLE) | problem_responses(422),
 )
 async def request_report_csv(
     principal: Reader, db: SessionDep, now: Now, call_id: CallFilter = None
