@@ -95,6 +95,12 @@ def test_the_calling_services_get_their_peer_tokens_from_the_provider(
     assert isinstance(provider, ClientCredentials)
     assert provider.config.token_url == settings.oauth_token_url
     assert provider.config.client_id == name
+    peers = {
+        "assessment-api": ["school_monitor_url"],
+        "request-intake": ["assessment_api_url", "school_monitor_url"],
+    }
+    for peer_url in peers[name]:
+        assert getattr(settings, peer_url).endswith(":8080"), peer_url  # the service, by name
 
 
 @pytest.mark.parametrize(
