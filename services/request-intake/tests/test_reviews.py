@@ -1,6 +1,7 @@
 """Reviewers assigned by an approver, scored reviews on the call's form, who sees them, and
 approval waiting for the reviews the call asks for."""
 
+import uuid
 from typing import Any
 
 import httpx
@@ -10,7 +11,10 @@ from sqlalchemy import select
 
 from c2r_common.db import Database
 from c2r_common.testing import TokenFactory, asgi_client
+from request_intake.assistance_requests.models import AssistanceRequest, RequestEvent
+from request_intake.outbox.models import OutboxEntry
 from request_intake.reviews.models import Review, ReviewRevision
+from request_intake.sla.models import SlaClock
 
 FORM = {
     "criteria": [
@@ -171,6 +175,44 @@ async def test_assignments_are_for_approvers_once_per_reviewer_and_due_later(
     assert past.json()["errors"][0]["field"] == "body.due_at"
 
 
+async def test_the_submitter_of_a_request_is_not_its_reviewer(
+    reviews: Reviews, approver: dict[str, str], rwanda: dict[str, str]
+) -> None:
+    request_id = await reviews.request_under_review(rwanda)  # submitted by rw-focal
+    refused = await reviews.assign(request_id, "rw-focal", approver)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith("reviewer-is-submitter")
+    listed = await reviews.http.get(f"/v1/requests/{request_id}/reviewers", headers=approver)
+    assert listed.json() == []
+    # Even holding the review scope, the submitter reads no review of its own request.
+    submitter_reviewer = reviews.auth_headers(
+        "requests:read", "requests:review", countries=["RWA"], subject="rw-focal"
+    )
+    board = f"/v1/requests/{request_id}/reviews"
+    assert (await reviews.http.get(board, headers=submitter_reviewer)).status_code == 403
+
+
+async def test_a_duplicate_criterion_code_is_named_by_its_place_in_the_form(
+    reviews: Reviews, api: Any
+) -> None:
+    call = await api.create_call()
+    criteria = [
+        {"code": "relevance", "label": "Relevance"},
+        {"code": "feasibility", "label": "Feasibility"},
+        {"code": "relevance", "label": "Relevance again"},
+    ]
+    refused = await reviews.http.put(
+        f"/v1/calls/{call['id']}/review-form",
+        json={"criteria": criteria, "reviews_required": 1},
+        headers=api.staff,
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "body.criteria.2.code"
+    assert "unique" in error["message"]
+
+
 async def test_a_review_is_submitted_once_and_amended_with_its_history(
     reviews: Reviews, approver: dict[str, str], rwanda: dict[str, str], clock: Any
 ) -> None:
@@ -328,3 +370,67 @@ async def test_a_review_and_its_history_are_committed_together(
         found, history = await _stored(url)
         assert (found[0].revision, found[0].recommendation) == (2, "yes")
         assert [h.revision for h in history] == [1, 2]
+
+
+async def _request_state(database_url: str, request_id: str) -> dict[str, Any]:
+    """What a refused move must leave as it was, read in a session of its own."""
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as db:
+            request = await db.get(AssistanceRequest, uuid.UUID(request_id))
+            assert request is not None
+            events = await db.scalars(
+                select(RequestEvent.to_status).where(RequestEvent.request_id == request.id)
+            )
+            clocks = await db.scalars(
+                select(SlaClock).where(SlaClock.request_id == request.id).order_by(SlaClock.id)
+            )
+            outbox = await db.scalars(select(OutboxEntry.id))
+            return {
+                "status": (request.status, request.version, request.decided_at),
+                "history": list(events),
+                "clocks": [
+                    (c.target, c.stage, c.due_at, c.paused_at, c.stopped_at, c.cancelled)
+                    for c in clocks
+                ],
+                "outbox": list(outbox),
+            }
+    finally:
+        await database.dispose()
+
+
+async def test_a_refused_approval_commits_nothing_of_the_move(
+    committing_app: FastAPI, auth_headers: TokenFactory, api_for: Any, clock: Any
+) -> None:
+    url = committing_app.state.settings.database_url
+    approver = auth_headers("requests:read", "requests:approve", subject="approver")
+    rwanda = auth_headers("requests:submit", "requests:read", countries=["RWA"])
+    async with asgi_client(committing_app) as http:
+        committing_app.state.clock = clock
+        api = api_for(http)
+        flows = Reviews(api, auth_headers)
+        request_id = await flows.request_under_review(rwanda)  # an assessment request
+        await flows.assign(request_id, "paul", approver)
+        before = await _request_state(url, request_id)
+        assert before["status"][0] == "under_review"
+        assert before["clocks"], "the submission started SLA clocks"
+        assert before["outbox"] == []
+
+        clock.advance(days=1)
+        refused = await api.move(approver, request_id, "approved")
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["type"].endswith("reviews-missing")
+        # The move was applied in the session before the check: none of it is committed.
+        assert await _request_state(url, request_id) == before
+
+        # Once the reviews are in, the same move commits all of it.
+        await flows.assign(request_id, "quinn", approver)
+        for name in ("paul", "quinn"):
+            submitted = await flows.submit(request_id, flows.reviewer(name), 4, 4, "yes")
+            assert submitted.status_code == 201, submitted.text
+        assert (await api.move(approver, request_id, "approved")).status_code == 200
+        after = await _request_state(url, request_id)
+        assert after["status"][0] == "approved"
+        assert after["history"] == [*before["history"], "approved"]
+        assert after["clocks"] != before["clocks"]
+        assert len(after["outbox"]) == 1

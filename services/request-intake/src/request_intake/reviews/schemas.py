@@ -3,8 +3,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.config import JsonDict
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from c2r_common.fields import JsonInteger, NoNulStr, UtcDatetime
 from request_intake.assistance_requests.workflow import Status
@@ -53,10 +54,19 @@ class ReviewFormIn(BaseModel):
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Self:
-        codes = [criterion.code for criterion in self.criteria]
-        if len(set(codes)) != len(codes):
-            raise ValueError("criterion codes must be unique")
+        seen: set[str] = set()
+        for index, criterion in enumerate(self.criteria):
+            if criterion.code in seen:
+                # A plain ValueError would name the whole body; the client needs the entry.
+                raise _duplicate_code(index, criterion.code)
+            seen.add(criterion.code)
         return self
+
+
+def _duplicate_code(index: int, code: str) -> ValidationError:
+    error = PydanticCustomError("duplicate_code", "criterion codes must be unique")
+    details = InitErrorDetails(type=error, loc=("criteria", index, "code"), input=code)
+    return ValidationError.from_exception_data(ReviewFormIn.__name__, [details])
 
 
 class CriterionOut(BaseModel):

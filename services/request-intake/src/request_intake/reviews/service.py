@@ -135,6 +135,12 @@ async def assign(
     now: datetime,
 ) -> ReviewAssignment:
     _require_undecided(request, "assigned")
+    if data.reviewer == request.submitted_by:
+        # The submitter would read every review of its own request through the assignment.
+        raise Conflict(
+            f"{data.reviewer} submitted this request and may not review it.",
+            problem_type="reviewer-is-submitter",
+        )
     if data.due_at <= now:
         raise InvalidField("body.due_at", "must be in the future", "The due date has passed.")
     if await _assignment_of(db, request.id, data.reviewer) is not None:
