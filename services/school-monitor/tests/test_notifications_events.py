@@ -193,3 +193,40 @@ async def test_an_agent_silent_for_n_days_raises_one_event(
         await round_at(app, now())
         await round_at(app, now() + timedelta(minutes=1))
         assert await event_types(app) == ["org.itu.c2r.agent.silent"]
+
+
+async def test_an_outage_of_schools_without_admin1_says_null_and_one_left_offline_is_told(
+    service_under_test: ServiceUnderTest, tmp_path: Path
+) -> None:
+    async with notifying_app(service_under_test, tmp_path) as (app, _client):
+        t0 = now()
+        eastern = await add_schools(app, 60, country="RWA", admin1="Eastern", seen_at=t0)
+        unplaced = await add_schools(app, 10, country="RWA", admin1="Unplaced", seen_at=t0)
+        async with app.state.database.sessionmaker() as session:
+            await session.execute(update(School).where(School.id.in_(unplaced)).values(admin1=None))
+            await session.commit()
+        await round_at(app, t0)  # the baseline
+        dark = t0 + timedelta(hours=2)
+        await report(app, eastern, dark, came_back=False)
+        await round_at(app, dark)  # the 10 without admin1 go offline together
+        await round_at(app, dark + timedelta(minutes=20))
+        assert await event_types(app) == ["org.itu.c2r.area.outage"]
+        back = dark + timedelta(minutes=30)
+        await report(app, unplaced[1:], back, came_back=True)  # one stays offline
+        await report(app, eastern, back, came_back=False)
+        await round_at(app, back)
+        await round_at(app, back + timedelta(minutes=20))
+        e = NOTIFICATIONS.event
+        async with app.state.database.sessionmaker() as session:
+            rows = (await session.execute(select(e.type, e.data).order_by(e.created_at))).all()
+    types = [t for t, _ in rows]
+    assert types == [
+        "org.itu.c2r.area.outage",
+        "org.itu.c2r.area.recovered",
+        "org.itu.c2r.school.offline",
+    ]
+    outage, recovered, offline = (data for _, data in rows)
+    assert outage["admin1"] is None
+    assert recovered["admin1"] is None
+    assert offline["school_id"] == str(unplaced[0])
+    assert offline["admin1"] is None

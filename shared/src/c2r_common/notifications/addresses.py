@@ -17,6 +17,10 @@ class ForbiddenDestination(Exception):
     """The URL is not one a webhook may be sent to."""
 
 
+class UnresolvedDestination(ForbiddenDestination):
+    """The name did not resolve in time: refused now, though a later attempt may succeed."""
+
+
 @dataclass(frozen=True)
 class Destination:
     host: str
@@ -48,10 +52,17 @@ def parse_url(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or default
 
 
-async def resolve(url: str, *, refuse_private: bool) -> Destination:
+async def resolve(url: str, *, refuse_private: bool, time_limit: float) -> Destination:
     host, port = parse_url(url)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # Bounded: a slow resolver must not hold a request, or the sequential dispatcher
+        # pass, beyond the time a receiver has to answer.
+        async with asyncio.timeout(time_limit):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+    except TimeoutError:
+        raise UnresolvedDestination(f"{host} did not resolve within {time_limit:g} s") from None
     except OSError as exc:
         raise ForbiddenDestination(f"{host} does not resolve: {exc}") from None
     addresses = [str(info[4][0]) for info in infos]

@@ -72,6 +72,29 @@ class PassReport:
 
 
 @dataclass(frozen=True)
+class PauseNotice:
+    """What the owner of a subscription just paused is told, read before the commit and
+    sent after it: no transaction stays open while an SMTP server answers."""
+
+    subscription_id: uuid.UUID
+    owner: str
+    email: str | None
+    language: str
+    target: str
+    failures: int
+
+
+@dataclass(frozen=True)
+class ClaimedDigest:
+    subscription_id: uuid.UUID
+    email: str
+    language: str
+    delivery_ids: list[int]
+    events: list[tuple[str, dict[str, object]]]
+    event_types: list[str]
+
+
+@dataclass(frozen=True)
 class Claimed:
     delivery_id: int
     attempts: int
@@ -195,6 +218,7 @@ class Dispatcher:
                 message_id=str(event.id),
                 body=to_cloudevent(event),
                 refuse_private=self.settings.refuses_private_urls,
+                time_limit=self.settings.notify_webhook_timeout_seconds,
             )
             channel = "webhook"
         else:
@@ -215,6 +239,7 @@ class Dispatcher:
         self, sessionmaker: Sessionmaker, claimed: Claimed, result: SendResult, now: datetime
     ) -> None:
         d = self.models.delivery
+        notice: PauseNotice | None = None
         async with sessionmaker() as session:
             await claim_write_lock(session)
             delivery = await session.get(d, claimed.delivery_id, with_for_update=True)
@@ -232,8 +257,10 @@ class Dispatcher:
                 self._reschedule(delivery, result, now)
                 paused = await self._count_failure(session, claimed.subscription_id)
                 if paused is not None:
-                    await self._tell_owner(paused)
+                    notice = _notice_of(paused)
             await session.commit()
+        if notice is not None:  # once paused for good, never for a rolled-back pause
+            await self._tell_owner(notice)
 
     def _reschedule(self, delivery: DeliveryRow, result: SendResult, now: datetime) -> None:
         too_old = now - delivery.age_from > timedelta(hours=self.settings.notify_max_age_hours)
@@ -279,27 +306,26 @@ class Dispatcher:
         metrics.AUTO_PAUSED.labels(self.service).inc()
         return subscription
 
-    async def _tell_owner(self, subscription: SubscriptionRow) -> None:
-        target = subscription.webhook_url or subscription.email or ""
+    async def _tell_owner(self, notice: PauseNotice) -> None:
         logger.warning(
             "notification subscription %s of %s paused after %d failed deliveries to %s",
-            subscription.id,
-            subscription.owner,
-            subscription.consecutive_failures,
-            target,
+            notice.subscription_id,
+            notice.owner,
+            notice.failures,
+            notice.target,
         )
-        if subscription.email is None:
+        if notice.email is None:
             return  # the log line and c2r_notifications_subscriptions_auto_paused_total
-        notice = mail.pause_notice(
-            to=subscription.email,
-            language=subscription.language,
-            subscription_id=str(subscription.id),
-            target=target,
-            failures=subscription.consecutive_failures,
+        message = mail.pause_notice(
+            to=notice.email,
+            language=notice.language,
+            subscription_id=str(notice.subscription_id),
+            target=notice.target,
+            failures=notice.failures,
         )
-        result = await mail.send_mail(notice, self.settings)
+        result = await mail.send_mail(message, self.settings)
         if not result.ok:
-            logger.warning("pause notice to %s not sent: %s", subscription.email, result.error)
+            logger.warning("pause notice to %s not sent: %s", notice.email, result.error)
 
     def _count(self, report: PassReport, claimed: Claimed, result: SendResult) -> None:
         event_type = claimed.event.type
@@ -341,17 +367,38 @@ class Dispatcher:
 
     async def run_digests(self, sessionmaker: Sessionmaker, now: datetime | None = None) -> int:
         """Sends each digest subscriber its events waiting since its last digest, in one
-        mail, once a day after `notify_digest_hour_utc`; how many mails were sent. Under a
-        lock of its own, so that two replicas never send the same digest."""
+        mail, once a day after `notify_digest_hour_utc`; how many mails were sent.
+
+        Like a delivery, in three steps: the digests are claimed (leased) under a lock of
+        their own, so that two replicas never send the same one; each mail is sent after
+        that commit; and marked in its own commit, delivered, or retried after a backoff,
+        or dead past `notify_max_age_hours`. A sender killed mid-send sends it again after
+        the lease, with the same Message-ID."""
         moment = now or utcnow()
         if moment.hour < self.settings.notify_digest_hour_utc:
             return 0
-        done = await run_alone(
-            sessionmaker, f"{self.service}:notification-digests", lambda s: self._digests(s, moment)
+        claimed = await run_alone(
+            sessionmaker,
+            f"{self.service}:notification-digests",
+            lambda s: self._claim_digests(s, moment),
         )
-        return done.result or 0
+        sent = 0
+        for digest in claimed.result or []:
+            message = mail.render(
+                to=digest.email,
+                language=digest.language,
+                subscription_id=str(digest.subscription_id),
+                message_id=f"digest-{digest.subscription_id}-{moment.date().isoformat()}",
+                events=digest.events,
+            )
+            result = await mail.send_mail(message, self.settings)
+            await self._mark_digest(
+                sessionmaker, digest, result, utcnow() if now is None else moment
+            )
+            sent += 1 if result.ok else 0
+        return sent
 
-    async def _digests(self, session: AsyncSession, now: datetime) -> int:
+    async def _claim_digests(self, session: AsyncSession, now: datetime) -> list[ClaimedDigest]:
         s = self.models.subscription
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         subscribers = await session.scalars(
@@ -362,48 +409,93 @@ class Dispatcher:
                 (s.last_digest_at.is_(None)) | (s.last_digest_at < day_start),
             )
         )
-        sent = 0
+        claimed = []
         for subscription in list(subscribers):
-            sent += await self._digest_of(session, subscription, now)
-        return sent
+            digest = await self._claim_digest_of(session, subscription, now)
+            if digest is not None:
+                claimed.append(digest)
+        return claimed
 
-    async def _digest_of(
+    async def _claim_digest_of(
         self, session: AsyncSession, subscription: SubscriptionRow, now: datetime
-    ) -> int:
+    ) -> ClaimedDigest | None:
         d, e = self.models.delivery, self.models.event
         rows = (
             await session.execute(
                 select(d, e)
                 .join(e, e.id == d.event_id)
-                .where(d.subscription_id == subscription.id, d.status == DeliveryStatus.DIGEST)
+                .where(
+                    d.subscription_id == subscription.id,
+                    d.status == DeliveryStatus.DIGEST,
+                    d.next_attempt_at <= now,  # not leased, nor waiting for its retry
+                )
                 .order_by(d.id)
             )
         ).all()
-        if not rows:
-            return 0
-        assert subscription.email is not None
-        message = mail.render(
-            to=subscription.email,
-            language=subscription.language,
-            subscription_id=str(subscription.id),
-            message_id=f"digest-{subscription.id}-{now.date().isoformat()}",
-            events=[(event.type, event.data) for _, event in rows],
-        )
-        result = await mail.send_mail(message, self.settings)
-        for delivery, event in rows:
+        if not rows or subscription.email is None:
+            return None
+        lease = now + timedelta(seconds=self.settings.notify_lease_seconds)
+        for delivery, _ in rows:
             delivery.attempts += 1
             delivery.last_attempt_at = now
-            delivery.last_error = result.error
+            delivery.next_attempt_at = lease
+        return ClaimedDigest(
+            subscription_id=subscription.id,
+            email=subscription.email,
+            language=subscription.language,
+            delivery_ids=[delivery.id for delivery, _ in rows],
+            events=[(event.type, event.data) for _, event in rows],
+            event_types=[event.type for _, event in rows],
+        )
+
+    async def _mark_digest(
+        self, sessionmaker: Sessionmaker, digest: ClaimedDigest, result: SendResult, now: datetime
+    ) -> None:
+        d, s = self.models.delivery, self.models.subscription
+        max_age = timedelta(hours=self.settings.notify_max_age_hours)
+        async with sessionmaker() as session:
+            await claim_write_lock(session)
+            deliveries = (
+                await session.scalars(
+                    select(d).where(d.id.in_(digest.delivery_ids)).with_for_update()
+                )
+            ).all()
+            for delivery in deliveries:
+                delivery.last_error = result.error
+                if result.ok:
+                    delivery.status = DeliveryStatus.DELIVERED
+                    delivery.delivered_at = now
+                elif now - delivery.age_from > max_age:
+                    delivery.status = DeliveryStatus.DEAD
+                    logger.error(
+                        "notification digest delivery %s dead: %s", delivery.id, result.error
+                    )
+                else:
+                    delivery.next_attempt_at = now + retry_delay(
+                        delivery.attempts,
+                        self.settings.notify_backoff_base_seconds,
+                        self.settings.notify_backoff_max_seconds,
+                        random.random(),
+                    )
             if result.ok:
-                delivery.status = DeliveryStatus.DELIVERED
-                delivery.delivered_at = now
-            metrics.DELIVERIES.labels(
-                self.service, event.type, "delivered" if result.ok else "retry"
-            ).inc()
-        if result.ok:
-            subscription.last_digest_at = now
-        await session.flush()
-        return 1 if result.ok else 0
+                await session.execute(
+                    update(s).where(s.id == digest.subscription_id).values(last_digest_at=now)
+                )
+            await session.commit()
+        outcome = "delivered" if result.ok else "retry"
+        for event_type in digest.event_types:
+            metrics.DELIVERIES.labels(self.service, event_type, outcome).inc()
+
+
+def _notice_of(subscription: SubscriptionRow) -> PauseNotice:
+    return PauseNotice(
+        subscription_id=subscription.id,
+        owner=subscription.owner,
+        email=subscription.email,
+        language=subscription.language,
+        target=subscription.webhook_url or subscription.email or "",
+        failures=subscription.consecutive_failures,
+    )
 
 
 def event_of(row: EventRow) -> Event:

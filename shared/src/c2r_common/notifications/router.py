@@ -170,7 +170,7 @@ def subscriptions_router(
         "/{subscription_id}/deliveries/{delivery_id}/redeliver",
         response_model=DeliveryOut,
         summary="Send a delivery again (dead, or lost by the receiver), same webhook-id",
-        responses=problem_responses(404, 422),
+        responses=problem_responses(404, 409, 422),
     )
     async def redeliver(
         subscription: Owned, delivery_id: DeliveryId, db: SessionDep

@@ -32,7 +32,11 @@ from c2r_common.reference import country_by_iso3
 
 async def check_webhook_url(url: str, settings: NotifyingSettings) -> None:
     try:
-        await resolve(url, refuse_private=settings.refuses_private_urls)
+        await resolve(
+            url,
+            refuse_private=settings.refuses_private_urls,
+            time_limit=settings.notify_webhook_timeout_seconds,
+        )
     except ForbiddenDestination as exc:
         raise InvalidField("body.webhook_url", str(exc)) from None
 
@@ -160,6 +164,9 @@ async def list_deliveries(
     return await paginate(db, statement, (d.id,), page)
 
 
+_REDELIVERABLE = frozenset({DeliveryStatus.DEAD, DeliveryStatus.DELIVERED})
+
+
 async def redeliver(
     db: AsyncSession,
     *,
@@ -176,6 +183,13 @@ async def redeliver(
     )
     if delivery is None:
         raise NotFound(f"No delivery {delivery_id} of subscription {subscription.id}.")
+    if delivery.status not in _REDELIVERABLE:
+        # A pending one may be leased to a sender right now: made due again, a second
+        # dispatcher would send it while the first is mid-send.
+        raise Conflict(
+            f"Delivery {delivery_id} is {delivery.status}: only a dead or delivered one is "
+            "sent again."
+        )
     moment = now or utcnow()
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = moment

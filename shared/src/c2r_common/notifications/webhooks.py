@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from c2r_common.notifications.addresses import Destination, ForbiddenDestination, resolve
+from c2r_common.notifications.addresses import (
+    Destination,
+    ForbiddenDestination,
+    UnresolvedDestination,
+    resolve,
+)
 from c2r_common.notifications.events import CONTENT_TYPE
 
 _MAX_ERROR_CHARS = 1000
@@ -52,10 +57,13 @@ async def send_webhook(
     message_id: str,
     body: bytes,
     refuse_private: bool,
+    time_limit: float,
 ) -> SendResult:
     started = time.perf_counter()
     try:
-        destination = await resolve(url, refuse_private=refuse_private)
+        destination = await resolve(url, refuse_private=refuse_private, time_limit=time_limit)
+    except UnresolvedDestination as exc:
+        return SendResult(False, None, (time.perf_counter() - started) * 1000, str(exc))
     except ForbiddenDestination as exc:
         return SendResult(False, None, 0.0, str(exc), permanent=True)
     headers = {
@@ -63,18 +71,36 @@ async def send_webhook(
         "host": httpx.URL(url).netloc.decode(),
         **signature_headers(secret, message_id, body, datetime.now(UTC)),
     }
+    request = client.build_request(
+        "POST",
+        _pinned_url(url, destination),
+        content=body,
+        headers=headers,
+        extensions={"sni_hostname": destination.host},
+    )
     try:
-        response = await client.post(
-            _pinned_url(url, destination),
-            content=body,
-            headers=headers,
-            extensions={"sni_hostname": destination.host},
-        )
+        response = await client.send(request, stream=True)
+        try:
+            status_code = response.status_code
+            # At most the error's length of the body: a hostile receiver's endless
+            # answer is never read into memory.
+            excerpt = b"" if response.is_success else await _head(response, _MAX_ERROR_CHARS)
+        finally:
+            await response.aclose()
     except httpx.HTTPError as exc:
         latency = (time.perf_counter() - started) * 1000
         return SendResult(False, None, latency, f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS])
     latency = (time.perf_counter() - started) * 1000
-    if response.is_success:
-        return SendResult(True, response.status_code, latency, None)
-    error = f"HTTP {response.status_code}: {response.text}"[:_MAX_ERROR_CHARS]
-    return SendResult(False, response.status_code, latency, error)
+    if 200 <= status_code < 300:
+        return SendResult(True, status_code, latency, None)
+    text = excerpt.decode(errors="replace")
+    return SendResult(False, status_code, latency, f"HTTP {status_code}: {text}"[:_MAX_ERROR_CHARS])
+
+
+async def _head(response: httpx.Response, limit: int) -> bytes:
+    read = bytearray()
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= limit:
+            break
+    return bytes(read[:limit])

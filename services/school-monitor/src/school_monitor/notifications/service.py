@@ -115,6 +115,7 @@ async def _area_outages(
         if outage_ends(count, settings.area_recovery_share):
             emitted += await _end_outage(db, outage, count, now)
             del active[key]
+            emitted += await _release_absorbed(db, key, set(active), now)
     # Whole countries first: a country in outage raises no event per area besides.
     for key in sorted(counts, key=lambda k: (k[0], k[1] != WHOLE_COUNTRY, k[1])):
         country_out = (key[0], WHOLE_COUNTRY) in active
@@ -124,6 +125,34 @@ async def _area_outages(
             active[key] = await _start_outage(db, key, counts[key], now)
             emitted += 1
     return emitted, set(active)
+
+
+def _admin1_of(area: str) -> str | None:
+    # Schools without an admin1 are grouped under "": their events say null, as the school does.
+    return None if area in (WHOLE_COUNTRY, "") else area
+
+
+async def _release_absorbed(
+    db: AsyncSession, ended: AreaKey, still_out: set[AreaKey], now: datetime
+) -> int:
+    """The schools of an ended outage still offline get their own offline event now,
+    unless another outage still covers them: the area's recovery said nothing of them."""
+    state = SchoolNoticeState
+    rows = await db.execute(
+        select(School, state)
+        .join(state, state.school_id == School.id)
+        .where(*_area_filter(ended), School.is_online.is_(False), state.absorbed.is_(True))  # type: ignore[arg-type]
+        .order_by(School.id)
+    )
+    emitted = 0
+    for school, notice in rows.all():
+        areas = {(school.country_iso3, WHOLE_COUNTRY), (school.country_iso3, school.admin1 or "")}
+        if areas & still_out:
+            continue
+        notice.absorbed = False
+        event = SchoolOffline(**_school_fields(school, now))
+        emitted += await _emit(db, event, now, (school.status_changed_at or now).isoformat())
+    return emitted
 
 
 def _area_filter(key: AreaKey) -> list[object]:
@@ -146,7 +175,7 @@ async def _start_outage(
     country, area = key
     data = AreaOutage(
         country_iso3=country,
-        admin1=None if area == WHOLE_COUNTRY else area,
+        admin1=_admin1_of(area),
         monitored=count.monitored,
         offline=count.offline,
         started_at=now,
@@ -164,7 +193,7 @@ async def _end_outage(
 ) -> int:
     data = AreaRecovered(
         country_iso3=outage.country_iso3,
-        admin1=None if outage.area == WHOLE_COUNTRY else outage.area,
+        admin1=_admin1_of(outage.area),
         monitored=count.monitored,
         offline=count.offline,
         started_at=outage.started_at,
