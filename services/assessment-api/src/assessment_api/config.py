@@ -1,10 +1,11 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from c2r_common.settings import ServiceSettings, load_settings
+from c2r_common.notifications.settings import NotifyingSettings
+from c2r_common.settings import load_settings
 
 
-class AssessmentSettings(ServiceSettings):
+class AssessmentSettings(NotifyingSettings):
     model_config = SettingsConfigDict(env_prefix="C2R_ASSESSMENT_", extra="ignore", frozen=True)
 
     database_url: str = Field(

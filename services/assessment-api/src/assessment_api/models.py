@@ -5,10 +5,12 @@ from assessment_api.beneficiaries.models import Beneficiary
 from assessment_api.db import Base, IdempotencyRecord
 from assessment_api.indicators.models import IndicatorValue, IndicatorValueChange
 from assessment_api.methodology.models import Methodology
+from assessment_api.notifications.models import NOTIFICATIONS
 from assessment_api.partners.models import Contribution, Partner
 from assessment_api.programmes.models import Pilot, PilotSite, ProgrammePhase
 
 __all__ = [
+    "NOTIFICATIONS",
     "Assessment",
     "AssessmentTranslation",
     "AuditEvent",

@@ -141,6 +141,68 @@ class AgentSilent(EventData):
         return self.country_iso3
 
 
+class AssessmentEvent(EventData):
+    assessment_id: uuid.UUID
+    country_iso3: str
+    period: str
+    assessment_title: str
+    methodology_version: int
+    revision: int = Field(description="the assessment's revision (its ETag) after the change")
+    changed_at: datetime = Field(description="when the change was made")
+
+    def subject(self) -> str:
+        return f"assessments/{self.assessment_id}"
+
+    def country(self) -> str | None:
+        return self.country_iso3
+
+
+class AssessmentMoved(AssessmentEvent):
+    note: str | None = Field(description="the note given with the move, if any")
+
+
+class AssessmentCompleted(AssessmentMoved):
+    """An assessment moved to completed: its values are frozen, the country is asked to
+    accept it."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "assessment.completed"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Assessment {assessment_title} ({country_iso3}, {period}) completed",
+        "fr": "Évaluation {assessment_title} ({country_iso3}, {period}) terminée",
+    }
+
+
+class AssessmentAccepted(AssessmentMoved):
+    """The country accepted a completed assessment."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "assessment.accepted"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Assessment {assessment_title} ({country_iso3}, {period}) accepted by the country",
+        "fr": "Évaluation {assessment_title} ({country_iso3}, {period}) acceptée par le pays",
+    }
+
+
+class AssessmentPublished(AssessmentMoved):
+    """An accepted assessment was published."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "assessment.published"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Assessment {assessment_title} ({country_iso3}, {period}) published",
+        "fr": "Évaluation {assessment_title} ({country_iso3}, {period}) publiée",
+    }
+
+
+class AssessmentTranslated(AssessmentEvent):
+    """A translation of an assessment's report was marked completed."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "assessment.translated"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Assessment {assessment_title} ({country_iso3}, {period}) translated into {language}",
+        "fr": "Évaluation {assessment_title} ({country_iso3}, {period}) traduite ({language})",
+    }
+    language: str = Field(description="the translation's language (BCP 47 tag)")
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (
@@ -151,5 +213,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         AreaOutage,
         AreaRecovered,
         AgentSilent,
+        AssessmentCompleted,
+        AssessmentAccepted,
+        AssessmentPublished,
+        AssessmentTranslated,
     )
 }

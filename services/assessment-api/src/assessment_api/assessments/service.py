@@ -22,9 +22,11 @@ from assessment_api.assessments.schemas import (
 )
 from assessment_api.methodology import service as methodologies
 from assessment_api.methodology.models import Methodology
+from assessment_api.notifications.service import notify
 from c2r_common.auth import Principal
 from c2r_common.db import utcnow
 from c2r_common.errors import ProblemError
+from c2r_common.notifications.catalogue import AssessmentTranslated
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import Conflict, Forbidden, InvalidField, NotFound, PreconditionFailed
 from c2r_common.reference import country_by_iso3
@@ -218,7 +220,38 @@ async def transition(
     assessment.status = data.to
     TRANSITIONS.labels(data.to.value).inc()
     await save_changes(db, assessment)
+    await _notify_move(db, assessment, data)
     return assessment
+
+
+def _event_fields(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "assessment_id": assessment.id,
+        "country_iso3": assessment.country_iso3,  # focal points' subscriptions filter on it
+        "period": assessment.period,
+        "assessment_title": assessment.title,
+        "methodology_version": assessment.methodology_version,
+        "revision": assessment.revision,
+        "changed_at": assessment.updated_at,
+    }
+
+
+def _change_key(assessment: Assessment) -> str:
+    # The revision after the change: each change has its own, so completing an assessment
+    # again after a return to validation is a new event, and a retry of one write is not.
+    return f"revision-{assessment.revision}"
+
+
+async def _notify_move(db: AsyncSession, assessment: Assessment, data: TransitionIn) -> None:
+    event = lifecycle.event_on_entry(data.to)
+    if event is None:
+        return
+    await notify(
+        db,
+        event(**_event_fields(assessment), note=data.note),
+        at=assessment.updated_at,
+        key=_change_key(assessment),
+    )
 
 
 async def set_translation(
@@ -230,6 +263,7 @@ async def set_translation(
 ) -> Assessment:
     language = language.lower()
     current = next((t for t in assessment.translations if t.language == language), None)
+    before = None if current is None else current.status
     if current is None:
         current = AssessmentTranslation(language=language, status=status)
         assessment.translations.append(current)
@@ -238,6 +272,13 @@ async def set_translation(
         db, assessment, principal.subject, "translation", {"language": language, "status": status}
     )
     await save_changes(db, assessment)
+    if lifecycle.translation_finished(before, status):
+        await notify(
+            db,
+            AssessmentTranslated(**_event_fields(assessment), language=language),
+            at=assessment.updated_at,
+            key=f"{language}-{_change_key(assessment)}",
+        )
     return assessment
 
 
