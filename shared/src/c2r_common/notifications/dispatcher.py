@@ -136,8 +136,10 @@ class Dispatcher:
             if claimed is None:  # another dispatcher took it meanwhile
                 continue
             result = await self._send(claimed)
-            await self._mark(sessionmaker, claimed, result, utcnow() if now is None else moment)
-            self._count(report, claimed, result)
+            status = await self._mark(
+                sessionmaker, claimed, result, utcnow() if now is None else moment
+            )
+            self._count(report, claimed, status)
         await self.refresh_gauges(sessionmaker, moment)
         return report
 
@@ -237,7 +239,8 @@ class Dispatcher:
 
     async def _mark(
         self, sessionmaker: Sessionmaker, claimed: Claimed, result: SendResult, now: datetime
-    ) -> None:
+    ) -> str | None:
+        """Marks the attempt; the delivery's status after it (None: deleted meanwhile)."""
         d = self.models.delivery
         notice: PauseNotice | None = None
         async with sessionmaker() as session:
@@ -245,7 +248,7 @@ class Dispatcher:
             delivery = await session.get(d, claimed.delivery_id, with_for_update=True)
             if delivery is None:  # its subscription was deleted meanwhile
                 await session.rollback()
-                return
+                return None
             delivery.last_status_code = result.status_code
             delivery.last_latency_ms = round(result.latency_ms, 3)
             delivery.last_error = result.error
@@ -258,9 +261,11 @@ class Dispatcher:
                 paused = await self._count_failure(session, claimed.subscription_id)
                 if paused is not None:
                     notice = _notice_of(paused)
+            status = delivery.status
             await session.commit()
         if notice is not None:  # once paused for good, never for a rolled-back pause
             await self._tell_owner(notice)
+        return status
 
     def _reschedule(self, delivery: DeliveryRow, result: SendResult, now: datetime) -> None:
         too_old = now - delivery.age_from > timedelta(hours=self.settings.notify_max_age_hours)
@@ -327,12 +332,12 @@ class Dispatcher:
         if not result.ok:
             logger.warning("pause notice to %s not sent: %s", notice.email, result.error)
 
-    def _count(self, report: PassReport, claimed: Claimed, result: SendResult) -> None:
+    def _count(self, report: PassReport, claimed: Claimed, status: str | None) -> None:
         event_type = claimed.event.type
-        if result.ok:
+        if status == DeliveryStatus.DELIVERED:
             report.delivered += 1
             outcome = "delivered"
-        elif result.permanent:
+        elif status == DeliveryStatus.DEAD:  # refused for good, or past the maximum age
             report.dead += 1
             outcome = "dead"
         else:
