@@ -1,12 +1,17 @@
 """SLA clocks of requests: first response, resolution and stages; paused while information
 is requested, warnings, the report of SLAs met and missed, and a calendar per organisation."""
 
-from datetime import datetime
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from request_intake.reports.sla import tally
+from request_intake.sla.clocks import ClockState, Target, pause, paused_time, state_of, stop
+from request_intake.sla.models import SlaClock
 from request_intake.sla_policy import SlaPolicy
 
 START = datetime.fromisoformat("2026-06-10T08:00:00+00:00")  # the clock fixture's start
@@ -185,3 +190,53 @@ async def test_a_call_counts_on_its_organisations_calendar(
     # in Addis Ababa (UTC+3).
     assert first["due_at_local"] == "2026-06-18T00:00:00+03:00"
     assert first["due_at"] == "2026-06-17T21:00:00Z"
+
+
+async def test_a_withdrawal_while_paused_keeps_the_paused_business_time(
+    app: FastAPI, api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    policy: SlaPolicy = app.state.sla_policy
+    call = await api.create_call()
+    request = await api.submit(rwanda, call["id"])  # Wednesday 10 June 2026, 10:00 Geneva
+    await api.walk(request["id"], "screening")
+    clock.advance(days=1)
+    await api.walk(request["id"], "info_requested")
+    clock.advance(days=4)  # Monday 15 June, 10:00: 48 business hours paused
+    withdrawn = await api.move(rwanda, request["id"], "withdrawn")
+    assert withdrawn.status_code == 200, withdrawn.text
+    resolution = clocks_by_target(await request_sla(client, request["id"], rwanda))["resolution"]
+    assert resolution["state"] == "cancelled"
+    assert resolution["paused_business_seconds"] == 48 * 3600
+    assert at(resolution["due_at"]) == policy.due_after(START, 62)
+
+
+def test_a_clock_stopped_while_paused_is_met_against_its_shifted_due_date(app: FastAPI) -> None:
+    policy: SlaPolicy = app.state.sla_policy
+    due = policy.due_after(START, 2)
+    stopped_clock = SlaClock(
+        request_id=uuid.uuid4(),
+        call_id=uuid.uuid4(),
+        target=Target.RESOLUTION,
+        stage=None,
+        calendar=None,
+        started_at=START,
+        due_at=due,
+        warn_at=due,
+        paused_at=None,
+        paused_microseconds=0,
+        stopped_at=None,
+        cancelled=False,
+    )
+    pause(stopped_clock, START)
+    # Stopped a business day past the original due date, after three business days paused.
+    stopped = policy.shifted(due, timedelta(days=1))
+    stop(stopped_clock, stopped, policy)
+    assert paused_time(stopped_clock) == policy.business_time(START, stopped)
+    assert stopped_clock.paused_at is None
+    assert stopped_clock.due_at == policy.shifted(due, paused_time(stopped_clock))
+    assert state_of(stopped_clock, stopped) is ClockState.MET
+    [outcomes] = tally([stopped_clock], stopped, policy).values()
+    assert outcomes == Counter(met=1)
+    # Stopping again changes nothing.
+    stop(stopped_clock, policy.shifted(stopped, timedelta(days=5)), policy)
+    assert stopped_clock.stopped_at == stopped

@@ -97,10 +97,13 @@ def resume(clock: SlaClock, now: datetime, sla: SlaPolicy) -> None:
     clock.paused_at = None
 
 
-def stop(clock: SlaClock, now: datetime, *, cancelled: bool = False) -> None:
+def stop(clock: SlaClock, now: datetime, sla: SlaPolicy, *, cancelled: bool = False) -> None:
+    """A clock stopped while paused is resumed first: the business time it stood still
+    is kept (in `paused_microseconds`, and in its due date), so stopping it is met or
+    missed as if it had been resumed just before."""
     if clock.stopped_at is not None:
         return
-    clock.paused_at = None
+    resume(clock, now, sla)
     clock.stopped_at = now
     clock.cancelled = cancelled
 
@@ -168,15 +171,16 @@ async def on_transition(
     sla: SlaPolicy,
 ) -> None:
     for clock in await running_clocks(db, request):
+        calendar = sla.for_calendar(clock.calendar)
         match _moves(clock, source, target):
             case "cancel":
-                stop(clock, now, cancelled=True)
+                stop(clock, now, calendar, cancelled=True)
             case "stop":
-                stop(clock, now)
+                stop(clock, now, calendar)
             case "pause":
                 pause(clock, now)
             case "resume":
-                resume(clock, now, sla.for_calendar(clock.calendar))
+                resume(clock, now, calendar)
     stage = _stage_clock(request, target, now, sla)
     if stage is not None:
         db.add(stage)
