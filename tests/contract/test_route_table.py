@@ -29,6 +29,9 @@ def test_merged_openapi_declares_the_gateways_429_on_rate_limited_paths() -> Non
     limited = [path for path in merged["paths"] if table.rate_limit_kind(path) is not None]
     assert "/api/v1/measurements" in limited
     assert "/v1/pings" in limited
+    # The public open-calls feed needs no token: limited per client address.
+    assert table.rate_limit_kind("/v1/calls/feed") == "per-address"
+    assert table.rate_limit_kind("/v1/calls/open") is None
     for path, operations in merged["paths"].items():
         for method, operation in operations.items():
             too_many = operation["responses"].get("429")

@@ -1,4 +1,5 @@
-"""Rate limits of the push paths, the same in both gateways, in front of the real services.
+"""Rate limits of the push paths and of the public open-calls feed, the same in both
+gateways, in front of the real services.
 
 The limits are the route table's, with small bursts and a slow leak so that a few dozen
 requests show them. Each client sends from an address of its own on the loopback
@@ -111,3 +112,21 @@ def test_a_refusal_is_a_problem_a_front_end_can_read(limited_gateway: str) -> No
     assert refused.headers["retry-after"] == "1"
     assert "retry-after" not in responses[0].headers
     assert refused.headers["x-request-id"] == refused.json()["request_id"]
+
+
+def test_a_burst_on_the_public_calls_feed_is_refused_per_address(limited_gateway: str) -> None:
+    # No token: anyone may read the feed, so only the client's address limits it.
+    sent = statuses(limited_gateway, "127.0.0.7", "GET", "/v1/calls/feed", PER_ADDRESS_BURST + 2)
+    assert 429 not in sent[: PER_ADDRESS_BURST + 1]
+    assert sent[-1] == 429
+    transport = httpx.HTTPTransport(local_address="127.0.0.7")
+    with httpx.Client(base_url=limited_gateway, transport=transport) as client:
+        refused = client.get("/v1/calls/feed")
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["status"] == 429
+    assert refused.headers["retry-after"] == "1"
+    # Another client address still reads it, and the token-guarded call routes are not
+    # limited with it.
+    assert statuses(limited_gateway, "127.0.0.8", "GET", "/v1/calls/feed", 1) == [200]
+    assert 429 not in statuses(limited_gateway, "127.0.0.7", "GET", "/v1/calls/open", 3)
