@@ -2,16 +2,21 @@
 /v1/assessments/subscriptions; each lifecycle event delivered once to a real receiver that
 verifies its signature; an event committed with its change, and never without it."""
 
+import email
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from webhook_receiver import WebhookReceiver
+from webhook_receiver import WebhookReceiver, free_port
 
 from assessment_api.assessments import service as assessments
 from assessment_api.assessments.models import Assessment
@@ -35,7 +40,7 @@ ASSESSOR = Principal(subject="assessor", scopes=frozenset({Scope.ADMIN}))
 
 @asynccontextmanager
 async def notifying_app(
-    service_under_test: ServiceUnderTest, folder: Path
+    service_under_test: ServiceUnderTest, folder: Path, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app on a database of its own (every commit real), seeded, webhooks to loopback
     allowed."""
@@ -46,6 +51,7 @@ async def notifying_app(
             notify_allow_private_urls=True,
             notify_backoff_base_seconds=1.0,
             notify_webhook_timeout_seconds=5.0,
+            **overrides,
         ) as app,
         asgi_client(app) as client,
     ):
@@ -253,3 +259,47 @@ async def test_an_event_is_committed_with_its_transition_and_never_without_it(
         assert event.type == "org.itu.c2r.assessment.completed"
         assert event.country_iso3 == "RWA"
         assert event.data["revision"] == assessment.revision
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+async def test_a_focal_point_is_mailed_the_acceptance_in_french(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    auth_headers: TokenFactory,
+    required_values: dict[str, float],
+) -> None:
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    admin = auth_headers("admin")
+    try:
+        settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+        async with notifying_app(service_under_test, tmp_path, **settings) as (app, client):
+            focal = auth_headers("assessments:read", countries=["RWA"], subject="focal-rwa")
+            subscribed = await client.post(
+                SUBSCRIPTIONS,
+                json={
+                    "email": "focal@example.org",
+                    "language": "fr",
+                    "event_types": ["org.itu.c2r.assessment.accepted"],
+                },
+                headers=focal,
+            )
+            assert subscribed.status_code == 201, subscribed.text
+            rwanda = await open_assessment(client, admin, "RWA", required_values)
+            steps = ("data_collection", "validation", "completed", "accepted_by_country")
+            await move(client, admin, rwanda, *steps)
+            await drain(app)
+    finally:
+        smtp.stop()
+    [mail] = inbox.messages
+    assert mail["To"] == "focal@example.org"
+    assert mail["Subject"] == "Évaluation Rwanda 2026 (RWA, 2026) acceptée par le pays"
