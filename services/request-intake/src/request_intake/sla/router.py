@@ -44,13 +44,17 @@ async def list_overdue(
 async def overdue_summary(principal: Reader, db: SessionDep, now: Now, sla: Sla) -> OverdueSummary:
     by_stage = await service.overdue_by_stage(db, now, sla, principal)
     await service.refresh_overdue_gauge(db, now, sla)
-    return OverdueSummary(as_of=now, total=sum(by_stage.values()), by_stage=by_stage)
+    reviews = await service.overdue_reviews(db, principal, now)
+    return OverdueSummary(
+        as_of=now, total=sum(by_stage.values()), by_stage=by_stage, overdue_reviews=reviews
+    )
 
 
 @router.get(
     "/reminders",
     response_model=ReminderList,
-    summary="Upcoming deadlines: calls closing and SLAs falling due, soonest first",
+    summary="Upcoming deadlines: calls closing, SLAs and the caller's reviews falling due, "
+    "soonest first",
     responses=problem_responses(422),
 )
 async def list_reminders(

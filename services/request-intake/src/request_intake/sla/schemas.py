@@ -22,6 +22,7 @@ class OverdueSummary(BaseModel):
                         "submitted": 0,
                         "under_review": 1,
                     },
+                    "overdue_reviews": 1,
                 }
             ]
         }
@@ -30,11 +31,17 @@ class OverdueSummary(BaseModel):
     as_of: datetime
     total: int
     by_stage: dict[str, int] = Field(description="overdue requests per workflow stage")
+    overdue_reviews: int = Field(
+        0,
+        description="review assignments past their due date with no review submitted, "
+        "on undecided requests the caller may see",
+    )
 
 
 class ReminderKind(StrEnum):
     CALL_CLOSING = "call_closing"
     SLA_DUE = "sla_due"
+    REVIEW_DUE = "review_due"  # the caller's own review assignment, not yet submitted
 
 
 class ReminderOut(BaseModel):
@@ -47,7 +54,14 @@ class ReminderOut(BaseModel):
     call_id: uuid.UUID
     request_id: uuid.UUID | None = None
     country_iso3: str | None = None
-    stage: str | None = Field(None, description="the workflow stage whose SLA falls due")
+    stage: str | None = Field(
+        None,
+        description="the workflow stage whose SLA falls due; for review_due, the request's "
+        "current stage",
+    )
+    assignment_id: uuid.UUID | None = Field(
+        None, description="review_due: the caller's review assignment"
+    )
 
 
 class ReminderList(BaseModel):

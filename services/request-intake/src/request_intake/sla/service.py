@@ -11,9 +11,11 @@ from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.assistance_requests.service import visible_to
+from request_intake.assistance_requests.workflow import Status
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible, zone
 from request_intake.metrics import OVERDUE_REQUESTS
+from request_intake.reviews.models import Review, ReviewAssignment
 from request_intake.sla import clocks
 from request_intake.sla.models import SlaClock
 from request_intake.sla.schemas import (
@@ -112,11 +114,64 @@ async def reminders(
     )
     calls = [call for call in closing if _concerns(call, principal)]
     due_requests = list(due)
-    calendars = await _call_calendars(db, {r.call_id for r in due_requests})
-    items = [_call_reminder(call) for call in calls] + [
-        _sla_reminder(r, sla.for_calendar(calendars.get(r.call_id))) for r in due_requests
-    ]
+    reviews_due = await _reviews_due(db, principal, now, until, limit)
+    call_ids = {r.call_id for r in due_requests} | {r.call_id for _, r in reviews_due}
+    calendars = await _call_calendars(db, call_ids)
+    items = (
+        [_call_reminder(call) for call in calls]
+        + [_sla_reminder(r, sla.for_calendar(calendars.get(r.call_id))) for r in due_requests]
+        + [
+            _review_reminder(a, r, sla.for_calendar(calendars.get(r.call_id)))
+            for a, r in reviews_due
+        ]
+    )
     return sorted(items, key=lambda item: item.due_at)[:limit]
+
+
+# A review is still wanted only while the request awaits its decision.
+_UNDECIDED = (
+    Status.SUBMITTED,
+    Status.SCREENING,
+    Status.INFO_REQUESTED,
+    Status.RESUBMITTED,
+    Status.UNDER_REVIEW,
+)
+
+
+def _pending_reviews() -> Select[ReviewAssignment, AssistanceRequest]:
+    """Assignments with no review submitted, on undecided requests."""
+    submitted = select(Review.id).where(Review.assignment_id == ReviewAssignment.id)
+    return (
+        select(ReviewAssignment, AssistanceRequest)
+        .join(AssistanceRequest, AssistanceRequest.id == ReviewAssignment.request_id)
+        .where(~submitted.exists(), AssistanceRequest.status.in_(_UNDECIDED))
+    )
+
+
+async def _reviews_due(
+    db: AsyncSession, principal: Principal, now: datetime, until: datetime, limit: int
+) -> list[tuple[ReviewAssignment, AssistanceRequest]]:
+    """The caller's own assignments falling due within the window."""
+    rows = await db.execute(
+        _pending_reviews()
+        .where(
+            ReviewAssignment.reviewer == principal.subject,
+            ReviewAssignment.due_at >= now,
+            ReviewAssignment.due_at <= until,
+        )
+        .order_by(ReviewAssignment.due_at, ReviewAssignment.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def overdue_reviews(db: AsyncSession, principal: Principal, now: datetime) -> int:
+    """Assignments past their due date with no review, on requests the caller may see."""
+    pending = _pending_reviews().where(ReviewAssignment.due_at < now)
+    if principal.countries is not None:
+        pending = pending.where(AssistanceRequest.country_iso3.in_(sorted(principal.countries)))
+    count = await db.scalar(select(func.count()).select_from(pending.subquery()))
+    return int(count or 0)
 
 
 async def _call_calendars(
@@ -159,6 +214,22 @@ def _sla_reminder(request: AssistanceRequest, sla: SlaPolicy) -> ReminderOut:
         request_id=request.id,
         country_iso3=request.country_iso3,
         stage=request.status,
+    )
+
+
+def _review_reminder(
+    assignment: ReviewAssignment, request: AssistanceRequest, sla: SlaPolicy
+) -> ReminderOut:
+    return ReminderOut(
+        kind=ReminderKind.REVIEW_DUE,
+        due_at=assignment.due_at,
+        due_at_local=sla.local(assignment.due_at),
+        title=request.title,
+        call_id=request.call_id,
+        request_id=request.id,
+        country_iso3=request.country_iso3,
+        stage=request.status,
+        assignment_id=assignment.id,
     )
 
 
