@@ -4,8 +4,10 @@ exists exactly when the change that caused it is committed."""
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import ColumnElement
 
 from c2r_common.db import utcnow
 from c2r_common.notifications.events import Event
@@ -44,11 +46,30 @@ async def emit(
     )
     session.add(row)
     await session.flush()  # the deliveries' foreign key needs the event row first
-    for subscription in await session.scalars(select(models.subscription)):
-        if wants(subscription, event):
+    for subscription in await session.scalars(candidate_subscriptions(models, event)):
+        if wants(subscription, event):  # the final word: the query only narrows
             session.add(_delivery(models, subscription, event, moment))
     await session.flush()
     return True
+
+
+def candidate_subscriptions(models: NotificationModels, event: Event) -> Executable:
+    """The subscriptions that may want `event`, narrowed in SQL so that an event does not
+    load every subscription: its type and country appear in their JSON lists (a text
+    match on both databases; LIKE's `_` may match more, never less, and `wants` decides)."""
+    s = models.subscription
+    conditions = [_mentions(s.event_types, event.type)]
+    if event.country_iso3 is not None:
+        for column in (s.owner_countries, s.countries):
+            text = cast(column, String)
+            conditions.append(
+                or_(column.is_(None), text == "null", _mentions(column, event.country_iso3))
+            )
+    return select(s).where(*conditions)
+
+
+def _mentions(column: object, value: str) -> ColumnElement[bool]:
+    return cast(column, String).like(f'%"{value}"%')
 
 
 def _delivery(
