@@ -11,6 +11,7 @@ import httpx
 from topology import Topology
 
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
+from assessment_api.methodology.schemas import Unit
 from c2r_common.auth import mint_token
 
 FORM = {
@@ -81,21 +82,35 @@ def _request_under_review(http: httpx.Client, gateway: Topology, focal: Any) -> 
     return str(request["id"])
 
 
+def _value_for(unit: Unit) -> float:
+    return {Unit.PERCENT: 50.0, Unit.BOOLEAN: 1.0}.get(unit, 5.0)
+
+
 def _latest_assessment_of_rwanda(http: httpx.Client, gateway: Topology) -> str:
-    """Opens an assessment of Rwanda (or finds the one already open for the period) and
-    names the latest by period, as the evidence pack must choose it."""
+    """Completes an assessment of Rwanda (or finds the one already there for the period)
+    and names the latest finished one as assessment-api's comparison chooses it, as the
+    evidence pack must."""
     admin = _headers(gateway, "e2e-admin", "admin")
     if http.get("/v1/methodologies/latest", headers=admin).status_code != 200:
         methodology = DEFAULT_METHODOLOGY.model_dump_json()
         json_type = {"Content-Type": "application/json"}
         _ok(http.post("/v1/methodologies", content=methodology, headers=admin | json_type), 201)
-    writer = _headers(gateway, "e2e-assessor", "assessments:write", "assessments:read")
     body = {"country_iso3": "RWA", "period": "2019", "title": "Rwanda 2019"}
-    created = http.post("/v1/assessments", json=body, headers=writer)
+    created = http.post("/v1/assessments", json=body, headers=admin)
     assert created.status_code in (201, 409), created.text
-    listed = _ok(http.get("/v1/assessments?country_iso3=RWA&limit=500", headers=writer))
-    latest = max(listed["items"], key=lambda a: (a["period"], a["created_at"]))
-    return str(latest["id"])
+    if created.status_code == 201:
+        path = f"/v1/assessments/{created.json()['id']}"
+        values = [
+            {"code": i.code, "value": _value_for(i.unit), "year": 2019, "source": "e2e"}
+            for i in DEFAULT_METHODOLOGY.indicators()
+            if i.required
+        ]
+        _ok(http.post(f"{path}/indicators", json={"values": values}, headers=admin))
+        for status in ("data_collection", "validation", "completed"):
+            _ok(http.post(f"{path}/transitions", json={"to": status}, headers=admin))
+    compared = _ok(http.get("/v1/assessments/compare?countries=RWA", headers=admin))
+    [latest] = compared["rows"]
+    return str(latest["assessment_id"])
 
 
 def test_two_reviewers_score_with_the_evidence_pack_and_approval_shows_the_aggregate(

@@ -25,18 +25,18 @@ from request_intake.config import IntakeSettings
 from request_intake.evidence.sources import EvidenceSources
 
 BUDGET = 0.5
-OLDER, LATEST = str(uuid.UUID(int=2024)), str(uuid.UUID(int=2025))
+LATEST = str(uuid.UUID(int=2025))
 
 
-def _assessment(assessment_id: str, period: str, created: str) -> dict[str, Any]:
+def _latest_row(assessment_id: str, period: str) -> dict[str, Any]:
     return {
-        "id": assessment_id,
+        "assessment_id": assessment_id,
         "country_iso3": "RWA",
+        "country_name": "Rwanda",  # a field the reader does not name: ignored
         "period": period,
         "status": "completed",
         "methodology_version": 1,
-        "created_at": created,
-        "title": f"Rwanda {period}",  # a field the reader does not name: ignored
+        "overall": 48.2,
     }
 
 
@@ -136,23 +136,17 @@ class Upstream:
         self._server = self._task = None
 
 
-def _assessment_list(request: Request) -> dict[str, Any]:
-    if request.query_params.get("country_iso3") != "RWA":
-        return {"items": [], "next_cursor": None}
-    if request.query_params.get("cursor") is None:
-        # Two pages: the latest period is on the second one.
-        return {
-            "items": [_assessment(LATEST, "2025", "2026-01-05T10:00:00Z")],
-            "next_cursor": "page-2",
-        }
-    return {"items": [_assessment(OLDER, "2024", "2026-02-01T10:00:00Z")], "next_cursor": None}
+def _compare(request: Request) -> dict[str, Any]:
+    if request.query_params.get("countries") != "RWA":
+        return {"rows": [], "not_assessed": [request.query_params.get("countries")]}
+    return {"rows": [_latest_row(LATEST, "2025")], "not_assessed": []}
 
 
 @pytest.fixture
 async def assessment_api() -> AsyncIterator[Upstream]:
     upstream = Upstream(
         {
-            "/v1/assessments": _assessment_list,
+            "/v1/assessments/compare": _compare,
             "/v1/assessments/{id}/scores": SCORES,
             "/v1/assessments/{id}/gaps": {
                 "gaps": [_gap(rank) for rank in range(1, 8)],
@@ -202,9 +196,21 @@ async def sources_up(
         yield
 
 
+async def _assign(api: Any, request_id: str, reviewer: str) -> None:
+    response = await api.client.post(
+        f"/v1/requests/{request_id}/reviewers",
+        json={"reviewer": reviewer, "role": "technical", "due_at": "2026-06-20T17:00:00Z"},
+        headers=api.staff,
+    )
+    assert response.status_code == 201, response.text
+
+
 async def _request_of_rwanda(api: Any, rwanda: dict[str, str]) -> str:
+    """A request of Rwanda, with the `reviewer` fixture's subject assigned to it."""
     call = await api.create_call()
-    return str((await api.submit(rwanda, call["id"]))["id"])
+    request_id = str((await api.submit(rwanda, call["id"]))["id"])
+    await _assign(api, request_id, "reviewer")
+    return request_id
 
 
 async def _pack(client: httpx.AsyncClient, request_id: str, headers: dict[str, str]) -> Any:
@@ -282,7 +288,7 @@ async def test_a_slow_service_leaves_its_part_unavailable_and_the_other_standing
         ),
         (
             "empty",
-            "assessment-api does not list assessments",
+            "assessment-api does not compare assessments",
             "school-monitor has no connectivity data for RWA",
         ),
     ],
@@ -318,10 +324,11 @@ async def test_a_country_never_assessed_says_so(
     kenya = auth_headers("requests:submit", "requests:read", countries=["KEN"])
     call = await api.create_call()
     request = await api.submit(kenya, call["id"], country_iso3="KEN")
+    await _assign(api, request["id"], "reviewer")
     pack = await _pack(client, request["id"], reviewer)
     assert pack["assessment"] == {
         "status": "unavailable",
-        "reason": "assessment-api has no assessment of KEN",
+        "reason": "assessment-api has no finished assessment of KEN",
     }
 
 
@@ -347,7 +354,7 @@ async def test_a_service_down_leaves_its_part_unavailable(
     assert pack["connectivity"]["status"] == "available"
 
 
-async def test_the_pack_is_for_reviewers_and_approvers_of_the_requests_they_may_see(
+async def test_the_pack_is_for_approvers_and_the_reviewers_assigned_to_the_request(
     api: Any,
     clock: Any,
     client: httpx.AsyncClient,
@@ -355,14 +362,31 @@ async def test_the_pack_is_for_reviewers_and_approvers_of_the_requests_they_may_
     auth_headers: TokenFactory,
     sources_up: None,
 ) -> None:
-    request_id = await _request_of_rwanda(api, rwanda)
+    request_id = await _request_of_rwanda(api, rwanda)  # "reviewer" is assigned
+    other_request = await _request_of_rwanda(api, rwanda)
+    await _assign(api, other_request, "other-reviewer")
     path = f"/v1/requests/{request_id}/evidence"
+    assigned = auth_headers("requests:read", "requests:review", subject="reviewer")
+    assert (await client.get(path, headers=assigned)).status_code == 200
+    # A reviewer not assigned to this request (only to another one) reads no evidence of it.
+    other = auth_headers("requests:read", "requests:review", subject="other-reviewer")
+    refused = await client.get(path, headers=other)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    other_path = f"/v1/requests/{other_request}/evidence"
+    assert (await client.get(other_path, headers=other)).status_code == 200
+    # The focal point never, not even holding the review scope (it cannot be assigned).
     assert (await client.get(path, headers=rwanda)).status_code == 403
+    focal_reviewer = auth_headers(
+        "requests:read", "requests:review", countries=["RWA"], subject="rw-focal"
+    )
+    assert (await client.get(path, headers=focal_reviewer)).status_code == 403
     reader = auth_headers("requests:read")
     assert (await client.get(path, headers=reader)).status_code == 403
-    kenya_reviewer = auth_headers("requests:review", countries=["KEN"])
+    kenya_reviewer = auth_headers("requests:review", countries=["KEN"], subject="reviewer")
     assert (await client.get(path, headers=kenya_reviewer)).status_code == 404
     missing = f"/v1/requests/{uuid.uuid4()}/evidence"
     approver = auth_headers("requests:approve")
     assert (await client.get(missing, headers=approver)).status_code == 404
+    # An approver reads every request's pack without being assigned.
     assert (await client.get(path, headers=approver)).status_code == 200

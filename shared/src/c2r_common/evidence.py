@@ -1,9 +1,9 @@
 """The evidence pack of a technical-assistance request: what request-intake reads of
-assessment-api (the country's latest assessment) and of school-monitor (its school
+assessment-api (the country's latest finished assessment) and of school-monitor (its school
 connectivity), for reviewers. Each part is either available or unavailable with the reason,
 so that a slow or failed service never hides the other part.
 
-The reading models (AssessmentListItem, ScoresSummary, GapsSummary) hold only the fields a
+The reading models (LatestAssessments, ScoresSummary, GapsSummary) hold only the fields a
 reader relies on in assessment-api's answers; fields they do not name are ignored, so that
 assessment-api may add fields without breaking its readers.
 """
@@ -35,15 +35,22 @@ class Unavailable(BaseModel):
 # --- what is read of assessment-api -----------------------------------------------------
 
 
-class AssessmentListItem(BaseModel):
-    """An item of `GET /v1/assessments`."""
+class LatestAssessment(BaseModel):
+    """A row of `GET /v1/assessments/compare`: a country's latest finished assessment, as
+    assessment-api chooses it (the latest period; within it, the newest methodology
+    version, which may be a re-scored copy)."""
 
-    id: uuid.UUID
+    assessment_id: uuid.UUID
     country_iso3: str
     period: str
     status: str
     methodology_version: int
-    created_at: datetime
+
+
+class LatestAssessments(BaseModel):
+    """What is read of `GET /v1/assessments/compare`."""
+
+    rows: list[LatestAssessment]
 
 
 class PillarSummary(BaseModel):
@@ -157,5 +164,5 @@ class EvidencePack(BaseModel):
     request_id: uuid.UUID
     country_iso3: str
     generated_at: datetime
-    assessment: AssessmentPart = Field(description="the country's latest assessment")
+    assessment: AssessmentPart = Field(description="the country's latest finished assessment")
     connectivity: ConnectivityPart = Field(description="its schools' connectivity")

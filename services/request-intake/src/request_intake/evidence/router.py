@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from c2r_common.auth import Principal, Scope, require_any_scope
+from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
 from c2r_common.evidence import EvidencePack
 from request_intake.assistance_requests.dependencies import VisibleRequest
@@ -19,14 +20,21 @@ Staff = Annotated[
 @router.get(
     "/{request_id:uuid}/evidence",
     response_model=EvidencePack,
-    summary="The evidence pack of a request: the country's latest assessment and school "
-    "connectivity",
-    description="For reviewers and approvers. Read live from assessment-api and "
-    "school-monitor, each part within its own time budget; a part whose service is slow, "
-    "down or answers an error is `unavailable`, with the reason, and the other part stands.",
+    summary="The evidence pack of a request: the country's latest finished assessment and "
+    "school connectivity",
+    description="For approvers and the reviewers assigned to the request. Read live from "
+    "assessment-api (its latest finished assessment of the country, as its comparison "
+    "chooses it) and school-monitor, each part within its own time budget; a part whose "
+    "service is slow, down or answers an error is `unavailable`, with the reason, and the "
+    "other part stands.",
     responses=problem_responses(404, 422),
 )
 async def get_evidence(
-    _: Staff, request: VisibleRequest, sources: EvidenceSourcesDep, now: Now
+    principal: Staff,
+    request: VisibleRequest,
+    db: SessionDep,
+    sources: EvidenceSourcesDep,
+    now: Now,
 ) -> EvidencePack:
+    await service.may_read_evidence(db, request, principal)
     return await service.evidence_pack(sources=sources, request=request, now=now)

@@ -15,15 +15,15 @@ from c2r_common.auth import Scope, service_token_provider
 from c2r_common.client import ServiceClient
 from c2r_common.evidence import (
     AssessmentEvidence,
-    AssessmentListItem,
     AssessmentPart,
     ConnectivityEvidence,
     ConnectivityPart,
     GapsSummary,
+    LatestAssessment,
+    LatestAssessments,
     ScoresSummary,
     Unavailable,
 )
-from c2r_common.pagination import MAX_LIMIT
 from c2r_common.schemas import CountryConnectivitySummary
 from request_intake.config import IntakeSettings
 
@@ -31,8 +31,6 @@ logger = logging.getLogger("request_intake.evidence")
 
 SERVICE_NAME = "request-intake"
 TOP_GAPS = 5
-# A country has one assessment per period: a few pages at most; more is not followed.
-MAX_ASSESSMENT_PAGES = 5
 GATEWAY_UNAVAILABLE = frozenset({502, 503, 504})
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -62,11 +60,6 @@ class _Source:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
             raise PartFailed(f"{self.name} sent an answer this service cannot read") from exc
-
-
-class _AssessmentPage(BaseModel):
-    items: list[AssessmentListItem]
-    next_cursor: str | None = None
 
 
 class EvidenceSources:
@@ -136,12 +129,12 @@ class EvidenceSources:
 
     async def _latest_assessment(self, iso3: str) -> AssessmentEvidence:
         latest = await self._latest(iso3)
-        base = f"/v1/assessments/{latest.id}"
-        missing = f"assessment-api no longer has assessment {latest.id}"
+        base = f"/v1/assessments/{latest.assessment_id}"
+        missing = f"assessment-api no longer has assessment {latest.assessment_id}"
         scores = await self.assessments.read(f"{base}/scores", ScoresSummary, missing)
         gaps = await self.assessments.read(f"{base}/gaps", GapsSummary, missing)
         return AssessmentEvidence(
-            assessment_id=latest.id,
+            assessment_id=latest.assessment_id,
             period=latest.period,
             assessment_status=latest.status,
             methodology_version=latest.methodology_version,
@@ -153,25 +146,18 @@ class EvidenceSources:
             missing_data=gaps.missing_data,
         )
 
-    async def _latest(self, iso3: str) -> AssessmentListItem:
-        """The latest by period, as assessment-api's own reports choose it."""
-        found: list[AssessmentListItem] = []
-        cursor: str | None = None
-        for _ in range(MAX_ASSESSMENT_PAGES):
-            params: dict[str, object] = {"country_iso3": iso3, "limit": MAX_LIMIT}
-            if cursor:
-                params["cursor"] = cursor
-            missing = "assessment-api does not list assessments"
-            page = await self.assessments.read(
-                "/v1/assessments", _AssessmentPage, missing, **params
-            )
-            found += page.items
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        if not found:
-            raise PartFailed(f"assessment-api has no assessment of {iso3}")
-        return max(found, key=lambda a: (a.period, a.created_at))
+    async def _latest(self, iso3: str) -> LatestAssessment:
+        """The country's latest finished assessment, chosen by assessment-api itself: its
+        comparison answers one row per country, by its own rule (finished statuses only;
+        the latest period; within it, the newest methodology version)."""
+        missing = "assessment-api does not compare assessments"
+        latest = await self.assessments.read(
+            "/v1/assessments/compare", LatestAssessments, missing, countries=iso3
+        )
+        for row in latest.rows:
+            if row.country_iso3 == iso3:
+                return row
+        raise PartFailed(f"assessment-api has no finished assessment of {iso3}")
 
 
 def evidence_sources(request: Request) -> EvidenceSources:

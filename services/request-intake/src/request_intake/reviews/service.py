@@ -384,13 +384,22 @@ async def amend(
     return review
 
 
+async def is_approver_or_assigned(
+    db: AsyncSession, request: AssistanceRequest, principal: Principal
+) -> bool:
+    """An approver, or a reviewer assigned to the request: who reads what its review needs
+    (its reviews, its evidence)."""
+    if is_approver(principal):
+        return True
+    if not principal.has_scope(Scope.REQUESTS_REVIEW):
+        return False
+    return await _assignment_of(db, request.id, principal.subject) is not None
+
+
 async def may_read_reviews(
     db: AsyncSession, request: AssistanceRequest, principal: Principal
 ) -> None:
-    if is_approver(principal):
-        return
-    assigned = await _assignment_of(db, request.id, principal.subject)
-    if assigned is None or not principal.has_scope(Scope.REQUESTS_REVIEW):
+    if not await is_approver_or_assigned(db, request, principal):
         raise Forbidden("A request's reviews are for its approvers and assigned reviewers.")
 
 
