@@ -4,6 +4,7 @@ overdue summary."""
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from c2r_common.testing import TokenFactory
 
@@ -72,6 +73,7 @@ async def test_a_pending_review_is_its_reviewers_reminder_then_overdue_until_sub
     assert await review_reminders(client, carol) == []
     assert await overdue_reviews(client, api.staff) == 1
     assert await overdue_reviews(client, rwanda) == 1  # the focal point's own request
+    assert REGISTRY.get_sample_value("c2r_intake_overdue_reviews") == 1
     submitted = await client.post(
         f"/v1/requests/{request_id}/reviews",
         json={"scores": {"relevance": 4}, "recommendation": "yes", "comments": "Clear."},
@@ -79,6 +81,7 @@ async def test_a_pending_review_is_its_reviewers_reminder_then_overdue_until_sub
     )
     assert submitted.status_code == 201, submitted.text
     assert await overdue_reviews(client, api.staff) == 0
+    assert REGISTRY.get_sample_value("c2r_intake_overdue_reviews") == 0
 
 
 async def test_another_countrys_overdue_review_is_not_counted_for_a_focal_point(

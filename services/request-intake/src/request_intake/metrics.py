@@ -7,6 +7,10 @@ OVERDUE_REQUESTS = Gauge(
     "Requests past the SLA due date of their current stage, by stage.",
     ["stage"],
 )
+OVERDUE_REVIEWS = Gauge(
+    "c2r_intake_overdue_reviews",
+    "Review assignments past their due date with no review submitted, on undecided requests.",
+)
 OUTBOX_ENTRIES = Gauge(
     "c2r_intake_outbox_entries",
     "Outbox entries by status: pending is the backlog, failed needs a person.",

@@ -14,7 +14,7 @@ from request_intake.assistance_requests.service import visible_to
 from request_intake.assistance_requests.workflow import Status
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible, zone
-from request_intake.metrics import OVERDUE_REQUESTS
+from request_intake.metrics import OVERDUE_REQUESTS, OVERDUE_REVIEWS
 from request_intake.reviews.models import Review, ReviewAssignment
 from request_intake.sla import clocks
 from request_intake.sla.models import SlaClock
@@ -81,6 +81,9 @@ def export_overdue_gauge(enabled: bool) -> None:
     _GaugeExport.enabled = enabled
     if not enabled:
         OVERDUE_REQUESTS.clear()
+        # A gauge without labels cannot be removed: 0 here keeps a sum over replicas
+        # right (only the leader's value counts).
+        OVERDUE_REVIEWS.set(0)
 
 
 async def refresh_overdue_gauge(db: AsyncSession, now: datetime, sla: SlaPolicy) -> None:
@@ -90,6 +93,7 @@ async def refresh_overdue_gauge(db: AsyncSession, now: datetime, sla: SlaPolicy)
         return
     for stage, count in (await overdue_by_stage(db, now, sla)).items():
         OVERDUE_REQUESTS.labels(stage).set(count)
+    OVERDUE_REVIEWS.set(await overdue_reviews(db, None, now))
 
 
 async def reminders(
@@ -165,10 +169,11 @@ async def _reviews_due(
     return [(row[0], row[1]) for row in rows]
 
 
-async def overdue_reviews(db: AsyncSession, principal: Principal, now: datetime) -> int:
-    """Assignments past their due date with no review, on requests the caller may see."""
+async def overdue_reviews(db: AsyncSession, principal: Principal | None, now: datetime) -> int:
+    """Assignments past their due date with no review, on requests the caller (None:
+    anyone) may see."""
     pending = _pending_reviews().where(ReviewAssignment.due_at < now)
-    if principal.countries is not None:
+    if principal is not None and principal.countries is not None:
         pending = pending.where(AssistanceRequest.country_iso3.in_(sorted(principal.countries)))
     count = await db.scalar(select(func.count()).select_from(pending.subquery()))
     return int(count or 0)
