@@ -99,6 +99,8 @@ def service_env(
             f"{prefix}DATABASE_URL": database_url,
             f"{prefix}JWT_SECRET": secret,
             f"{prefix}JWT_ISSUER": "c2r-e2e",
+            # Production requires the key the webhook signing secrets are sealed under.
+            f"{prefix}NOTIFY_SECRET_KEY": secret,
         }
     )
     env.update(

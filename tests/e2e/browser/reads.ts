@@ -12,10 +12,15 @@ interface Seed {
   assessment: string;
   indicator: string;
   methodology: number;
+  rescoring_version: number;
   partner: string;
   call: string;
   request: string;
   session: string;
+  reviewer_token: string;
+  review: string;
+  subscription: string;
+  assessment_subscription: string;
   school: string;
   giga_id: string;
   government_id: string;
@@ -36,6 +41,10 @@ const seed: Seed = await (await fetch("./seed.json")).json();
 // A reader of the platform (JWT), and the Giga Meter build's static key for its routes.
 const api = createC2rClient({ baseUrl: seed.api, token: seed.token });
 const agent = createC2rClient({ baseUrl: seed.api, token: seed.build_key });
+// A reviewer assigned to the request (its queue, its review, the evidence it may read),
+// and a visitor without a token (the public feed of open calls).
+const reviewer = createC2rClient({ baseUrl: seed.api, token: seed.reviewer_token });
+const visitor = createC2rClient({ baseUrl: seed.api });
 
 const render = (id: string, text: string): void => {
   const pre = document.createElement("pre");
@@ -65,6 +74,10 @@ const read = async <T>(
 
 const assessment = { path: { assessment_id: seed.assessment } };
 const school = { path: { school_id: seed.school } };
+const request = { path: { request_id: seed.request } };
+const review = { path: { review_id: seed.review } };
+const subscription = { path: { subscription_id: seed.subscription } };
+const assessmentSubscription = { path: { subscription_id: seed.assessment_subscription } };
 const codes = (items: { iso3: string }[]): string => items.map((c) => c.iso3).join(",");
 
 const reads: Promise<void>[] = [
@@ -105,6 +118,21 @@ const reads: Promise<void>[] = [
   read("scores_get_gaps",
     () => api.GET("/v1/assessments/{assessment_id}/gaps", { params: assessment }),
     (gaps) => gaps.gaps[0]?.code),
+  read("scores_preview_rescoring",
+    () => api.GET("/v1/assessments/{assessment_id}/rescoring",
+      { params: { ...assessment, query: { methodology_version: seed.rescoring_version } } }),
+    (preview) => `${preview.from_version === seed.methodology}`
+      + ` ${preview.to_version === seed.rescoring_version}`
+      + ` change=${preview.overall_change} band_changed=${preview.band_changed}`),
+  read("assessment_notifications_list_subscriptions", () => api.GET("/v1/assessments/subscriptions"),
+    (page) => page.items.some((found) => found.id === seed.assessment_subscription)),
+  read("assessment_notifications_get_subscription",
+    () => api.GET("/v1/assessments/subscriptions/{subscription_id}", { params: assessmentSubscription }),
+    (found) => `${found.event_types.join(",")} ${found.countries?.join(",")} ${found.status}`),
+  read("assessment_notifications_list_deliveries",
+    () => api.GET("/v1/assessments/subscriptions/{subscription_id}/deliveries",
+      { params: assessmentSubscription }),
+    (page) => page.items.every((delivery) => delivery.event_type.endsWith("assessment.completed"))),
   read("reports_compare_countries",
     () => api.GET("/v1/assessments/compare",
       { params: { query: { countries: "NPL,MRT", include_in_progress: true } } }),
@@ -144,6 +172,11 @@ const reads: Promise<void>[] = [
     (page) => page.items.some((call) => call.id === seed.call)),
   read("calls_get", () => api.GET("/v1/calls/{call_id}", { params: { path: { call_id: seed.call } } }),
     (call) => `${call.title} ${call.eligible_regions.join(",")}`),
+  read("calls_open_feed", () => visitor.GET("/v1/calls/feed"),
+    (feed) => feed.calls.filter((call) => call.id === seed.call).map((call) => call.time_zone).join(",")),
+  read("reviews_get_form",
+    () => api.GET("/v1/calls/{call_id}/review-form", { params: { path: { call_id: seed.call } } }),
+    (form) => `${form.criteria.map((c) => `${c.code}:${c.weight}`).join(",")} required=${form.reviews_required}`),
   read("requests_list", () => api.GET("/v1/requests", { params: { query: { call_id: seed.call } } }),
     (page) => page.items.map((request) => `${request.country_iso3}:${request.status}`).join(",")),
   read("requests_get",
@@ -169,6 +202,31 @@ const reads: Promise<void>[] = [
     (summary) => Object.keys(summary.by_stage).sort().join(",")),
   read("sla_list_reminders", () => api.GET("/v1/requests/reminders"),
     (reminders) => reminders.items.some((reminder) => reminder.request_id === seed.request)),
+  read("sla_list_warnings", () => api.GET("/v1/requests/sla/warnings"),
+    (warnings) => warnings.items.every((w) => w.state === "warning" || w.state === "breached")
+      && !warnings.items.some((w) => w.request_id === seed.request)),  // just screened
+  read("sla_get_request", () => api.GET("/v1/requests/{request_id}/sla", { params: request }),
+    (sla) => sla.clocks.map((clock) => `${clock.stage ?? clock.target}:${clock.state}`).join(",")),
+  read("reports_sla",
+    () => api.GET("/v1/requests/reports/sla", { params: { query: { call_id: seed.call } } }),
+    (report) => report.rows.map((row) => `${row.stage ?? row.target}:${row.met}/${row.missed}/${row.open}`)
+      .sort().join(",")),
+  // the request's reviewers and reviews: the admin approves, the reviewer reads its own
+  read("reviews_list_reviewers",
+    () => api.GET("/v1/requests/{request_id}/reviewers", { params: request }),
+    (assignments) => assignments.map((a) => `${a.role}:${a.review_id !== null}`).sort().join(",")),
+  read("reviews_get_board", () => api.GET("/v1/requests/{request_id}/reviews", { params: request }),
+    (board) => `submitted=${board.reviews_submitted} missing=${board.reviews_missing}`
+      + ` yes=${board.aggregate.recommendations.yes} maybe=${board.aggregate.recommendations.maybe}`),
+  read("reviews_my_queue", () => reviewer.GET("/v1/reviews/mine"),
+    (queue) => queue.items.map((item) => `${item.request_id === seed.request}:${item.review_id === seed.review}`).join(",")),
+  read("reviews_get", () => reviewer.GET("/v1/reviews/{review_id}", { params: review }),
+    (found) => `${found.role} revision=${found.revision} ${found.recommendation}`),
+  read("reviews_list_revisions",
+    () => reviewer.GET("/v1/reviews/{review_id}/revisions", { params: review }),
+    (page) => page.items.map((r) => `${r.revision}:${r.scores.feasibility}`).join(",")),
+  read("evidence_get", () => reviewer.GET("/v1/requests/{request_id}/evidence", { params: request }),
+    (pack) => `${pack.country_iso3} connectivity=${pack.connectivity.status}`),
   read("sessions_list", () => api.GET("/v1/sessions"),
     (page) => page.items.some((session) => session.id === seed.session)),
   read("sessions_get",
@@ -216,6 +274,14 @@ const reads: Promise<void>[] = [
     (verified) => `exact=${verified.exact}`),
   read("alerts_list", () => api.GET("/v1/alerts", { params: { query: { school_id: seed.school } } }),
     (page) => page.items.map((alert) => alert.kind).join(",")),
+  read("notifications_list_subscriptions", () => api.GET("/v1/alerts/subscriptions"),
+    (page) => page.items.some((found) => found.id === seed.subscription)),
+  read("notifications_get_subscription",
+    () => api.GET("/v1/alerts/subscriptions/{subscription_id}", { params: subscription }),
+    (found) => `${found.event_types.join(",")} ${found.countries?.join(",")} ${found.status}`),
+  read("notifications_list_deliveries",
+    () => api.GET("/v1/alerts/subscriptions/{subscription_id}/deliveries", { params: subscription }),
+    (page) => page.items.every((delivery) => delivery.event_type.endsWith("school.below_benchmark"))),
   // The Giga Meter-compatible routes, as the agent (and Giga Maps) read them
   read("giga_meter_country_by_code",
     () => agent.GET("/api/v1/dailycheckapp_countries/{code}", { params: { path: { code: "RW" } } }),

@@ -2,7 +2,10 @@
 a published methodology, an assessment with values, a beneficiary, a partner and its
 contribution, an open call with a request under screening, a session, and a Rwandan
 school whose Giga Meter build enrolled a device that measured and pinged, then sent a
-slow record over another country's network and one for a school nobody knows."""
+slow record over another country's network and one for a school nobody knows; the call's
+review form, two reviewers assigned to the request (one review submitted, one amended), a
+second published methodology to preview the assessment's re-scoring under, and a
+subscription of the admin's to the schools' benchmark alerts."""
 
 import secrets
 import uuid
@@ -14,6 +17,8 @@ from test_giga_meter_agent import Agent, new_device, new_school, replay
 from topology import Topology
 
 from assessment_api.methodology.defaults import DEFAULT_METHODOLOGY
+from c2r_common.auth import mint_token
+from c2r_common.notifications.events import TYPE_PREFIX
 from school_monitor.gigameter.examples import agent_measurement
 
 AGENT_IP = "197.243.16.20"
@@ -33,7 +38,10 @@ def seed(topology: Topology, assessment_id: str) -> dict[str, Any]:
         ids = {"assessment": assessment_id, "indicator": "internet_users_pct"}
         ids |= _assessments(http)
         ids |= _partners(http)
+        ids |= _rescoring_target(http)
         ids |= _requests(http)
+        ids |= _reviews(topology, http, ids["call"], ids["request"])
+        ids |= _subscription(http)
         ids |= _schools(topology, http)
     finally:
         http.close()
@@ -50,6 +58,17 @@ def _assessments(http: httpx.Client) -> dict[str, Any]:
     beneficiary = {"source": "ITU C2R beneficiary list, 2023", "illustrative": False}
     _created(http.put("/v1/countries/RWA/beneficiary", json=beneficiary), 200)
     return {"methodology": latest.json()["version"]}
+
+
+def _rescoring_target(http: httpx.Client) -> dict[str, Any]:
+    """A second published version (v1 under another name), for the assessment's re-scoring
+    preview; its scores are the same, so the tests after this one score as before."""
+    restated = DEFAULT_METHODOLOGY.model_copy(update={"name": "C2R methodology, restated"})
+    body = restated.model_dump_json()
+    published = _created(
+        http.post("/v1/methodologies", content=body, headers={"Content-Type": "application/json"})
+    )
+    return {"rescoring_version": published["version"]}
 
 
 def _partners(http: httpx.Client) -> dict[str, Any]:
@@ -121,6 +140,78 @@ def _requests(http: httpx.Client) -> dict[str, Any]:
         )
     )
     return {"call": call["id"], "request": request["id"], "session": session["id"]}
+
+
+REVIEW_FORM = {
+    "criteria": [
+        {"code": "relevance", "label": "Relevance to C2R", "scale_max": 5, "weight": 2},
+        {"code": "feasibility", "label": "Feasibility", "scale_max": 5, "weight": 1},
+    ],
+    "reviews_required": 2,
+}
+
+
+def _reviews(
+    topology: Topology, http: httpx.Client, call_id: str, request_id: str
+) -> dict[str, Any]:
+    """The call's form; two reviewers assigned (by the admin, an approver), each with a
+    token of its own: the first submits a review and amends it, the second submits one."""
+    _created(http.put(f"/v1/calls/{call_id}/review-form", json=REVIEW_FORM), 200)
+    due = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    tokens, reviews = [], []
+    scores = [((5, 2), "yes"), ((3, 4), "maybe")]
+    for role, ((relevance, feasibility), recommendation) in zip(
+        ("screening", "technical"), scores, strict=True
+    ):
+        reviewer = f"e2e-browser-reviewer-{role}-{uuid.uuid4().hex[:6]}"
+        assignment = {"reviewer": reviewer, "role": role, "due_at": due}
+        _created(http.post(f"/v1/requests/{request_id}/reviewers", json=assignment))
+        token = mint_token(
+            topology.secret,
+            subject=reviewer,
+            scopes=("requests:read", "requests:review"),
+            issuer=topology.issuer,
+            audience="c2r-platform",
+        )
+        review = {
+            "scores": {"relevance": relevance, "feasibility": feasibility},
+            "recommendation": recommendation,
+            "comments": "Read with the evidence pack.",
+        }
+        own = {"Authorization": f"Bearer {token}"}
+        path = f"/v1/requests/{request_id}/reviews"
+        reviews.append(_created(http.post(path, json=review, headers=own)))
+        tokens.append(token)
+    amendment = {
+        "scores": {"relevance": 5, "feasibility": 3},
+        "recommendation": "yes",
+        "comments": "Feasible with the revised work plan.",
+        "note": "The ministry sent a revised work plan.",
+    }
+    own = {"Authorization": f"Bearer {tokens[0]}"}
+    _created(http.put(f"/v1/reviews/{reviews[0]['id']}", json=amendment, headers=own), 200)
+    return {"reviewer_token": tokens[0], "review": reviews[0]["id"]}
+
+
+def _subscription(http: httpx.Client) -> dict[str, Any]:
+    """The admin's subscriptions by e-mail: to Rwanda's schools falling below the
+    benchmark, and to Nepal's assessments being completed."""
+    alerts = {
+        "email": "connectivity-desk@minict.gov.rw",
+        "event_types": [TYPE_PREFIX + "school.below_benchmark"],
+        "countries": ["RWA"],
+    }
+    assessments = {
+        "email": "ict-statistics@mocit.gov.np",
+        "event_types": [TYPE_PREFIX + "assessment.completed"],
+        "countries": ["NPL"],
+    }
+    return {
+        "subscription": _created(http.post("/v1/alerts/subscriptions", json=alerts))["id"],
+        "assessment_subscription": _created(
+            http.post("/v1/assessments/subscriptions", json=assessments)
+        )["id"],
+    }
 
 
 def _schools(topology: Topology, http: httpx.Client) -> dict[str, Any]:
