@@ -124,7 +124,7 @@ def test_production_with_jwks_has_no_secret_to_mint_peer_tokens_with() -> None:
         environment=Environment.PRODUCTION, jwt_jwks_url="https://idp.example/jwks.json"
     )
     assert settings.jwt_secret is None
-    with pytest.raises(ValueError, match="service token or a JWT secret"):
+    with pytest.raises(ValueError, match="a service token, client credentials or a JWT secret"):
         service_token_provider(settings, subject="request-intake", scopes=["assessments:write"])
 
 
