@@ -213,6 +213,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assessments/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's subscriptions, oldest first */
+        get: operations["assessment_notifications_list_subscriptions"];
+        put?: never;
+        /**
+         * Subscribe a webhook or a mailbox to events; the signing secret is shown once
+         * @description Webhooks are signed per Standard Webhooks with the returned secret. A token limited to countries subscribes to those only (403 for another).
+         */
+        post: operations["assessment_notifications_create_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subscription */
+        get: operations["assessment_notifications_get_subscription"];
+        put?: never;
+        post?: never;
+        /** Delete a subscription and its delivery log */
+        delete: operations["assessment_notifications_delete_subscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause deliveries; events go on being kept for it */
+        post: operations["assessment_notifications_pause_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume deliveries (also of one paused after failures); what waited goes out */
+        post: operations["assessment_notifications_resume_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the webhook signing secret; the new one is shown once */
+        post: operations["assessment_notifications_rotate_subscription_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription's delivery log: attempts, status, latency, last error */
+        get: operations["assessment_notifications_list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again (dead, or lost by the receiver), same webhook-id */
+        post: operations["assessment_notifications_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assessments": {
         parameters: {
             query?: never;
@@ -774,7 +898,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Upcoming deadlines: calls closing and SLAs falling due, soonest first */
+        /** Upcoming deadlines: calls closing, SLAs and the caller's reviews falling due, soonest first */
         get: operations["sla_list_reminders"];
         put?: never;
         post?: never;
@@ -1037,8 +1161,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The evidence pack of a request: the country's latest assessment and school connectivity
-         * @description For reviewers and approvers. Read live from assessment-api and school-monitor, each part within its own time budget; a part whose service is slow, down or answers an error is `unavailable`, with the reason, and the other part stands.
+         * The evidence pack of a request: the country's latest finished assessment and school connectivity
+         * @description For approvers and the reviewers assigned to the request. Read live from assessment-api (its latest finished assessment of the country, as its comparison chooses it) and school-monitor, each part within its own time budget; a part whose service is slow, down or answers an error is `unavailable`, with the reason, and the other part stands.
          */
         get: operations["evidence_get"];
         put?: never;
@@ -2991,6 +3115,65 @@ export interface components {
             series: components["schemas"]["ScoreRow"][];
         };
         /**
+         * DeliveryOut
+         * @example {
+         *       "attempts": 3,
+         *       "created_at": "2026-06-10T07:58:00Z",
+         *       "delivered_at": null,
+         *       "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
+         *       "event_type": "org.itu.c2r.school.offline",
+         *       "id": 41,
+         *       "last_attempt_at": "2026-06-10T07:59:20Z",
+         *       "last_error": "HTTP 503: Service Unavailable",
+         *       "last_latency_ms": 84.2,
+         *       "last_status_code": 503,
+         *       "next_attempt_at": "2026-06-10T08:00:00Z",
+         *       "status": "pending",
+         *       "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
+         *     }
+         */
+        DeliveryOut: {
+            /** Id */
+            id: number;
+            /**
+             * Event Id
+             * Format: uuid
+             * @description the CloudEvent id, sent as webhook-id
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /** Subject */
+            subject: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "digest" | "delivered" | "dead";
+            /** Attempts */
+            attempts: number;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Last Attempt At */
+            last_attempt_at?: string | null;
+            /** Last Status Code */
+            last_status_code?: number | null;
+            /** Last Latency Ms */
+            last_latency_ms?: number | null;
+            /** Last Error */
+            last_error?: string | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
          * Direction
          * @enum {string}
          */
@@ -3714,6 +3897,38 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * Page[DeliveryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "attempts": 3,
+         *           "created_at": "2026-06-10T07:58:00Z",
+         *           "delivered_at": null,
+         *           "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
+         *           "event_type": "org.itu.c2r.school.offline",
+         *           "id": 41,
+         *           "last_attempt_at": "2026-06-10T07:59:20Z",
+         *           "last_error": "HTTP 503: Service Unavailable",
+         *           "last_latency_ms": 84.2,
+         *           "last_status_code": 503,
+         *           "next_attempt_at": "2026-06-10T08:00:00Z",
+         *           "status": "pending",
+         *           "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
          * Page[IndicatorValueChangeOut]
          * @example {
          *       "items": [
@@ -3820,6 +4035,42 @@ export interface components {
         Page_ProgrammeSummary_: {
             /** Items */
             items: components["schemas"]["ProgrammeSummary"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null on the last page
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page[SubscriptionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "consecutive_failures": 0,
+         *           "countries": [
+         *             "RWA"
+         *           ],
+         *           "created_at": "2026-06-10T08:00:00Z",
+         *           "digest": false,
+         *           "email": null,
+         *           "event_types": [
+         *             "org.itu.c2r.school.offline",
+         *             "org.itu.c2r.area.outage"
+         *           ],
+         *           "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *           "language": "en",
+         *           "paused_reason": null,
+         *           "status": "active",
+         *           "updated_at": "2026-06-10T08:00:00Z",
+         *           "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *         }
+         *       ],
+         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
+         *     }
+         */
+        Page_SubscriptionOut_: {
+            /** Items */
+            items: components["schemas"]["SubscriptionOut"][];
             /**
              * Next Cursor
              * @description pass as `cursor` to get the next page; null on the last page
@@ -4619,6 +4870,191 @@ export interface components {
             pillars: {
                 [key: string]: number | null;
             };
+        };
+        /**
+         * SubscriptionCreated
+         * @example {
+         *       "consecutive_failures": 0,
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-06-10T08:00:00Z",
+         *       "digest": false,
+         *       "email": null,
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *       "language": "en",
+         *       "paused_reason": null,
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+         *       "status": "active",
+         *       "updated_at": "2026-06-10T08:00:00Z",
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         */
+        SubscriptionCreated: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Webhook Url */
+            webhook_url?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Language */
+            language: string;
+            /** Event Types */
+            event_types: string[];
+            /** Countries */
+            countries: string[] | null;
+            /** Digest */
+            digest: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /** Paused Reason */
+            paused_reason?: string | null;
+            /**
+             * Consecutive Failures
+             * @description failed attempts since the last success
+             */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Secret
+             * @description the webhook signing secret (Standard Webhooks): shown this once; null for e-mail
+             */
+            secret: string | null;
+        };
+        /**
+         * SubscriptionIn
+         * @example {
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         * @example {
+         *       "digest": true,
+         *       "email": "ops@example.org",
+         *       "event_types": [
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "language": "fr"
+         *     }
+         */
+        SubscriptionIn: {
+            /**
+             * Webhook Url
+             * @description http(s) URL the events are POSTed to, signed
+             */
+            webhook_url?: string | null;
+            /**
+             * Email
+             * @description mailbox the events are sent to
+             */
+            email?: string | null;
+            /**
+             * Language
+             * @description language of the mails
+             * @default en
+             * @enum {string}
+             */
+            language: "en" | "fr";
+            /** Event Types */
+            event_types: string[];
+            /**
+             * Countries
+             * @description ISO alpha-3 codes; null: every country the token may see
+             */
+            countries?: string[] | null;
+            /**
+             * Digest
+             * @description e-mail only: one mail a day with the day's events, not one each
+             * @default false
+             */
+            digest: boolean;
+        };
+        /**
+         * SubscriptionOut
+         * @example {
+         *       "consecutive_failures": 0,
+         *       "countries": [
+         *         "RWA"
+         *       ],
+         *       "created_at": "2026-06-10T08:00:00Z",
+         *       "digest": false,
+         *       "email": null,
+         *       "event_types": [
+         *         "org.itu.c2r.school.offline",
+         *         "org.itu.c2r.area.outage"
+         *       ],
+         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
+         *       "language": "en",
+         *       "paused_reason": null,
+         *       "status": "active",
+         *       "updated_at": "2026-06-10T08:00:00Z",
+         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
+         *     }
+         */
+        SubscriptionOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Webhook Url */
+            webhook_url?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Language */
+            language: string;
+            /** Event Types */
+            event_types: string[];
+            /** Countries */
+            countries: string[] | null;
+            /** Digest */
+            digest: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /** Paused Reason */
+            paused_reason?: string | null;
+            /**
+             * Consecutive Failures
+             * @description failed attempts since the last success
+             */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** Target */
         Target: {
@@ -5470,7 +5906,7 @@ export interface components {
             generated_at: string;
             /**
              * Assessment
-             * @description the country's latest assessment
+             * @description the country's latest finished assessment
              */
             assessment: components["schemas"]["AssessmentEvidence"] | components["schemas"]["Unavailable"];
             /**
@@ -5692,6 +6128,7 @@ export interface components {
          *         "submitted": 0,
          *         "under_review": 1
          *       },
+         *       "overdue_reviews": 1,
          *       "total": 2
          *     }
          */
@@ -5710,6 +6147,12 @@ export interface components {
             by_stage: {
                 [key: string]: number;
             };
+            /**
+             * Overdue Reviews
+             * @description review assignments past their due date with no review submitted, on undecided requests the caller may see
+             * @default 0
+             */
+            overdue_reviews: number;
         };
         /**
          * Page[CallOut]
@@ -6085,7 +6528,7 @@ export interface components {
          * ReminderKind
          * @enum {string}
          */
-        ReminderKind: "call_closing" | "sla_due";
+        ReminderKind: "call_closing" | "sla_due" | "review_due";
         /**
          * ReminderList
          * @example {
@@ -6159,9 +6602,14 @@ export interface components {
             country_iso3?: string | null;
             /**
              * Stage
-             * @description the workflow stage whose SLA falls due
+             * @description the workflow stage whose SLA falls due; for review_due, the request's current stage
              */
             stage?: string | null;
+            /**
+             * Assignment Id
+             * @description review_due: the caller's review assignment
+             */
+            assignment_id?: string | null;
         };
         /**
          * RequestIn
@@ -6465,10 +6913,11 @@ export interface components {
         /**
          * ReviewAmendment
          * @example {
-         *       "comments": "Clear needs; the timeline is tight.",
+         *       "comments": "Clear needs; the revised timeline is realistic.",
+         *       "note": "Feasibility raised after the ministry's revised work plan.",
          *       "recommendation": "yes",
          *       "scores": {
-         *         "feasibility": 3,
+         *         "feasibility": 4,
          *         "relevance": 4
          *       }
          *     }
@@ -7478,65 +7927,6 @@ export interface components {
             deactivated: boolean;
             /** Message */
             message: string;
-        };
-        /**
-         * DeliveryOut
-         * @example {
-         *       "attempts": 3,
-         *       "created_at": "2026-06-10T07:58:00Z",
-         *       "delivered_at": null,
-         *       "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
-         *       "event_type": "org.itu.c2r.school.offline",
-         *       "id": 41,
-         *       "last_attempt_at": "2026-06-10T07:59:20Z",
-         *       "last_error": "HTTP 503: Service Unavailable",
-         *       "last_latency_ms": 84.2,
-         *       "last_status_code": 503,
-         *       "next_attempt_at": "2026-06-10T08:00:00Z",
-         *       "status": "pending",
-         *       "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
-         *     }
-         */
-        DeliveryOut: {
-            /** Id */
-            id: number;
-            /**
-             * Event Id
-             * Format: uuid
-             * @description the CloudEvent id, sent as webhook-id
-             */
-            event_id: string;
-            /** Event Type */
-            event_type: string;
-            /** Subject */
-            subject: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "digest" | "delivered" | "dead";
-            /** Attempts */
-            attempts: number;
-            /**
-             * Next Attempt At
-             * Format: date-time
-             */
-            next_attempt_at: string;
-            /** Last Attempt At */
-            last_attempt_at?: string | null;
-            /** Last Status Code */
-            last_status_code?: number | null;
-            /** Last Latency Ms */
-            last_latency_ms?: number | null;
-            /** Last Error */
-            last_error?: string | null;
-            /** Delivered At */
-            delivered_at?: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
         };
         /**
          * DeploymentKeyCreated
@@ -9738,38 +10128,6 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
-         * Page[DeliveryOut]
-         * @example {
-         *       "items": [
-         *         {
-         *           "attempts": 3,
-         *           "created_at": "2026-06-10T07:58:00Z",
-         *           "delivered_at": null,
-         *           "event_id": "5d3c8a3e-8f1b-5c7e-9a4f-0e6b2d1c3a77",
-         *           "event_type": "org.itu.c2r.school.offline",
-         *           "id": 41,
-         *           "last_attempt_at": "2026-06-10T07:59:20Z",
-         *           "last_error": "HTTP 503: Service Unavailable",
-         *           "last_latency_ms": 84.2,
-         *           "last_status_code": 503,
-         *           "next_attempt_at": "2026-06-10T08:00:00Z",
-         *           "status": "pending",
-         *           "subject": "schools/1f0c6a52-3b5e-4a43-9c4f-8a8b1d7e2c11"
-         *         }
-         *       ],
-         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
-         *     }
-         */
-        Page_DeliveryOut_: {
-            /** Items */
-            items: components["schemas"]["DeliveryOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` to get the next page; null on the last page
-             */
-            next_cursor?: string | null;
-        };
-        /**
          * Page[DeploymentKeyOut]
          * @example {
          *       "items": [
@@ -9914,42 +10272,6 @@ export interface components {
         Page_SchoolOut_: {
             /** Items */
             items: components["schemas"]["SchoolOut"][];
-            /**
-             * Next Cursor
-             * @description pass as `cursor` to get the next page; null on the last page
-             */
-            next_cursor?: string | null;
-        };
-        /**
-         * Page[SubscriptionOut]
-         * @example {
-         *       "items": [
-         *         {
-         *           "consecutive_failures": 0,
-         *           "countries": [
-         *             "RWA"
-         *           ],
-         *           "created_at": "2026-06-10T08:00:00Z",
-         *           "digest": false,
-         *           "email": null,
-         *           "event_types": [
-         *             "org.itu.c2r.school.offline",
-         *             "org.itu.c2r.area.outage"
-         *           ],
-         *           "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
-         *           "language": "en",
-         *           "paused_reason": null,
-         *           "status": "active",
-         *           "updated_at": "2026-06-10T08:00:00Z",
-         *           "webhook_url": "https://dashboard.example.org/hooks/c2r"
-         *         }
-         *       ],
-         *       "next_cursor": "W3siJGR0IjoiMjAyNi0wNi0xMFQwODowMDowMCswMDowMCJ9LHsiJHV1aWQiOiIxZjBjNmE1Mi0zYjVlLTRhNDMtOWM0Zi04YThiMWQ3ZTJjMTEifV0"
-         *     }
-         */
-        Page_SubscriptionOut_: {
-            /** Items */
-            items: components["schemas"]["SubscriptionOut"][];
             /**
              * Next Cursor
              * @description pass as `cursor` to get the next page; null on the last page
@@ -10377,191 +10699,6 @@ export interface components {
             tags?: string[];
         };
         /**
-         * SubscriptionCreated
-         * @example {
-         *       "consecutive_failures": 0,
-         *       "countries": [
-         *         "RWA"
-         *       ],
-         *       "created_at": "2026-06-10T08:00:00Z",
-         *       "digest": false,
-         *       "email": null,
-         *       "event_types": [
-         *         "org.itu.c2r.school.offline",
-         *         "org.itu.c2r.area.outage"
-         *       ],
-         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
-         *       "language": "en",
-         *       "paused_reason": null,
-         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-         *       "status": "active",
-         *       "updated_at": "2026-06-10T08:00:00Z",
-         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
-         *     }
-         */
-        SubscriptionCreated: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Webhook Url */
-            webhook_url?: string | null;
-            /** Email */
-            email?: string | null;
-            /** Language */
-            language: string;
-            /** Event Types */
-            event_types: string[];
-            /** Countries */
-            countries: string[] | null;
-            /** Digest */
-            digest: boolean;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "active" | "paused";
-            /** Paused Reason */
-            paused_reason?: string | null;
-            /**
-             * Consecutive Failures
-             * @description failed attempts since the last success
-             */
-            consecutive_failures: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-            /**
-             * Secret
-             * @description the webhook signing secret (Standard Webhooks): shown this once; null for e-mail
-             */
-            secret: string | null;
-        };
-        /**
-         * SubscriptionIn
-         * @example {
-         *       "countries": [
-         *         "RWA"
-         *       ],
-         *       "event_types": [
-         *         "org.itu.c2r.school.offline",
-         *         "org.itu.c2r.area.outage"
-         *       ],
-         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
-         *     }
-         * @example {
-         *       "digest": true,
-         *       "email": "ops@example.org",
-         *       "event_types": [
-         *         "org.itu.c2r.area.outage"
-         *       ],
-         *       "language": "fr"
-         *     }
-         */
-        SubscriptionIn: {
-            /**
-             * Webhook Url
-             * @description http(s) URL the events are POSTed to, signed
-             */
-            webhook_url?: string | null;
-            /**
-             * Email
-             * @description mailbox the events are sent to
-             */
-            email?: string | null;
-            /**
-             * Language
-             * @description language of the mails
-             * @default en
-             * @enum {string}
-             */
-            language: "en" | "fr";
-            /** Event Types */
-            event_types: string[];
-            /**
-             * Countries
-             * @description ISO alpha-3 codes; null: every country the token may see
-             */
-            countries?: string[] | null;
-            /**
-             * Digest
-             * @description e-mail only: one mail a day with the day's events, not one each
-             * @default false
-             */
-            digest: boolean;
-        };
-        /**
-         * SubscriptionOut
-         * @example {
-         *       "consecutive_failures": 0,
-         *       "countries": [
-         *         "RWA"
-         *       ],
-         *       "created_at": "2026-06-10T08:00:00Z",
-         *       "digest": false,
-         *       "email": null,
-         *       "event_types": [
-         *         "org.itu.c2r.school.offline",
-         *         "org.itu.c2r.area.outage"
-         *       ],
-         *       "id": "0b9f5c1e-6a0e-4c59-8f0e-2d7f2a6f4a10",
-         *       "language": "en",
-         *       "paused_reason": null,
-         *       "status": "active",
-         *       "updated_at": "2026-06-10T08:00:00Z",
-         *       "webhook_url": "https://dashboard.example.org/hooks/c2r"
-         *     }
-         */
-        SubscriptionOut: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Webhook Url */
-            webhook_url?: string | null;
-            /** Email */
-            email?: string | null;
-            /** Language */
-            language: string;
-            /** Event Types */
-            event_types: string[];
-            /** Countries */
-            countries: string[] | null;
-            /** Digest */
-            digest: boolean;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "active" | "paused";
-            /** Paused Reason */
-            paused_reason?: string | null;
-            /**
-             * Consecutive Failures
-             * @description failed attempts since the last success
-             */
-            consecutive_failures: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-        };
-        /**
          * UserId
          * @example {
          *       "user_id": "be63e905-a5b6-40e7-a80c-71ec2629b2bd"
@@ -10779,8 +10916,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ScoreRow"][];
                     /**
-                     * @example dimension,key,label,count
-                     *     status,submitted,Submitted,3
+                     * @example country_iso3,country_name,itu_region,period,status,methodology_version,overall,band,coverage,estimated_share,pillar_adoption,pillar_affordability,pillar_anchor_institutions,pillar_coverage,pillar_digital_skills,pillar_network_resilience,pillar_policy
+                     *     NPL,Nepal,Asia & Pacific,2026-H2,draft,1,60.0,satisfactory,0.2333,0.0,30.0,,,90.0,,,
                      */
                     "text/csv": string;
                 };
@@ -10857,8 +10994,14 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AssessmentExport"];
                     /**
-                     * @example dimension,key,label,count
-                     *     status,submitted,Submitted,3
+                     * @example record,code,name,pillar,unit,value,year,source,provenance,source_url,note,score,band,target,target_source,status,estimated_share,rank,weighted_shortfall,phase,sg1_question
+                     *     indicator,pop_coverage_4g_pct,Population covered by at least a 4G mobile network,coverage,percent,90.0,2025,analyst@itu.int,reported,,,90.0,advanced,100.0,ITU UMC 2030 targets (universal and meaningful connectivity),scored,,,,,
+                     *     indicator,mobile_broadband_subs_per_100,Active mobile-broadband subscriptions per 100 inhabitants,coverage,per_100,,,,,,,,no_data,100.0,C2R platform working target for scoring v1 (no published target),missing,,,,,
+                     *     pillar,coverage,Coverage and capacity (supply),,,,,,,,,90.0,,,,,,,,,
+                     *     pillar,adoption,Adoption and usage (demand),,,,,,,,,30.0,,,,,,,,,
+                     *     overall,,,,,,,,,,,60.0,satisfactory,,,satisfactory,0.0,,,,
+                     *     gap,pop_coverage_4g_pct,Population covered by at least a 4G mobile network,coverage,,90.0,,,,,,,,100.0,ITU UMC 2030 targets (universal and meaningful connectivity),,,1,1.3333,national_strategy,Q5/1
+                     *     gap,internet_users_pct,Individuals using the Internet,adoption,,30.0,,,,,,,,35.0,Broadband Commission 2025 targets,,,2,0.5,national_strategy,Q1/1
                      */
                     "text/csv": string;
                 };
@@ -11753,6 +11896,766 @@ export interface operations {
             };
         };
     };
+    assessment_notifications_list_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SubscriptionOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_create_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreated"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_get_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_delete_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_pause_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_resume_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_rotate_subscription_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreated"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment_notifications_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     assessments_list: {
         parameters: {
             query?: {
@@ -11849,10 +12752,12 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
-                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
-                    "X-Request-ID"?: string;
                     /** @description the document's version; send it back as If-Match to change it */
                     ETag?: string;
+                    /** @description the path of the document this request created */
+                    Location?: string;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
                     /** @description `true` when this answer is the stored one of an earlier request with the same Idempotency-Key and body */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -13391,6 +14296,10 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description the document's version; send it back as If-Match to change it */
+                    ETag?: string;
+                    /** @description the path of the document this request created */
+                    Location?: string;
                     /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -14627,6 +15536,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description seconds to wait before sending the request again */
+                    "Retry-After"?: number;
+                    /** @description the request's id (the one sent, or a new one), also in the logs and in a problem's `request_id` */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service Unavailable */
             503: {
                 headers: {
@@ -15743,7 +16665,11 @@ export interface operations {
                 content: {
                     /**
                      * @example dimension,key,label,count
-                     *     status,submitted,Submitted,3
+                     *     call,cc028985-9916-412b-8ff9-799cf8228c60,Connect2Recover technical assistance for African Member States,1
+                     *     status,screening,screening,1
+                     *     region,Africa,Africa,1
+                     *     assistance_type,assessment,assessment,1
+                     *     country,RWA,Rwanda,1
                      */
                     "text/csv": string;
                 };
@@ -19032,6 +19958,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "timestamp": "2026-06-10T08:00:00Z",
+                     *         "isConnected": true,
+                     *         "giga_id_school": "3e32d388-d710-4d61-9898-4b45efc7d496",
+                     *         "app_local_uuid": "b2994e07-2e23-4f6a-ae46-69b4df898550",
+                     *         "browserId": "be63e905-a5b6-40e7-a80c-71ec2629b2bd",
+                     *         "latency": 38.5
+                     *       }
+                     *     ]
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     }[];
