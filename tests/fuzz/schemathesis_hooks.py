@@ -32,10 +32,19 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     ),
     # So is the IANA time-zone database.
     (r"body\.time_zone", r"unknown time zone"),
-    # Whether a value is a percentage depends on the indicator's unit in its methodology.
-    (r"body\.value", r"a percentage must be between 0 and 100"),
+    # Whether a value is a percentage or a count depends on the indicator's unit in its
+    # methodology.
+    (r"body\.value", r"a percentage must be between 0 and 100|cannot be negative"),
+    # Re-scoring under the version an assessment already has is refused: which version that
+    # is, is stored.
+    (r"(query|body)\.methodology_version", r"the assessment's own version"),
+    # The subscriptions schema is shared by the services; which event types one of them
+    # emits is its own catalogue.
+    (r"body\.event_types\.\d+", r"not an event this service emits"),
+    # Whether a webhook's host resolves is the DNS's business (and none resolves here).
+    (r"body\.webhook_url", r"does not resolve"),
     # Rules across two fields of one body.
-    (r"body(\.\w+)*", r"must be after|must be below|cannot be before"),
+    (r"body(\.\w+)*", r"must be after|must be below|must be above|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),
     # The Giga Meter agent's answer when its Latency was not measured reads the ndt7 result.
     (r"body(\.\d+)?\.Latency", r"not measured, and the ndt7 result"),
@@ -45,7 +54,7 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
         r"body(\.(items|records))?(\.\d+)?\.(timestamp|measured_at|Timestamp)",
         r"older than|in the future",
     ),
-    (r"body\.expires_at", r"must be in the future"),
+    (r"body\.(expires_at|due_at)", r"must be in the future"),
     # `format: date-time` cannot bound a year; the Giga ping records bound it (1900-2999).
     (r"body\.records\.\d+\.timestamp", r"year must be between"),
     # A raw ndt7 result is any JSON object; PostgreSQL's jsonb cannot hold a NUL anywhere in

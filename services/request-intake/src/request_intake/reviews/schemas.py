@@ -187,7 +187,11 @@ class ReviewIn(BaseModel):
     )
 
     scores: dict[CriterionCode, Score] = Field(
-        max_length=30, description="one score per criterion of the call's form, on its scale"
+        max_length=30,
+        description="one score per criterion of the call's form, on its scale",
+        # A key outside the code pattern is refused: say so, or JSON Schema's
+        # patternProperties let any other key through with any value.
+        json_schema_extra={"additionalProperties": False},
     )
     recommendation: Recommendation
     comments: NoNulStr = Field("", max_length=20_000)
