@@ -23,7 +23,7 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     (r"body\.partner_id", r"unknown partner"),
     (r"body\.call_id", r"unknown call"),
     (r"body\.values\.\d+\.code|path\.code", r"no indicator .* in this assessment's methodology"),
-    (r"body\.methodology_version", r"unknown version"),
+    (r"(query|body)\.methodology_version", r"unknown version"),
     (r"body\.assistance_type", r"not offered by the call"),
     # The set of ISO alpha-3 codes is reference data, not a pattern.
     (
@@ -46,6 +46,11 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     # Rules across two fields of one body.
     (r"body(\.\w+)*", r"must be after|must be below|must be above|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),
+    # A subscription has one channel, a webhook or an e-mail address, and a digest bundles
+    # mails: rules across its fields.
+    (r"body", r"digest is for e-mail subscriptions|give either webhook_url or email"),
+    # A review form's criteria are told apart by their codes, a rule across its items.
+    (r"body\.criteria\.\d+\.code", r"criterion codes must be unique"),
     # The Giga Meter agent's answer when its Latency was not measured reads the ndt7 result.
     (r"body(\.\d+)?\.Latency", r"not measured, and the ndt7 result"),
     # Measurements are taken within a window around now, which the schema cannot state;
