@@ -41,8 +41,10 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     # The subscriptions schema is shared by the services; which event types one of them
     # emits is its own catalogue.
     (r"body\.event_types\.\d+", r"not an event this service emits"),
-    # Whether a webhook's host resolves is the DNS's business (and none resolves here).
-    (r"body\.webhook_url", r"does not resolve"),
+    # Whether a webhook's host resolves is the DNS's business (and none resolves here); that
+    # the URL has an http(s) scheme and a host is read by the URL parser, which a string's
+    # `format: uri` does not promise.
+    (r"body\.webhook_url", r"does not resolve|a webhook URL is http\(s\)://host/"),
     # Rules across two fields of one body.
     (r"body(\.\w+)*", r"must be after|must be below|must be above|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),
