@@ -7,8 +7,10 @@ import base64
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from c2r_common.testing import TokenFactory
+from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 from request_intake.config import IntakeSettings
 from request_intake.evidence.sources import EvidenceSources
 
@@ -96,11 +98,13 @@ class Upstream:
         self.mode = "up"
         self.routes = routes
         self.scopes: list[str] = []
+        self.called = asyncio.Event()  # set by the first request it receives
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _answer(self, request: Request) -> Response:
         self.scopes.append(_scopes(request))
+        self.called.set()
         if self.mode == "slow":
             await asyncio.sleep(BUDGET * 4)
         if self.mode == "error":
@@ -390,3 +394,46 @@ async def test_the_pack_is_for_approvers_and_the_reviewers_assigned_to_the_reque
     assert (await client.get(missing, headers=approver)).status_code == 404
     # An approver reads every request's pack without being assigned.
     assert (await client.get(path, headers=approver)).status_code == 200
+
+
+async def test_the_pack_holds_no_database_connection_while_it_waits_for_the_services(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    api_for: Callable[[httpx.AsyncClient], Any],
+    rwanda: dict[str, str],
+    approver: dict[str, str],
+    assessment_api: Upstream,
+    school_monitor: Upstream,
+) -> None:
+    """Real commits and the app's own pool: while both services are slow, a pack in flight
+    has given its connection back (otherwise a few slow peers exhaust the pool and every
+    other endpoint waits on them)."""
+    urls = {"assessment_api_url": assessment_api.url, "school_monitor_url": school_monitor.url}
+    async with (
+        app_on_fresh_database(
+            service_under_test, tmp_path, evidence_timeout_seconds=BUDGET, **urls
+        ) as app,
+        asgi_client(app) as http,
+    ):
+        api = api_for(http)
+        now = datetime.now(UTC)
+        call = await api.create_call(
+            opens_at=f"{now - timedelta(days=1):%Y-%m-%dT%H:%M:%S}",
+            closes_at=f"{now + timedelta(days=30):%Y-%m-%dT%H:%M:%S}",
+            time_zone="UTC",
+        )
+        request_id = (await api.submit(rwanda, call["id"]))["id"]
+        assessment_api.mode = school_monitor.mode = "slow"
+        pool = app.state.database.engine.pool
+        pack = asyncio.create_task(
+            http.get(f"/v1/requests/{request_id}/evidence", headers=approver)
+        )
+        await assessment_api.called.wait()
+        await school_monitor.called.wait()
+        held_while_waiting = []
+        while not pack.done():
+            held_while_waiting.append(pool.checkedout())
+            await asyncio.sleep(0.02)
+        assert (await pack).status_code == 200
+    assert held_while_waiting
+    assert min(held_while_waiting) == 0, held_while_waiting

@@ -37,4 +37,4 @@ async def get_evidence(
     now: Now,
 ) -> EvidencePack:
     await service.may_read_evidence(db, request, principal)
-    return await service.evidence_pack(sources=sources, request=request, now=now)
+    return await service.evidence_pack(db, sources=sources, request=request, now=now)
