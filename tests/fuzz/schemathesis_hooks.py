@@ -48,9 +48,9 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     # Rules across two fields of one body.
     (r"body(\.\w+)*", r"must be after|must be below|must be above|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),
-    # A subscription has one channel, a webhook or an e-mail address, and a digest bundles
-    # mails: rules across its fields.
-    (r"body", r"digest is for e-mail subscriptions|give either webhook_url or email"),
+    # A subscription has a webhook, an e-mail address or both (the address then told of a
+    # pause), and a digest bundles mails: rules across its fields.
+    (r"body", r"digest is for e-mail subscriptions|give webhook_url, email, or both"),
     # A review form's criteria are told apart by their codes, a rule across its items.
     (r"body\.criteria\.\d+\.code", r"criterion codes must be unique"),
     # The Giga Meter agent's answer when its Latency was not measured reads the ndt7 result.

@@ -65,17 +65,24 @@ async def test_a_webhook_to_a_private_address_is_refused(
     assert_field_refused(await _create(client, ops, webhook_url=url), "body.webhook_url")
 
 
-async def test_a_subscription_names_known_events_and_one_channel(
+async def test_a_subscription_names_known_events_and_a_channel(
     client: httpx.AsyncClient, ops: dict[str, str]
 ) -> None:
     unknown = await client.post(
         PATH, json={"event_types": ["org.itu.c2r.nope"], "email": "a@b.org"}, headers=ops
     )
     assert_field_refused(unknown, "body.event_types.0")
+    neither = await _create(client, ops)
+    assert neither.status_code == 422
+    assert "give webhook_url, email, or both" in neither.text
+    # Both: the events go to the webhook, the address is told when it is paused.
     both = await _create(client, ops, webhook_url=PUBLIC_URL, email="a@b.org")
-    assert both.status_code == 422
+    assert both.status_code == 201, both.text
+    assert (both.json()["webhook_url"], both.json()["email"]) == (PUBLIC_URL, "a@b.org")
     digest_webhook = await _create(client, ops, webhook_url=PUBLIC_URL, digest=True)
     assert digest_webhook.status_code == 422
+    digest_both = await _create(client, ops, webhook_url=PUBLIC_URL, email="a@b.org", digest=True)
+    assert digest_both.status_code == 422
     no_scope = await _create(client, {}, email="a@b.org")
     assert no_scope.status_code == 401
 

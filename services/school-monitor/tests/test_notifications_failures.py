@@ -1,5 +1,6 @@
 """Failing deliveries on real commits: a subscription failing N times in a row is paused
-and its owner told by mail (a real SMTP server), after the pause's commit; a delivery dead
+and its owner told by mail (a real SMTP server), after the pause's commit, a webhook's at
+the address it was given; a delivery dead
 past the maximum age, then redelivered by hand, reaches a real receiver once; the backlog
 and paused gauges as /metrics shows them; the private-address check made again at
 delivery."""
@@ -116,6 +117,46 @@ async def test_n_failures_in_a_row_pause_and_tell_the_owner_after_the_commit_and
     assert gauge(scraped, "c2r_notifications_backlog") == 2
     assert 59 <= gauge(scraped, "c2r_notifications_backlog_oldest_age_seconds") <= 70
     assert gauge(scraped, "c2r_notifications_dead_deliveries") == 0
+
+
+async def test_a_webhook_that_keeps_failing_is_paused_and_its_address_told(
+    service_under_test: ServiceUnderTest, tmp_path: Path
+) -> None:
+    """A webhook subscription given an e-mail address too: the events go to the webhook
+    only, and the address gets the pause notice, after the pause's commit."""
+    port = free_port()
+    settings = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "none",
+        "notify_pause_after_failures": 3,
+    }
+    async with notifying_app(service_under_test, tmp_path, **settings) as (app, client):
+        inbox = PickyInbox(app.state.settings.database_url)
+        smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+        smtp.start()
+        receiver = WebhookReceiver(status=500).start()
+        try:
+            subscription = await subscribe(
+                client, webhook_url=receiver.url, email="integrations@example.org"
+            )
+            receiver.secret = subscription["secret"]
+            await emit_committed(app, [school_event(i, i, False, now()) for i in range(3)])
+            dispatcher = dispatcher_of(app)
+            report = await dispatcher.run_once(app.state.database.sessionmaker)
+            await dispatcher.aclose()
+            shown = await client.get(f"{SUBSCRIPTIONS}/{subscription['id']}", headers=ADMIN)
+        finally:
+            receiver.stop()
+            smtp.stop()
+    assert report.retried == 3
+    assert len(receiver.requests) == 3  # each event tried at the webhook ...
+    assert inbox.refused == 0  # ... and none mailed
+    [notice] = inbox.notices
+    assert notice["To"] == "integrations@example.org"
+    assert subscription["id"] in str(notice["Subject"])
+    assert inbox.status_seen == ["paused"]
+    assert shown.json()["status"] == "paused"
 
 
 async def test_dead_after_the_maximum_age_then_redelivered_by_hand_arrives_once(

@@ -34,6 +34,7 @@ class SubscriptionIn(BaseModel):
             "examples": [
                 {
                     "webhook_url": "https://dashboard.example.org/hooks/c2r",
+                    "email": "integrations@example.org",
                     "event_types": ["org.itu.c2r.school.offline", "org.itu.c2r.area.outage"],
                     "countries": ["RWA"],
                 },
@@ -54,7 +55,8 @@ class SubscriptionIn(BaseModel):
         None,
         max_length=320,
         pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$",
-        description="mailbox the events are sent to",
+        description="mailbox the events are sent to; with webhook_url, the mailbox told "
+        "when the webhook keeps failing and is paused (the events still go to the webhook)",
     )
     language: Language = Field("en", description="language of the mails")
     event_types: list[NoNulStr] = Field(min_length=1, max_length=50)
@@ -68,10 +70,10 @@ class SubscriptionIn(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _one_channel(self) -> Self:
-        if (self.webhook_url is None) == (self.email is None):
-            raise ValueError("give either webhook_url or email")
-        if self.digest and self.email is None:
+    def _channels(self) -> Self:
+        if self.webhook_url is None and self.email is None:
+            raise ValueError("give webhook_url, email, or both")
+        if self.digest and (self.email is None or self.webhook_url is not None):
             raise ValueError("digest is for e-mail subscriptions")
         return self
 
