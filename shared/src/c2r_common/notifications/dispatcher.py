@@ -15,6 +15,10 @@ So each (event, subscription) has one row (unique), sent until marked: at least 
 the wire, with a stable id the receiver dedupes on, exactly once past that dedupe.
 Deliveries of one subject to one subscription go out in the order of the events: one
 waits while an earlier one of its subject is still pending.
+
+Built-in subscriptions of the platform's services (service_sender.py) go through the
+ServiceSender registered for their owner: the same three steps, the sender's own backoff,
+never paused for failures, and its hook run in the transaction of the mark.
 """
 
 import asyncio
@@ -22,12 +26,12 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -43,6 +47,12 @@ from c2r_common.notifications.models import (
     SubscriptionStatus,
 )
 from c2r_common.notifications.secrets import unseal
+from c2r_common.notifications.service_sender import CHANNEL as SERVICE_CHANNEL
+from c2r_common.notifications.service_sender import (
+    RetryPolicy,
+    ServiceSender,
+    is_service_owned,
+)
 from c2r_common.notifications.settings import NotifyingSettings
 from c2r_common.notifications.webhooks import SendResult, send_webhook
 from c2r_common.settings import Environment
@@ -104,6 +114,7 @@ class Claimed:
     email: str | None
     language: str
     secret: str | None
+    service_owner: str | None = None  # a built-in subscription: its ServiceSender's key
 
 
 class Dispatcher:
@@ -113,6 +124,7 @@ class Dispatcher:
         settings: NotifyingSettings,
         service: str,
         client: httpx.AsyncClient | None = None,
+        service_senders: Mapping[str, ServiceSender] | None = None,
     ) -> None:
         self.models = models
         self.settings = settings
@@ -120,9 +132,18 @@ class Dispatcher:
         self.client = client or httpx.AsyncClient(
             timeout=settings.notify_webhook_timeout_seconds, follow_redirects=False
         )
+        # Keyed by the built-in subscriptions' owners (service_sender.service_owner).
+        self.service_senders = dict(service_senders or {})
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        for sender in self.service_senders.values():
+            await sender.aclose()
+
+    def _sender_of(self, claimed: Claimed) -> ServiceSender | None:
+        if claimed.service_owner is None:
+            return None
+        return self.service_senders[claimed.service_owner]
 
     # --- one pass ---------------------------------------------------------------------
 
@@ -159,6 +180,12 @@ class Dispatcher:
                 d.status == DeliveryStatus.PENDING,
                 d.next_attempt_at <= now,
                 s.status == SubscriptionStatus.ACTIVE,
+                # A built-in subscription waits for a dispatcher that has its sender.
+                or_(
+                    s.webhook_url.is_not(None),
+                    s.email.is_not(None),
+                    s.owner.in_(list(self.service_senders)),
+                ),
                 ~blocked,
             )
             .order_by(d.id)
@@ -208,11 +235,16 @@ class Dispatcher:
             email=subscription.email,
             language=subscription.language,
             secret=secret,
+            service_owner=subscription.owner if is_service_owned(subscription) else None,
         )
 
     async def _send(self, claimed: Claimed) -> SendResult:
         event = claimed.event
-        if claimed.webhook_url is not None and claimed.secret is not None:
+        sender = self._sender_of(claimed)
+        if sender is not None:
+            result: SendResult = await sender.send(event)
+            channel = SERVICE_CHANNEL
+        elif claimed.webhook_url is not None and claimed.secret is not None:
             result = await send_webhook(
                 self.client,
                 claimed.webhook_url,
@@ -252,13 +284,19 @@ class Dispatcher:
             delivery.last_status_code = result.status_code
             delivery.last_latency_ms = round(result.latency_ms, 3)
             delivery.last_error = result.error
+            sender = self._sender_of(claimed)
             if result.ok:
                 delivery.status = DeliveryStatus.DELIVERED
                 delivery.delivered_at = now
+                if sender is not None:  # its effect commits with the mark, or neither does
+                    await sender.on_delivered(session, claimed.event, result)
                 await self._reset_failures(session, claimed.subscription_id)
             else:
-                self._reschedule(delivery, result, now)
-                paused = await self._count_failure(session, claimed.subscription_id)
+                self._reschedule(delivery, result, now, sender)
+                # A built-in subscription is never paused: the hand-off waits its receiver.
+                paused = (
+                    None if sender else await self._count_failure(session, claimed.subscription_id)
+                )
                 if paused is not None:
                     notice = _notice_of(paused)
             status = delivery.status
@@ -267,19 +305,37 @@ class Dispatcher:
             await self._tell_owner(notice)
         return status
 
-    def _reschedule(self, delivery: DeliveryRow, result: SendResult, now: datetime) -> None:
-        too_old = now - delivery.age_from > timedelta(hours=self.settings.notify_max_age_hours)
+    def _reschedule(
+        self,
+        delivery: DeliveryRow,
+        result: SendResult,
+        now: datetime,
+        sender: ServiceSender | None = None,
+    ) -> None:
+        policy = self._retry_policy(sender)
+        max_age = policy.max_age_hours
+        too_old = max_age is not None and now - delivery.age_from > timedelta(hours=max_age)
         if result.permanent or too_old:
             delivery.status = DeliveryStatus.DEAD
             logger.error("notification delivery %s dead: %s", delivery.id, result.error)
             return
-        delay = retry_delay(
+        delivery.next_attempt_at = now + retry_delay(
             delivery.attempts,
-            self.settings.notify_backoff_base_seconds,
-            self.settings.notify_backoff_max_seconds,
+            policy.backoff_base_seconds,
+            policy.backoff_max_seconds,
             random.random(),
         )
-        delivery.next_attempt_at = now + delay
+        if sender is not None:  # a hand-off that waits is worth a line in the log
+            logger.warning("delivery %s not delivered yet: %s", delivery.id, result.error)
+
+    def _retry_policy(self, sender: ServiceSender | None) -> RetryPolicy:
+        if sender is not None and sender.retry is not None:
+            return sender.retry
+        return RetryPolicy(
+            self.settings.notify_backoff_base_seconds,
+            self.settings.notify_backoff_max_seconds,
+            self.settings.notify_max_age_hours,
+        )
 
     async def _reset_failures(self, session: AsyncSession, subscription_id: uuid.UUID) -> None:
         s = self.models.subscription
@@ -344,6 +400,9 @@ class Dispatcher:
             report.retried += 1
             outcome = "retry"
         metrics.DELIVERIES.labels(self.service, event_type, outcome).inc()
+        sender = self._sender_of(claimed)
+        if sender is not None and status is not None:
+            sender.observe(claimed.event, outcome)
 
     # --- gauges -----------------------------------------------------------------------
 
@@ -367,6 +426,9 @@ class Dispatcher:
         metrics.BACKLOG_OLDEST_AGE.labels(self.service).set(max(0.0, age))
         metrics.DEAD.labels(self.service).set(dead or 0)
         metrics.PAUSED.labels(self.service).set(paused or 0)
+        for sender in self.service_senders.values():
+            async with sessionmaker() as session:
+                await sender.refresh_gauges(session, now)
 
     # --- daily digests ----------------------------------------------------------------
 
@@ -531,11 +593,15 @@ async def _dispatch_forever(dispatcher: Dispatcher, database: Database) -> None:
 
 @contextlib.asynccontextmanager
 async def dispatching(
-    database: Database, models: NotificationModels, settings: NotifyingSettings, service: str
+    database: Database,
+    models: NotificationModels,
+    settings: NotifyingSettings,
+    service: str,
+    service_senders: Mapping[str, ServiceSender] | None = None,
 ) -> AsyncIterator[Dispatcher]:
     """The dispatcher, running in the background for the app's lifetime; not under test
     (tests drive `run_once` themselves) nor with notify_relay_interval_seconds = 0."""
-    dispatcher = Dispatcher(models, settings, service)
+    dispatcher = Dispatcher(models, settings, service, service_senders=service_senders)
     task: asyncio.Task[None] | None = None
     if settings.environment is not Environment.TEST and settings.notify_relay_interval_seconds > 0:
         task = asyncio.create_task(_dispatch_forever(dispatcher, database))

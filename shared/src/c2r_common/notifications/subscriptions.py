@@ -24,6 +24,7 @@ from c2r_common.notifications.models import (
 )
 from c2r_common.notifications.schemas import SubscriptionIn
 from c2r_common.notifications.secrets import new_secret, seal
+from c2r_common.notifications.service_sender import is_service_owned, service_owned
 from c2r_common.notifications.settings import NotifyingSettings
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import Conflict, InvalidField, NotFound
@@ -111,6 +112,9 @@ async def visible_subscription(
 
 
 def _sees(principal: Principal, subscription: SubscriptionRow) -> bool:
+    # A built-in subscription (a service's hand-off) is nobody's to see, change or delete.
+    if is_service_owned(subscription):
+        return False
     return subscription.owner == principal.subject or Scope.ADMIN in principal.scopes
 
 
@@ -118,7 +122,7 @@ async def list_subscriptions(
     db: AsyncSession, *, models: NotificationModels, principal: Principal, page: PageParams
 ) -> tuple[list[SubscriptionRow], str | None]:
     s = models.subscription
-    statement = select(s)
+    statement = select(s).where(~service_owned(s))
     if Scope.ADMIN not in principal.scopes:
         statement = statement.where(s.owner == principal.subject)
     return await paginate(db, statement, (s.created_at, s.id), page)
