@@ -8,15 +8,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.db import utcnow
+from c2r_common.notifications.dispatcher import dispatching
+from c2r_common.settings import Environment
 from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
-from request_intake.background import Periodic, pruning_idempotency_keys
+from request_intake.background import (
+    SERVICE,
+    Periodic,
+    notification_scan,
+    pruning_idempotency_keys,
+)
 from request_intake.calls.router import feed_router as calls_feed_router
 from request_intake.calls.router import router as calls_router
 from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
 from request_intake.evidence.router import router as evidence_router
 from request_intake.evidence.sources import EvidenceSources
+from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.notifications.router import TAG as NOTIFICATIONS_TAG
+from request_intake.notifications.router import router as notifications_router
 from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
 from request_intake.reports.router import router as reports_router
@@ -53,6 +63,11 @@ async def _refresh_sla_metrics(
     await run_alone(sessionmaker, SLA_METRICS_LOCK, refresh)
 
 
+async def _notification_scan(app: FastAPI, sessionmaker: Sessionmaker) -> None:
+    settings: IntakeSettings = app.state.settings
+    await notification_scan(sessionmaker, settings, app_clock(app)(), app_sla_policy(app))
+
+
 async def _relay_pass(relay: OutboxRelay, sessionmaker: Sessionmaker) -> bool:
     return (await relay.run_once(sessionmaker)).more_due
 
@@ -69,12 +84,18 @@ def _background_work(
     if settings.outbox_relay_enabled:
         relay_pass = partial(_relay_pass, relay, sessionmaker)
         work.append(Periodic("outbox-relay", settings.outbox_poll_seconds, relay_pass))
+    # Like the dispatcher, not under test: the tests run scans themselves, and one in the
+    # background would race their transactions.
+    if settings.notify_scan_enabled and settings.environment is not Environment.TEST:
+        scan = partial(_notification_scan, app, sessionmaker)
+        work.append(Periodic("notify-scan", settings.notify_scan_seconds, scan))
     return work
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Creates the assessment-api client; runs the outbox relay and SLA metrics beside the app."""
+    """Creates the assessment-api client; runs the outbox relay, SLA metrics, the scan for
+    time-based events and the notification dispatcher beside the app."""
     settings: IntakeSettings = app.state.settings
     relay = OutboxRelay.for_settings(app, settings)
     app.state.evidence_sources = EvidenceSources.for_settings(settings)
@@ -86,7 +107,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     for periodic in work:
         periodic.start()
     try:
-        async with pruning_idempotency_keys(app):
+        async with (
+            pruning_idempotency_keys(app),
+            dispatching(app.state.database, NOTIFICATIONS, settings, SERVICE) as dispatcher,
+        ):
+            app.state.notification_dispatcher = dispatcher
             yield
     finally:
         for periodic in work:
@@ -109,6 +134,8 @@ SPEC = ServiceSpec(
         calls_feed_router,
         calls_router,
         outbox_router,
+        # Before /v1/requests/{request_id}, which would take "subscriptions" for an id.
+        notifications_router,
         sla_router,
         reports_router,
         requests_router,
@@ -124,6 +151,13 @@ SPEC = ServiceSpec(
         {"name": "sla", "description": "Overdue requests and upcoming deadlines."},
         {"name": "reports", "description": "Counts of requests, as JSON or CSV."},
         {"name": "outbox", "description": "The hand-off of approved requests."},
+        {
+            "name": NOTIFICATIONS_TAG,
+            "description": "Subscriptions to the requests' and calls' events (submitted, "
+            "status changed, information requested, SLA due soon and overdue, call opened, "
+            "closing and closed), delivered as signed webhooks or e-mail, and their delivery "
+            "log.",
+        },
         {"name": "sessions", "description": "Information sessions and participants."},
         {"name": "reviews", "description": "Reviewers assigned to requests, scored reviews."},
         {

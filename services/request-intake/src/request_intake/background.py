@@ -1,16 +1,24 @@
-"""Work that runs beside the HTTP server, every few seconds, until the app stops."""
+"""Work that runs beside the HTTP server, every few seconds, until the app stops: the
+pruning of idempotency keys and the scan for the time-based notification events."""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from c2r_common.db import Database
 from c2r_common.idempotency import pruning_idempotency_records
+from c2r_common.singleton import run_alone
+from request_intake.calls import service as calls_service
+from request_intake.config import IntakeSettings
 from request_intake.db import IdempotencyRecord
+from request_intake.sla import service as sla_service
+from request_intake.sla_policy import SlaPolicy
 
 SERVICE = "request-intake"
 logger = logging.getLogger("request_intake.background")
@@ -59,3 +67,26 @@ def pruning_idempotency_keys(app: FastAPI) -> AbstractAsyncContextManager[None]:
     runs, once across replicas (c2r_common.idempotency)."""
     database: Database = app.state.database
     return pruning_idempotency_records(database, IdempotencyRecord, SERVICE, app.state.settings)
+
+
+NOTIFY_SCAN_LOCK = "request-intake:notify-scan"
+
+
+async def notification_scan(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: IntakeSettings,
+    now: datetime,
+    sla: SlaPolicy,
+) -> int:
+    """One scan for the time-based events (SLA clocks due soon or overdue; calls opened,
+    closing, closed) in one transaction, under the round lock: replicas scanning at once
+    leave it to one, and each event's stable id makes a repeated scan write nothing."""
+
+    async def scan(db: AsyncSession) -> int:
+        emitted = await sla_service.notify_sla_clocks(db, now, sla, settings.notify_sla_due_days)
+        return emitted + await calls_service.notify_calls(
+            db, now, settings.notify_call_closing_days
+        )
+
+    done = await run_alone(sessionmaker, NOTIFY_SCAN_LOCK, scan)
+    return done.result or 0

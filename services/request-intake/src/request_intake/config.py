@@ -3,7 +3,8 @@ from datetime import date
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from c2r_common.settings import ServiceSettings, load_settings
+from c2r_common.notifications.settings import NotifyingSettings
+from c2r_common.settings import load_settings
 from request_intake.calls.rules import zone
 from request_intake.holiday_calendars import check_holiday_region
 
@@ -37,7 +38,7 @@ class SlaCalendarSettings(BaseModel):
     closures: list[date] = Field(default_factory=list, description="the office's days off")
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(NotifyingSettings):
     model_config = SettingsConfigDict(env_prefix="C2R_INTAKE_", extra="ignore", frozen=True)
 
     database_url: str = Field(
@@ -101,6 +102,22 @@ class IntakeSettings(ServiceSettings):
     )
     sla_warning_share: float = Field(
         0.25, ge=0, lt=1, description="warn when this share of a clock's time is left"
+    )
+    notify_scan_enabled: bool = Field(
+        True, description="look periodically for SLA clocks and calls worth an event"
+    )
+    notify_scan_seconds: float = Field(
+        60.0, gt=0, description="pause between scans for SLA and call events"
+    )
+    notify_sla_due_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="an SLA clock is due soon also when at most this many business days "
+        "are left (0: only at sla_warning_share of its time left)",
+    )
+    notify_call_closing_days: int = Field(
+        7, ge=1, le=365, description="an open call is closing this many days before its deadline"
     )
     reminder_window_days: int = Field(7, ge=1, le=365, description="default reminder horizon")
     sla_metrics_enabled: bool = Field(True, description="refresh the overdue gauge periodically")

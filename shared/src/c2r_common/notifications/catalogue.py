@@ -203,6 +203,148 @@ class AssessmentTranslated(AssessmentEvent):
     language: str = Field(description="the translation's language (BCP 47 tag)")
 
 
+class RequestNotice(EventData):
+    """What every event of a technical-assistance request says of it."""
+
+    request_id: uuid.UUID
+    request_title: str
+    country_iso3: str
+    call_id: uuid.UUID
+    call_title: str
+    assistance_type: str
+    status: str = Field(description="the request's workflow status after the change")
+
+    def subject(self) -> str:
+        return f"requests/{self.request_id}"
+
+    def country(self) -> str | None:
+        return self.country_iso3
+
+
+class RequestSubmitted(RequestNotice):
+    """A Member State submitted a request under a call (for ITU's reviewers)."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "request.submitted"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Request {request_title} ({country_iso3}) submitted to {call_title}",
+        "fr": "Demande {request_title} ({country_iso3}) soumise à l'appel {call_title}",
+    }
+    late: bool = Field(description="submitted after the deadline, within the grace period")
+    submitted_at: datetime
+
+
+class RequestStatusChanged(RequestNotice):
+    """A request moved in the workflow (for its focal point): every move, a request for
+    information and a decision included."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "request.status_changed"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Request {request_title} ({country_iso3}): {from_status} -> {to_status}",
+        "fr": "Demande {request_title} ({country_iso3}) : {from_status} -> {to_status}",
+    }
+    from_status: str
+    to_status: str
+    role: str = Field(description="the workflow role that made the move")
+    comment: str = Field(description="the comment given with the move")
+    changed_at: datetime
+
+
+class RequestInfoRequested(RequestNotice):
+    """ITU's reviewers asked the Member State for more information on its request."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "request.info_requested"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "More information is asked for on request {request_title} ({country_iso3})",
+        "fr": "Des informations complémentaires sont demandées pour {request_title} "
+        "({country_iso3})",
+    }
+    message: str = Field(description="what the reviewer asks for (the move's comment)")
+    requested_at: datetime
+
+
+class SlaNotice(RequestNotice):
+    """An SLA clock of a request: its target (first_response, resolution, stage)."""
+
+    target: str = Field(description="first_response, resolution or stage")
+    stage: str | None = Field(description="a stage clock's workflow stage")
+    due_at: datetime
+    due_at_local: datetime = Field(description="the due date in the SLA calendar's time zone")
+
+
+class SlaDueSoon(SlaNotice):
+    """A running SLA clock has only the warning share of its time left (or the configured
+    number of business days)."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "request.sla_due_soon"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "SLA {target} of request {request_title} ({country_iso3}) due {due_at_local}",
+        "fr": "Échéance {target} de la demande {request_title} ({country_iso3}) le {due_at_local}",
+    }
+    business_seconds_left: float
+
+
+class SlaOverdue(SlaNotice):
+    """A running SLA clock passed its due date."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "request.sla_overdue"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "SLA {target} of request {request_title} ({country_iso3}) overdue since "
+        "{due_at_local}",
+        "fr": "Échéance {target} de la demande {request_title} ({country_iso3}) dépassée "
+        "depuis le {due_at_local}",
+    }
+
+
+class CallNotice(EventData):
+    """A call for technical-assistance requests: public information, about no one country
+    (it reaches every subscriber to its type)."""
+
+    call_id: uuid.UUID
+    call_title: str
+    assistance_types: list[str]
+    eligible_regions: list[str]
+    eligible_countries: list[str]
+    time_zone: str
+    opens_at: datetime = Field(description="in the call's time zone")
+    deadline: datetime = Field(description="the deadline in the call's time zone")
+    deadline_utc: datetime
+
+    def subject(self) -> str:
+        return f"calls/{self.call_id}"
+
+
+class CallOpened(CallNotice):
+    """A call opened: requests are accepted until its deadline."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "call.opened"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Call {call_title} is open until {deadline}",
+        "fr": "L'appel {call_title} est ouvert jusqu'au {deadline}",
+    }
+
+
+class CallClosing(CallNotice):
+    """An open call's deadline is at most the configured number of days away."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "call.closing"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Call {call_title} closes in {days_left} days ({deadline})",
+        "fr": "L'appel {call_title} se termine dans {days_left} jours ({deadline})",
+    }
+    days_left: int = Field(description="whole days to the deadline, rounded up")
+
+
+class CallClosed(CallNotice):
+    """A call's deadline passed (late requests may still come in its grace period)."""
+
+    event_type: ClassVar[str] = TYPE_PREFIX + "call.closed"
+    titles: ClassVar[dict[str, str]] = {
+        "en": "Call {call_title} closed at {deadline}",
+        "fr": "L'appel {call_title} est clos depuis le {deadline}",
+    }
+    accepts_until: datetime = Field(description="end of the grace period, in the call's zone")
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (
@@ -217,5 +359,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         AssessmentAccepted,
         AssessmentPublished,
         AssessmentTranslated,
+        RequestSubmitted,
+        RequestStatusChanged,
+        RequestInfoRequested,
+        SlaDueSoon,
+        SlaOverdue,
+        CallOpened,
+        CallClosing,
+        CallClosed,
     )
 }

@@ -7,6 +7,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from c2r_common.auth import Principal
 from c2r_common.errors import ProblemError
+from c2r_common.notifications.catalogue import (
+    RequestInfoRequested,
+    RequestStatusChanged,
+    RequestSubmitted,
+)
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import Conflict, Forbidden, InvalidField, NotFound, PreconditionFailed
 from c2r_common.reference import country_by_iso3
@@ -31,6 +36,7 @@ from request_intake.calls import service as calls
 from request_intake.calls.models import Call
 from request_intake.calls.rules import Timing, is_eligible, zone
 from request_intake.metrics import REQUESTS_SUBMITTED
+from request_intake.notifications.service import notify
 from request_intake.sla_policy import SlaPolicy
 
 
@@ -140,6 +146,8 @@ async def submit(
     await db.flush()
     db.add(_event(request, None, Role.FOCAL_POINT, principal, "submitted", now))
     await db.flush()
+    submitted = RequestSubmitted(**_notice(request, call), late=request.late, submitted_at=now)
+    await notify(db, submitted, at=now, key="submitted")
     REQUESTS_SUBMITTED.labels(late=str(request.late).lower()).inc()
     return request
 
@@ -306,4 +314,47 @@ async def transition(
     _enter(request, data.to, now, sla)
     db.add(_event(request, source, role, principal, data.comment, now))
     await _flush_or_412(db)
+    await _notify_move(db, request, source, role, data.comment, now)
     return request
+
+
+# --- notifications (in the move's transaction: rolled back with it) ---------------------
+
+
+def _notice(request: AssistanceRequest, call: Call) -> dict[str, object]:
+    return {
+        "request_id": request.id,
+        "request_title": request.title,
+        "country_iso3": request.country_iso3,
+        "call_id": call.id,
+        "call_title": call.title,
+        "assistance_type": request.assistance_type,
+        "status": request.status,
+    }
+
+
+async def _notify_move(
+    db: AsyncSession,
+    request: AssistanceRequest,
+    source: Status,
+    role: Role,
+    comment: str,
+    now: datetime,
+) -> None:
+    """A status change for the focal point; a request for information also as its own
+    event, with the reviewer's question. Keyed by the move and its moment."""
+    call = await calls.get_call(db, request.call_id)
+    notice = _notice(request, call)
+    key = f"{source.value}->{request.status}@{now.isoformat()}"
+    changed = RequestStatusChanged(
+        **notice,
+        from_status=source.value,
+        to_status=request.status,
+        role=role.value,
+        comment=comment,
+        changed_at=now,
+    )
+    await notify(db, changed, at=now, key=key)
+    if request.status == Status.INFO_REQUESTED:
+        asked = RequestInfoRequested(**notice, message=comment, requested_at=now)
+        await notify(db, asked, at=now, key=key)

@@ -1,3 +1,4 @@
+import math
 import uuid
 from datetime import datetime, timedelta
 
@@ -5,11 +6,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.notifications.catalogue import CallClosed, CallClosing, CallOpened
+from c2r_common.notifications.events import EventData
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import InvalidField, NotFound
 from request_intake.calls.models import Call
 from request_intake.calls.rules import CallState, Window, localize, zone
 from request_intake.calls.schemas import CallIn, CallOut, CallUpdate, OpenCallEntry, OpenCallFeed
+from request_intake.notifications.service import notify_new
 
 
 def window(call: Call) -> Window:
@@ -134,3 +138,55 @@ async def open_call_feed(db: AsyncSession, now: datetime) -> tuple[OpenCallFeed,
     next_opening = await db.scalar(select(func.min(Call.opens_at)).where(Call.opens_at > now))
     changes = [call.closes_at for call in calls] + ([next_opening] if next_opening else [])
     return OpenCallFeed(calls=[_feed_entry(call) for call in calls]), changes
+
+
+# --- notifications: calls opened, closing, closed (the background scan) -----------------
+
+# A call closed longer ago than this when first scanned (the scan was off, or the feature
+# new) is history, not news: no "closed" event for it.
+CLOSED_NEWS_FOR = timedelta(days=7)
+
+
+def call_changes(call: Call, now: datetime, closing_days: int) -> list[tuple[EventData, str]]:
+    """The events a call warrants at `now` (pure), each keyed by the instant it is about:
+    opened at its opening; closing and closed at its deadline, so that a deadline moved
+    later is announced again."""
+    state = window(call).state(now)
+    local = zone(call.time_zone)
+    notice = {
+        "call_id": call.id,
+        "call_title": call.title,
+        "assistance_types": call.assistance_types,
+        "eligible_regions": call.eligible_regions,
+        "eligible_countries": call.eligible_countries,
+        "time_zone": call.time_zone,
+        "opens_at": call.opens_at.astimezone(local),
+        "deadline": call.closes_at.astimezone(local),
+        "deadline_utc": call.closes_at,
+    }
+    deadline = call.closes_at.isoformat()
+    if state is CallState.CLOSED:
+        accepts_until = window(call).accepts_until.astimezone(local)
+        return [(CallClosed(**notice, accepts_until=accepts_until), f"closed@{deadline}")]
+    if state is not CallState.OPEN:
+        return []
+    changes: list[tuple[EventData, str]] = [
+        (CallOpened(**notice), f"opened@{call.opens_at.isoformat()}")
+    ]
+    left = call.closes_at - now
+    if left <= timedelta(days=closing_days):
+        days_left = math.ceil(left / timedelta(days=1))
+        changes.append((CallClosing(**notice, days_left=days_left), f"closing@{deadline}"))
+    return changes
+
+
+async def notify_calls(db: AsyncSession, now: datetime, closing_days: int) -> int:
+    """Emits the events of the calls opened, closing or recently closed not written yet;
+    how many."""
+    calls = await db.scalars(
+        select(Call)
+        .where(Call.opens_at <= now, Call.closes_at >= now - CLOSED_NEWS_FOR)
+        .order_by(Call.opens_at, Call.id)
+    )
+    changes = [change for call in calls for change in call_changes(call, now, closing_days)]
+    return await notify_new(db, changes, at=now)

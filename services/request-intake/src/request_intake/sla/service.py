@@ -2,11 +2,14 @@
 
 import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal
+from c2r_common.notifications.catalogue import SlaDueSoon, SlaOverdue
+from c2r_common.notifications.events import EventData
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
@@ -15,6 +18,7 @@ from request_intake.assistance_requests.workflow import Status
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible, zone
 from request_intake.metrics import OVERDUE_REQUESTS, OVERDUE_REVIEWS
+from request_intake.notifications.service import notify_new
 from request_intake.reviews.models import Review, ReviewAssignment
 from request_intake.sla import clocks
 from request_intake.sla.models import SlaClock
@@ -313,3 +317,74 @@ def _warning(
         due_at_local=policy.local(clock.due_at),
         business_seconds_left=left.total_seconds(),
     )
+
+
+# --- notifications: clocks coming due and overdue (the background scan) -----------------
+
+
+class SlaAlarm(StrEnum):
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
+def sla_alarm(clock: SlaClock, now: datetime, left: timedelta, due_days: int) -> SlaAlarm | None:
+    """What a running, unpaused clock warrants at `now` (pure): overdue past its due date;
+    due soon from its warning time (the warning share of its time left) or once at most
+    `due_days` business days (`left`) remain; else nothing."""
+    if now > clock.due_at:
+        return SlaAlarm.OVERDUE
+    if now >= clock.warn_at or (due_days > 0 and left <= timedelta(days=due_days)):
+        return SlaAlarm.DUE_SOON
+    return None
+
+
+async def notify_sla_clocks(db: AsyncSession, now: datetime, sla: SlaPolicy, due_days: int) -> int:
+    """Emits an event per running clock newly due soon or overdue; how many. Keyed by the
+    clock and its due date: a scan repeated finds them written, and a clock whose due date
+    moved (resumed after a pause) is announced again for its new date."""
+    statement = (
+        select(SlaClock, AssistanceRequest, Call)
+        .join(AssistanceRequest, AssistanceRequest.id == SlaClock.request_id)
+        .join(Call, Call.id == AssistanceRequest.call_id)
+        .where(SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None))
+        .order_by(SlaClock.due_at, SlaClock.id)
+    )
+    if due_days == 0:  # otherwise the business days left decide, counted per clock
+        statement = statement.where(SlaClock.warn_at <= now)
+    changes = []
+    for clock, request, call in (await db.execute(statement)).tuples():
+        change = _sla_change(clock, request, call, now, sla.for_calendar(clock.calendar), due_days)
+        if change is not None:
+            changes.append(change)
+    return await notify_new(db, changes, at=now)
+
+
+def _sla_change(
+    clock: SlaClock,
+    request: AssistanceRequest,
+    call: Call,
+    now: datetime,
+    policy: SlaPolicy,
+    due_days: int,
+) -> tuple[EventData, str] | None:
+    left = policy.business_time(now, clock.due_at)
+    alarm = sla_alarm(clock, now, left, due_days)
+    if alarm is None:
+        return None
+    notice = {
+        "request_id": request.id,
+        "request_title": request.title,
+        "country_iso3": request.country_iso3,
+        "call_id": call.id,
+        "call_title": call.title,
+        "assistance_type": request.assistance_type,
+        "status": request.status,
+        "target": clock.target,
+        "stage": clock.stage,
+        "due_at": clock.due_at,
+        "due_at_local": policy.local(clock.due_at),
+    }
+    key = f"clock-{clock.id}@{clock.due_at.isoformat()}"
+    if alarm is SlaAlarm.OVERDUE:
+        return SlaOverdue(**notice), key
+    return SlaDueSoon(**notice, business_seconds_left=left.total_seconds()), key
