@@ -352,7 +352,7 @@ async def notify_sla_clocks(db: AsyncSession, now: datetime, sla: SlaPolicy, due
     if due_days == 0:  # otherwise the business days left decide, counted per clock
         statement = statement.where(SlaClock.warn_at <= now)
     changes = []
-    for clock, request, call in (await db.execute(statement)).tuples():
+    for clock, request, call in (await db.execute(statement)).all():
         change = _sla_change(clock, request, call, now, sla.for_calendar(clock.calendar), due_days)
         if change is not None:
             changes.append(change)

@@ -1,0 +1,475 @@
+"""The requests' and calls' events through the notifications outbox: the subscriptions API
+under /v1/requests/subscriptions; a request's submission and moves delivered once to a real
+receiver that verifies their signatures, for its subscriber's country only; an event
+committed with its move and never without it; the scan for SLA clocks and calls, repeated
+and run by two replicas at once, writing each event once; a French mail from a real SMTP
+server. Every commit real (a database of the test's own), looked at from another session."""
+
+import asyncio
+import email
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from webhook_receiver import WebhookReceiver, free_port
+
+from c2r_common.auth import Principal, Scope
+from c2r_common.notifications.dispatcher import Dispatcher
+from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
+from request_intake import flows
+from request_intake.app import create_app
+from request_intake.assistance_requests.models import AssistanceRequest
+from request_intake.assistance_requests.schemas import TransitionIn
+from request_intake.assistance_requests.workflow import Status
+from request_intake.background import SERVICE, notification_scan
+from request_intake.calls.models import Call
+from request_intake.calls.service import call_changes
+from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.sla.models import SlaClock
+from request_intake.sla.service import SlaAlarm, sla_alarm
+from request_intake.sla_policy import app_sla_policy
+
+SUBSCRIPTIONS = "/v1/requests/subscriptions"
+PREFIX = "org.itu.c2r."
+SUBMITTED = PREFIX + "request.submitted"
+CHANGED = PREFIX + "request.status_changed"
+INFO = PREFIX + "request.info_requested"
+DUE_SOON = PREFIX + "request.sla_due_soon"
+OVERDUE = PREFIX + "request.sla_overdue"
+OPENED, CLOSING, CLOSED = PREFIX + "call.opened", PREFIX + "call.closing", PREFIX + "call.closed"
+REQUEST_TYPES = [SUBMITTED, CHANGED, INFO]
+ALL_TYPES = [*REQUEST_TYPES, DUE_SOON, OVERDUE, OPENED, CLOSING, CLOSED]
+QUESTION = "Please attach the ministry's letter of support."
+STAFF = Principal(
+    subject="staff",
+    scopes=frozenset({Scope.REQUESTS_READ, Scope.REQUESTS_REVIEW, Scope.REQUESTS_APPROVE}),
+)
+
+
+def settings_for(service_under_test: ServiceUnderTest, url: str, **overrides: Any) -> Any:
+    base = service_under_test.make_settings(url)
+    values = {
+        "notify_allow_private_urls": True,
+        "notify_backoff_base_seconds": 1.0,
+        "notify_webhook_timeout_seconds": 5.0,
+    }
+    return base.model_validate(base.model_dump() | values | overrides)
+
+
+@asynccontextmanager
+async def replicas(
+    service_under_test: ServiceUnderTest,
+    folder: Path,
+    clock: Callable[[], datetime],
+    count: int = 1,
+    **overrides: Any,
+) -> AsyncIterator[list[FastAPI]]:
+    """`count` apps (each its own engine and pool, as replicas) on one database of the
+    test's own: every commit is real."""
+    async with fresh_database(service_under_test.alembic_ini, "intake_notify", folder) as url:
+        settings = settings_for(service_under_test, url, **overrides)
+        apps = [create_app(settings, clock) for _ in range(count)]
+        async with contextlib_stack(apps):
+            yield apps
+
+
+@asynccontextmanager
+async def contextlib_stack(apps: list[FastAPI]) -> AsyncIterator[None]:
+    if not apps:
+        yield
+        return
+    async with apps[0].router.lifespan_context(apps[0]), contextlib_stack(apps[1:]):
+        yield
+
+
+async def counts(app: FastAPI) -> dict[str, int]:
+    """Events per type, read from a session of its own: what is committed."""
+    e = NOTIFICATIONS.event
+    async with app.state.database.sessionmaker() as session:
+        rows = await session.execute(select(e.type, func.count()).group_by(e.type))
+    return {row[0]: row[1] for row in rows}
+
+
+async def deliveries_of(app: FastAPI, subscription_id: str) -> list[str]:
+    """The event types delivered (or due) to a subscription, in order."""
+    d = NOTIFICATIONS.delivery
+    async with app.state.database.sessionmaker() as session:
+        rows = await session.scalars(
+            select(d.event_type)
+            .where(d.subscription_id == uuid.UUID(subscription_id))
+            .order_by(d.id)
+        )
+    return list(rows)
+
+
+async def drain(app: FastAPI) -> None:
+    dispatcher = Dispatcher(NOTIFICATIONS, app.state.settings, SERVICE)
+    moment = datetime.now(UTC)
+    d = NOTIFICATIONS.delivery
+    try:
+        for _ in range(20):
+            await dispatcher.run_once(app.state.database.sessionmaker, now=moment)
+            async with app.state.database.sessionmaker() as session:
+                waiting = await session.scalar(
+                    select(func.count()).select_from(d).where(d.status == "pending")
+                )
+            if not waiting:
+                return
+            moment += timedelta(seconds=10)
+        raise AssertionError(f"{waiting} deliveries still pending")
+    finally:
+        await dispatcher.aclose()
+
+
+async def subscribe(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    response = await client.post(SUBSCRIPTIONS, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def ask_information(api: Any, request_id: str) -> None:
+    await api.walk(request_id, "screening")
+    response = await api.client.post(
+        f"/v1/requests/{request_id}/transitions",
+        json={"to": "info_requested", "comment": QUESTION},
+        headers=api.staff,
+    )
+    assert response.status_code == 200, response.text
+
+
+# --- the subscriptions API --------------------------------------------------------------
+
+
+async def test_the_subscriptions_api_is_mounted_beside_the_requests(
+    client: httpx.AsyncClient, auth_headers: TokenFactory, app: FastAPI
+) -> None:
+    focal = auth_headers("requests:read", countries=["RWA"], subject="focal-rwa")
+    listed = await client.get(SUBSCRIPTIONS, headers=focal)
+    assert listed.status_code == 200, listed.text  # not taken for a request id
+    assert listed.json()["items"] == []
+    body = {"email": "focal@example.org", "event_types": REQUEST_TYPES}
+    created = await subscribe(client, focal, **body)
+    assert created["countries"] == ["RWA"]  # none asked: the token's own
+    got = await client.get(f"{SUBSCRIPTIONS}/{created['id']}", headers=focal)
+    assert got.status_code == 200, got.text
+    # A focal point may not subscribe to another country; nor anyone to another service's
+    # events.
+    kenya = await client.post(SUBSCRIPTIONS, json=body | {"countries": ["KEN"]}, headers=focal)
+    assert kenya.status_code == 403, kenya.text
+    schools = body | {"event_types": [PREFIX + "school.offline"]}
+    assert (await client.post(SUBSCRIPTIONS, json=schools, headers=focal)).status_code == 422
+    no_scope = await client.get(SUBSCRIPTIONS, headers=auth_headers("schools:read"))
+    assert no_scope.status_code == 403
+    # A reviewer takes one mail a day of what is due.
+    reviewer = auth_headers("requests:read", "requests:review", subject="reviewer")
+    digest = await subscribe(
+        client, reviewer, email="reviewer@itu.int", event_types=[DUE_SOON, OVERDUE], digest=True
+    )
+    assert digest["digest"] is True
+    assert digest["countries"] is None
+    paths = app.openapi()["paths"]
+    assert (
+        paths[SUBSCRIPTIONS]["post"]["operationId"] == "request_notifications_create_subscription"
+    )
+    deliveries = paths[f"{SUBSCRIPTIONS}/{{subscription_id}}/deliveries"]["get"]
+    assert deliveries["operationId"] == "request_notifications_list_deliveries"
+
+
+# --- a request's submission and moves ---------------------------------------------------
+
+
+async def test_a_focal_point_receives_its_own_requests_events_once_signed(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    auth_headers: TokenFactory,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+) -> None:
+    kenya = auth_headers("requests:submit", "requests:read", countries=["KEN"], subject="ke")
+    async with replicas(service_under_test, tmp_path, fresh_clock) as [app]:
+        receiver = WebhookReceiver().start()
+        try:
+            async with asgi_client(app) as client:
+                subscription = await subscribe(
+                    client, rwanda, webhook_url=receiver.url, event_types=REQUEST_TYPES
+                )
+                receiver.secret = subscription["secret"]
+                api = api_for(client)
+                call = await api.create_call()
+                ours = await api.submit(rwanda, call["id"])
+                theirs = await api.submit(kenya, call["id"], country_iso3="KEN")
+                await ask_information(api, theirs["id"])
+                fresh_clock.advance(hours=1)
+                await ask_information(api, ours["id"])
+                fresh_clock.advance(hours=1)
+                answered = await api.move(rwanda, ours["id"], "resubmitted")
+                assert answered.status_code == 200, answered.text
+                await drain(app)
+        finally:
+            receiver.stop()
+    assert receiver.refused_signatures == 0
+    got = [(r.event["type"], r.event["data"].get("to_status")) for r in receiver.requests]
+    assert got == [
+        (SUBMITTED, None),
+        (CHANGED, "screening"),
+        (CHANGED, "info_requested"),
+        (INFO, None),
+        (CHANGED, "resubmitted"),
+    ]
+    assert len({r.webhook_id for r in receiver.requests}) == 5
+    for received in receiver.requests:
+        assert received.webhook_id == received.event["id"]
+        assert received.event["source"] == "/request-intake"
+        assert received.event["subject"] == f"requests/{ours['id']}"
+        assert received.event["c2rcountry"] == "RWA"
+        assert received.event["data"]["call_title"] == call["title"]
+    asked = receiver.requests[3].event["data"]
+    assert asked["message"] == QUESTION
+    assert asked["status"] == "info_requested"
+    changed = receiver.requests[2].event["data"]
+    assert (changed["from_status"], changed["role"]) == ("screening", "reviewer")
+
+
+async def test_an_event_is_committed_with_its_move_and_never_without_it(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+    staff: dict[str, str],
+) -> None:
+    async with replicas(service_under_test, tmp_path, fresh_clock) as [app]:
+        async with asgi_client(app) as client:
+            await subscribe(
+                client, staff, webhook_url="http://127.0.0.1:9/hooks", event_types=ALL_TYPES
+            )
+            api = api_for(client)
+            call = await api.create_call()
+            request = await api.submit(rwanda, call["id"])
+            assert await counts(app) == {SUBMITTED: 1}
+            # Refused: a focal point screening, a move the workflow has not.
+            assert (await api.move(rwanda, request["id"], "screening")).status_code == 403
+            assert (await api.move(staff, request["id"], "approved")).status_code == 409
+            assert await counts(app) == {SUBMITTED: 1}
+
+        sessionmaker = app.state.database.sessionmaker
+        move = TransitionIn(to=Status.SCREENING, comment="screening it")
+        policy = app_sla_policy(app)
+        async with sessionmaker() as session:
+            row = await session.get(AssistanceRequest, uuid.UUID(request["id"]))
+            assert row is not None
+            await flows.transition(session, row, move, STAFF, fresh_clock(), policy)
+            assert await counts(app) == {SUBMITTED: 1}  # written, not committed: unseen
+            await session.rollback()
+        assert await counts(app) == {SUBMITTED: 1}
+
+        async with sessionmaker() as session:
+            row = await session.get(AssistanceRequest, uuid.UUID(request["id"]))
+            assert row is not None
+            assert row.status == Status.SUBMITTED
+            await flows.transition(session, row, move, STAFF, fresh_clock(), policy)
+            await session.commit()
+        assert await counts(app) == {SUBMITTED: 1, CHANGED: 1}
+        d = NOTIFICATIONS.delivery
+        async with sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(d)) == 2
+
+
+# --- the scan: SLA clocks and calls -----------------------------------------------------
+
+# The call of the helpers opens 2026-06-01 09:00 and closes 2026-06-30 23:59:59 in Geneva;
+# the request is submitted on Wednesday 10 June (START): its first-response and submitted-
+# stage clocks are due in 5 business days, by the end of Wednesday 17 June, Geneva time.
+SCANS = [
+    # (moment, events this scan writes)
+    (datetime(2026, 6, 10, 9, 0, tzinfo=UTC), {OPENED: 1}),
+    (datetime(2026, 6, 17, 12, 0, tzinfo=UTC), {DUE_SOON: 2}),
+    (datetime(2026, 6, 18, 12, 0, tzinfo=UTC), {OVERDUE: 2}),
+    (datetime(2026, 6, 24, 0, 0, tzinfo=UTC), {CLOSING: 1}),
+    (datetime(2026, 7, 1, 0, 0, tzinfo=UTC), {CLOSED: 1}),
+]
+
+
+async def scan(app: FastAPI, moment: datetime) -> int:
+    return await notification_scan(
+        app.state.database.sessionmaker, app.state.settings, moment, app_sla_policy(app)
+    )
+
+
+async def test_each_sla_and_call_event_is_written_once_however_often_scanned(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+) -> None:
+    async with replicas(service_under_test, tmp_path, fresh_clock) as [app]:
+        async with asgi_client(app) as client:
+            focal = await subscribe(
+                client, rwanda, webhook_url="http://127.0.0.1:9/hooks", event_types=ALL_TYPES
+            )
+            api = api_for(client)
+            call = await api.create_call()
+            request = await api.submit(rwanda, call["id"])
+        expected = {SUBMITTED: 1}
+        for moment, written in SCANS:
+            assert await scan(app, moment) == sum(written.values()), moment
+            assert await scan(app, moment) == 0  # the same scan again: nothing new
+            expected |= written
+            assert await counts(app) == expected
+        # The focal point of Rwanda hears of the call too: public, about no one country.
+        assert await deliveries_of(app, focal["id"]) == [
+            SUBMITTED, OPENED, DUE_SOON, DUE_SOON, OVERDUE, OVERDUE, CLOSING, CLOSED,
+        ]  # fmt: skip
+        e = NOTIFICATIONS.event
+        async with app.state.database.sessionmaker() as session:
+            events = list(await session.scalars(select(e).order_by(e.created_at, e.type)))
+        by_type = {event.type: event for event in events}
+        due = by_type[DUE_SOON]
+        assert due.subject == f"requests/{request['id']}"
+        assert due.country_iso3 == "RWA"
+        assert due.data["due_at_local"] == "2026-06-18T00:00:00+02:00"
+        assert due.data["target"] in ("first_response", "stage")
+        closing = by_type[CLOSING].data
+        assert closing["days_left"] == 7
+        assert closing["deadline"] == "2026-06-30T23:59:59+02:00"
+        assert by_type[CLOSED].country_iso3 is None
+
+
+async def test_two_replicas_scanning_at_once_write_each_event_once(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+) -> None:
+    async with replicas(service_under_test, tmp_path, fresh_clock, count=2) as apps:
+        async with asgi_client(apps[0]) as client:
+            api = api_for(client)
+            call = await api.create_call()
+            for n in range(5):
+                await api.submit(rwanda, call["id"], title=f"Request {n}")
+        sqlite = apps[0].state.settings.database_url.startswith("sqlite")
+        expected: dict[str, int] = {SUBMITTED: 5}
+        for moment, written in SCANS:
+            # Five requests: five times the SLA events, once the call's.
+            written = {t: n * (5 if t in (DUE_SOON, OVERDUE) else 1) for t, n in written.items()}
+            scans = [scan(app, moment) for app in apps for _ in range(2)]
+            # PostgreSQL: all at once. One process serves a SQLite file: its rounds take
+            # turns (the write lock), so there they run one after the other.
+            emitted = [await one for one in scans] if sqlite else await asyncio.gather(*scans)
+            assert sum(emitted) == sum(written.values()), (moment, emitted)
+            expected |= written
+            assert await counts(apps[1]) == expected
+
+
+def test_a_clock_is_due_soon_from_its_warning_or_its_last_business_days() -> None:
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    clock = SlaClock(
+        started_at=start, due_at=start + timedelta(days=10), warn_at=start + timedelta(days=8)
+    )
+    early = start + timedelta(days=5)
+    assert sla_alarm(clock, early, timedelta(days=5), due_days=0) is None
+    assert sla_alarm(clock, early, timedelta(days=5), due_days=4) is None
+    assert sla_alarm(clock, early, timedelta(days=4), due_days=4) is SlaAlarm.DUE_SOON
+    assert sla_alarm(clock, clock.warn_at, timedelta(days=2), due_days=0) is SlaAlarm.DUE_SOON
+    assert sla_alarm(clock, clock.due_at, timedelta(0), due_days=0) is SlaAlarm.DUE_SOON
+    after = clock.due_at + timedelta(seconds=1)
+    assert sla_alarm(clock, after, timedelta(0), due_days=0) is SlaAlarm.OVERDUE
+
+
+def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> None:
+    opens = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+    closes = datetime(2026, 6, 30, 21, 59, 59, tzinfo=UTC)
+    call = Call(
+        id=uuid.uuid4(),
+        title="C2R call",
+        assistance_types=["assessment"],
+        eligible_regions=["Africa"],
+        eligible_countries=[],
+        time_zone="Africa/Kigali",
+        opens_at=opens,
+        closes_at=closes,
+        grace_period_minutes=60,
+    )
+
+    def kinds(moment: datetime, days: int = 7) -> list[tuple[str, str]]:
+        return [(data.event_type, key) for data, key in call_changes(call, moment, days)]
+
+    assert kinds(opens - timedelta(seconds=1)) == []
+    assert kinds(opens) == [(OPENED, f"opened@{opens.isoformat()}")]
+    assert kinds(closes - timedelta(days=7, seconds=1)) == [(OPENED, f"opened@{opens.isoformat()}")]
+    assert [k for k, _ in kinds(closes - timedelta(days=7))] == [OPENED, CLOSING]
+    assert [k for k, _ in kinds(closes - timedelta(days=20), days=30)] == [OPENED, CLOSING]
+    assert kinds(closes + timedelta(seconds=1)) == [(CLOSED, f"closed@{closes.isoformat()}")]
+    [(closed, _)] = call_changes(call, closes + timedelta(seconds=1), 7)
+    # In the call's own zone (Kigali, UTC+2), the grace period's end too.
+    assert closed.model_dump(mode="json")["deadline"] == "2026-06-30T23:59:59+02:00"
+    assert closed.model_dump(mode="json")["accepts_until"] == "2026-07-01T00:59:59+02:00"
+
+
+# --- e-mail -----------------------------------------------------------------------------
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Any:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+async def test_a_focal_point_is_mailed_the_request_for_information_in_french(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+    smtp: tuple[Inbox, int],
+) -> None:
+    inbox, port = smtp
+    mail_settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    async with (
+        replicas(service_under_test, tmp_path, fresh_clock, **mail_settings) as [app],
+        asgi_client(app) as client,
+    ):
+        await subscribe(
+            client, rwanda, email="focal@minict.gov.rw", language="fr", event_types=[INFO]
+        )
+        api = api_for(client)
+        call = await api.create_call()
+        request = await api.submit(rwanda, call["id"], title="Évaluation du Rwanda")
+        await ask_information(api, request["id"])
+        await drain(app)
+    [mail] = inbox.messages
+    assert mail["To"] == "focal@minict.gov.rw"
+    assert mail["Subject"] == (
+        "Des informations complémentaires sont demandées pour Évaluation du Rwanda (RWA)"
+    )
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert QUESTION in body.get_content()
