@@ -1,0 +1,91 @@
+"""Webhook names against the real resolver (glibc's, as the service uses it), on a database
+of the test's own: resolver_scenario.py runs in a mount namespace of its own (`unshare -m`,
+root) in which /etc/hosts and /etc/resolv.conf are this test's files, so a name can change
+its answer between the subscription and the delivery, as DNS rebinding makes it, and a
+lookup can reach a DNS server that never answers."""
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from webhook_receiver import WebhookReceiver
+
+from c2r_common.testing import ServiceUnderTest, fresh_database
+
+TESTS = Path(__file__).resolve().parent
+SILENT_DNS = "127.0.0.77"  # a loopback address of its own, not a local stub resolver's
+
+
+@pytest.fixture
+def silent_dns_server() -> Iterator[str]:
+    """A DNS server that reads every query and answers none."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((SILENT_DNS, 53))
+    try:
+        yield server.getsockname()[0]
+    finally:
+        server.close()
+
+
+def run_in_own_mount_namespace(
+    argv: list[str], *, hosts: Path, resolv_conf: Path
+) -> subprocess.CompletedProcess[str]:
+    mounts = (
+        f"mount --bind {shlex.quote(str(hosts))} /etc/hosts && "
+        f"mount --bind {shlex.quote(str(resolv_conf))} /etc/resolv.conf && "
+        f"exec {shlex.join(argv)}"
+    )
+    environment = os.environ | {"PYTHONPATH": str(TESTS)}
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounts],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+
+
+async def test_a_name_rebound_to_loopback_or_left_to_a_silent_resolver_is_never_called(
+    service_under_test: ServiceUnderTest, tmp_path: Path, silent_dns_server: str
+) -> None:
+    hosts, resolv_conf = tmp_path / "hosts", tmp_path / "resolv.conf"
+    hosts.write_text("")
+    # One server, one try, a timeout four times the service's: only the service's own bound
+    # ends its wait (the lookup's thread runs on to the resolver's, which the scenario's
+    # exit waits for).
+    resolv_conf.write_text(f"nameserver {silent_dns_server}\noptions timeout:4 attempts:1\n")
+    receiver = WebhookReceiver().start()  # the loopback address the name is rebound to
+    try:
+        async with fresh_database(service_under_test.alembic_ini, "resolver", tmp_path) as url:
+            argv = [sys.executable, str(TESTS / "resolver_scenario.py"), url, str(hosts)]
+            done = run_in_own_mount_namespace(
+                [*argv, str(receiver.port)], hosts=hosts, resolv_conf=resolv_conf
+            )
+    finally:
+        receiver.stop()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    # Both names resolved to a public address when they were subscribed; loopback itself
+    # is refused then.
+    assert result["subscribed"] == [201, 201]
+    assert result["loopback_refused"] == 422
+    # Rebound to 127.0.0.1: refused at delivery for good, and the receiver there got nothing.
+    assert result["rebound"]["status"] == "dead"
+    assert "resolves to a non-public address (127.0.0.1)" in result["rebound"]["error"]
+    assert receiver.requests == []
+    # The silent resolver: the lookup ends at the time limit, and the delivery is retried.
+    assert result["hanging"]["status"] == "pending"
+    assert "did not resolve within 1 s" in result["hanging"]["error"]
+    assert result["pass_seconds"] < 5
+    # A subscription to that name now is refused after the same bounded wait.
+    refused = result["hanging_subscribe"]
+    assert refused["status"] == 422
+    assert "did not resolve within 1 s" in json.dumps(refused["body"])
+    assert 0.9 <= refused["seconds"] < 5
