@@ -21,6 +21,7 @@ interface Seed {
   review: string;
   subscription: string;
   assessment_subscription: string;
+  request_subscription: string;
   school: string;
   giga_id: string;
   government_id: string;
@@ -78,6 +79,7 @@ const request = { path: { request_id: seed.request } };
 const review = { path: { review_id: seed.review } };
 const subscription = { path: { subscription_id: seed.subscription } };
 const assessmentSubscription = { path: { subscription_id: seed.assessment_subscription } };
+const requestSubscription = { path: { subscription_id: seed.request_subscription } };
 const codes = (items: { iso3: string }[]): string => items.map((c) => c.iso3).join(",");
 
 const reads: Promise<void>[] = [
@@ -193,6 +195,15 @@ const reads: Promise<void>[] = [
     () => api.GET("/v1/requests/reports/csv",
       { params: { query: { call_id: seed.call } }, parseAs: "text" }),
     (csv) => csv.split(/\r?\n/)[0]),
+  read("request_notifications_list_subscriptions", () => api.GET("/v1/requests/subscriptions"),
+    (page) => page.items.some((found) => found.id === seed.request_subscription)),
+  read("request_notifications_get_subscription",
+    () => api.GET("/v1/requests/subscriptions/{subscription_id}", { params: requestSubscription }),
+    (found) => `${found.event_types.join(",")} ${found.countries?.join(",")} ${found.status}`),
+  read("request_notifications_list_deliveries",
+    () => api.GET("/v1/requests/subscriptions/{subscription_id}/deliveries",
+      { params: requestSubscription }),
+    (page) => page.items.every((delivery) => delivery.event_type.endsWith("request.info_requested"))),
   read("outbox_summary", () => api.GET("/v1/requests/outbox/summary"),
     (summary) => `failed=${summary.failed}`),
   read("outbox_list", () => api.GET("/v1/requests/outbox"), (page) => `items=${page.items.length}`),

@@ -195,7 +195,8 @@ def _reviews(
 
 def _subscription(http: httpx.Client) -> dict[str, Any]:
     """The admin's subscriptions by e-mail: to Rwanda's schools falling below the
-    benchmark, and to Nepal's assessments being completed."""
+    benchmark, to Nepal's assessments being completed, and to Rwanda's requests asked for
+    more information."""
     alerts = {
         "email": "connectivity-desk@minict.gov.rw",
         "event_types": [TYPE_PREFIX + "school.below_benchmark"],
@@ -206,7 +207,15 @@ def _subscription(http: httpx.Client) -> dict[str, Any]:
         "event_types": [TYPE_PREFIX + "assessment.completed"],
         "countries": ["NPL"],
     }
+    requests = {
+        "email": "ta-desk@minict.gov.rw",
+        "event_types": [TYPE_PREFIX + "request.info_requested"],
+        "countries": ["RWA"],
+    }
     return {
+        "request_subscription": _created(http.post("/v1/requests/subscriptions", json=requests))[
+            "id"
+        ],
         "subscription": _created(http.post("/v1/alerts/subscriptions", json=alerts))["id"],
         "assessment_subscription": _created(
             http.post("/v1/assessments/subscriptions", json=assessments)
