@@ -473,3 +473,28 @@ async def test_a_focal_point_is_mailed_the_request_for_information_in_french(
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None
     assert QUESTION in body.get_content()
+
+
+async def test_a_clock_is_due_soon_earlier_with_a_number_of_business_days(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+) -> None:
+    # Monday 15 June, 14:00 in Geneva: the 5-day clocks of Wednesday's request have 2 days
+    # and 10 hours of business time left, more than their warning share (1.25 days).
+    monday = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    async with replicas(service_under_test, tmp_path, fresh_clock, notify_sla_due_days=3) as [app]:
+        async with asgi_client(app) as client:
+            api = api_for(client)
+            call = await api.create_call()
+            await api.submit(rwanda, call["id"])
+        settings = app.state.settings
+        sessionmaker = app.state.database.sessionmaker
+        policy = app_sla_policy(app)
+        share_only = settings.model_copy(update={"notify_sla_due_days": 0})
+        await notification_scan(sessionmaker, share_only, monday, policy)
+        assert DUE_SOON not in await counts(app)
+        assert await scan(app, monday) == 2  # the first-response and the stage clocks
+        assert (await counts(app))[DUE_SOON] == 2
