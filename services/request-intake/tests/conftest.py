@@ -15,12 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from c2r_common.notifications.dispatcher import Dispatcher, PassReport
 from c2r_common.settings import Environment
 from c2r_common.testing import ServiceUnderTest, TokenFactory
 from request_intake.app import ALEMBIC_INI, SERVICE_NAME, create_app
-from request_intake.clock import install_clock
+from request_intake.clock import app_clock, install_clock
 from request_intake.config import IntakeSettings
-from request_intake.outbox.relay import OutboxRelay
+from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.outbox.sender import HandoffSender
+from request_intake.outbox.service import ASSESSMENT_API_OWNER
 
 # Property tests assert rules, not speed: no per-example deadline (it flakes on busy CI).
 hypothesis_settings.register_profile("request-intake", deadline=None)
@@ -182,7 +185,8 @@ class AssessmentApiStub:
     """A real HTTP server on loopback that answers POST /v1/assessments like assessment-api.
 
     It can be down (nothing listening), up, refuse for good, report an existing assessment,
-    or create the assessment and then answer 503 (the answer "lost" on the way back).
+    create the assessment and then answer 503 (the answer "lost" on the way back), or
+    create it and hold the answer until `released` is set (a sender killed mid-send).
     """
 
     def __init__(self) -> None:
@@ -191,6 +195,8 @@ class AssessmentApiStub:
         self.mode = "up"
         self.assessments: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> created body
         self.calls = 0
+        self.holding = asyncio.Event()  # set while a "hold" answer is held
+        self.released = asyncio.Event()
         self.authorizations: list[str] = []
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -217,6 +223,9 @@ class AssessmentApiStub:
             self.assessments[key] = {"id": str(uuid.uuid4()), "status": "draft", **body}
         if self.mode == "lose_response":
             return JSONResponse({"detail": "gateway lost it"}, status_code=503)
+        if self.mode == "hold":
+            self.holding.set()
+            await self.released.wait()
         return JSONResponse(self.assessments[key], status_code=201)
 
     async def start(self) -> None:
@@ -233,6 +242,7 @@ class AssessmentApiStub:
         raise RuntimeError("the assessment-api stub did not start")
 
     async def stop(self) -> None:
+        self.released.set()  # a held answer must not keep the server from stopping
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
@@ -253,14 +263,48 @@ async def assessment_api() -> AsyncIterator[AssessmentApiStub]:
     await stub.stop()
 
 
+class Relay:
+    """A dispatcher of `app` with the hand-off sender (pointed at `url`): one pass at the
+    app's clock, on the app's sessions, as the background loop runs it."""
+
+    def __init__(self, app: FastAPI, url: str) -> None:
+        self.app = app
+        settings: IntakeSettings = app.state.settings
+        sender = HandoffSender.for_settings(settings.model_copy(update={"assessment_api_url": url}))
+        self.sender = sender
+        self.dispatcher = Dispatcher(
+            NOTIFICATIONS,
+            settings,
+            "request-intake",
+            service_senders={ASSESSMENT_API_OWNER: sender},
+        )
+
+    async def run_once(self) -> PassReport:
+        sessionmaker = self.app.state.database.sessionmaker
+        return await self.dispatcher.run_once(sessionmaker, app_clock(self.app)())
+
+    async def aclose(self) -> None:
+        await self.dispatcher.aclose()
+
+
 @pytest.fixture
-async def relay(
-    app: FastAPI, settings: IntakeSettings, assessment_api: AssessmentApiStub
-) -> AsyncIterator[OutboxRelay]:
-    """The relay of the test app, pointed at the stub."""
-    relay = OutboxRelay.for_settings(
-        app, settings.model_copy(update={"assessment_api_url": assessment_api.url})
-    )
+async def make_relay() -> AsyncIterator[Callable[[FastAPI, str], Relay]]:
+    """`make_relay(app, url)`: a hand-off dispatcher of another app (a replica, a restart)."""
+    made: list[Relay] = []
+
+    def make(app: FastAPI, url: str) -> Relay:
+        made.append(Relay(app, url))
+        return made[-1]
+
+    yield make
+    for relay in made:
+        await relay.aclose()
+
+
+@pytest.fixture
+async def relay(app: FastAPI, assessment_api: AssessmentApiStub) -> AsyncIterator[Relay]:
+    """The hand-off dispatcher of the test app, pointed at the stub."""
+    relay = Relay(app, assessment_api.url)
     yield relay
     await relay.aclose()
 

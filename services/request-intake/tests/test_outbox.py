@@ -1,7 +1,12 @@
-"""The hand-off to assessment-api: transactional outbox, relay with backoff, restarts."""
+"""The hand-off to assessment-api: an internal event on the common outbox, written in the
+approval's transaction, delivered by the dispatcher's hand-off sender with backoff, across
+outages, restarts and a sender killed mid-send."""
 
 import asyncio
+import signal
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,18 +15,21 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from c2r_common.notifications.dispatcher import retry_delay
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
-from c2r_common.testing import TokenFactory
+from c2r_common.testing import TokenFactory, app_on_fresh_database, asgi_client
+from request_intake.clock import install_clock
 from request_intake.models import (
+    NOTIFICATIONS,
     AssistanceRequest,
     Call,
     IdempotencyRecord,
-    OutboxEntry,
     RequestEvent,
 )
-from request_intake.outbox.relay import retry_delay
+from request_intake.outbox.sender import classify_answer
+from request_intake.outbox.service import HANDOFF_SUBSCRIPTION_ID
 
 
 async def approved_assessment(api: Any, rwanda: dict[str, str]) -> dict[str, Any]:
@@ -98,7 +106,7 @@ async def test_delivery_creates_the_draft_and_links_it_back(
     )
     assert claims["scope"] == "assessments:write"
     assert claims["sub"] == "request-intake"
-    assert (await relay.run_once()).entry_ids == []  # nothing left to send
+    assert (await relay.run_once()).attempted == 0  # nothing left to send
 
 
 async def test_an_hour_long_outage_loses_nothing_and_creates_one_assessment(
@@ -155,9 +163,9 @@ async def test_a_permanent_refusal_is_visible_and_can_be_retried(
     await assessment_api.start()
     assessment_api.mode = "reject"
     await approved_assessment(api, rwanda)
-    assert (await relay.run_once()).failed == 1
+    assert (await relay.run_once()).dead == 1
     clock.advance(hours=2)
-    assert (await relay.run_once()).entry_ids == []  # failed entries are not resent by themselves
+    assert (await relay.run_once()).attempted == 0  # failed entries are not resent by themselves
     entry = (await outbox(client, api.staff))[0]
     assert entry["status"] == "failed"
     assert entry["last_error"] == "HTTP 422: period must be a year"
@@ -212,15 +220,11 @@ def test_retry_delay_grows_and_stays_bounded(
 # --- a restart in the middle of a delivery, on committed data ---------------------------
 
 
-async def _wait_for_link(app: FastAPI, request_id: str, headers: dict[str, str]) -> str | None:
+async def _linked(app: FastAPI, request_id: str, headers: dict[str, str]) -> str | None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-        for _ in range(500):  # the background relay polls every 20 ms
-            body = (await http.get(f"/v1/requests/{request_id}", headers=headers)).json()
-            if body["assessment_id"] is not None:
-                return str(body["assessment_id"])
-            await asyncio.sleep(0.02)
-    return None
+        body = (await http.get(f"/v1/requests/{request_id}", headers=headers)).json()
+    return None if body["assessment_id"] is None else str(body["assessment_id"])
 
 
 async def test_an_outage_and_a_restart_mid_delivery_lose_nothing_and_duplicate_nothing(
@@ -229,6 +233,7 @@ async def test_an_outage_and_a_restart_mid_delivery_lose_nothing_and_duplicate_n
     auth_headers: Any,
     fresh_clock: Any,
     make_app: Any,
+    make_relay: Any,
     api_for: Any,
 ) -> None:
     first = make_app(fresh_clock, assessment_api_url=assessment_api.url)
@@ -239,7 +244,7 @@ async def test_an_outage_and_a_restart_mid_delivery_lose_nothing_and_duplicate_n
             async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
                 approved = await approved_assessment(api_for(http), rwanda)
             # assessment-api is down for the first half hour ...
-            relay = first.state.outbox_relay
+            relay = make_relay(first, assessment_api.url)
             for _ in range(6):
                 assert (await relay.run_once()).retried == 1
                 fresh_clock.advance(minutes=5)
@@ -253,14 +258,10 @@ async def test_an_outage_and_a_restart_mid_delivery_lose_nothing_and_duplicate_n
         fresh_clock.advance(minutes=30)
         await assessment_api.start()
         assessment_api.mode = "up"
-        second = make_app(
-            fresh_clock,
-            assessment_api_url=assessment_api.url,
-            outbox_relay_enabled=True,
-            outbox_poll_seconds=0.02,
-        )
+        second = make_app(fresh_clock, assessment_api_url=assessment_api.url)
         async with second.router.lifespan_context(second):
-            linked = await _wait_for_link(second, approved["id"], rwanda)
+            assert (await make_relay(second, assessment_api.url).run_once()).delivered == 1
+            linked = await _linked(second, approved["id"], rwanda)
         assert assessment_api.distinct_keys == 1
         assert linked == next(iter(assessment_api.assessments.values()))["id"]
         assert assessment_api.calls == 2  # the lost answer, then the replay
@@ -272,9 +273,10 @@ async def _delete_committed_rows(database_url: str) -> None:
     from c2r_common.db import Database
 
     database = Database(database_url)
+    models = (NOTIFICATIONS.delivery, NOTIFICATIONS.event, RequestEvent, AssistanceRequest)
     try:
         async with database.sessionmaker() as db:
-            for model in (OutboxEntry, RequestEvent, AssistanceRequest, Call, IdempotencyRecord):
+            for model in (*models, Call, IdempotencyRecord):
                 await db.execute(delete(model))
             await db.commit()
     finally:
@@ -282,22 +284,23 @@ async def _delete_committed_rows(database_url: str) -> None:
 
 
 def test_the_answers_of_assessment_api_are_read_per_the_contract() -> None:
-    from request_intake.outbox.relay import classify
-    from request_intake.outbox.service import EntryStatus
-
     def answer(status: int, body: Any) -> Any:
-        return classify(httpx.Response(status, json=body))
+        return classify_answer(httpx.Response(status, json=body))
 
     created = "0b7c5a1e-2f7e-4a8e-9c1d-5f0a3b2c1d0e"
-    assert answer(201, {"id": created, "status": "draft"}).assessment_id == created
-    assert answer(409, {"existing_assessment_id": created}).status is EntryStatus.DELIVERED
+    assert answer(201, {"id": created, "status": "draft"}).result == created
+    exists = answer(409, {"existing_assessment_id": created})
+    assert (exists.ok, exists.result) == (True, created)
     # The same key still in flight there: the next attempt will get the stored answer.
-    in_flight = {"type": "https://c2r.itu.int/problems/idempotency-key-in-flight"}
-    assert answer(409, in_flight).status is None
-    assert answer(201, {"id": "not-a-uuid"}).status is EntryStatus.FAILED
+    in_flight = answer(409, {"type": "https://c2r.itu.int/problems/idempotency-key-in-flight"})
+    assert (in_flight.ok, in_flight.permanent) == (False, False)
+    unreadable = answer(201, {"id": "not-a-uuid"})
+    assert (unreadable.ok, unreadable.permanent) == (False, True)
     assert answer(403, {"detail": "no scope"}).error == "HTTP 403: no scope"
-    for transient in (429, 500, 502, 503, 504):
-        assert answer(transient, {"detail": "later"}).status is None
+    assert answer(422, {"detail": "period must be a year"}).permanent
+    for transient in (408, 425, 429, 500, 502, 503, 504):
+        outcome = answer(transient, {"detail": "later"})
+        assert (outcome.ok, outcome.permanent) == (False, False), transient
 
 
 async def test_the_outbox_is_for_staff_not_country_limited_tokens(
@@ -312,8 +315,92 @@ async def test_the_outbox_is_for_staff_not_country_limited_tokens(
 
 
 def test_refused_credentials_are_retried_not_failed() -> None:
-    from request_intake.outbox.relay import classify
-
     for status in (401, 403):
-        outcome = classify(httpx.Response(status, json={"detail": "bad token"}))
-        assert outcome.status is None, status
+        outcome = classify_answer(httpx.Response(status, json={"detail": "bad token"}))
+        assert (outcome.ok, outcome.permanent) == (False, False), status
+
+
+# --- a sender killed mid-send, on committed data ----------------------------------------
+
+# One dispatcher pass in a process of its own, as a replica runs it; killed by the test.
+_SENDER_PROCESS = """
+import asyncio, sys
+from datetime import datetime
+from c2r_common.db import Database
+from c2r_common.notifications.dispatcher import Dispatcher
+from c2r_common.settings import Environment
+from request_intake.config import IntakeSettings
+from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.outbox.sender import handoff_senders
+
+async def main(url, peer, now):
+    settings = IntakeSettings(
+        database_url=url, environment=Environment.TEST, assessment_api_url=peer
+    )
+    database = Database(url)
+    senders = handoff_senders(settings)
+    dispatcher = Dispatcher(NOTIFICATIONS, settings, "request-intake", service_senders=senders)
+    await dispatcher.run_once(database.sessionmaker, datetime.fromisoformat(now))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def _handoff_delivery(database_url: str) -> Any:
+    from c2r_common.db import Database
+
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as db:
+            d = NOTIFICATIONS.delivery
+            return await db.scalar(select(d).where(d.subscription_id == HANDOFF_SUBSCRIPTION_ID))
+    finally:
+        await database.dispose()
+
+
+async def test_a_sender_killed_mid_send_is_replaced_after_its_lease_and_one_assessment_is_made(
+    service_under_test: Any,
+    tmp_path: Path,
+    assessment_api: Any,
+    auth_headers: Any,
+    api_for: Any,
+    make_relay: Any,
+    fresh_clock: Any,
+) -> None:
+    rwanda = auth_headers("requests:submit", "requests:read", countries=["RWA"])
+    overrides = {"assessment_api_url": assessment_api.url}
+    start = fresh_clock.now
+    async with app_on_fresh_database(service_under_test, tmp_path, **overrides) as app:
+        clock = fresh_clock
+        install_clock(app, clock)
+        url = app.state.settings.database_url
+        async with asgi_client(app) as http:
+            approved = await approved_assessment(api_for(http), rwanda)
+        await assessment_api.start()
+        assessment_api.mode = "hold"  # creates the draft, answers only once released
+        sender = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _SENDER_PROCESS, url, assessment_api.url, start.isoformat()
+        )
+        try:
+            await asyncio.wait_for(assessment_api.holding.wait(), 60)
+        finally:
+            sender.kill()  # SIGKILL: no mark, no cleanup
+            await sender.wait()
+        assert sender.returncode == -signal.SIGKILL
+        leased = await _handoff_delivery(url)
+        lease = timedelta(seconds=app.state.settings.notify_lease_seconds)
+        assert (leased.status, leased.attempts) == ("pending", 1)
+        assert leased.next_attempt_at == start + lease
+        assessment_api.mode = "up"
+        assessment_api.released.set()
+        relay = make_relay(app, assessment_api.url)
+        assert (await relay.run_once()).attempted == 0  # still leased to the dead sender
+        clock.advance(seconds=lease.total_seconds() + 1)
+        assert (await relay.run_once()).delivered == 1
+        async with asgi_client(app) as http:
+            request = (await http.get(f"/v1/requests/{approved['id']}", headers=rwanda)).json()
+        delivered = await _handoff_delivery(url)
+        assert (delivered.status, delivered.attempts) == ("delivered", 2)
+    assert assessment_api.calls == 2
+    assert assessment_api.distinct_keys == 1  # the same key both times: one assessment
+    assert request["assessment_id"] == next(iter(assessment_api.assessments.values()))["id"]

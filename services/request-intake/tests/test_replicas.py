@@ -1,5 +1,6 @@
-"""Several replicas on one database: two apps (two engines, two pools) relay one outbox on
-real commits to a real HTTP receiver, and only the gauge leader exports the SLA gauge."""
+"""Several replicas on one database: two apps (two engines, two pools), each with its own
+dispatcher, deliver one hand-off outbox on real commits to a real HTTP receiver, and only
+the gauge leader exports the SLA gauge."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -17,7 +18,8 @@ from starlette.responses import JSONResponse
 from c2r_common.singleton import Leadership
 from c2r_common.testing import ServiceUnderTest, TokenFactory, fresh_database
 from request_intake.app import SLA_GAUGE_LEADERSHIP, _refresh_sla_metrics, create_app
-from request_intake.models import OutboxEntry
+from request_intake.models import NOTIFICATIONS
+from request_intake.outbox.service import HANDOFF_SUBSCRIPTION_ID, idempotency_key
 from request_intake.sla.service import export_overdue_gauge
 
 ENTRIES = 8
@@ -71,16 +73,16 @@ async def approve_requests(app: FastAPI, api_for: Any, rwanda: dict[str, str]) -
             await api.walk(request["id"], "screening", "under_review", "approved")
 
 
-async def test_two_relays_racing_deliver_each_entry_exactly_once(
+async def test_two_dispatchers_racing_deliver_each_hand_off_exactly_once(
     replicas: list[FastAPI],
     receiver: Any,
     api_for: Any,
     rwanda: dict[str, str],
+    make_relay: Any,
 ) -> None:
     await approve_requests(replicas[0], api_for, rwanda)
-    passes = [
-        app.state.outbox_relay.run_once() for _ in range(PASSES_PER_REPLICA) for app in replicas
-    ]
+    relays = [make_relay(app, receiver.url) for app in replicas]
+    passes = [relay.run_once() for _ in range(PASSES_PER_REPLICA) for relay in relays]
     if replicas[0].state.settings.database_url.startswith("sqlite"):
         # SQLite is served by one process, whose one relay never runs two passes at once:
         # the replicas' passes take turns, and neither sends again what the other sent.
@@ -89,12 +91,16 @@ async def test_two_relays_racing_deliver_each_entry_exactly_once(
         reports = await asyncio.gather(*passes)
 
     assert receiver.calls == receiver.distinct_keys == ENTRIES
-    delivered = [entry for report in reports for entry in report.entry_ids]
-    assert len(delivered) == len(set(delivered)) == ENTRIES
+    assert sum(report.attempted for report in reports) == ENTRIES
+    assert sum(report.delivered for report in reports) == ENTRIES
+    d = NOTIFICATIONS.delivery
     async with replicas[1].state.database.sessionmaker() as session:
-        entries = (await session.scalars(select(OutboxEntry))).all()
-    assert {(entry.status, entry.attempts) for entry in entries} == {("delivered", 1)}
-    assert {entry.idempotency_key for entry in entries} == set(receiver.assessments)
+        handoffs = (
+            await session.scalars(select(d).where(d.subscription_id == HANDOFF_SUBSCRIPTION_ID))
+        ).all()
+    assert len(handoffs) == ENTRIES
+    assert {(entry.status, entry.attempts) for entry in handoffs} == {("delivered", 1)}
+    assert {idempotency_key(entry.event_id) for entry in handoffs} == set(receiver.assessments)
 
 
 def overdue_samples(text: str) -> dict[str, float]:

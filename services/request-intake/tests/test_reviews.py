@@ -12,7 +12,8 @@ from sqlalchemy import select
 from c2r_common.db import Database
 from c2r_common.testing import TokenFactory, asgi_client
 from request_intake.assistance_requests.models import AssistanceRequest, RequestEvent
-from request_intake.outbox.models import OutboxEntry
+from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.outbox.service import HANDOFF_EVENT_TYPE
 from request_intake.reviews.models import Review, ReviewRevision
 from request_intake.sla.models import SlaClock
 
@@ -385,7 +386,8 @@ async def _request_state(database_url: str, request_id: str) -> dict[str, Any]:
             clocks = await db.scalars(
                 select(SlaClock).where(SlaClock.request_id == request.id).order_by(SlaClock.id)
             )
-            outbox = await db.scalars(select(OutboxEntry.id))
+            e = NOTIFICATIONS.event
+            outbox = await db.scalars(select(e.id).where(e.type == HANDOFF_EVENT_TYPE))
             return {
                 "status": (request.status, request.version, request.decided_at),
                 "history": list(events),

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.app import ServiceSpec, build_app
 from c2r_common.db import utcnow
-from c2r_common.notifications.dispatcher import dispatching
+from c2r_common.notifications.dispatcher import Sessionmaker, dispatching
 from c2r_common.settings import Environment
 from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
@@ -27,8 +27,8 @@ from request_intake.evidence.sources import EvidenceSources
 from request_intake.notifications.models import NOTIFICATIONS
 from request_intake.notifications.router import TAG as NOTIFICATIONS_TAG
 from request_intake.notifications.router import router as notifications_router
-from request_intake.outbox.relay import OutboxRelay, Sessionmaker
 from request_intake.outbox.router import router as outbox_router
+from request_intake.outbox.sender import handoff_senders
 from request_intake.reports.router import router as reports_router
 from request_intake.reviews.router import forms_router as review_forms_router
 from request_intake.reviews.router import requests_router as request_reviews_router
@@ -68,12 +68,8 @@ async def _notification_scan(app: FastAPI, sessionmaker: Sessionmaker) -> None:
     await notification_scan(sessionmaker, settings, app_clock(app)(), app_sla_policy(app))
 
 
-async def _relay_pass(relay: OutboxRelay, sessionmaker: Sessionmaker) -> bool:
-    return (await relay.run_once(sessionmaker)).more_due
-
-
 def _background_work(
-    app: FastAPI, settings: IntakeSettings, relay: OutboxRelay, leadership: Leadership
+    app: FastAPI, settings: IntakeSettings, leadership: Leadership
 ) -> list[Periodic]:
     # Bound to the engine's own sessions, whatever the app's sessionmaker later becomes.
     sessionmaker = app.state.database.sessionmaker
@@ -81,9 +77,6 @@ def _background_work(
     if settings.sla_metrics_enabled:
         refresh = partial(_refresh_sla_metrics, app, sessionmaker, leadership)
         work.append(Periodic("sla-metrics", SLA_METRICS_SECONDS, refresh))
-    if settings.outbox_relay_enabled:
-        relay_pass = partial(_relay_pass, relay, sessionmaker)
-        work.append(Periodic("outbox-relay", settings.outbox_poll_seconds, relay_pass))
     # Like the dispatcher, not under test: the tests run scans themselves, and one in the
     # background would race their transactions.
     if settings.notify_scan_enabled and settings.environment is not Environment.TEST:
@@ -94,29 +87,32 @@ def _background_work(
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Creates the assessment-api client; runs the outbox relay, SLA metrics, the scan for
-    time-based events and the notification dispatcher beside the app."""
+    """Runs SLA metrics, the scan for time-based events and the notification dispatcher
+    (with the hand-off to assessment-api as its service sender) beside the app."""
     settings: IntakeSettings = app.state.settings
-    relay = OutboxRelay.for_settings(app, settings)
     app.state.evidence_sources = EvidenceSources.for_settings(settings)
-    app.state.outbox_relay = relay
     # A leader silent for 3 rounds is ended by the server and another replica takes over.
     idle_timeout = SLA_METRICS_SECONDS * 3 + 5
     leadership = Leadership(app.state.database.engine, SLA_GAUGE_LEADERSHIP, idle_timeout)
-    work = _background_work(app, settings, relay, leadership)
+    work = _background_work(app, settings, leadership)
     for periodic in work:
         periodic.start()
     try:
         async with (
             pruning_idempotency_keys(app),
-            dispatching(app.state.database, NOTIFICATIONS, settings, SERVICE) as dispatcher,
+            dispatching(
+                app.state.database,
+                NOTIFICATIONS,
+                settings,
+                SERVICE,
+                service_senders=handoff_senders(settings),
+            ) as dispatcher,
         ):
             app.state.notification_dispatcher = dispatcher
             yield
     finally:
         for periodic in work:
             await periodic.stop()
-        await relay.aclose()
         await app.state.evidence_sources.aclose()
         await leadership.aclose()
 

@@ -57,6 +57,5 @@ async def transition(
         await require_reviews_for_approval(db, moved)
     await clocks.on_transition(db, moved, source, data.to, now, policy)
     if data.to is Status.APPROVED and moved.assistance_type == AssistanceType.ASSESSMENT:
-        enqueue_assessment(db, moved, now)
-        await db.flush()
+        await enqueue_assessment(db, moved, now)
     return moved

@@ -4,7 +4,6 @@ from request_intake.assistance_requests.models import AssistanceRequest, Request
 from request_intake.calls.models import Call
 from request_intake.db import Base, IdempotencyRecord
 from request_intake.notifications.models import NOTIFICATIONS
-from request_intake.outbox.models import OutboxEntry
 from request_intake.reviews.models import Review, ReviewAssignment, ReviewForm, ReviewRevision
 from request_intake.sessions.models import InformationSession, SessionParticipant
 from request_intake.sla.models import SlaClock
@@ -16,7 +15,6 @@ __all__ = [
     "Call",
     "IdempotencyRecord",
     "InformationSession",
-    "OutboxEntry",
     "RequestEvent",
     "Review",
     "ReviewAssignment",

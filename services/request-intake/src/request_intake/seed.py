@@ -146,7 +146,7 @@ EXAMPLES = [
 ]  # fmt: skip
 
 
-def _add_request(db: AsyncSession, example: ExampleRequest, sla: SlaPolicy) -> None:
+async def _add_request(db: AsyncSession, example: ExampleRequest, sla: SlaPolicy) -> None:
     moment = example.submitted_at
     request = AssistanceRequest(
         id=seed_id(f"request:{example.key}"),
@@ -181,8 +181,8 @@ def _add_request(db: AsyncSession, example: ExampleRequest, sla: SlaPolicy) -> N
             request.decided_at = moment
     db.add_all(events)
     if request.status == Status.APPROVED and example.assistance_type is AssistanceType.ASSESSMENT:
-        # Handed to assessment-api by the relay once the service runs, like any approval.
-        enqueue_assessment(db, request, moment)
+        # Handed to assessment-api by the dispatcher once the service runs, like any approval.
+        await enqueue_assessment(db, request, moment)
 
 
 def _event(
@@ -208,6 +208,6 @@ async def seed(database: Database, settings: IntakeSettings | None = None) -> No
         db.add_all(_calls(utcnow()))
         await db.flush()
         for example in EXAMPLES:
-            _add_request(db, example, sla)
+            await _add_request(db, example, sla)
             await db.flush()
         await db.commit()

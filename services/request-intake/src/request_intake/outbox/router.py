@@ -2,10 +2,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from c2r_common.auth import Principal, Scope, require_scopes
 from c2r_common.db import SessionDep
 from c2r_common.errors import problem_responses
+from c2r_common.notifications.models import DeliveryRow
 from c2r_common.pagination import Page, PageParams, page_params
 from request_intake.clock import Now
 from request_intake.outbox import service
@@ -46,8 +48,8 @@ async def list_outbox(
     page: Annotated[PageParams, Depends(page_params)],
     status: Annotated[EntryStatus | None, Query()] = None,
 ) -> Page[OutboxEntryOut]:
-    entries, next_cursor = await service.list_entries(db, page, status)
-    return Page(items=[OutboxEntryOut.model_validate(e) for e in entries], next_cursor=next_cursor)
+    deliveries, next_cursor = await service.list_entries(db, page, status)
+    return Page(items=await _entries_out(db, deliveries), next_cursor=next_cursor)
 
 
 @router.post(
@@ -57,4 +59,9 @@ async def list_outbox(
     responses=problem_responses(404, 409, 422),
 )
 async def retry_entry(_: Approver, entry_id: uuid.UUID, db: SessionDep, now: Now) -> OutboxEntryOut:
-    return OutboxEntryOut.model_validate(await service.requeue(db, entry_id, now))
+    [entry] = await _entries_out(db, [await service.requeue(db, entry_id, now)])
+    return entry
+
+
+async def _entries_out(db: AsyncSession, deliveries: list[DeliveryRow]) -> list[OutboxEntryOut]:
+    return [OutboxEntryOut.of(entry) for entry in await service.entries_of(db, deliveries)]

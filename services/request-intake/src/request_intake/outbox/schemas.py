@@ -4,12 +4,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from request_intake.outbox.service import EntryStatus
+from request_intake.outbox.service import (
+    CREATE_ASSESSMENT,
+    Entry,
+    EntryStatus,
+    entry_status,
+    idempotency_key,
+)
 
 
 class OutboxEntryOut(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -49,6 +54,27 @@ class OutboxEntryOut(BaseModel):
     delivered_at: datetime | None
     result_id: str | None = Field(description="the assessment created in assessment-api")
     created_at: datetime
+
+    @classmethod
+    def of(cls, entry: Entry) -> "OutboxEntryOut":
+        delivery, event = entry.delivery, entry.event
+        status = entry_status(delivery.status)
+        delivered = status is EntryStatus.DELIVERED and entry.linked is not None
+        return cls(
+            id=event.id,
+            kind=CREATE_ASSESSMENT,
+            request_id=entry.request_id,
+            payload=event.data,
+            idempotency_key=idempotency_key(event.id),
+            status=status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            last_attempt_at=delivery.last_attempt_at,
+            last_error=delivery.last_error,
+            delivered_at=delivery.delivered_at,
+            result_id=str(entry.linked) if delivered else None,
+            created_at=delivery.created_at,
+        )
 
 
 class OutboxSummary(BaseModel):
