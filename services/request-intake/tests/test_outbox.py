@@ -29,7 +29,7 @@ from request_intake.models import (
     RequestEvent,
 )
 from request_intake.outbox.sender import classify_answer
-from request_intake.outbox.service import HANDOFF_SUBSCRIPTION_ID
+from request_intake.outbox.service import HANDOFF_EVENT_TYPE, HANDOFF_SUBSCRIPTION_ID
 
 
 async def approved_assessment(api: Any, rwanda: dict[str, str]) -> dict[str, Any]:
@@ -404,3 +404,38 @@ async def test_a_sender_killed_mid_send_is_replaced_after_its_lease_and_one_asse
     assert assessment_api.calls == 2
     assert assessment_api.distinct_keys == 1  # the same key both times: one assessment
     assert request["assessment_id"] == next(iter(assessment_api.assessments.values()))["id"]
+
+
+async def test_the_built_in_subscription_is_no_users_and_its_event_type_no_ones_to_subscribe(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient, auth_headers: Any
+) -> None:
+    await approved_assessment(api, rwanda)
+    admin = auth_headers("admin", subject="root")
+    listed = await client.get("/v1/requests/subscriptions", headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert str(HANDOFF_SUBSCRIPTION_ID) not in {s["id"] for s in listed.json()["items"]}
+    built_in = f"/v1/requests/subscriptions/{HANDOFF_SUBSCRIPTION_ID}"
+    for method, path in [
+        ("GET", built_in),
+        ("GET", f"{built_in}/deliveries"),
+        ("POST", f"{built_in}/pause"),
+        ("DELETE", built_in),
+    ]:
+        response = await client.request(method, path, headers=admin)
+        assert response.status_code == 404, (method, path, response.text)
+    asked = {"event_types": [HANDOFF_EVENT_TYPE], "webhook_url": "https://example.org/hook"}
+    refused = await client.post("/v1/requests/subscriptions", json=asked, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert len(await outbox(client, api.staff)) == 1  # the hand-off still waits to be sent
+
+
+async def test_an_approval_writes_the_built_in_subscription_back_if_it_went_missing(
+    api: Any, clock: Any, rwanda: dict[str, str], client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    async with app.state.database.sessionmaker() as db:
+        s = NOTIFICATIONS.subscription
+        await db.execute(delete(s).where(s.id == HANDOFF_SUBSCRIPTION_ID))
+        await db.commit()  # a savepoint of the test's transaction, rolled back after it
+    approved = await approved_assessment(api, rwanda)
+    [entry] = await outbox(client, api.staff)
+    assert (entry["request_id"], entry["status"]) == (approved["id"], "pending")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -143,3 +143,41 @@ async def test_only_the_gauge_leader_exports_the_overdue_gauge(
         export_overdue_gauge(True)
         await this_replica.aclose()
         await other_replica.aclose()
+
+
+async def test_replicas_approving_at_once_write_a_missing_built_in_subscription_once(
+    replicas: list[FastAPI], api_for: Any, rwanda: dict[str, str]
+) -> None:
+    s, d = NOTIFICATIONS.subscription, NOTIFICATIONS.delivery
+    async with replicas[0].state.database.sessionmaker() as session:
+        await session.execute(delete(s).where(s.id == HANDOFF_SUBSCRIPTION_ID))
+        await session.commit()
+    async with http(replicas[0]) as client:
+        api = api_for(client)
+        call = await api.create_call()
+        ids = []
+        for n in range(ENTRIES):
+            request = await api.submit(rwanda, call["id"], title=f"Assessment {n}")
+            await api.walk(request["id"], "screening", "under_review")
+            ids.append(request["id"])
+
+    async def approve(app: FastAPI, request_id: str) -> int:
+        async with http(app) as client:
+            api = api_for(client)
+            return (await api.move(api.staff, request_id, "approved")).status_code
+
+    moves = [approve(replicas[n % 2], request_id) for n, request_id in enumerate(ids)]
+    if replicas[0].state.settings.database_url.startswith("sqlite"):
+        # One process per SQLite file: the replicas' approvals take turns.
+        statuses = [await move for move in moves]
+    else:
+        statuses = await asyncio.gather(*moves)
+    assert statuses == [200] * ENTRIES
+    async with replicas[1].state.database.sessionmaker() as session:
+        built_in = await session.scalar(
+            select(func.count()).select_from(s).where(s.id == HANDOFF_SUBSCRIPTION_ID)
+        )
+        handoffs = await session.scalar(
+            select(func.count()).select_from(d).where(d.subscription_id == HANDOFF_SUBSCRIPTION_ID)
+        )
+    assert (built_in, handoffs) == (1, ENTRIES)
