@@ -121,11 +121,17 @@ class IntakeSettings(NotifyingSettings):
     )
     reminder_window_days: int = Field(7, ge=1, le=365, description="default reminder horizon")
     sla_metrics_enabled: bool = Field(True, description="refresh the overdue gauge periodically")
-    outbox_relay_enabled: bool = Field(True, description="run the outbox relay in the background")
-    outbox_poll_seconds: float = Field(2.0, gt=0, description="pause between relay passes")
-    outbox_batch_size: int = Field(20, ge=1, le=500, description="entries per relay pass")
-    outbox_backoff_base_seconds: float = Field(2.0, gt=0, description="first retry delay")
-    outbox_backoff_max_seconds: float = Field(300.0, gt=0, description="largest retry delay")
+    outbox_relay_enabled: bool = Field(
+        True,
+        description="hand approved assessments to assessment-api (the notification "
+        "dispatcher's service sender, at its pace: notify_relay_interval_seconds)",
+    )
+    outbox_backoff_base_seconds: float = Field(
+        2.0, gt=0, description="first retry delay of a hand-off"
+    )
+    outbox_backoff_max_seconds: float = Field(
+        300.0, gt=0, description="largest retry delay of a hand-off (retried for ever)"
+    )
 
     @field_validator("weekend_days")
     @classmethod
