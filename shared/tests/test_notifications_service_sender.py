@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import String, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -164,6 +165,10 @@ async def effects(world: World) -> list[tuple[uuid.UUID, str]]:
         return [(e.event_id, e.result) for e in await session.scalars(select(Effect))]
 
 
+def sample(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"service": "test", **labels})
+
+
 async def test_a_built_in_delivery_is_posted_with_a_stable_key_and_its_hook_commits_with_the_mark(
     world: World, scripted_server: Any
 ) -> None:
@@ -226,6 +231,8 @@ async def test_retryable_answers_wait_with_the_senders_backoff_never_dead_nor_pa
     try:
         for status in retried:
             assert (await running.run_once(world.database.sessionmaker, moment)).retried == 1
+            # A hand-off waiting is no notification backlog (its service's gauges say it).
+            assert sample("c2r_notifications_backlog") == 0
             delivery = await delivery_of(world, event)
             assert delivery.last_status_code == status
             wait = (delivery.next_attempt_at - moment).total_seconds()
@@ -241,6 +248,9 @@ async def test_retryable_answers_wait_with_the_senders_backoff_never_dead_nor_pa
         # Seven failures with a pause after two: a built-in subscription is never paused.
         assert (built_in.status, built_in.consecutive_failures) == ("active", 0)
     assert sender.outcomes == ["retry"] * len(retried) + ["delivered"]
+    assert (
+        sample("c2r_notifications_deliveries_total", event_type=EVENT_TYPE, outcome="retry") is None
+    )
 
 
 async def test_a_receiver_that_is_down_is_retried_and_a_refusal_is_dead_until_redelivered(
@@ -267,6 +277,7 @@ async def test_a_receiver_that_is_down_is_retried_and_a_refusal_is_dead_until_re
         await running.aclose()
     dead = await delivery_of(world, event)
     assert (dead.status, dead.last_status_code) == (DeliveryStatus.DEAD, 422)
+    assert sample("c2r_notifications_dead_deliveries") == 0
     assert up.outcomes == ["dead"]
 
 

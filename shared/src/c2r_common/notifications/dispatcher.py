@@ -52,6 +52,7 @@ from c2r_common.notifications.service_sender import (
     RetryPolicy,
     ServiceSender,
     is_service_owned,
+    service_owned,
 )
 from c2r_common.notifications.settings import NotifyingSettings
 from c2r_common.notifications.webhooks import SendResult, send_webhook
@@ -399,25 +400,32 @@ class Dispatcher:
         else:
             report.retried += 1
             outcome = "retry"
-        metrics.DELIVERIES.labels(self.service, event_type, outcome).inc()
         sender = self._sender_of(claimed)
-        if sender is not None and status is not None:
+        if sender is None:
+            metrics.DELIVERIES.labels(self.service, event_type, outcome).inc()
+        elif status is not None:  # a hand-off is counted by its service's own metrics
             sender.observe(claimed.event, outcome)
 
     # --- gauges -----------------------------------------------------------------------
 
     async def refresh_gauges(self, sessionmaker: Sessionmaker, now: datetime) -> None:
+        """The notifications' gauges, built-in subscriptions left out: a hand-off is not a
+        notification, its service's own gauges (`refresh_gauges` of its sender) and alerts
+        describe it, so that an outage of the receiver is not also a notifications alert."""
         d, s = self.models.delivery, self.models.subscription
-        waiting = (
+        notifications = (
             select(func.count(), func.min(d.created_at))
             .join(s, s.id == d.subscription_id)
-            .where(d.status == DeliveryStatus.PENDING, s.status == SubscriptionStatus.ACTIVE)
+            .where(~service_owned(s))
+        )
+        waiting = notifications.where(
+            d.status == DeliveryStatus.PENDING, s.status == SubscriptionStatus.ACTIVE
         )
         async with sessionmaker() as session:
             count, oldest = (await session.execute(waiting)).one()
-            dead = await session.scalar(
-                select(func.count()).select_from(d).where(d.status == DeliveryStatus.DEAD)
-            )
+            dead, _ = (
+                await session.execute(notifications.where(d.status == DeliveryStatus.DEAD))
+            ).one()
             paused = await session.scalar(
                 select(func.count()).select_from(s).where(s.status == SubscriptionStatus.PAUSED)
             )
