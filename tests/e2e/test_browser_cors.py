@@ -295,6 +295,9 @@ READ_SHOWS: dict[str, str] = {
     "requests_list_transitions": "submitted,screening",
     "reports_request": "total=1",
     "reports_request_csv": "dimension,key,label,count",
+    "request_notifications_list_subscriptions": "true",
+    "request_notifications_get_subscription": r"\S+request\.info_requested RWA active",
+    "request_notifications_list_deliveries": "true",  # subscribed after the moves: empty
     "outbox_summary": r"failed=\d+",
     "outbox_list": r"items=\d+",
     "sla_list_overdue": "false",  # just screened: not overdue
