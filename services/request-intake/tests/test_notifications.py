@@ -498,3 +498,18 @@ async def test_a_clock_is_due_soon_earlier_with_a_number_of_business_days(
         assert DUE_SOON not in await counts(app)
         assert await scan(app, monday) == 2  # the first-response and the stage clocks
         assert (await counts(app))[DUE_SOON] == 2
+
+
+async def test_a_running_service_scans_in_its_background_loop(
+    service_under_test: ServiceUnderTest, tmp_path: Path, fresh_clock: Any, api_for: Any
+) -> None:
+    # Outside tests (here: development), the lifespan runs the scan every few moments.
+    background = {"environment": "development", "notify_scan_seconds": 0.05}
+    async with replicas(service_under_test, tmp_path, fresh_clock, **background) as [app]:
+        async with asgi_client(app) as client:
+            await api_for(client).create_call()
+        for _ in range(100):
+            if OPENED in await counts(app):
+                break
+            await asyncio.sleep(0.05)
+        assert await counts(app) == {OPENED: 1}
