@@ -24,6 +24,7 @@ from school_monitor.config import SchoolMonitorSettings
 
 PUBLIC = "93.184.216.34"
 TIME_LIMIT = 1.0  # the webhook timeout, which bounds a name's lookup too
+HANGING_AT_ONCE = 40  # more than asyncio's default executor has threads (at most 32)
 
 
 async def _subscribe(client: Any, url: str) -> tuple[int, Any, float]:
@@ -40,6 +41,21 @@ async def _point(hosts: Path, names: dict[str, str]) -> None:
     """The hosts file with `names` (and localhost, which nothing else may answer here)."""
     lines = ["127.0.0.1 localhost", *(f"{address} {name}" for name, address in names.items())]
     await asyncio.to_thread(hosts.write_text, "\n".join(lines) + "\n")
+
+
+async def _lookup_amid_hanging_ones(client: Any, port: int) -> float:
+    """How long the service's own lookup of a name (as its database, SMTP and peer clients
+    make them) takes while many subscriptions wait on the silent resolver."""
+    crowd = [
+        asyncio.create_task(_subscribe(client, f"http://hanging.example.test:{port}/{i}"))
+        for i in range(HANGING_AT_ONCE)
+    ]
+    await asyncio.sleep(0.2)  # the crowd's lookups are under way
+    started = time.monotonic()
+    await asyncio.get_running_loop().getaddrinfo("localhost", 5432)
+    seconds = time.monotonic() - started
+    assert all(status == 422 for status, _, _ in await asyncio.gather(*crowd))
+    return seconds
 
 
 async def scenario(database_url: str, hosts: Path, port: int) -> dict[str, Any]:
@@ -73,6 +89,7 @@ async def scenario(database_url: str, hosts: Path, port: int) -> dict[str, Any]:
             result[name] = {"status": delivery["status"], "error": delivery["last_error"]}
         status, body, seconds = await _subscribe(client, f"http://hanging.example.test:{port}/")
         result["hanging_subscribe"] = {"status": status, "body": body, "seconds": seconds}
+        result["other_lookup_seconds"] = await _lookup_amid_hanging_ones(client, port)
     return result
 
 

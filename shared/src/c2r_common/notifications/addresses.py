@@ -9,8 +9,16 @@ address that was checked.
 import asyncio
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
+
+# Webhook names are looked up on threads of their own. A lookup that outlives its time
+# limit runs on until the system resolver gives up (its timeout times its attempts): on
+# asyncio's default executor, a few subscribers' names that never resolve would hold the
+# threads that the service's own lookups (its database, SMTP and peer services) wait for.
+_WEBHOOK_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-lookup")
 
 
 class ForbiddenDestination(Exception):
@@ -58,8 +66,8 @@ async def resolve(url: str, *, refuse_private: bool, time_limit: float) -> Desti
         # Bounded: a slow resolver must not hold a request, or the sequential dispatcher
         # pass, beyond the time a receiver has to answer.
         async with asyncio.timeout(time_limit):
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
+            infos = await asyncio.get_running_loop().run_in_executor(
+                _WEBHOOK_LOOKUPS, partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
             )
     except TimeoutError:
         raise UnresolvedDestination(f"{host} did not resolve within {time_limit:g} s") from None
