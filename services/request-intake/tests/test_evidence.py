@@ -436,4 +436,4 @@ async def test_the_pack_holds_no_database_connection_while_it_waits_for_the_serv
             await asyncio.sleep(0.02)
         assert (await pack).status_code == 200
     assert held_while_waiting
-    assert min(held_while_waiting) == 0, held_while_waiting
+    assert max(held_while_waiting) == 0, held_while_waiting

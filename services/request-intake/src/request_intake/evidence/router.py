@@ -37,4 +37,8 @@ async def get_evidence(
     now: Now,
 ) -> EvidencePack:
     await service.may_read_evidence(db, request, principal)
-    return await service.evidence_pack(db, sources=sources, request=request, now=now)
+    # The reads are over: the connection goes back to the pool before the upstream calls,
+    # so slow peers cannot hold pooled connections idle while they wait (the request stays
+    # loaded: expire_on_commit is off).
+    await db.commit()
+    return await service.evidence_pack(sources=sources, request=request, now=now)

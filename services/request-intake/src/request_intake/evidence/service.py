@@ -20,14 +20,10 @@ async def may_read_evidence(
 
 
 async def evidence_pack(
-    db: AsyncSession, *, sources: EvidenceSources, request: AssistanceRequest, now: datetime
+    *, sources: EvidenceSources, request: AssistanceRequest, now: datetime
 ) -> EvidencePack:
     """Both parts are read at once: the pack takes as long as the slower one, at most
     one budget."""
-    # The read is over: its connection goes back to the pool before the upstream calls, so
-    # slow peers cannot starve the pool of connections that sit idle waiting for them (the
-    # session's objects stay loaded: expire_on_commit is off).
-    await db.commit()
     iso3 = request.country_iso3
     assessment, connectivity = await asyncio.gather(
         sources.assessment(iso3), sources.connectivity(iso3)
