@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.policy import default
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.auth import Principal, Scope
+from c2r_common.notifications.catalogue import CallOpened
 from c2r_common.notifications.dispatcher import Dispatcher
 from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
 from request_intake import flows
@@ -35,6 +36,7 @@ from request_intake.background import SERVICE, notification_scan
 from request_intake.calls.models import Call
 from request_intake.calls.service import call_changes
 from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.notifications.service import notify
 from request_intake.sla.models import SlaClock
 from request_intake.sla.service import SlaAlarm, sla_alarm
 from request_intake.sla_policy import app_sla_policy
@@ -375,6 +377,41 @@ async def test_two_replicas_scanning_at_once_write_each_event_once(
             assert sum(emitted) == sum(written.values()), (moment, emitted)
             expected |= written
             assert await counts(apps[1]) == expected
+
+
+class UnlistedCallOpened(CallOpened):
+    """A call's event as every type is unless it says otherwise: not public."""
+
+    public: ClassVar[bool] = False
+
+
+async def test_an_event_about_no_country_reaches_a_focal_point_only_if_public(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+    staff: dict[str, str],
+) -> None:
+    moment = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+    hooks = "http://127.0.0.1:9/hooks"
+    async with replicas(service_under_test, tmp_path, fresh_clock) as [app]:
+        async with asgi_client(app) as client:
+            focal = await subscribe(client, rwanda, webhook_url=hooks, event_types=[OPENED])
+            everyone = await subscribe(client, staff, webhook_url=hooks, event_types=[OPENED])
+            call = await api_for(client).create_call()
+        assert await scan(app, moment) == 1  # the call opened: public
+        async with app.state.database.sessionmaker() as session:
+            row = await session.get(Call, uuid.UUID(call["id"]))
+            assert row is not None
+            [(opened, _)] = call_changes(row, moment, closing_days=7)
+            unlisted = UnlistedCallOpened(**opened.model_dump())
+            assert await notify(session, unlisted, at=moment, key="unlisted")
+            await session.commit()
+        # Rwanda's focal point hears of the public call only; a subscription with no
+        # country limit hears of both.
+        assert await deliveries_of(app, focal["id"]) == [OPENED]
+        assert await deliveries_of(app, everyone["id"]) == [OPENED, OPENED]
 
 
 def test_a_clock_is_due_soon_from_its_warning_or_its_last_business_days() -> None:

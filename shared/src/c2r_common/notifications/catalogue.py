@@ -296,8 +296,10 @@ class SlaOverdue(SlaNotice):
 
 
 class CallNotice(EventData):
-    """A call for technical-assistance requests: public information, about no one country
-    (it reaches every subscriber to its type)."""
+    """A call for technical-assistance requests: public information (the open-calls feed
+    needs no token), about no one country, so it reaches every subscriber to its type."""
+
+    public: ClassVar[bool] = True
 
     call_id: uuid.UUID
     call_title: str

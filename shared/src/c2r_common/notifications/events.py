@@ -29,6 +29,10 @@ class EventData(BaseModel):
     event_type: ClassVar[str]
     # One line for people (e-mail subjects), per language; formatted with the model's fields.
     titles: ClassVar[dict[str, str]]
+    # About no country and for everyone (a call for requests): every subscriber to the type
+    # gets it, focal points limited to their countries too. Opt-in, so that an event that
+    # merely lacks a country is not shown to everyone by mistake.
+    public: ClassVar[bool] = False
 
     def subject(self) -> str:
         raise NotImplementedError
@@ -51,6 +55,9 @@ class Event(BaseModel):
     time: datetime
     country_iso3: str | None
     data: dict[str, Any]
+    public: bool = Field(
+        default=False, description="about no country, for every subscriber to its type"
+    )
 
     @classmethod
     def of(cls, data: EventData, *, source: str, time: datetime, key: str) -> "Event":
@@ -65,6 +72,7 @@ class Event(BaseModel):
             time=time,
             country_iso3=data.country(),
             data=data.model_dump(mode="json"),
+            public=data.public,
         )
 
 

@@ -17,11 +17,12 @@ from c2r_common.notifications.models import DeliveryStatus, NotificationModels, 
 def wants(subscription: SubscriptionRow, event: Event) -> bool:
     """Whether the subscription receives the event: its type, its country, and never a
     country outside the subscriber's own (a focal point's subscription stays in its
-    countries whatever its filter says). An event about no country (a call for requests:
-    public information) reaches every subscriber to its type."""
+    countries whatever its filter says). An event about no country reaches every subscriber
+    to its type if it is public (a call for requests), else only those with no country
+    limit."""
     if event.type not in subscription.event_types:
         return False
-    if event.country_iso3 is None:
+    if event.country_iso3 is None and event.public:
         return True
     for allowed in (subscription.owner_countries, subscription.countries):
         if allowed is not None and event.country_iso3 not in allowed:
