@@ -36,7 +36,7 @@ from request_intake.background import SERVICE, notification_scan
 from request_intake.calls.models import Call
 from request_intake.calls.service import call_changes
 from request_intake.notifications.models import NOTIFICATIONS
-from request_intake.notifications.service import notify
+from request_intake.notifications.service import NEWS_FOR, notify
 from request_intake.sla.models import SlaClock
 from request_intake.sla.service import SlaAlarm, sla_alarm
 from request_intake.sla_policy import app_sla_policy
@@ -293,9 +293,11 @@ async def test_an_event_is_committed_with_its_move_and_never_without_it(
 
 # --- the scan: SLA clocks and calls -----------------------------------------------------
 
-# The call of the helpers opens 2026-06-01 09:00 and closes 2026-06-30 23:59:59 in Geneva;
-# the request is submitted on Wednesday 10 June (START): its first-response and submitted-
-# stage clocks are due in 5 business days, by the end of Wednesday 17 June, Geneva time.
+# The scans' call opens 2026-06-08 09:00 and closes 2026-06-30 23:59:59 in Geneva (news
+# when first scanned on the 10th); the request is submitted on Wednesday 10 June (START):
+# its first-response and submitted-stage clocks are due in 5 business days, by the end of
+# Wednesday 17 June, Geneva time.
+RECENT_CALL = {"opens_at": "2026-06-08T09:00:00"}
 SCANS = [
     # (moment, events this scan writes)
     (datetime(2026, 6, 10, 9, 0, tzinfo=UTC), {OPENED: 1}),
@@ -325,7 +327,7 @@ async def test_each_sla_and_call_event_is_written_once_however_often_scanned(
                 client, rwanda, webhook_url="http://127.0.0.1:9/hooks", event_types=ALL_TYPES
             )
             api = api_for(client)
-            call = await api.create_call()
+            call = await api.create_call(**RECENT_CALL)
             request = await api.submit(rwanda, call["id"])
         expected = {SUBMITTED: 1}
         for moment, written in SCANS:
@@ -352,6 +354,43 @@ async def test_each_sla_and_call_event_is_written_once_however_often_scanned(
         assert by_type[CLOSED].country_iso3 is None
 
 
+async def test_a_first_scan_announces_what_is_news_and_the_report_keeps_the_rest(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+) -> None:
+    # The scan first runs on 1 August (a first deployment): the request's clocks fell due on
+    # 17 June, the year's call opened in January, the spring call closed in March: history.
+    # Only the summer call, opened four days ago, is news.
+    first = datetime(2026, 8, 1, 8, 0, tzinfo=UTC)
+    async with (
+        replicas(service_under_test, tmp_path, fresh_clock) as [app],
+        asgi_client(app) as client,
+    ):
+        api = api_for(client)
+        january = {"opens_at": "2026-01-05T09:00:00"}
+        year = await api.create_call(title="2026", closes_at="2026-12-31T23:59:59", **january)
+        await api.create_call(title="Spring", closes_at="2026-03-31T23:59:59", **january)
+        summer = await api.create_call(
+            title="Summer", opens_at="2026-07-28T09:00:00", closes_at="2026-09-30T23:59:59"
+        )
+        request = await api.submit(rwanda, year["id"])
+        assert await scan(app, first) == 1
+        e = NOTIFICATIONS.event
+        async with app.state.database.sessionmaker() as session:
+            written = (await session.execute(select(e.type, e.subject))).all()
+        assert sorted(written) == sorted(
+            [(SUBMITTED, f"requests/{request['id']}"), (OPENED, f"calls/{summer['id']}")]
+        )
+        # The clocks overdue for six weeks are where they always were: the overdue report.
+        fresh_clock.now = first
+        overdue = await client.get("/v1/requests/overdue", headers=api.staff)
+        assert overdue.status_code == 200, overdue.text
+        assert [item["id"] for item in overdue.json()["items"]] == [request["id"]]
+
+
 async def test_two_replicas_scanning_at_once_write_each_event_once(
     service_under_test: ServiceUnderTest,
     tmp_path: Path,
@@ -362,7 +401,7 @@ async def test_two_replicas_scanning_at_once_write_each_event_once(
     async with replicas(service_under_test, tmp_path, fresh_clock, count=2) as apps:
         async with asgi_client(apps[0]) as client:
             api = api_for(client)
-            call = await api.create_call()
+            call = await api.create_call(**RECENT_CALL)
             for n in range(5):
                 await api.submit(rwanda, call["id"], title=f"Request {n}")
         sqlite = apps[0].state.settings.database_url.startswith("sqlite")
@@ -427,6 +466,10 @@ def test_a_clock_is_due_soon_from_its_warning_or_its_last_business_days() -> Non
     assert sla_alarm(clock, clock.due_at, timedelta(0), due_days=0) is SlaAlarm.DUE_SOON
     after = clock.due_at + timedelta(seconds=1)
     assert sla_alarm(clock, after, timedelta(0), due_days=0) is SlaAlarm.OVERDUE
+    # Overdue is news for a week after the due date; a scan first seeing it later is silent.
+    week = clock.due_at + NEWS_FOR
+    assert sla_alarm(clock, week, timedelta(0), due_days=0) is SlaAlarm.OVERDUE
+    assert sla_alarm(clock, week + timedelta(seconds=1), timedelta(0), due_days=4) is None
 
 
 def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> None:
@@ -447,12 +490,19 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
     def kinds(moment: datetime, days: int = 7) -> list[tuple[str, str]]:
         return [(data.event_type, key) for data, key in call_changes(call, moment, days)]
 
+    opened = [(OPENED, f"opened@{opens.isoformat()}")]
     assert kinds(opens - timedelta(seconds=1)) == []
-    assert kinds(opens) == [(OPENED, f"opened@{opens.isoformat()}")]
-    assert kinds(closes - timedelta(days=7, seconds=1)) == [(OPENED, f"opened@{opens.isoformat()}")]
-    assert [k for k, _ in kinds(closes - timedelta(days=7))] == [OPENED, CLOSING]
-    assert [k for k, _ in kinds(closes - timedelta(days=20), days=30)] == [OPENED, CLOSING]
-    assert kinds(closes + timedelta(seconds=1)) == [(CLOSED, f"closed@{closes.isoformat()}")]
+    assert kinds(opens) == opened
+    # News for a week: a scan first seeing the call later does not announce its opening.
+    assert kinds(opens + NEWS_FOR) == opened
+    assert kinds(opens + NEWS_FOR + timedelta(seconds=1)) == []
+    assert kinds(closes - timedelta(days=7, seconds=1)) == []
+    assert [k for k, _ in kinds(closes - timedelta(days=7))] == [CLOSING]
+    assert [k for k, _ in kinds(opens + timedelta(days=2), days=30)] == [OPENED, CLOSING]
+    closed = [(CLOSED, f"closed@{closes.isoformat()}")]
+    assert kinds(closes + timedelta(seconds=1)) == closed
+    assert kinds(closes + NEWS_FOR) == closed
+    assert kinds(closes + NEWS_FOR + timedelta(seconds=1)) == []
     [(closed, _)] = call_changes(call, closes + timedelta(seconds=1), 7)
     # In the call's own zone (Kigali, UTC+2), the grace period's end too.
     assert closed.model_dump(mode="json")["deadline"] == "2026-06-30T23:59:59+02:00"
@@ -544,7 +594,7 @@ async def test_a_running_service_scans_in_its_background_loop(
     background = {"environment": "development", "notify_scan_seconds": 0.05}
     async with replicas(service_under_test, tmp_path, fresh_clock, **background) as [app]:
         async with asgi_client(app) as client:
-            await api_for(client).create_call()
+            await api_for(client).create_call(**RECENT_CALL)
         for _ in range(100):
             if OPENED in await counts(app):
                 break

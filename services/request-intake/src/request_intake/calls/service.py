@@ -13,7 +13,7 @@ from c2r_common.problems import InvalidField, NotFound
 from request_intake.calls.models import Call
 from request_intake.calls.rules import CallState, Window, localize, zone
 from request_intake.calls.schemas import CallIn, CallOut, CallUpdate, OpenCallEntry, OpenCallFeed
-from request_intake.notifications.service import notify_new
+from request_intake.notifications.service import NEWS_FOR, is_news, notify_new
 
 
 def window(call: Call) -> Window:
@@ -142,15 +142,12 @@ async def open_call_feed(db: AsyncSession, now: datetime) -> tuple[OpenCallFeed,
 
 # --- notifications: calls opened, closing, closed (the background scan) -----------------
 
-# A call closed longer ago than this when first scanned (the scan was off, or the feature
-# new) is history, not news: no "closed" event for it.
-CLOSED_NEWS_FOR = timedelta(days=7)
-
 
 def call_changes(call: Call, now: datetime, closing_days: int) -> list[tuple[EventData, str]]:
     """The events a call warrants at `now` (pure), each keyed by the instant it is about:
     opened at its opening; closing and closed at its deadline, so that a deadline moved
-    later is announced again."""
+    later is announced again. Opened and closed only while news (`is_news`: a call opened
+    or closed long before the scan first sees it is not announced); closing while open."""
     state = window(call).state(now)
     local = zone(call.time_zone)
     notice = {
@@ -166,13 +163,15 @@ def call_changes(call: Call, now: datetime, closing_days: int) -> list[tuple[Eve
     }
     deadline = call.closes_at.isoformat()
     if state is CallState.CLOSED:
+        if not is_news(call.closes_at, now):
+            return []
         accepts_until = window(call).accepts_until.astimezone(local)
         return [(CallClosed(**notice, accepts_until=accepts_until), f"closed@{deadline}")]
     if state is not CallState.OPEN:
         return []
-    changes: list[tuple[EventData, str]] = [
-        (CallOpened(**notice), f"opened@{call.opens_at.isoformat()}")
-    ]
+    changes: list[tuple[EventData, str]] = []
+    if is_news(call.opens_at, now):
+        changes.append((CallOpened(**notice), f"opened@{call.opens_at.isoformat()}"))
     left = call.closes_at - now
     if left <= timedelta(days=closing_days):
         days_left = math.ceil(left / timedelta(days=1))
@@ -185,7 +184,7 @@ async def notify_calls(db: AsyncSession, now: datetime, closing_days: int) -> in
     how many."""
     calls = await db.scalars(
         select(Call)
-        .where(Call.opens_at <= now, Call.closes_at >= now - CLOSED_NEWS_FOR)
+        .where(Call.opens_at <= now, Call.closes_at >= now - NEWS_FOR)
         .order_by(Call.opens_at, Call.id)
     )
     changes = [change for call in calls for change in call_changes(call, now, closing_days)]

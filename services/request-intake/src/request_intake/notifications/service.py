@@ -6,7 +6,7 @@ A leaf domain: the requests, SLA and calls domains build their events' data and 
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,19 @@ EVENT_TYPES = (
     CallClosing.event_type,
     CallClosed.event_type,
 )
+
+
+# News is at most this old when first seen. The scan announces what it finds: the first one
+# after a deployment (or after the scan was off) would otherwise announce calls opened or
+# closed and clocks overdue months ago. Those stay listed where they always were (the open
+# calls, the overdue report and gauge); they are history, not news.
+NEWS_FOR = timedelta(days=7)
+
+
+def is_news(instant: datetime, now: datetime) -> bool:
+    """Whether what happened at `instant` (a call opened or closed, a clock fell due) is
+    still news at `now` (pure)."""
+    return instant >= now - NEWS_FOR
 
 
 async def notify(db: AsyncSession, data: EventData, *, at: datetime, key: str) -> bool:

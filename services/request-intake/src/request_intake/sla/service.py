@@ -18,7 +18,7 @@ from request_intake.assistance_requests.workflow import Status
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible, zone
 from request_intake.metrics import OVERDUE_REQUESTS, OVERDUE_REVIEWS
-from request_intake.notifications.service import notify_new
+from request_intake.notifications.service import NEWS_FOR, is_news, notify_new
 from request_intake.reviews.models import Review, ReviewAssignment
 from request_intake.sla import clocks
 from request_intake.sla.models import SlaClock
@@ -328,11 +328,13 @@ class SlaAlarm(StrEnum):
 
 
 def sla_alarm(clock: SlaClock, now: datetime, left: timedelta, due_days: int) -> SlaAlarm | None:
-    """What a running, unpaused clock warrants at `now` (pure): overdue past its due date;
-    due soon from its warning time (the warning share of its time left) or once at most
-    `due_days` business days (`left`) remain; else nothing."""
+    """What a running, unpaused clock warrants at `now` (pure): overdue past its due date,
+    while that is news (`is_news`: a clock overdue for long when the scan first sees it is
+    left to the overdue report and gauge); due soon from its warning time (the warning
+    share of its time left) or once at most `due_days` business days (`left`) remain; else
+    nothing."""
     if now > clock.due_at:
-        return SlaAlarm.OVERDUE
+        return SlaAlarm.OVERDUE if is_news(clock.due_at, now) else None
     if now >= clock.warn_at or (due_days > 0 and left <= timedelta(days=due_days)):
         return SlaAlarm.DUE_SOON
     return None
@@ -346,7 +348,11 @@ async def notify_sla_clocks(db: AsyncSession, now: datetime, sla: SlaPolicy, due
         select(SlaClock, AssistanceRequest, Call)
         .join(AssistanceRequest, AssistanceRequest.id == SlaClock.request_id)
         .join(Call, Call.id == AssistanceRequest.call_id)
-        .where(SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None))
+        .where(
+            SlaClock.stopped_at.is_(None),
+            SlaClock.paused_at.is_(None),
+            SlaClock.due_at >= now - NEWS_FOR,  # older ones are no news (`sla_alarm`)
+        )
         .order_by(SlaClock.due_at, SlaClock.id)
     )
     if due_days == 0:  # otherwise the business days left decide, counted per clock
