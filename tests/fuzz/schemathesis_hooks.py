@@ -44,7 +44,11 @@ SEMANTIC_REFUSALS: list[tuple[str, str]] = [
     # Whether a webhook's host resolves is the DNS's business (and none resolves here); that
     # the URL has an http(s) scheme and a host is read by the URL parser, which a string's
     # `format: uri` does not promise.
-    (r"body\.webhook_url", r"does not resolve|a webhook URL is http\(s\)://host/"),
+    (
+        r"body\.webhook_url",
+        r"does not resolve|could not be resolved now|did not resolve within"
+        r"|a webhook URL is http\(s\)://host/",
+    ),
     # Rules across two fields of one body.
     (r"body(\.\w+)*", r"must be after|must be below|must be above|cannot be before"),
     (r"(query\.(since|until))?", r"since must be on or before until"),

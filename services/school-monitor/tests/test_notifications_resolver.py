@@ -1,4 +1,5 @@
-"""Webhook names against the real resolver (glibc's, as the service uses it), on a database
+"""Webhook names against the real resolver configuration (c-ares reads the hosts file and
+resolv.conf as glibc does), on a database
 of the test's own: resolver_scenario.py runs in a mount namespace of its own (`unshare -m`,
 root) in which /etc/hosts and /etc/resolv.conf are this test's files, so a name can change
 its answer between the subscription and the delivery, as DNS rebinding makes it, and a
@@ -25,12 +26,9 @@ SILENT_DNS = "127.0.0.77"  # a loopback address of its own, not a local stub res
 @pytest.fixture
 def silent_dns_server() -> Iterator[str]:
     """A DNS server that reads every query and answers none."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind((SILENT_DNS, 53))
-    try:
-        yield server.getsockname()[0]
-    finally:
-        server.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind((SILENT_DNS, 53))
+        yield SILENT_DNS
 
 
 def run_in_own_mount_namespace(
@@ -58,8 +56,7 @@ async def test_a_name_rebound_to_loopback_or_left_to_a_silent_resolver_is_never_
     hosts, resolv_conf = tmp_path / "hosts", tmp_path / "resolv.conf"
     hosts.write_text("")
     # One server, one try, a timeout four times the service's: only the service's own bound
-    # ends its wait (the lookup's thread runs on to the resolver's, which the scenario's
-    # exit waits for).
+    # ends its wait.
     resolv_conf.write_text(f"nameserver {silent_dns_server}\noptions timeout:4 attempts:1\n")
     receiver = WebhookReceiver().start()  # the loopback address the name is rebound to
     try:
@@ -89,5 +86,6 @@ async def test_a_name_rebound_to_loopback_or_left_to_a_silent_resolver_is_never_
     assert refused["status"] == 422
     assert "did not resolve within 1 s" in json.dumps(refused["body"])
     assert 0.9 <= refused["seconds"] < 5
-    # Many lookups hanging at once hold no thread the service's other lookups need.
+    # Many lookups hanging at once hold up neither the service's own lookups nor another
+    # subscriber's.
     assert result["other_lookup_seconds"] < 0.5, result

@@ -9,16 +9,22 @@ address that was checked.
 import asyncio
 import ipaddress
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from urllib.parse import urlsplit
 
-# Webhook names are looked up on threads of their own. A lookup that outlives its time
-# limit runs on until the system resolver gives up (its timeout times its attempts): on
-# asyncio's default executor, a few subscribers' names that never resolve would hold the
-# threads that the service's own lookups (its database, SMTP and peer services) wait for.
-_WEBHOOK_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-lookup")
+import aiodns
+from pycares import errno as ares_errno
+
+# What the DNS says of a name that does not exist (or has no address), as against a DNS
+# that did not answer.
+_NO_SUCH_NAME = frozenset(
+    {
+        ares_errno.ARES_ENOTFOUND,
+        ares_errno.ARES_ENODATA,
+        ares_errno.ARES_ENONAME,
+        ares_errno.ARES_EBADNAME,
+    }
+)
 
 
 class ForbiddenDestination(Exception):
@@ -60,20 +66,37 @@ def parse_url(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or default
 
 
-async def resolve(url: str, *, refuse_private: bool, time_limit: float) -> Destination:
-    host, port = parse_url(url)
+async def _lookup(host: str, port: int, time_limit: float) -> list[str]:
+    """The addresses of `host`, from the hosts file and DNS as the system's resolver
+    configures them. On the event loop (c-ares), not on threads: a lookup past its time
+    limit is cancelled, where a thread's getaddrinfo would run on until the resolver gives
+    up, and names that never resolve would hold the threads other lookups wait for."""
+    resolver = aiodns.DNSResolver()
     try:
         # Bounded: a slow resolver must not hold a request, or the sequential dispatcher
         # pass, beyond the time a receiver has to answer.
         async with asyncio.timeout(time_limit):
-            infos = await asyncio.get_running_loop().run_in_executor(
-                _WEBHOOK_LOOKUPS, partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-            )
+            result = await resolver.getaddrinfo(host, port=port, type=socket.SOCK_STREAM)
     except TimeoutError:
         raise UnresolvedDestination(f"{host} did not resolve within {time_limit:g} s") from None
-    except OSError as exc:
-        raise ForbiddenDestination(f"{host} does not resolve: {exc}") from None
-    addresses = [str(info[4][0]) for info in infos]
+    except aiodns.error.DNSError as exc:
+        code, reason = (*exc.args, None, exc)[:2]
+        if code in _NO_SUCH_NAME:
+            raise ForbiddenDestination(f"{host} does not resolve: {reason}") from None
+        # The DNS servers failed to answer, not the name: a later attempt may succeed.
+        raise UnresolvedDestination(f"{host} could not be resolved now: {reason}") from None
+    finally:
+        await resolver.close()
+    return [_text(node.addr[0]) for node in result.nodes]
+
+
+def _text(address: bytes | str) -> str:
+    return address.decode() if isinstance(address, bytes) else address
+
+
+async def resolve(url: str, *, refuse_private: bool, time_limit: float) -> Destination:
+    host, port = parse_url(url)
+    addresses = await _lookup(host, port, time_limit)
     if not addresses:
         raise ForbiddenDestination(f"{host} does not resolve")
     if refuse_private:
