@@ -2,13 +2,9 @@
 /v1/assessments/subscriptions; each lifecycle event delivered once to a real receiver that
 verifies its signature; an event committed with its change, and never without it."""
 
-import email
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
-from email.message import Message
-from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +21,7 @@ from assessment_api.background import SERVICE
 from assessment_api.notifications.models import NOTIFICATIONS
 from assessment_api.seed import seed_reference
 from c2r_common.auth import Principal, Scope
-from c2r_common.notifications.dispatcher import Dispatcher
+from c2r_common.notifications.testing import Inbox, drain
 from c2r_common.testing import ServiceUnderTest, TokenFactory, app_on_fresh_database, asgi_client
 
 SUBSCRIPTIONS = "/v1/assessments/subscriptions"
@@ -99,25 +95,6 @@ async def counts(app: FastAPI) -> tuple[int, int]:
     return int(events or 0), int(deliveries or 0)
 
 
-async def drain(app: FastAPI) -> None:
-    dispatcher = Dispatcher(NOTIFICATIONS, app.state.settings, SERVICE)
-    moment = datetime.now(UTC)
-    try:
-        for _ in range(20):
-            await dispatcher.run_once(app.state.database.sessionmaker, now=moment)
-            d = NOTIFICATIONS.delivery
-            async with app.state.database.sessionmaker() as session:
-                waiting = await session.scalar(
-                    select(func.count()).select_from(d).where(d.status == "pending")
-                )
-            if not waiting:
-                return
-            moment += timedelta(seconds=10)
-        raise AssertionError(f"{waiting} deliveries still pending")
-    finally:
-        await dispatcher.aclose()
-
-
 async def test_the_subscriptions_api_is_mounted_beside_the_assessments(
     client: httpx.AsyncClient, auth_headers: TokenFactory, app: FastAPI
 ) -> None:
@@ -181,7 +158,7 @@ async def test_each_event_of_an_assessment_reaches_the_webhook_once_signed(
             for status in ("in_progress", "completed", "completed"):  # finished once
                 put = await client.put(translation, json={"status": status}, headers=admin)
                 assert put.status_code == 200, put.text
-            await drain(app)
+            await drain(app, NOTIFICATIONS, SERVICE)
         finally:
             receiver.stop()
         assert receiver.refused_signatures == 0
@@ -261,15 +238,6 @@ async def test_an_event_is_committed_with_its_transition_and_never_without_it(
         assert event.data["revision"] == assessment.revision
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-
 async def test_a_focal_point_is_mailed_the_acceptance_in_french(
     service_under_test: ServiceUnderTest,
     tmp_path: Path,
@@ -297,7 +265,7 @@ async def test_a_focal_point_is_mailed_the_acceptance_in_french(
             rwanda = await open_assessment(client, admin, "RWA", required_values)
             steps = ("data_collection", "validation", "completed", "accepted_by_country")
             await move(client, admin, rwanda, *steps)
-            await drain(app)
+            await drain(app, NOTIFICATIONS, SERVICE)
     finally:
         smtp.stop()
     [mail] = inbox.messages

@@ -1,5 +1,4 @@
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from webhook_receiver import free_port
 
 from c2r_common.notifications.dispatcher import Dispatcher, PassReport
 from c2r_common.settings import Environment
@@ -190,7 +190,7 @@ class AssessmentApiStub:
     """
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mode = "up"
         self.assessments: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> created body
@@ -247,13 +247,6 @@ class AssessmentApiStub:
             self._server.should_exit = True
             await self._task
         self._server = self._task = None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

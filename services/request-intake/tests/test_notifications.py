@@ -6,13 +6,10 @@ and run by two replicas at once, writing each event once; a French mail from a r
 server. Every commit real (a database of the test's own), looked at from another session."""
 
 import asyncio
-import email
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from email.message import Message
-from email.policy import default
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +22,7 @@ from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.auth import Principal, Scope
 from c2r_common.notifications.catalogue import CallOpened
-from c2r_common.notifications.dispatcher import Dispatcher
+from c2r_common.notifications.testing import Inbox, drain
 from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
 from request_intake import flows
 from request_intake.app import create_app
@@ -112,25 +109,6 @@ async def deliveries_of(app: FastAPI, subscription_id: str) -> list[str]:
             .order_by(d.id)
         )
     return list(rows)
-
-
-async def drain(app: FastAPI) -> None:
-    dispatcher = Dispatcher(NOTIFICATIONS, app.state.settings, SERVICE)
-    moment = datetime.now(UTC)
-    d = NOTIFICATIONS.delivery
-    try:
-        for _ in range(20):
-            await dispatcher.run_once(app.state.database.sessionmaker, now=moment)
-            async with app.state.database.sessionmaker() as session:
-                waiting = await session.scalar(
-                    select(func.count()).select_from(d).where(d.status == "pending")
-                )
-            if not waiting:
-                return
-            moment += timedelta(seconds=10)
-        raise AssertionError(f"{waiting} deliveries still pending")
-    finally:
-        await dispatcher.aclose()
 
 
 async def subscribe(
@@ -220,7 +198,7 @@ async def test_a_focal_point_receives_its_own_requests_events_once_signed(
                 fresh_clock.advance(hours=1)
                 answered = await api.move(rwanda, ours["id"], "resubmitted")
                 assert answered.status_code == 200, answered.text
-                await drain(app)
+                await drain(app, NOTIFICATIONS, SERVICE)
         finally:
             receiver.stop()
     assert receiver.refused_signatures == 0
@@ -512,15 +490,6 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
 # --- e-mail -----------------------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Any:
     inbox, port = Inbox(), free_port()
@@ -551,7 +520,7 @@ async def test_a_focal_point_is_mailed_the_request_for_information_in_french(
         call = await api.create_call()
         request = await api.submit(rwanda, call["id"], title="Évaluation du Rwanda")
         await ask_information(api, request["id"])
-        await drain(app)
+        await drain(app, NOTIFICATIONS, SERVICE)
     [mail] = inbox.messages
     assert mail["To"] == "focal@minict.gov.rw"
     assert mail["Subject"] == (

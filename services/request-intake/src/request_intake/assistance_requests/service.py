@@ -146,7 +146,9 @@ async def submit(
     await db.flush()
     db.add(_event(request, None, Role.FOCAL_POINT, principal, "submitted", now))
     await db.flush()
-    submitted = RequestSubmitted(**_notice(request, call), late=request.late, submitted_at=now)
+    submitted = RequestSubmitted(
+        **request_notice(request, call), late=request.late, submitted_at=now
+    )
     await notify(db, submitted, at=now, key="submitted")
     REQUESTS_SUBMITTED.labels(late=str(request.late).lower()).inc()
     return request
@@ -321,7 +323,9 @@ async def transition(
 # --- notifications (in the move's transaction: rolled back with it) ---------------------
 
 
-def _notice(request: AssistanceRequest, call: Call) -> dict[str, object]:
+def request_notice(request: AssistanceRequest, call: Call) -> dict[str, object]:
+    """What every event of a request says of it (catalogue.RequestNotice's fields): its
+    moves' events here, its SLA clocks' in the sla domain."""
     return {
         "request_id": request.id,
         "request_title": request.title,
@@ -344,7 +348,7 @@ async def _notify_move(
     """A status change for the focal point; a request for information also as its own
     event, with the reviewer's question. Keyed by the move and its moment."""
     call = await calls.get_call(db, request.call_id)
-    notice = _notice(request, call)
+    notice = request_notice(request, call)
     key = f"{source.value}->{request.status}@{now.isoformat()}"
     changed = RequestStatusChanged(
         **notice,

@@ -34,11 +34,11 @@ from c2r_common.pagination import PageParams, paginate
 from c2r_common.problems import Conflict, NotFound
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.notifications.models import NOTIFICATIONS
+from request_intake.notifications.service import SOURCE
 
 CREATE_ASSESSMENT = "assessment.create"
 # Internal: in no subscribable list, so no user subscription can ask for it.
 HANDOFF_EVENT_TYPE = TYPE_PREFIX + "internal.assessment_requested"
-SOURCE = "/request-intake"
 ASSESSMENT_API_OWNER = service_owner("assessment-api")
 # Fixed for ever: the migration that moved outbox_entries wrote it, approvals ensure it.
 HANDOFF_SUBSCRIPTION_ID = uuid.UUID("c2a55e55-0000-4000-8000-000000000001")

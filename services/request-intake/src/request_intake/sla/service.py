@@ -13,7 +13,7 @@ from c2r_common.notifications.events import EventData
 from c2r_common.pagination import PageParams, paginate
 from c2r_common.reference import country_by_iso3
 from request_intake.assistance_requests.models import AssistanceRequest
-from request_intake.assistance_requests.service import visible_to
+from request_intake.assistance_requests.service import request_notice, visible_to
 from request_intake.assistance_requests.workflow import Status
 from request_intake.calls.models import Call
 from request_intake.calls.rules import is_eligible, zone
@@ -377,14 +377,7 @@ def _sla_change(
     alarm = sla_alarm(clock, now, left, due_days)
     if alarm is None:
         return None
-    notice = {
-        "request_id": request.id,
-        "request_title": request.title,
-        "country_iso3": request.country_iso3,
-        "call_id": call.id,
-        "call_title": call.title,
-        "assistance_type": request.assistance_type,
-        "status": request.status,
+    notice = request_notice(request, call) | {
         "target": clock.target,
         "stage": clock.stage,
         "due_at": clock.due_at,
