@@ -29,7 +29,7 @@ from request_intake.app import create_app
 from request_intake.assistance_requests.models import AssistanceRequest
 from request_intake.assistance_requests.schemas import TransitionIn
 from request_intake.assistance_requests.workflow import Status
-from request_intake.background import SERVICE, notification_scan
+from request_intake.background import SERVICE
 from request_intake.calls.models import Call
 from request_intake.calls.service import call_changes
 from request_intake.notifications.models import NOTIFICATIONS
@@ -287,7 +287,7 @@ SCANS = [
 
 
 async def scan(app: FastAPI, moment: datetime) -> int:
-    return await notification_scan(
+    return await flows.notification_scan(
         app.state.database.sessionmaker, app.state.settings, moment, app_sla_policy(app)
     )
 
@@ -550,7 +550,7 @@ async def test_a_clock_is_due_soon_earlier_with_a_number_of_business_days(
         sessionmaker = app.state.database.sessionmaker
         policy = app_sla_policy(app)
         share_only = settings.model_copy(update={"notify_sla_due_days": 0})
-        await notification_scan(sessionmaker, share_only, monday, policy)
+        await flows.notification_scan(sessionmaker, share_only, monday, policy)
         assert DUE_SOON not in await counts(app)
         assert await scan(app, monday) == 2  # the first-response and the stage clocks
         assert (await counts(app))[DUE_SOON] == 2

@@ -12,18 +12,14 @@ from c2r_common.notifications.dispatcher import Sessionmaker, dispatching
 from c2r_common.settings import Environment
 from c2r_common.singleton import Leadership, run_alone
 from request_intake.assistance_requests.router import router as requests_router
-from request_intake.background import (
-    SERVICE,
-    Periodic,
-    notification_scan,
-    pruning_idempotency_keys,
-)
+from request_intake.background import SERVICE, Periodic, pruning_idempotency_keys
 from request_intake.calls.router import feed_router as calls_feed_router
 from request_intake.calls.router import router as calls_router
 from request_intake.clock import Clock, app_clock, install_clock
 from request_intake.config import IntakeSettings
 from request_intake.evidence.router import router as evidence_router
 from request_intake.evidence.sources import EvidenceSources
+from request_intake.flows import notification_scan
 from request_intake.notifications.models import NOTIFICATIONS
 from request_intake.notifications.router import TAG as NOTIFICATIONS_TAG
 from request_intake.notifications.router import router as notifications_router
