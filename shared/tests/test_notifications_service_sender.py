@@ -2,8 +2,11 @@
 selected database and a real HTTP receiver: the stable Idempotency-Key, the statuses that
 are retried and those refused for good, the sender's own backoff (never dead for its age,
 never paused), the hook that commits with the mark, the built-in subscription hidden from
-the public subscriptions API."""
+the public subscriptions API, and the lane of its own that no hanging webhook holds up."""
 
+import asyncio
+import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,10 +24,11 @@ from c2r_common.auth import Principal
 from c2r_common.client import ServiceClient
 from c2r_common.db import Database
 from c2r_common.notifications import subscriptions
-from c2r_common.notifications.dispatcher import Dispatcher
+from c2r_common.notifications.dispatcher import Dispatcher, Lane, dispatch_forever
 from c2r_common.notifications.events import Event
 from c2r_common.notifications.models import DeliveryStatus, SubscriptionStatus, notification_models
 from c2r_common.notifications.outbox import emit
+from c2r_common.notifications.secrets import new_secret, seal
 from c2r_common.notifications.service_sender import (
     RetryPolicy,
     ServiceSender,
@@ -39,6 +43,8 @@ from c2r_common.settings import Environment
 
 PATH = "/v1/things"
 EVENT_TYPE = "org.itu.c2r.test.thing_requested"
+HOOK = "/hooks/things"
+WEBHOOK_EVENT_TYPE = "org.itu.c2r.test.thing_changed"
 OWNER = service_owner("thing-api")
 BUILT_IN = uuid.UUID(int=0xB0117)
 START = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
@@ -137,10 +143,10 @@ def dispatcher(world: World, sender: ServiceSender | None) -> Dispatcher:
     return Dispatcher(MODELS, world.settings, "test", service_senders=senders)
 
 
-async def emit_committed(world: World, n: int = 1) -> Event:
+async def emit_committed(world: World, n: int = 1, event_type: str = EVENT_TYPE) -> Event:
     event = Event(
         id=uuid.uuid4(),
-        type=EVENT_TYPE,
+        type=event_type,
         source="/test",
         subject=f"things/{n}",
         time=START,
@@ -327,3 +333,110 @@ def test_the_answers_are_classified_retry_done_or_refused_for_good() -> None:
     assert answer(422, {"detail": "period must be a year"}).error == (
         "HTTP 422: period must be a year"
     )
+
+
+# --- the built-in subscriptions' lane ---------------------------------------------------
+
+
+async def subscribe_webhook(world: World, url: str) -> uuid.UUID:
+    subscription = MODELS.subscription(
+        id=uuid.uuid4(),
+        owner="rw-focal",
+        owner_countries=None,
+        webhook_url=url,
+        email=None,
+        language="en",
+        event_types=[WEBHOOK_EVENT_TYPE],
+        countries=None,
+        digest=False,
+        secret=seal(new_secret(), world.settings),
+        status=SubscriptionStatus.ACTIVE,
+        consecutive_failures=0,
+    )
+    async with world.database.sessionmaker() as session:
+        session.add(subscription)
+        await session.commit()
+    return subscription.id  # type: ignore[no-any-return]
+
+
+async def pending_of(world: World, subscription_id: uuid.UUID) -> int:
+    async with world.database.sessionmaker() as session:
+        d = MODELS.delivery
+        rows = await session.scalars(
+            select(d.id).where(d.subscription_id == subscription_id, d.status == "pending")
+        )
+        return len(rows.all())
+
+
+async def until(condition: Any, seconds: float) -> float:
+    """Polls `condition()` (async) until true; how long it took. Fails past `seconds`."""
+    started = time.monotonic()
+    while not await condition():
+        assert time.monotonic() - started < seconds, "not within the time allowed"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_each_lane_takes_its_own_deliveries_only(world: World, scripted_server: Any) -> None:
+    world.settings = world.settings.model_copy(update={"notify_allow_private_urls": True})
+    hooked = await subscribe_webhook(world, scripted_server.url + HOOK)
+    built_in = await emit_committed(world, 1)
+    await emit_committed(world, 2, WEBHOOK_EVENT_TYPE)
+    sender = RecordingSender(client_for(scripted_server.url))
+    running = dispatcher(world, sender)
+    try:
+        sessions = world.database.sessionmaker
+        assert (await running.run_once(sessions, START, Lane.NOTIFICATIONS)).delivered == 1
+        assert (await delivery_of(world, built_in)).attempts == 0
+        assert (await running.run_once(sessions, START, Lane.NOTIFICATIONS)).attempted == 0
+        assert (await running.run_once(sessions, START, Lane.SERVICES)).delivered == 1
+        assert (await running.run_once(sessions, START, Lane.SERVICES)).attempted == 0
+    finally:
+        await running.aclose()
+    assert [r.path for r in scripted_server.seen] == [HOOK, PATH]
+    assert await pending_of(world, hooked) == 0
+    assert sender.outcomes == ["delivered"]
+
+
+async def test_a_built_in_delivery_waits_behind_no_webhook_receiver_that_hangs(
+    world: World, scripted_server: Any
+) -> None:
+    """The background loops on real commits: a receiver holds every webhook until its
+    time limit, with a backlog that one pass in id order would take a minute to get
+    through; a built-in delivery written after them goes out within one interval."""
+    interval, time_limit, backlog = 0.5, 4.0, 15
+    world.settings = world.settings.model_copy(
+        update={
+            "notify_relay_interval_seconds": interval,
+            "notify_webhook_timeout_seconds": time_limit,
+            "notify_allow_private_urls": True,
+            "notify_pause_after_failures": 1000,  # the backlog keeps its receiver
+        }
+    )
+    scripted_server.hang.add(HOOK)
+    hooked = await subscribe_webhook(world, scripted_server.url + HOOK)
+    for n in range(backlog):
+        await emit_committed(world, n, WEBHOOK_EVENT_TYPE)
+    running = dispatcher(world, RecordingSender(client_for(scripted_server.url)))
+    loops = asyncio.create_task(dispatch_forever(running, world.database))
+    try:
+
+        async def hanging() -> bool:
+            return scripted_server.attempts(HOOK) > 0
+
+        await until(hanging, 10)  # the webhooks' lane is held by the receiver
+        event = await emit_committed(world, backlog)
+
+        async def handed_off() -> bool:
+            return bool((await delivery_of(world, event)).status == "delivered")
+
+        took = await until(handed_off, interval + time_limit)
+        assert took < interval + 1.0  # one interval and the send, not one webhook's wait
+        assert scripted_server.attempts(HOOK) <= 2
+        assert await pending_of(world, hooked) == backlog
+    finally:
+        loops.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loops
+        await running.aclose()
+    assert await effects(world) == [(event.id, "200")]  # its hook committed with the mark

@@ -18,7 +18,11 @@ waits while an earlier one of its subject is still pending.
 
 Built-in subscriptions of the platform's services (service_sender.py) go through the
 ServiceSender registered for their owner: the same three steps, the sender's own backoff,
-never paused for failures, and its hook run in the transaction of the mark.
+never paused for failures, and its hook run in the transaction of the mark. They have a
+lane of their own (`Lane`): in the background, one loop passes over them and another over
+the webhooks and mails, so that a hand-off never waits behind receivers that take up to
+`notify_webhook_timeout_seconds` each; a subscription is in one lane only, so the claim,
+lease, mark and order per subject above hold in each lane as they do in one.
 """
 
 import asyncio
@@ -29,11 +33,13 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import httpx
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from c2r_common.db import Database, claim_write_lock, utcnow
 from c2r_common.notifications import mail, metrics
@@ -68,6 +74,15 @@ def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> timede
     the delay, so that a recovering receiver is not hit by every delivery at once."""
     ceiling = min(cap, base * 2 ** max(0, attempts - 1))
     return timedelta(seconds=ceiling / 2 + ceiling / 2 * jitter)
+
+
+class Lane(StrEnum):
+    """The deliveries a pass takes. The background runs SERVICES and NOTIFICATIONS in loops
+    of their own; ALL (both in one pass, in id order) is for tests and tools."""
+
+    ALL = "all"
+    SERVICES = "services"  # built-in subscriptions, through their ServiceSenders
+    NOTIFICATIONS = "notifications"  # webhooks and mails of users' subscriptions
 
 
 @dataclass
@@ -148,11 +163,13 @@ class Dispatcher:
 
     # --- one pass ---------------------------------------------------------------------
 
-    async def run_once(self, sessionmaker: Sessionmaker, now: datetime | None = None) -> PassReport:
+    async def run_once(
+        self, sessionmaker: Sessionmaker, now: datetime | None = None, lane: Lane = Lane.ALL
+    ) -> PassReport:
         report = PassReport()
         moment = now or utcnow()
         async with sessionmaker() as session:
-            due = await self.due_ids(session, moment)
+            due = await self.due_ids(session, moment, lane)
         for delivery_id in due:
             claimed = await self._claim(sessionmaker, delivery_id, moment)
             if claimed is None:  # another dispatcher took it meanwhile
@@ -162,10 +179,23 @@ class Dispatcher:
                 sessionmaker, claimed, result, utcnow() if now is None else moment
             )
             self._count(report, claimed, status)
-        await self.refresh_gauges(sessionmaker, moment)
+        await self.refresh_gauges(sessionmaker, moment, lane)
         return report
 
-    async def due_ids(self, session: AsyncSession, now: datetime) -> list[int]:
+    def _in_lane(self, lane: Lane) -> ColumnElement[bool]:
+        s = self.models.subscription
+        users = or_(s.webhook_url.is_not(None), s.email.is_not(None))
+        # A built-in subscription waits for a dispatcher that has its sender.
+        built_in = and_(service_owned(s), s.owner.in_(list(self.service_senders)))
+        if lane is Lane.SERVICES:
+            return built_in
+        if lane is Lane.NOTIFICATIONS:
+            return users
+        return or_(users, built_in)
+
+    async def due_ids(
+        self, session: AsyncSession, now: datetime, lane: Lane = Lane.ALL
+    ) -> list[int]:
         d, s = self.models.delivery, self.models.subscription
         earlier = aliased(d)
         blocked = exists().where(
@@ -181,13 +211,8 @@ class Dispatcher:
                 d.status == DeliveryStatus.PENDING,
                 d.next_attempt_at <= now,
                 s.status == SubscriptionStatus.ACTIVE,
-                # A built-in subscription waits for a dispatcher that has its sender.
-                or_(
-                    s.webhook_url.is_not(None),
-                    s.email.is_not(None),
-                    s.owner.in_(list(self.service_senders)),
-                ),
-                ~blocked,
+                self._in_lane(lane),
+                ~blocked,  # a subscription is in one lane: its earlier ones are too
             )
             .order_by(d.id)
             .limit(self.settings.notify_batch_size)
@@ -408,10 +433,22 @@ class Dispatcher:
 
     # --- gauges -----------------------------------------------------------------------
 
-    async def refresh_gauges(self, sessionmaker: Sessionmaker, now: datetime) -> None:
-        """The notifications' gauges, built-in subscriptions left out: a hand-off is not a
-        notification, its service's own gauges (`refresh_gauges` of its sender) and alerts
-        describe it, so that an outage of the receiver is not also a notifications alert."""
+    async def refresh_gauges(
+        self, sessionmaker: Sessionmaker, now: datetime, lane: Lane = Lane.ALL
+    ) -> None:
+        """The gauges of the lane's deliveries: the notifications', and each sender's own
+        (`refresh_gauges` of the ServiceSender) for the built-in subscriptions."""
+        if lane is not Lane.SERVICES:
+            await self._refresh_notification_gauges(sessionmaker, now)
+        if lane is not Lane.NOTIFICATIONS:
+            for sender in self.service_senders.values():
+                async with sessionmaker() as session:
+                    await sender.refresh_gauges(session, now)
+
+    async def _refresh_notification_gauges(self, sessionmaker: Sessionmaker, now: datetime) -> None:
+        """Built-in subscriptions left out: a hand-off is not a notification, its service's
+        own gauges and alerts describe it, so that an outage of the receiver is not also a
+        notifications alert."""
         d, s = self.models.delivery, self.models.subscription
         notifications = (
             select(func.count(), func.min(d.created_at))
@@ -434,9 +471,6 @@ class Dispatcher:
         metrics.BACKLOG_OLDEST_AGE.labels(self.service).set(max(0.0, age))
         metrics.DEAD.labels(self.service).set(dead or 0)
         metrics.PAUSED.labels(self.service).set(paused or 0)
-        for sender in self.service_senders.values():
-            async with sessionmaker() as session:
-                await sender.refresh_gauges(session, now)
 
     # --- daily digests ----------------------------------------------------------------
 
@@ -585,18 +619,28 @@ def event_of(row: EventRow) -> Event:
     )
 
 
-async def _dispatch_forever(dispatcher: Dispatcher, database: Database) -> None:
+async def _run_lane(dispatcher: Dispatcher, database: Database, lane: Lane) -> None:
     interval = dispatcher.settings.notify_relay_interval_seconds
     while True:
         try:
-            report = await dispatcher.run_once(database.sessionmaker)
-            await dispatcher.run_digests(database.sessionmaker)
+            report = await dispatcher.run_once(database.sessionmaker, lane=lane)
+            if lane is Lane.NOTIFICATIONS:  # digests are mails: they may be slow too
+                await dispatcher.run_digests(database.sessionmaker)
         except Exception:  # the loop must outlive a database hiccup or a broken receiver
-            logger.exception("notification dispatch pass failed")
+            logger.exception("notification dispatch pass (%s) failed", lane)
             report = PassReport()
         # A full batch: more may be waiting, go on at once.
         if report.attempted < dispatcher.settings.notify_batch_size:
             await asyncio.sleep(interval)
+
+
+async def dispatch_forever(dispatcher: Dispatcher, database: Database) -> None:
+    """The dispatcher's background loops, until cancelled: the webhooks and mails in one,
+    the built-in subscriptions (if it has senders) in another, each passing at its own
+    pace, so that a hand-off is sent within one interval whatever the receivers of the
+    notifications are doing."""
+    lanes = [Lane.NOTIFICATIONS] + ([Lane.SERVICES] if dispatcher.service_senders else [])
+    await asyncio.gather(*(_run_lane(dispatcher, database, lane) for lane in lanes))
 
 
 @contextlib.asynccontextmanager
@@ -612,7 +656,7 @@ async def dispatching(
     dispatcher = Dispatcher(models, settings, service, service_senders=service_senders)
     task: asyncio.Task[None] | None = None
     if settings.environment is not Environment.TEST and settings.notify_relay_interval_seconds > 0:
-        task = asyncio.create_task(_dispatch_forever(dispatcher, database))
+        task = asyncio.create_task(dispatch_forever(dispatcher, database))
     try:
         yield dispatcher
     finally:
