@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.auth import Principal, Scope
-from c2r_common.notifications.catalogue import CallOpened
+from c2r_common.notifications.catalogue import CallClosing, CallOpened, SlaDueSoon, SlaOverdue
 from c2r_common.notifications.testing import Inbox, drain
 from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
 from request_intake import flows
@@ -485,6 +485,45 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
     # In the call's own zone (Kigali, UTC+2), the grace period's end too.
     assert closed.model_dump(mode="json")["deadline"] == "2026-06-30T23:59:59+02:00"
     assert closed.model_dump(mode="json")["accepts_until"] == "2026-07-01T00:59:59+02:00"
+
+
+def test_titles_say_one_day_or_several_and_name_the_clocks_in_french() -> None:
+    call = {
+        "call_id": uuid.uuid4(),
+        "call_title": "C2R",
+        "assistance_types": ["assessment"],
+        "eligible_regions": ["Africa"],
+        "eligible_countries": [],
+        "time_zone": "Europe/Zurich",
+        "opens_at": datetime(2026, 6, 1, 9, 0, tzinfo=UTC),
+        "deadline": datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC),
+        "deadline_utc": datetime(2026, 6, 30, 21, 59, 59, tzinfo=UTC),
+    }
+    one, three = CallClosing(**call, days_left=1), CallClosing(**call, days_left=3)
+    assert one.title("en").startswith("Call C2R closes in 1 day (")
+    assert three.title("en").startswith("Call C2R closes in 3 days (")
+    assert one.title("fr").startswith("L'appel C2R se termine dans 1 jour (")
+    assert three.title("fr").startswith("L'appel C2R se termine dans 3 jours (")
+    assert one.title("de") == one.title("en")  # a language without titles: English
+    due = datetime(2026, 6, 17, 22, 0, tzinfo=UTC)
+    notice = {
+        "request_id": uuid.uuid4(),
+        "request_title": "Évaluation",
+        "country_iso3": "RWA",
+        "call_id": call["call_id"],
+        "call_title": "C2R",
+        "assistance_type": "assessment",
+        "status": "screening",
+        "due_at": due,
+        "due_at_local": due,
+    }
+    stage = SlaOverdue(**notice, target="stage", stage="screening")
+    assert stage.title("fr").startswith(
+        "Échéance de l'étape « présélection » de la demande Évaluation (RWA) dépassée"
+    )
+    first = SlaDueSoon(**notice, target="first_response", stage=None, business_seconds_left=60)
+    assert first.title("fr").startswith("Échéance de première réponse de la demande Évaluation")
+    assert first.title("en").startswith("SLA first_response of request Évaluation (RWA) due")
 
 
 # --- e-mail -----------------------------------------------------------------------------

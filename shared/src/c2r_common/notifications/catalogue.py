@@ -6,7 +6,7 @@ new meaning gets a new type.
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -262,6 +262,30 @@ class RequestInfoRequested(RequestNotice):
     requested_at: datetime
 
 
+# The French names of the SLA clocks and of the workflow stages, for the titles (the data
+# keeps the slugs); a slug missing here is shown as it is.
+CLOCKS_FR = {"first_response": "de première réponse", "resolution": "de résolution"}
+STAGES_FR = {
+    "submitted": "soumission",
+    "screening": "présélection",
+    "info_requested": "demande d'informations",
+    "resubmitted": "nouvelle soumission",
+    "under_review": "examen",
+    "approved": "approbation",
+    "rejected": "rejet",
+    "in_progress": "mise en œuvre",
+    "completed": "achèvement",
+    "withdrawn": "retrait",
+}
+
+
+def clock_name_fr(target: str, stage: str | None) -> str:
+    """`de première réponse`, `de résolution`, `de l'étape « présélection »`."""
+    if target == "stage" and stage is not None:
+        return f"de l'étape « {STAGES_FR.get(stage, stage)} »"
+    return CLOCKS_FR.get(target, target)
+
+
 class SlaNotice(RequestNotice):
     """An SLA clock of a request: its target (first_response, resolution, stage)."""
 
@@ -269,6 +293,9 @@ class SlaNotice(RequestNotice):
     stage: str | None = Field(description="a stage clock's workflow stage")
     due_at: datetime
     due_at_local: datetime = Field(description="the due date in the SLA calendar's time zone")
+
+    def title_values(self, language: str) -> dict[str, Any]:
+        return super().title_values(language) | {"clock": clock_name_fr(self.target, self.stage)}
 
 
 class SlaDueSoon(SlaNotice):
@@ -278,7 +305,7 @@ class SlaDueSoon(SlaNotice):
     event_type: ClassVar[str] = TYPE_PREFIX + "request.sla_due_soon"
     titles: ClassVar[dict[str, str]] = {
         "en": "SLA {target} of request {request_title} ({country_iso3}) due {due_at_local}",
-        "fr": "Échéance {target} de la demande {request_title} ({country_iso3}) le {due_at_local}",
+        "fr": "Échéance {clock} de la demande {request_title} ({country_iso3}) le {due_at_local}",
     }
     business_seconds_left: float
 
@@ -290,7 +317,7 @@ class SlaOverdue(SlaNotice):
     titles: ClassVar[dict[str, str]] = {
         "en": "SLA {target} of request {request_title} ({country_iso3}) overdue since "
         "{due_at_local}",
-        "fr": "Échéance {target} de la demande {request_title} ({country_iso3}) dépassée "
+        "fr": "Échéance {clock} de la demande {request_title} ({country_iso3}) dépassée "
         "depuis le {due_at_local}",
     }
 
@@ -325,15 +352,25 @@ class CallOpened(CallNotice):
     }
 
 
+def days_in(language: str, count: int) -> str:
+    """`1 day`, `2 days`; `1 jour`, `2 jours` (French takes the singular below 2, as `0 jour`)."""
+    if language == "fr":
+        return f"{count} {'jour' if count < 2 else 'jours'}"
+    return f"{count} {'day' if count == 1 else 'days'}"
+
+
 class CallClosing(CallNotice):
     """An open call's deadline is at most the configured number of days away."""
 
     event_type: ClassVar[str] = TYPE_PREFIX + "call.closing"
     titles: ClassVar[dict[str, str]] = {
-        "en": "Call {call_title} closes in {days_left} days ({deadline})",
-        "fr": "L'appel {call_title} se termine dans {days_left} jours ({deadline})",
+        "en": "Call {call_title} closes in {days} ({deadline})",
+        "fr": "L'appel {call_title} se termine dans {days} ({deadline})",
     }
     days_left: int = Field(description="whole days to the deadline, rounded up")
+
+    def title_values(self, language: str) -> dict[str, Any]:
+        return super().title_values(language) | {"days": days_in(language, self.days_left)}
 
 
 class CallClosed(CallNotice):

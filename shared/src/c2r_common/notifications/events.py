@@ -41,8 +41,13 @@ class EventData(BaseModel):
         return None
 
     def title(self, language: str) -> str:
-        template = self.titles.get(language) or self.titles["en"]
-        return template.format(**self.model_dump())
+        used = language if language in self.titles else "en"
+        return self.titles[used].format(**self.title_values(used))
+
+    def title_values(self, language: str) -> dict[str, Any]:
+        """What the title of `language` is formatted with: the fields, and the words a type
+        adds (a plural, a name in that language)."""
+        return self.model_dump()
 
 
 class Event(BaseModel):
