@@ -1,10 +1,14 @@
 """The hand-off to assessment-api: an internal event on the common outbox, written in the
 approval's transaction, delivered by the dispatcher's hand-off sender with backoff, across
-outages, restarts and a sender killed mid-send."""
+outages, restarts and a sender killed mid-send, in a lane of its own that no hanging
+webhook receiver holds up."""
 
 import asyncio
+import contextlib
 import signal
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,10 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from webhook_receiver import WebhookReceiver
 
-from c2r_common.notifications.dispatcher import retry_delay
+from c2r_common.notifications.dispatcher import dispatch_forever, retry_delay
 from c2r_common.settings import DEVELOPMENT_JWT_SECRET
 from c2r_common.testing import TokenFactory, app_on_fresh_database, asgi_client
 from request_intake.clock import install_clock
@@ -30,6 +35,10 @@ from request_intake.models import (
 )
 from request_intake.outbox.sender import classify_answer
 from request_intake.outbox.service import HANDOFF_EVENT_TYPE, HANDOFF_SUBSCRIPTION_ID
+
+SUBSCRIPTIONS = "/v1/requests/subscriptions"
+SUBMITTED = "org.itu.c2r.request.submitted"
+CHANGED = "org.itu.c2r.request.status_changed"
 
 
 async def approved_assessment(api: Any, rwanda: dict[str, str]) -> dict[str, Any]:
@@ -439,3 +448,105 @@ async def test_an_approval_writes_the_built_in_subscription_back_if_it_went_miss
     approved = await approved_assessment(api, rwanda)
     [entry] = await outbox(client, api.staff)
     assert (entry["request_id"], entry["status"]) == (approved["id"], "pending")
+
+
+# --- the hand-off's own lane, on committed data -----------------------------------------
+
+
+async def _pending_webhooks(database_url: str) -> int:
+    from c2r_common.db import Database
+
+    database = Database(database_url)
+    d = NOTIFICATIONS.delivery
+    try:
+        async with database.sessionmaker() as db:
+            waiting = await db.scalar(
+                select(func.count())
+                .select_from(d)
+                .where(d.subscription_id != HANDOFF_SUBSCRIPTION_ID, d.status == "pending")
+            )
+            return int(waiting or 0)
+    finally:
+        await database.dispose()
+
+
+async def test_an_approval_is_handed_off_within_one_interval_while_webhooks_hang(
+    service_under_test: Any,
+    tmp_path: Path,
+    assessment_api: Any,
+    auth_headers: Any,
+    api_for: Any,
+    make_relay: Any,
+    fresh_clock: Any,
+) -> None:
+    """The dispatcher's background loops on real commits: the focal point's receiver holds
+    every webhook until its time limit, with a backlog that one pass in id order would
+    take a minute to get through; the approval's hand-off, written after them, reaches
+    assessment-api within one interval and is linked on the request."""
+    interval, time_limit, backlog = 0.5, 4.0, 12
+    overrides = {
+        "assessment_api_url": assessment_api.url,
+        "notify_relay_interval_seconds": interval,
+        "notify_webhook_timeout_seconds": time_limit,
+        "notify_allow_private_urls": True,
+        "notify_pause_after_failures": 1000,  # the backlog keeps its receiver
+    }
+    rwanda = auth_headers("requests:submit", "requests:read", countries=["RWA"])
+    receiver = WebhookReceiver(hang=threading.Event()).start()
+    await assessment_api.start()
+    async with app_on_fresh_database(service_under_test, tmp_path, **overrides) as app:
+        # The loops pass at the real time, after the fake clock's June: all written is due.
+        install_clock(app, fresh_clock)
+        url = app.state.settings.database_url
+        loops: asyncio.Task[None] | None = None
+        try:
+            async with asgi_client(app) as http:
+                api = api_for(http)
+                hooks = {"webhook_url": receiver.url, "event_types": [CHANGED, SUBMITTED]}
+                subscribed = await http.post(SUBSCRIPTIONS, json=hooks, headers=rwanda)
+                assert subscribed.status_code == 201, subscribed.text
+                receiver.secret = subscribed.json()["secret"]
+                call = await api.create_call()
+                for _ in range(backlog):
+                    await api.submit(rwanda, call["id"], assistance_type="training")
+                request = await api.submit(rwanda, call["id"])
+                await api.walk(request["id"], "screening", "under_review")
+                relay = make_relay(app, assessment_api.url)
+                loops = asyncio.create_task(dispatch_forever(relay.dispatcher, app.state.database))
+                await _until(lambda: bool(receiver.requests), 10)  # the webhooks' lane hangs
+                approved = await api.walk(request["id"], "approved")
+                started = time.monotonic()
+                await _until(lambda: assessment_api.distinct_keys == 1, interval + time_limit)
+                took = time.monotonic() - started
+                linked = await _until_linked(app, approved["id"], rwanda, interval + time_limit)
+            assert took < interval + 1.0  # one interval and the send, not one webhook's wait
+            assert len(receiver.requests) <= 2
+            assert await _pending_webhooks(url) >= backlog + 2  # the backlog still waits
+            assert linked == next(iter(assessment_api.assessments.values()))["id"]
+            delivered = await _handoff_delivery(url)
+            assert (delivered.status, delivered.attempts) == ("delivered", 1)
+        finally:
+            if loops is not None:
+                loops.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loops
+            assert receiver.hang is not None
+            receiver.hang.set()
+            receiver.stop()
+
+
+async def _until(condition: Any, seconds: float) -> None:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, "not within the time allowed"
+        await asyncio.sleep(0.02)
+
+
+async def _until_linked(
+    app: FastAPI, request_id: str, headers: dict[str, str], seconds: float
+) -> str:
+    started = time.monotonic()
+    while (linked := await _linked(app, request_id, headers)) is None:
+        assert time.monotonic() - started < seconds, "not linked within the time allowed"
+        await asyncio.sleep(0.02)
+    return linked
