@@ -2,8 +2,11 @@
 under /v1/requests/subscriptions; a request's submission and moves delivered once to a real
 receiver that verifies their signatures, for its subscriber's country only; an event
 committed with its move and never without it; the scan for SLA clocks and calls, repeated
-and run by two replicas at once, writing each event once; a French mail from a real SMTP
-server. Every commit real (a database of the test's own), looked at from another session."""
+and run by two replicas at once, writing each event once, and only what is news; its events
+delivered to a real signed receiver and to a real SMTP server (in French); a receiver down
+then up getting every event once, in order per subject; the public call events reaching a
+focal point, a country-less event that is not public not. Every commit real (a database of
+the test's own), looked at from another session."""
 
 import asyncio
 import uuid
@@ -22,6 +25,7 @@ from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.auth import Principal, Scope
 from c2r_common.notifications.catalogue import CallClosing, CallOpened, SlaDueSoon, SlaOverdue
+from c2r_common.notifications.dispatcher import Dispatcher
 from c2r_common.notifications.testing import Inbox, drain
 from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
 from request_intake import flows
@@ -608,3 +612,125 @@ async def test_a_running_service_scans_in_its_background_loop(
                 break
             await asyncio.sleep(0.05)
         assert await counts(app) == {OPENED: 1}
+
+
+# --- delivery of the scan's events, and through an outage --------------------------------
+
+SCAN_TYPES = [DUE_SOON, OVERDUE, OPENED, CLOSING, CLOSED]
+
+
+async def test_the_scans_events_reach_a_signed_webhook_and_a_french_mailbox(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+    smtp: tuple[Inbox, int],
+) -> None:
+    inbox, port = smtp
+    mail_settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    receiver = WebhookReceiver().start()
+    try:
+        async with replicas(service_under_test, tmp_path, fresh_clock, **mail_settings) as [app]:
+            async with asgi_client(app) as client:
+                hook = await subscribe(
+                    client, rwanda, webhook_url=receiver.url, event_types=SCAN_TYPES
+                )
+                receiver.secret = hook["secret"]
+                mailbox = {"email": "focal@minict.gov.rw", "language": "fr"}
+                await subscribe(client, rwanda, event_types=[OVERDUE], **mailbox)
+                api = api_for(client)
+                call = await api.create_call(**RECENT_CALL)
+                request = await api.submit(rwanda, call["id"], title="Évaluation du Rwanda")
+            for moment, written in SCANS:
+                assert await scan(app, moment) == sum(written.values()), moment
+                await drain(app, NOTIFICATIONS, SERVICE, start=moment)
+    finally:
+        receiver.stop()
+    assert receiver.refused_signatures == 0
+    got = [r.event["type"] for r in receiver.requests]
+    assert got == [OPENED, DUE_SOON, DUE_SOON, OVERDUE, OVERDUE, CLOSING, CLOSED]
+    assert len({r.webhook_id for r in receiver.requests}) == len(got)
+    for received in receiver.requests:
+        assert received.webhook_id == received.event["id"]
+        assert received.event["source"] == "/request-intake"
+        if received.event["type"] in (DUE_SOON, OVERDUE):
+            assert received.event["subject"] == f"requests/{request['id']}"
+            assert received.event["c2rcountry"] == "RWA"
+        else:  # a call's: public, about no country
+            assert received.event["subject"] == f"calls/{call['id']}"
+            assert "c2rcountry" not in received.event
+    closing = receiver.requests[5].event["data"]
+    assert (closing["days_left"], closing["deadline"]) == (7, "2026-06-30T23:59:59+02:00")
+    # The two overdue clocks (first response, submitted stage) by mail, named in French.
+    assert sorted(mail["Subject"] for mail in inbox.messages) == [
+        f"Échéance de l'étape « soumission » de la demande Évaluation du Rwanda (RWA) {OVER}",
+        f"Échéance de première réponse de la demande Évaluation du Rwanda (RWA) {OVER}",
+    ]
+    assert {mail["To"] for mail in inbox.messages} == {"focal@minict.gov.rw"}
+
+
+OVER = "dépassée depuis le 2026-06-18 00:00:00+02:00"
+
+
+async def test_a_receiver_down_then_up_gets_every_event_once_in_order_per_subject(
+    service_under_test: ServiceUnderTest,
+    tmp_path: Path,
+    auth_headers: TokenFactory,
+    fresh_clock: Any,
+    api_for: Any,
+    rwanda: dict[str, str],
+    staff: dict[str, str],
+) -> None:
+    kenya = auth_headers("requests:submit", "requests:read", countries=["KEN"], subject="ke")
+    receiver = WebhookReceiver()  # its port reserved, nothing listening: connections refused
+    d = NOTIFICATIONS.delivery
+    async with replicas(service_under_test, tmp_path, fresh_clock) as [app]:
+        sessionmaker = app.state.database.sessionmaker
+        dispatcher = Dispatcher(NOTIFICATIONS, app.state.settings, SERVICE)
+        try:
+            async with asgi_client(app) as client:
+                hook = await subscribe(
+                    client, staff, webhook_url=receiver.url, event_types=ALL_TYPES
+                )
+                receiver.secret = hook["secret"]
+                api = api_for(client)
+                call = await api.create_call(**RECENT_CALL)
+                ours = await api.submit(rwanda, call["id"])
+                theirs = await api.submit(kenya, call["id"], country_iso3="KEN")
+                assert await scan(app, fresh_clock()) == 1  # the call opened
+                for attempt in range(3):  # the receiver is down: every attempt fails
+                    if attempt:
+                        fresh_clock.advance(seconds=30)
+                    report = await dispatcher.run_once(sessionmaker, now=fresh_clock())
+                    assert report.retried > 0
+                    assert report.delivered == 0
+                # More moves while it is down, due at once but behind their subjects' first.
+                await ask_information(api, ours["id"])
+                await api.walk(theirs["id"], "screening")
+            async with sessionmaker() as session:
+                failed = await session.scalar(select(func.max(d.attempts)))
+                assert failed is not None
+                assert failed >= 3
+            receiver.start()
+            # From the last failed pass on: the subjects' first deliveries come due again
+            # seconds later (their backoff); the ones behind them, due already, wait.
+            await drain(app, NOTIFICATIONS, SERVICE, start=fresh_clock())
+        finally:
+            await dispatcher.aclose()
+            receiver.stop()
+        e = NOTIFICATIONS.event
+        async with sessionmaker() as session:
+            rows = await session.execute(
+                select(e.subject, e.id).join(d, d.event_id == e.id).order_by(d.id)
+            )
+            written = [(subject, str(event_id)) for subject, event_id in rows]
+    assert receiver.refused_signatures == 0
+    # Once each: as many requests as events, none repeated.
+    assert sorted(r.webhook_id for r in receiver.requests) == sorted(i for _, i in written)
+    subjects = {subject for subject, _ in written}
+    assert subjects == {f"requests/{ours['id']}", f"requests/{theirs['id']}", f"calls/{call['id']}"}
+    for subject in subjects:
+        arrived = [r.webhook_id for r in receiver.requests if r.event["subject"] == subject]
+        assert arrived == [i for s, i in written if s == subject], subject
+    assert len(written) == 7  # 2 submitted, the call opened, 3 status changes, 1 question
