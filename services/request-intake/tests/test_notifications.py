@@ -24,7 +24,13 @@ from sqlalchemy import func, select
 from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.auth import Principal, Scope
-from c2r_common.notifications.catalogue import CallClosing, CallOpened, SlaDueSoon, SlaOverdue
+from c2r_common.notifications.catalogue import (
+    CallClosing,
+    CallOpened,
+    RequestStatusChanged,
+    SlaDueSoon,
+    SlaOverdue,
+)
 from c2r_common.notifications.dispatcher import Dispatcher
 from c2r_common.notifications.testing import Inbox, drain
 from c2r_common.testing import ServiceUnderTest, TokenFactory, asgi_client, fresh_database
@@ -491,7 +497,7 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
     assert closed.model_dump(mode="json")["accepts_until"] == "2026-07-01T00:59:59+02:00"
 
 
-def test_titles_say_one_day_or_several_and_name_the_clocks_in_french() -> None:
+def test_titles_say_one_day_or_several_and_name_clocks_and_statuses_in_words() -> None:
     call = {
         "call_id": uuid.uuid4(),
         "call_title": "C2R",
@@ -527,7 +533,21 @@ def test_titles_say_one_day_or_several_and_name_the_clocks_in_french() -> None:
     )
     first = SlaDueSoon(**notice, target="first_response", stage=None, business_seconds_left=60)
     assert first.title("fr").startswith("Échéance de première réponse de la demande Évaluation")
-    assert first.title("en").startswith("SLA first_response of request Évaluation (RWA) due")
+    assert first.title("en").startswith("SLA first response of request Évaluation (RWA) due")
+    assert stage.title("en").startswith('SLA stage "screening" of request Évaluation (RWA)')
+    request = {k: v for k, v in notice.items() if k not in {"due_at", "due_at_local"}}
+    moved = RequestStatusChanged(
+        **request,
+        from_status="screening",
+        to_status="info_requested",
+        role="screener",
+        comment="ok",
+        changed_at=due,
+    )
+    assert moved.title("en") == "Request Évaluation (RWA): screening → info requested"
+    assert moved.title("fr") == (
+        "Demande Évaluation (RWA) : en présélection → informations demandées"
+    )
 
 
 # --- e-mail -----------------------------------------------------------------------------

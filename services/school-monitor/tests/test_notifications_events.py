@@ -12,6 +12,7 @@ from notify_support import ADMIN, dispatcher_of, drain, notifying_app, now, subs
 from sqlalchemy import select, update
 from webhook_receiver import WebhookReceiver, event_data
 
+from c2r_common.notifications.catalogue import AgentSilent
 from c2r_common.testing import ServiceUnderTest
 from school_monitor.agents.models import Agent
 from school_monitor.ingestion.pipeline import sweep_offline
@@ -230,3 +231,17 @@ async def test_an_outage_of_schools_without_admin1_says_null_and_one_left_offlin
     assert recovered["admin1"] is None
     assert offline["school_id"] == str(unplaced[0])
     assert offline["admin1"] is None
+
+
+def test_a_silent_agents_title_says_one_day_or_several() -> None:
+    agent = {
+        "agent_id": uuid.uuid4(),
+        "school_id": uuid.uuid4(),
+        "school_name": "GS Kigali",
+        "country_iso3": "RWA",
+        "last_seen_at": None,
+    }
+    assert AgentSilent(**agent, days=1).title("en").endswith("silent for 1 day")
+    assert AgentSilent(**agent, days=7).title("en").endswith("silent for 7 days")
+    assert AgentSilent(**agent, days=1).title("fr").endswith("est muet depuis 1 jour")
+    assert AgentSilent(**agent, days=7).title("fr").endswith("est muet depuis 7 jours")

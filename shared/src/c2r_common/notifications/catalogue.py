@@ -119,13 +119,20 @@ class AreaRecovered(AreaEvent):
     recovered_at: datetime
 
 
+def days_in(language: str, count: int) -> str:
+    """`1 day`, `2 days`; `1 jour`, `2 jours` (French takes the singular below 2, as `0 jour`)."""
+    if language == "fr":
+        return f"{count} {'jour' if count < 2 else 'jours'}"
+    return f"{count} {'day' if count == 1 else 'days'}"
+
+
 class AgentSilent(EventData):
     """A measuring device (agent) sent nothing for the configured number of days."""
 
     event_type: ClassVar[str] = TYPE_PREFIX + "agent.silent"
     titles: ClassVar[dict[str, str]] = {
-        "en": "Agent of school {school_name} ({country_iso3}) silent for {days} days",
-        "fr": "L'agent de l'école {school_name} ({country_iso3}) est muet depuis {days} jours",
+        "en": "Agent of school {school_name} ({country_iso3}) silent for {days}",
+        "fr": "L'agent de l'école {school_name} ({country_iso3}) est muet depuis {days}",
     }
     agent_id: uuid.UUID
     school_id: uuid.UUID
@@ -133,6 +140,9 @@ class AgentSilent(EventData):
     country_iso3: str
     last_seen_at: datetime | None
     days: int
+
+    def title_values(self, language: str) -> dict[str, Any]:
+        return super().title_values(language) | {"days": days_in(language, self.days)}
 
     def subject(self) -> str:
         return f"agents/{self.agent_id}"
@@ -239,14 +249,20 @@ class RequestStatusChanged(RequestNotice):
 
     event_type: ClassVar[str] = TYPE_PREFIX + "request.status_changed"
     titles: ClassVar[dict[str, str]] = {
-        "en": "Request {request_title} ({country_iso3}): {from_status} -> {to_status}",
-        "fr": "Demande {request_title} ({country_iso3}) : {from_status} -> {to_status}",
+        "en": "Request {request_title} ({country_iso3}): {from_name} → {to_name}",
+        "fr": "Demande {request_title} ({country_iso3}) : {from_name} → {to_name}",
     }
     from_status: str
     to_status: str
     role: str = Field(description="the workflow role that made the move")
     comment: str = Field(description="the comment given with the move")
     changed_at: datetime
+
+    def title_values(self, language: str) -> dict[str, Any]:
+        return super().title_values(language) | {
+            "from_name": status_name(language, self.from_status),
+            "to_name": status_name(language, self.to_status),
+        }
 
 
 class RequestInfoRequested(RequestNotice):
@@ -262,9 +278,22 @@ class RequestInfoRequested(RequestNotice):
     requested_at: datetime
 
 
-# The French names of the SLA clocks and of the workflow stages, for the titles (the data
-# keeps the slugs); a slug missing here is shown as it is.
+# The names of the SLA clocks, the workflow stages and the statuses, for the titles (the
+# data keeps the slugs); a slug missing here is shown as it is.
+CLOCKS_EN = {"first_response": "first response", "resolution": "resolution"}
 CLOCKS_FR = {"first_response": "de première réponse", "resolution": "de résolution"}
+STATUSES_FR = {
+    "submitted": "soumise",
+    "screening": "en présélection",
+    "info_requested": "informations demandées",
+    "resubmitted": "soumise à nouveau",
+    "under_review": "en examen",
+    "approved": "approuvée",
+    "rejected": "rejetée",
+    "in_progress": "en cours",
+    "completed": "achevée",
+    "withdrawn": "retirée",
+}
 STAGES_FR = {
     "submitted": "soumission",
     "screening": "présélection",
@@ -279,11 +308,23 @@ STAGES_FR = {
 }
 
 
-def clock_name_fr(target: str, stage: str | None) -> str:
-    """`de première réponse`, `de résolution`, `de l'étape « présélection »`."""
+def status_name(language: str, status: str) -> str:
+    """`info requested`; `informations demandées`."""
+    if language == "fr":
+        return STATUSES_FR.get(status, status)
+    return status.replace("_", " ")
+
+
+def clock_name(language: str, target: str, stage: str | None) -> str:
+    """`first response`, `stage "screening"`; `de première réponse`, `de l'étape
+    « présélection »`."""
+    if language == "fr":
+        if target == "stage" and stage is not None:
+            return f"de l'étape « {STAGES_FR.get(stage, stage)} »"
+        return CLOCKS_FR.get(target, target)
     if target == "stage" and stage is not None:
-        return f"de l'étape « {STAGES_FR.get(stage, stage)} »"
-    return CLOCKS_FR.get(target, target)
+        return f'stage "{stage.replace("_", " ")}"'
+    return CLOCKS_EN.get(target, target)
 
 
 class SlaNotice(RequestNotice):
@@ -295,7 +336,9 @@ class SlaNotice(RequestNotice):
     due_at_local: datetime = Field(description="the due date in the SLA calendar's time zone")
 
     def title_values(self, language: str) -> dict[str, Any]:
-        return super().title_values(language) | {"clock": clock_name_fr(self.target, self.stage)}
+        return super().title_values(language) | {
+            "clock": clock_name(language, self.target, self.stage)
+        }
 
 
 class SlaDueSoon(SlaNotice):
@@ -304,7 +347,7 @@ class SlaDueSoon(SlaNotice):
 
     event_type: ClassVar[str] = TYPE_PREFIX + "request.sla_due_soon"
     titles: ClassVar[dict[str, str]] = {
-        "en": "SLA {target} of request {request_title} ({country_iso3}) due {due_at_local}",
+        "en": "SLA {clock} of request {request_title} ({country_iso3}) due {due_at_local}",
         "fr": "Échéance {clock} de la demande {request_title} ({country_iso3}) le {due_at_local}",
     }
     business_seconds_left: float
@@ -315,7 +358,7 @@ class SlaOverdue(SlaNotice):
 
     event_type: ClassVar[str] = TYPE_PREFIX + "request.sla_overdue"
     titles: ClassVar[dict[str, str]] = {
-        "en": "SLA {target} of request {request_title} ({country_iso3}) overdue since "
+        "en": "SLA {clock} of request {request_title} ({country_iso3}) overdue since "
         "{due_at_local}",
         "fr": "Échéance {clock} de la demande {request_title} ({country_iso3}) dépassée "
         "depuis le {due_at_local}",
@@ -350,13 +393,6 @@ class CallOpened(CallNotice):
         "en": "Call {call_title} is open until {deadline}",
         "fr": "L'appel {call_title} est ouvert jusqu'au {deadline}",
     }
-
-
-def days_in(language: str, count: int) -> str:
-    """`1 day`, `2 days`; `1 jour`, `2 jours` (French takes the singular below 2, as `0 jour`)."""
-    if language == "fr":
-        return f"{count} {'jour' if count < 2 else 'jours'}"
-    return f"{count} {'day' if count == 1 else 'days'}"
 
 
 class CallClosing(CallNotice):
