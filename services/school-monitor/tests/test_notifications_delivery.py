@@ -213,3 +213,37 @@ async def test_two_dispatchers_at_once_send_each_delivery_once(
         assert len(ids) == 40
         assert len(set(ids)) == 40
         assert await pending(app) == 0
+
+
+async def test_a_lease_runs_from_its_claim_so_a_long_pass_leaves_no_delivery_to_another_replica(
+    service_under_test: ServiceUnderTest, tmp_path: Path
+) -> None:
+    """A slow receiver makes a pass longer than a lease: each delivery's lease still covers
+    its own send, so a second replica passing meanwhile takes none of them again."""
+    lease, answer = 1.5, 1.0  # the pass: three sends of 1 s, so the third starts at 2 s
+    settings = {"notify_lease_seconds": lease}
+    async with notifying_app(service_under_test, tmp_path, **settings) as (app, client):
+        receiver = WebhookReceiver(delay=answer).start()
+        second = Database(app.state.settings.database_url)  # another replica's engine
+        try:
+            subscription = await subscribe(client, webhook_url=receiver.url)
+            receiver.secret = subscription["secret"]
+            await emit_committed(app, [school_event(i, i, False, now()) for i in range(3)])
+            one, other = dispatcher_of(app), dispatcher_of(app)
+            long_pass = asyncio.create_task(one.run_once(app.state.database.sessionmaker))
+            # The other replica passes while the third delivery is being sent: a lease taken
+            # from the pass's start (0 s + 1.5 s) would have run out by then.
+            await asyncio.sleep(2 * answer + 0.3)
+            while not long_pass.done():
+                await other.run_once(second.sessionmaker)
+                await asyncio.sleep(0.1)
+            report = await long_pass
+            await one.aclose()
+            await other.aclose()
+        finally:
+            receiver.stop()
+            await second.dispose()
+    assert report.delivered == 3
+    ids = [r.webhook_id for r in receiver.requests]
+    assert len(ids) == 3, ids
+    assert len(set(ids)) == 3

@@ -9,6 +9,7 @@ or to hang (it records the request, then answers only when released).
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,6 +35,7 @@ class WebhookReceiver:
     port: int = field(default_factory=free_port)
     status: int = 204  # what it answers
     hang: threading.Event | None = None  # set: answers; unset: holds the request
+    delay: float = 0.0  # seconds each answer takes
     requests: list[Received] = field(default_factory=list)  # every verified request
     refused_signatures: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -69,6 +71,7 @@ class WebhookReceiver:
                     receiver.requests.append(Received(self.headers["webhook-id"], event))
                 if receiver.hang is not None:
                     receiver.hang.wait(30)
+                time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.end_headers()
 

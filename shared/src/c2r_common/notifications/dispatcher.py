@@ -170,14 +170,18 @@ class Dispatcher:
         moment = now or utcnow()
         async with sessionmaker() as session:
             due = await self.due_ids(session, moment, lane)
+
+        def at() -> datetime:
+            # A pass of slow sends outlasts a lease: each claim (its lease) and each mark
+            # takes the time it is made, not the pass's start (a test's `now` stands still).
+            return moment if now is not None else utcnow()
+
         for delivery_id in due:
-            claimed = await self._claim(sessionmaker, delivery_id, moment)
+            claimed = await self._claim(sessionmaker, delivery_id, at())
             if claimed is None:  # another dispatcher took it meanwhile
                 continue
             result = await self._send(claimed)
-            status = await self._mark(
-                sessionmaker, claimed, result, utcnow() if now is None else moment
-            )
+            status = await self._mark(sessionmaker, claimed, result, at())
             self._count(report, claimed, status)
         await self.refresh_gauges(sessionmaker, moment, lane)
         return report
