@@ -1,8 +1,8 @@
 """The webhook name checks against the machine's real resolver, run by
 test_notifications_resolver.py in a mount namespace of its own where /etc/hosts and
 /etc/resolv.conf are files the test writes: a name is made to resolve to a public address
-when it is subscribed, then to loopback (DNS rebinding), or to nothing but a DNS server
-that never answers (a resolver that hangs).
+when it is subscribed, then to loopback (DNS rebinding), or is left to a DNS server that
+never answers it (a resolver that hangs), fails (SERVFAIL) or says it does not exist.
 
 Usage: python resolver_scenario.py DATABASE_URL HOSTS_FILE RECEIVER_PORT
 Prints one JSON object with what the API and the dispatcher answered.
@@ -63,7 +63,8 @@ async def _lookup_amid_hanging_ones(client: Any, port: int) -> float:
 
 
 async def scenario(database_url: str, hosts: Path, port: int) -> dict[str, Any]:
-    await _point(hosts, {"rebound.example.test": PUBLIC, "hanging.example.test": PUBLIC})
+    names = ("rebound", "hanging", "servfail", "nxdomain")
+    await _point(hosts, {f"{name}.example.test": PUBLIC for name in names})
     settings = SchoolMonitorSettings(
         database_url=database_url,
         environment=Environment.TEST,
@@ -74,12 +75,15 @@ async def scenario(database_url: str, hosts: Path, port: int) -> dict[str, Any]:
     app = create_app(settings)
     result: dict[str, Any] = {}
     async with app.router.lifespan_context(app), asgi_client(app) as client:
-        rebound = await _subscribe(client, f"http://rebound.example.test:{port}/hooks/c2r")
-        hanging = await _subscribe(client, f"http://hanging.example.test:{port}/hooks/c2r")
-        result["subscribed"] = [rebound[0], hanging[0]]
+        subscribed = {
+            name: await _subscribe(client, f"http://{name}.example.test:{port}/hooks/c2r")
+            for name in names
+        }
+        result["subscribed"] = [status for status, _, _ in subscribed.values()]
         result["loopback_refused"] = (await _subscribe(client, f"http://127.0.0.1:{port}/"))[0]
-        # The names change under the subscriptions: one now points to loopback, the other
-        # is in no hosts file and goes to the DNS server, which never answers.
+        # The names change under the subscriptions: one now points to loopback; the others
+        # are in no hosts file and go to the DNS server, which never answers the first,
+        # fails on the second (SERVFAIL) and says the third does not exist (NXDOMAIN).
         await _point(hosts, {"rebound.example.test": "127.0.0.1", "healthy.example.test": PUBLIC})
         await emit_committed(app, [school_event(0, 0, False, now())])
         dispatcher = dispatcher_of(app)
@@ -87,7 +91,7 @@ async def scenario(database_url: str, hosts: Path, port: int) -> dict[str, Any]:
         await dispatcher.run_once(app.state.database.sessionmaker)
         result["pass_seconds"] = time.monotonic() - started
         await dispatcher.aclose()
-        for name, (_, body, _) in (("rebound", rebound), ("hanging", hanging)):
+        for name, (_, body, _) in subscribed.items():
             log = await client.get(f"{SUBSCRIPTIONS}/{body['id']}/deliveries", headers=ADMIN)
             [delivery] = log.json()["items"]
             result[name] = {"status": delivery["status"], "error": delivery["last_error"]}

@@ -11,6 +11,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,15 +21,49 @@ from webhook_receiver import WebhookReceiver
 from c2r_common.testing import ServiceUnderTest, fresh_database
 
 TESTS = Path(__file__).resolve().parent
-SILENT_DNS = "127.0.0.77"  # a loopback address of its own, not a local stub resolver's
+STUB_DNS = "127.0.0.77"  # a loopback address of its own, not a local stub resolver's
+
+
+SERVFAIL, NXDOMAIN = 2, 3  # DNS response codes
+
+
+def dns_answer(query: bytes) -> bytes | None:
+    """The reply to a query for `servfail.…` or `nxdomain.…` (that code, no records); None
+    (no reply) for any other name."""
+    name = query[12 : 12 + 1 + query[12]][1:].decode(errors="replace")  # its first label
+    code = {"servfail": SERVFAIL, "nxdomain": NXDOMAIN}.get(name)
+    if code is None:
+        return None
+    flags = 0x8000 | (query[2] & 0x01) << 8 | 0x0080 | code  # QR, RD copied, RA, RCODE
+    question = query[12:]  # the query has its question only
+    return query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + b"\x00" * 6 + question
 
 
 @pytest.fixture
-def silent_dns_server() -> Iterator[str]:
-    """A DNS server that reads every query and answers none."""
+def stub_dns_server() -> Iterator[str]:
+    """A DNS server answering as dns_answer says, until the test ends."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
-        server.bind((SILENT_DNS, 53))
-        yield SILENT_DNS
+        server.bind((STUB_DNS, 53))
+        server.settimeout(0.2)
+        done = threading.Event()
+
+        def serve() -> None:
+            while not done.is_set():
+                try:
+                    query, client = server.recvfrom(512)
+                except TimeoutError:
+                    continue
+                answer = dns_answer(query)
+                if answer is not None:
+                    server.sendto(answer, client)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield STUB_DNS
+        finally:
+            done.set()
+            thread.join()
 
 
 def run_in_own_mount_namespace(
@@ -50,14 +85,14 @@ def run_in_own_mount_namespace(
     )
 
 
-async def test_a_name_rebound_to_loopback_or_left_to_a_silent_resolver_is_never_called(
-    service_under_test: ServiceUnderTest, tmp_path: Path, silent_dns_server: str
+async def test_names_rebound_to_loopback_or_failing_at_the_dns_are_never_called(
+    service_under_test: ServiceUnderTest, tmp_path: Path, stub_dns_server: str
 ) -> None:
     hosts, resolv_conf = tmp_path / "hosts", tmp_path / "resolv.conf"
     hosts.write_text("")
     # One server, one try, a timeout four times the service's: only the service's own bound
     # ends its wait.
-    resolv_conf.write_text(f"nameserver {silent_dns_server}\noptions timeout:4 attempts:1\n")
+    resolv_conf.write_text(f"nameserver {stub_dns_server}\noptions timeout:4 attempts:1\n")
     receiver = WebhookReceiver().start()  # the loopback address the name is rebound to
     try:
         async with fresh_database(service_under_test.alembic_ini, "resolver", tmp_path) as url:
@@ -71,16 +106,21 @@ async def test_a_name_rebound_to_loopback_or_left_to_a_silent_resolver_is_never_
     result = json.loads(done.stdout.splitlines()[-1])
     # Both names resolved to a public address when they were subscribed; loopback itself
     # is refused then.
-    assert result["subscribed"] == [201, 201]
+    assert result["subscribed"] == [201, 201, 201, 201]
     assert result["loopback_refused"] == 422
     # Rebound to 127.0.0.1: refused at delivery for good, and the receiver there got nothing.
     assert result["rebound"]["status"] == "dead"
     assert "resolves to a non-public address (127.0.0.1)" in result["rebound"]["error"]
     assert receiver.requests == []
-    # The silent resolver: the lookup ends at the time limit, and the delivery is retried.
+    # The silent DNS: the lookup ends at the time limit, and the delivery is retried.
     assert result["hanging"]["status"] == "pending"
     assert "did not resolve within 1 s" in result["hanging"]["error"]
     assert result["pass_seconds"] < 5
+    # A DNS that fails is asked again later; a name it says does not exist is given up.
+    assert result["servfail"]["status"] == "pending"
+    assert "could not be resolved now" in result["servfail"]["error"]
+    assert result["nxdomain"]["status"] == "dead"
+    assert "does not resolve" in result["nxdomain"]["error"]
     # A subscription to that name now is refused after the same bounded wait.
     refused = result["hanging_subscribe"]
     assert refused["status"] == 422

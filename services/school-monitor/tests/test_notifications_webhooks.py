@@ -1,12 +1,13 @@
 """A hostile receiver answering an error with an endless body: at most the error's length
-of it is read, and the attempt ends (a real HTTP server on loopback)."""
+of it is read, and the attempt ends; a receiver named by a name with an IPv6 and an IPv4
+address is reached over IPv4 (real HTTP servers on loopback)."""
 
 import asyncio
 import socket
 import threading
 
 import httpx
-from webhook_receiver import free_port
+from webhook_receiver import WebhookReceiver, free_port
 
 from c2r_common.notifications.webhooks import send_webhook
 
@@ -55,3 +56,24 @@ async def test_an_endless_error_body_is_read_up_to_the_error_length_only() -> No
     assert result.error is not None
     assert result.error.startswith("HTTP 500: xxx")
     assert len(result.error) == 1000
+
+
+async def test_a_receiver_named_localhost_and_listening_on_ipv4_only_is_reached() -> None:
+    """Where private URLs are allowed (development): `localhost` resolves to ::1 and
+    127.0.0.1, and the receiver listens on 127.0.0.1 only."""
+    receiver = WebhookReceiver(secret="whsec_" + "A" * 43 + "=").start()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            result = await send_webhook(
+                client,
+                f"http://localhost:{receiver.port}/hooks/c2r",
+                secret=receiver.secret,
+                message_id="msg_1",
+                body=b'{"specversion": "1.0"}',
+                refuse_private=False,
+                time_limit=5,
+            )
+    finally:
+        receiver.stop()
+    assert (result.ok, result.status_code) == (True, 204), result.error
+    assert [r.webhook_id for r in receiver.requests] == ["msg_1"]

@@ -68,9 +68,9 @@ def parse_url(url: str) -> tuple[str, int]:
 
 async def _lookup(host: str, port: int, time_limit: float) -> list[str]:
     """The addresses of `host`, from the hosts file and DNS as the system's resolver
-    configures them. On the event loop (c-ares), not on threads: a lookup past its time
-    limit is cancelled, where a thread's getaddrinfo would run on until the resolver gives
-    up, and names that never resolve would hold the threads other lookups wait for."""
+    configures them, by c-ares: a lookup past its time limit is cancelled, where a thread's
+    getaddrinfo would run on until the resolver gives up, and names that never resolve
+    would hold the executor threads other lookups wait for."""
     resolver = aiodns.DNSResolver()
     try:
         # Bounded: a slow resolver must not hold a request, or the sequential dispatcher
@@ -87,7 +87,11 @@ async def _lookup(host: str, port: int, time_limit: float) -> list[str]:
         raise UnresolvedDestination(f"{host} could not be resolved now: {reason}") from None
     finally:
         await resolver.close()
-    return [_text(node.addr[0]) for node in result.nodes]
+    addresses = [_text(node.addr[0]) for node in result.nodes]
+    # IPv4 first (a stable sort): the connection goes to the first address, and a host with
+    # no IPv6 route, or a receiver listening on IPv4 only (`localhost` answers ::1 too),
+    # would be unreachable by an IPv6 one.
+    return sorted(addresses, key=lambda address: ":" in address)
 
 
 def _text(address: bytes | str) -> str:
