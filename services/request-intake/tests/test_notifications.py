@@ -473,6 +473,7 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
         opens_at=opens,
         closes_at=closes,
         grace_period_minutes=60,
+        created_at=opens - timedelta(days=1),
     )
 
     def kinds(moment: datetime, days: int = 7) -> list[tuple[str, str]]:
@@ -484,6 +485,11 @@ def test_a_call_is_announced_open_closing_and_closed_at_its_own_instants() -> No
     # News for a week: a scan first seeing the call later does not announce its opening.
     assert kinds(opens + NEWS_FOR) == opened
     assert kinds(opens + NEWS_FOR + timedelta(seconds=1)) == []
+    # A call made after its opening date is news from its making.
+    call.created_at = opens + timedelta(days=12)
+    assert kinds(opens + timedelta(days=12, hours=1)) == opened
+    assert kinds(call.created_at + NEWS_FOR + timedelta(seconds=1)) == []
+    call.created_at = opens - timedelta(days=1)
     assert kinds(closes - timedelta(days=7, seconds=1)) == []
     assert [k for k, _ in kinds(closes - timedelta(days=7))] == [CLOSING]
     assert [k for k, _ in kinds(opens + timedelta(days=2), days=30)] == [OPENED, CLOSING]

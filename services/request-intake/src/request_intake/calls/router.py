@@ -41,7 +41,7 @@ async def create_call(
     now: Now,
     calendars: Annotated[list[str], Depends(calendar_names)],
 ) -> CallOut:
-    call = await service.create_call(db, data, author, calendars)
+    call = await service.create_call(db, data, author, calendars, now)
     return service.to_out(call, now)
 
 

@@ -43,7 +43,7 @@ def to_out(call: Call, now: datetime) -> CallOut:
 
 
 async def create_call(
-    db: AsyncSession, data: CallIn, author: Principal, calendars: list[str]
+    db: AsyncSession, data: CallIn, author: Principal, calendars: list[str], now: datetime
 ) -> Call:
     if data.sla_calendar is not None and data.sla_calendar not in calendars:
         raise _invalid("sla_calendar", f"unknown SLA calendar; known: {', '.join(calendars)}")
@@ -52,6 +52,7 @@ async def create_call(
         assistance_types=[t.value for t in data.assistance_types],
         eligible_regions=[r.value for r in data.eligible_regions],
         created_by=author.subject,
+        created_at=now,  # the service's clock, which the scan's news rule reads it against
     )
     db.add(call)
     await db.flush()
@@ -147,7 +148,8 @@ def call_changes(call: Call, now: datetime, closing_days: int) -> list[tuple[Eve
     """The events a call warrants at `now` (pure), each keyed by the instant it is about:
     opened at its opening; closing and closed at its deadline, so that a deadline moved
     later is announced again. Opened and closed only while news (`is_news`: a call opened
-    or closed long before the scan first sees it is not announced); closing while open."""
+    or closed long before the scan first sees it, or made, is not announced); closing while
+    open."""
     state = window(call).state(now)
     local = zone(call.time_zone)
     notice = {
@@ -170,7 +172,8 @@ def call_changes(call: Call, now: datetime, closing_days: int) -> list[tuple[Eve
     if state is not CallState.OPEN:
         return []
     changes: list[tuple[EventData, str]] = []
-    if is_news(call.opens_at, now):
+    # A call made today with an opening date in the past is news from its making.
+    if is_news(max(call.opens_at, call.created_at), now):
         changes.append((CallOpened(**notice), f"opened@{call.opens_at.isoformat()}"))
     left = call.closes_at - now
     if left <= timedelta(days=closing_days):
