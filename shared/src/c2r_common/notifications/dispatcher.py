@@ -612,6 +612,8 @@ def _notice_of(subscription: SubscriptionRow) -> PauseNotice:
 
 
 def event_of(row: EventRow) -> Event:
+    """The stored event, to send. Its `public` flag is not stored (who receives an event is
+    settled when it is written, by `outbox.wants`): do not route a rebuilt event again."""
     return Event(
         id=row.id,
         type=row.type,
